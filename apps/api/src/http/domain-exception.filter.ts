@@ -1,0 +1,40 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { DomainError, PreconditionFailedError, RateLimitedError } from '@davpush/domain';
+import { writeProblem } from './problem';
+
+const STATUS: Record<DomainError['kind'], [number, string]> = {
+  validation: [400, 'Bad Request'],
+  precondition: [403, 'Forbidden'],
+  'not-found': [404, 'Not Found'],
+  'too-large': [413, 'Payload Too Large'],
+  'unsupported-media-type': [415, 'Unsupported Media Type'],
+  unauthorized: [401, 'Unauthorized'],
+  conflict: [409, 'Conflict'],
+  'rate-limited': [429, 'Too Many Requests'],
+};
+
+/** The only place domain errors become HTTP (immich's filter). Unknown errors: 500, logged, no detail leaked. */
+@Catch()
+export class DomainExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Http');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const req = host.switchToHttp().getRequest<Request>();
+    const res = host.switchToHttp().getResponse<Response>();
+    if (exception instanceof DomainError) {
+      const [status, title] = STATUS[exception.kind];
+      const headers: Record<string, string> = {};
+      if (exception.kind === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer';
+      if (exception instanceof RateLimitedError) headers['Retry-After'] = String(exception.retryAfterSeconds);
+      const precondition = exception instanceof PreconditionFailedError ? exception.precondition : undefined;
+      return writeProblem(req, res, status, title, exception.message, precondition, headers);
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      return writeProblem(req, res, status, exception.name.replace(/Exception$/, '').replace(/([a-z])([A-Z])/g, '$1 $2'), exception.message);
+    }
+    this.logger.error({ msg: 'unhandled error', path: req.path, error: (exception as Error)?.stack ?? String(exception), requestId: req.headers['x-request-id'] });
+    writeProblem(req, res, 500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');
+  }
+}

@@ -1,0 +1,30 @@
+import type { Request, Response } from 'express';
+import type { Precondition } from '@davpush/domain';
+import { buildDavError, buildDavErrorMessage } from '@davpush/webdav-push';
+
+export const PROBLEM_BASE = 'https://davpush.dev/problems/';
+
+/** XML requests (WebDAV-Push documents) get DAV:error bodies, everything else RFC 9457 problem+json. */
+export const wantsXml = (req: Request): boolean => /(^|[/+])xml\b/i.test(String(req.headers['content-type'] ?? ''));
+
+export function writeProblem(
+  req: Request,
+  res: Response,
+  status: number,
+  title: string,
+  detail: string,
+  precondition?: Precondition,
+  extraHeaders: Record<string, string> = {},
+): void {
+  if (res.headersSent) return;
+  for (const [k, v] of Object.entries(extraHeaders)) res.setHeader(k, v);
+  if (wantsXml(req)) {
+    res.status(status).type('application/xml; charset=utf-8').send(precondition ? buildDavError(precondition, detail) : buildDavErrorMessage(detail));
+    return;
+  }
+  const type = PROBLEM_BASE + (precondition ?? title.toLowerCase().replace(/[^a-z0-9]+/g, '-'));
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(JSON.stringify({ type, title, status, detail, ...(precondition ? { precondition } : {}) }));
+}

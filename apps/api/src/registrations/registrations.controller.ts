@@ -1,0 +1,77 @@
+import { Controller, Delete, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
+import { UnauthorizedError, ValidationError } from '@davpush/domain';
+import { TenantStore } from '@davpush/storage';
+import { parsePushRegister } from '@davpush/webdav-push';
+import { bearerToken, TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
+import { bodyKind, bodyText, parseJson } from '../http/request-body';
+import { RegistrationJson, toRegistrationRequest } from './registration-request.dto';
+import { RegistrationsService } from './registrations.service';
+import { assertTopic } from './topic';
+
+function principalOf(req: AuthedRequest): string | undefined {
+  const v = req.headers['x-davpush-principal'];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 256 || /[\u0000-\u001f\u007f]/.test(v)) {
+    throw new ValidationError('X-Davpush-Principal must be 1 to 256 printable characters, given once');
+  }
+  return v;
+}
+
+@Controller('v1')
+export class RegistrationsController {
+  constructor(
+    private readonly registrations: RegistrationsService,
+    private readonly tenants: TenantStore,
+  ) {}
+
+  /**
+   * The client's WebDAV-Push `push-register` exactly as the calendar server received it, or JSON.
+   * 201 new / 204 update, both with absolute Location and IMF-fixdate Expires (draft §"Registration").
+   */
+  @Post('topics/:topic/registrations')
+  @UseGuards(TenantGuard)
+  async register(@TenantId() tenantId: string, @Param('topic') topic: string, @Req() req: AuthedRequest, @Res() res: Response): Promise<void> {
+    assertTopic(topic);
+    const principal = principalOf(req);
+    const kind = bodyKind(req, ['xml', 'json']);
+    const request = kind === 'xml' ? parsePushRegister(bodyText(req)) : toRegistrationRequest(parseJson(req, RegistrationJson));
+    const r = await this.registrations.register(tenantId, topic, request, principal);
+    res.setHeader('Location', r.location);
+    res.setHeader('Expires', r.expires);
+    if (!r.created) {
+      res.status(204).end();
+      return;
+    }
+    if (kind === 'json') res.status(201).json({ id: r.id, location: r.location, expires: r.expires });
+    else res.status(201).end();
+  }
+
+  @Get('registrations/:id')
+  @UseGuards(TenantGuard)
+  async get(@TenantId() tenantId: string, @Param('id') id: string) {
+    const r = await this.registrations.get(id, tenantId);
+    return {
+      id: r.id,
+      topic: r.topic,
+      transport: r.subscription.type,
+      expires: new Date(r.expiresAt).toISOString(),
+      trigger: r.trigger,
+      lastSuccessAt: r.lastSuccessAt ? new Date(r.lastSuccessAt).toISOString() : null,
+      consecutiveFailures: r.consecutiveFailures,
+    };
+  }
+
+  /** The unguessable URL is the capability; with a tenant key the removal is limited to that tenant. */
+  @Delete('registrations/:id')
+  @HttpCode(204)
+  async remove(@Param('id') id: string, @Req() req: AuthedRequest): Promise<void> {
+    let tenantId: string | undefined;
+    if (req.headers.authorization !== undefined) {
+      const token = bearerToken(req);
+      tenantId = token ? await this.tenants.authenticate(token) : undefined;
+      if (!tenantId) throw new UnauthorizedError('the API key is not valid');
+    }
+    await this.registrations.remove(id, { tenantId, principal: principalOf(req) });
+  }
+}

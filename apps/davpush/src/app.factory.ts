@@ -1,0 +1,30 @@
+import { type INestApplication, Module, type LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { AppConfig } from '@davpush/config';
+import { CoreModule } from '@davpush/runtime';
+import { ApiModule, configureHttp } from '../../api/src';
+import { WorkerModule } from '../../worker/src';
+
+export interface Roles {
+  api: boolean;
+  worker: boolean;
+}
+
+/**
+ * The composition root: the api and worker roles over one CoreModule. Used by the all-in-one entry
+ * and by end-to-end tests (which start the real app in-process on their own Redis).
+ */
+export async function createDavpushApp(
+  config: AppConfig,
+  roles: Roles = { api: true, worker: true },
+  logger?: LoggerService | false,
+): Promise<INestApplication> {
+  @Module({
+    imports: [CoreModule.forRoot(config), ...(roles.api ? [ApiModule] : []), ...(roles.worker ? [WorkerModule] : [])],
+  })
+  class DavpushRoot {}
+
+  const app = await NestFactory.create(DavpushRoot, { bodyParser: false, logger: logger ?? undefined, abortOnError: false });
+  configureHttp(app);
+  return app;
+}

@@ -1,0 +1,41 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { DelayedError, type Job } from 'bullmq';
+import { AppConfig } from '@davpush/config';
+import { QueueName, type DeliverJobData } from '@davpush/queue';
+import { DeliveryService, type DeliveryStep } from './delivery.service';
+
+/**
+ * Runs one delivery attempt. A retry is this job moved to the delayed set until its own time
+ * (`moveToDelayed` + DelayedError): a 429 from one endpoint delays that delivery only, never the
+ * queue (BullMQ's queue.rateLimit would pause every endpoint).
+ */
+@Injectable()
+abstract class DeliverProcessorBase extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    protected readonly delivery: DeliveryService,
+    protected readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.worker.concurrency;
+  }
+
+  async process(job: Job<DeliverJobData>, token?: string): Promise<DeliveryStep> {
+    const step = await this.delivery.attempt(job.data);
+    if ('retryAt' in step) {
+      await job.updateData({ ...job.data, attempt: (job.data.attempt ?? 0) + 1 });
+      await job.moveToDelayed(step.retryAt, token);
+      throw new DelayedError();
+    }
+    return step;
+  }
+}
+
+@Processor(QueueName.DeliverWebPush)
+export class WebPushDeliverProcessor extends DeliverProcessorBase {}
+
+@Processor(QueueName.DeliverFcm)
+export class FcmDeliverProcessor extends DeliverProcessorBase {}

@@ -1,0 +1,112 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '@davpush/config';
+import {
+  collapseKeyFor,
+  decideRetry,
+  pushMessageFor,
+  shouldPruneAfterFailures,
+  type DeliveryOutcome,
+  type Registration,
+} from '@davpush/domain';
+import { PushGatewayRegistry } from '@davpush/gateways';
+import { JobPublisher, deliverQueueFor, type DeliverJobData } from '@davpush/queue';
+import { EventStore, RegistrationStore, SecretStore } from '@davpush/storage';
+import { buildPushMessage } from '@davpush/webdav-push';
+
+/** What the processor must do with the job after one attempt. */
+export type DeliveryStep =
+  | { done: 'accepted' | 'gone' | 'skipped' | 'failed'; outcome?: DeliveryOutcome }
+  | { retryAt: number; outcome: DeliveryOutcome };
+
+/**
+ * One attempt to deliver one push to one registration, and every decision around it: expiry at send
+ * time, the remaining TTL, pruning, dead letters, and when to try again (CONTRACT §5).
+ */
+@Injectable()
+export class DeliveryService implements OnModuleInit {
+  private readonly logger = new Logger(DeliveryService.name);
+  private topicKey!: Buffer;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly registrations: RegistrationStore,
+    private readonly events: EventStore,
+    private readonly secrets: SecretStore,
+    private readonly gateways: PushGatewayRegistry,
+    private readonly publisher: JobPublisher,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.topicKey = await this.secrets.topicKey();
+  }
+
+  async attempt(job: DeliverJobData, now = Date.now()): Promise<DeliveryStep> {
+    // Checked at send time, not at fan-out: the registration may have been deleted or expired since.
+    const reg = await this.registrations.get(job.registrationId, job.tenantId, now);
+    if (!reg) {
+      await this.events.settle(job.dispatchId, job.registrationId, 'skipped');
+      return { done: 'skipped' };
+    }
+    const remainingTtl = Math.floor((job.deadline - now) / 1000);
+    if (remainingTtl <= 0) return this.giveUp(job, reg, 'TTL ran out before the push could be sent');
+
+    const message = pushMessageFor(job.topic, job.kinds, job.syncToken);
+    const outcome = await this.gateways.for(reg.subscription.type).send({
+      registration: reg,
+      message,
+      payload: buildPushMessage(message),
+      ttlSeconds: remainingTtl,
+      urgency: job.urgency,
+      collapseKey: collapseKeyFor(this.topicKey, job.tenantId, job.topic, job.kinds),
+    });
+    return this.handle(job, reg, outcome, Date.now());
+  }
+
+  private async handle(job: DeliverJobData, reg: Registration, outcome: DeliveryOutcome, now: number): Promise<DeliveryStep> {
+    const log = { dispatchId: job.dispatchId, registrationId: reg.id, transport: reg.subscription.type, outcome: outcome.kind, requestId: job.requestId };
+    switch (outcome.kind) {
+      case 'accepted':
+        await this.registrations.recordDelivery(reg.id, 'success', now);
+        await this.events.settle(job.dispatchId, reg.id, 'accepted');
+        this.logger.debug?.({ msg: 'delivered', ...log });
+        return { done: 'accepted', outcome };
+      case 'gone':
+        await this.registrations.remove(reg.id, { identity: reg.subscription }, now);
+        await this.events.settle(job.dispatchId, reg.id, 'gone');
+        this.logger.log({ msg: 'registration pruned', reason: outcome.reason, ...log });
+        return { done: 'gone', outcome };
+      case 'rejected':
+      case 'auth':
+        // Never retried, never pruned: the message (rejected) or our credentials (auth) are at fault.
+        this.logger.warn({ msg: 'delivery refused', reason: outcome.reason, ...log });
+        return this.giveUp(job, reg, `${outcome.kind}: ${outcome.reason}`, outcome);
+      case 'throttled':
+      case 'transient': {
+        const record = await this.registrations.recordDelivery(reg.id, 'failure', now);
+        if (outcome.kind === 'transient' && record && shouldPruneAfterFailures(record, now)) {
+          await this.registrations.remove(reg.id, { identity: reg.subscription }, now);
+          await this.events.settle(job.dispatchId, reg.id, 'gone');
+          this.logger.log({ msg: 'registration pruned after repeated failures', failures: record.consecutiveFailures, ...log });
+          return { done: 'gone', outcome };
+        }
+        const decision = decideRetry(outcome, (job.attempt ?? 0) + 1, now, job.deadline);
+        if ('giveUp' in decision) return this.giveUp(job, reg, decision.giveUp, outcome);
+        this.logger.log({ msg: 'delivery will be retried', reason: outcome.reason, retryInMs: decision.retryAt - now, ...log });
+        return { retryAt: decision.retryAt, outcome };
+      }
+    }
+  }
+
+  private async giveUp(job: DeliverJobData, reg: Registration, reason: string, outcome?: DeliveryOutcome): Promise<DeliveryStep> {
+    await this.publisher.deadLetter({
+      queue: deliverQueueFor(reg.subscription.type),
+      transport: reg.subscription.type,
+      reason,
+      delivery: job,
+      failedAt: Date.now(),
+    });
+    await this.events.settle(job.dispatchId, reg.id, 'failed');
+    this.logger.warn({ msg: 'dead-lettered', reason, dispatchId: job.dispatchId, registrationId: reg.id, requestId: job.requestId });
+    return { done: 'failed', outcome };
+  }
+}

@@ -1,0 +1,17 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import type { Job } from 'bullmq';
+import { JobName, QueueName, type FanoutJobData } from '@davpush/queue';
+import { FanoutService } from './fanout.service';
+
+@Processor(QueueName.Fanout, { concurrency: 8 })
+export class FanoutProcessor extends WorkerHost {
+  constructor(private readonly fanout: FanoutService) {
+    super();
+  }
+
+  async process(job: Job<FanoutJobData>): Promise<{ queued: number; skipped: number }> {
+    if (job.name !== JobName.Fanout) throw new Error(`unexpected job ${job.name} on ${QueueName.Fanout}`);
+    // The BullMQ job id is unique per queue: it names the dispatch.
+    return this.fanout.fanOut(`f${job.id}`, job.data);
+  }
+}

@@ -1,0 +1,69 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { coalesce, kindsFor, type Transport } from '@davpush/domain';
+import { JobPublisher, type DeliverJobData, type FanoutJobData } from '@davpush/queue';
+import { EventStore, RegistrationStore } from '@davpush/storage';
+
+const PAGE = 1000;
+
+/**
+ * Coalesced change of one topic → one delivery job per live registration that wants it.
+ * Crash-safe by construction: the claim is idempotent per dispatch id, and delivery jobs have
+ * deterministic ids, so a re-run after SIGKILL re-queues only what is missing.
+ */
+@Injectable()
+export class FanoutService {
+  private readonly logger = new Logger(FanoutService.name);
+
+  constructor(
+    private readonly events: EventStore,
+    private readonly registrations: RegistrationStore,
+    private readonly publisher: JobPublisher,
+  ) {}
+
+  async fanOut(dispatchId: string, job: FanoutJobData): Promise<{ queued: number; skipped: number }> {
+    const claimed = await this.events.claim(job.tenantId, job.topic, dispatchId);
+    const change = coalesce(claimed);
+    if (!change) return { queued: 0, skipped: 0 };
+    const skip = change.dontNotify === '*' ? undefined : new Set(change.dontNotify);
+    const acceptedAt = Math.min(...claimed.map((e) => e.receivedAt));
+    let queued = 0;
+    let skipped = 0;
+    let cursor: number | undefined = 0;
+    // An empty topic still links its events to the dispatch, so their status reads "done".
+    await this.events.markDispatched(dispatchId, claimed, 0, 0);
+    while (cursor !== undefined) {
+      const page = await this.registrations.liveTargets(job.tenantId, job.topic, cursor, PAGE);
+      const byTransport = new Map<Transport, DeliverJobData[]>();
+      for (const target of page.targets) {
+        const kinds = kindsFor(target.trigger, change.changes);
+        if (!skip || skip.has(target.id) || kinds.length === 0) {
+          skipped++;
+          continue;
+        }
+        const list = byTransport.get(target.transport) ?? [];
+        list.push({
+          dispatchId,
+          registrationId: target.id,
+          tenantId: job.tenantId,
+          topic: job.topic,
+          kinds,
+          syncToken: change.syncToken,
+          urgency: change.urgency,
+          deadline: change.deadline,
+          acceptedAt,
+          requestId: job.requestId,
+        });
+        byTransport.set(target.transport, list);
+        queued++;
+      }
+      // The running total is written before the jobs exist, so status never reads "done" too early.
+      await this.events.markDispatched(dispatchId, claimed, queued, skipped);
+      for (const [transport, jobs] of byTransport) {
+        for (let i = 0; i < jobs.length; i += 500) await this.publisher.deliver(transport, jobs.slice(i, i + 500));
+      }
+      cursor = page.next;
+    }
+    this.logger.log({ msg: 'fan-out', dispatchId, events: claimed.length, queued, skipped, requestId: job.requestId });
+    return { queued, skipped };
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { DeliveryService } from './delivery/delivery.service';
+import { FcmDeliverProcessor, WebPushDeliverProcessor } from './delivery/deliver.processor';
+import { FanoutProcessor } from './fan-out/fanout.processor';
+import { FanoutService } from './fan-out/fanout.service';
+import { MaintenanceProcessor } from './maintenance/maintenance.processor';
+
+/**
+ * The worker role: BullMQ processors for coalesce → fan-out → deliver, and housekeeping.
+ * Infrastructure (config, Redis, queues, gateways) comes from CoreModule, imported by the entry point.
+ */
+@Module({
+  providers: [FanoutService, FanoutProcessor, DeliveryService, WebPushDeliverProcessor, FcmDeliverProcessor, MaintenanceProcessor],
+})
+export class WorkerModule {}

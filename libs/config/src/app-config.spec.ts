@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import webpush from 'web-push';
+import { ConfigError, loadConfig } from './app-config';
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const sut = loadConfig({});
+    expect(sut.http).toEqual({ host: '127.0.0.1', port: 8080, publicUrl: 'http://127.0.0.1:8080' });
+    expect(sut.coalesceMs).toBe(1000);
+    expect(sut.defaultTtlSeconds).toBe(43200);
+    expect(sut.ingestRatePerSecond).toBe(500);
+    expect(sut.maxExpirySeconds).toBe(604800);
+    expect(sut.allowPrivatePushEndpoints).toBe(false);
+    expect(sut.vapid.subjectIsPlaceholder).toBe(true);
+  });
+
+  it('names every bad variable in one error', () => {
+    const bad = { PORT: 'eighty', DAVPUSH_MAX_EXPIRY: '60', REDIS_URL: 'http://x', DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: 'maybe' };
+    const err = (() => {
+      try {
+        loadConfig(bad);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    for (const name of Object.keys(bad)) expect(err.message).toContain(name);
+  });
+
+  it('rejects a VAPID pair that does not belong together', () => {
+    const a = webpush.generateVAPIDKeys();
+    const b = webpush.generateVAPIDKeys();
+    expect(() => loadConfig({ DAVPUSH_VAPID_PUBLIC_KEY: a.publicKey, DAVPUSH_VAPID_PRIVATE_KEY: b.privateKey })).toThrow(/does not match/);
+    expect(loadConfig({ DAVPUSH_VAPID_PUBLIC_KEY: a.publicKey, DAVPUSH_VAPID_PRIVATE_KEY: a.privateKey }).vapid.publicKey).toBe(a.publicKey);
+    expect(() => loadConfig({ DAVPUSH_VAPID_PUBLIC_KEY: a.publicKey })).toThrow(/DAVPUSH_VAPID_PRIVATE_KEY/);
+  });
+
+  it('never prints secrets', () => {
+    const keys = webpush.generateVAPIDKeys();
+    const sut = loadConfig({
+      DAVPUSH_ADMIN_TOKEN: 'x'.repeat(40),
+      DAVPUSH_VAPID_PUBLIC_KEY: keys.publicKey,
+      DAVPUSH_VAPID_PRIVATE_KEY: keys.privateKey,
+      REDIS_URL: 'redis://user:hunter2@localhost:6379',
+    });
+    const printed = JSON.stringify(sut);
+    expect(printed).not.toContain('x'.repeat(40));
+    expect(printed).not.toContain(keys.privateKey);
+    expect(printed).not.toContain('hunter2');
+  });
+});

@@ -1,0 +1,108 @@
+import { createPublicKey, createPrivateKey } from 'node:crypto';
+import * as path from 'node:path';
+import { envSchema } from './env.schema';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const PLACEHOLDER_VAPID_SUBJECT = 'mailto:davpush@example.invalid';
+
+/**
+ * The validated, typed configuration. The one place that reads the environment (STYLE "config once");
+ * injected everywhere else by class. `toJSON()` redacts secrets so it is safe to log.
+ */
+export class AppConfig {
+  readonly http!: { host: string; port: number; publicUrl: string };
+  readonly redis!: { url?: string; clusterNodes?: { host: string; port: number }[] };
+  readonly dataDir!: string;
+  readonly adminToken?: string;
+  readonly vapid!: { subject: string; subjectIsPlaceholder: boolean; publicKey?: string; privateKey?: string };
+  readonly fcm!: { credentialsPath?: string; endpoint?: string };
+  readonly allowPrivatePushEndpoints!: boolean;
+  readonly coalesceMs!: number;
+  readonly defaultTtlSeconds!: number;
+  readonly ingestRatePerSecond!: number;
+  readonly maxExpirySeconds!: number;
+  readonly worker!: { concurrency: number; pushTimeoutMs: number };
+  readonly shutdownTimeoutMs!: number;
+  readonly log!: { level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; format: 'json' | 'pretty' };
+
+  constructor(init: Omit<AppConfig, 'toJSON' | 'with'>) {
+    Object.assign(this, init);
+  }
+
+  /** A copy with some fields replaced (tests, all-in-one start-up after Redis is spawned). */
+  with(patch: Partial<Omit<AppConfig, 'toJSON' | 'with'>>): AppConfig {
+    return new AppConfig({ ...this, ...patch });
+  }
+
+  toJSON(): unknown {
+    const redact = (v: string | undefined) => (v ? '[redacted]' : undefined);
+    return {
+      ...this,
+      redis: { ...this.redis, url: this.redis.url?.replace(/\/\/[^@/]*@/, '//[redacted]@') },
+      adminToken: redact(this.adminToken),
+      vapid: { ...this.vapid, privateKey: redact(this.vapid.privateKey) },
+    };
+  }
+}
+
+function keyPairProblem(publicKey: string, privateKey: string): string | undefined {
+  // The pair must belong together, or every push fails with 401/403 at the push service.
+  try {
+    const pub = Buffer.from(publicKey, 'base64url');
+    const jwk = { kty: 'EC', crv: 'P-256', x: pub.subarray(1, 33).toString('base64url'), y: pub.subarray(33).toString('base64url') };
+    createPublicKey({ key: jwk, format: 'jwk' });
+    const priv = createPrivateKey({ key: { ...jwk, d: privateKey }, format: 'jwk' });
+    const derived = createPublicKey(priv).export({ format: 'jwk' });
+    return derived.x === jwk.x && derived.y === jwk.y ? undefined : 'DAVPUSH_VAPID_PRIVATE_KEY: does not match DAVPUSH_VAPID_PUBLIC_KEY';
+  } catch {
+    return 'DAVPUSH_VAPID_PUBLIC_KEY: is not a P-256 public key (uncompressed point, base64url)';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  // Empty strings mean "unset" (a blank line in .env must not fail validation).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  if (e.DAVPUSH_VAPID_PUBLIC_KEY && e.DAVPUSH_VAPID_PRIVATE_KEY) {
+    const problem = keyPairProblem(e.DAVPUSH_VAPID_PUBLIC_KEY, e.DAVPUSH_VAPID_PRIVATE_KEY);
+    if (problem) throw new ConfigError([problem]);
+  }
+  const hostForUrl = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
+  return new AppConfig({
+    http: { host: e.HOST, port: e.PORT, publicUrl: (e.PUBLIC_URL ?? `http://${hostForUrl}:${e.PORT}`).replace(/\/+$/, '') },
+    redis: {
+      url: e.REDIS_URL,
+      clusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map((hp) => {
+        const [host, port] = hp.split(':');
+        return { host: host!, port: Number(port) };
+      }),
+    },
+    dataDir: path.resolve(e.DAVPUSH_DATA_DIR),
+    adminToken: e.DAVPUSH_ADMIN_TOKEN,
+    vapid: {
+      subject: e.DAVPUSH_VAPID_SUBJECT ?? PLACEHOLDER_VAPID_SUBJECT,
+      subjectIsPlaceholder: !e.DAVPUSH_VAPID_SUBJECT,
+      publicKey: e.DAVPUSH_VAPID_PUBLIC_KEY,
+      privateKey: e.DAVPUSH_VAPID_PRIVATE_KEY,
+    },
+    fcm: { credentialsPath: e.DAVPUSH_FCM_CREDENTIALS ?? e.GOOGLE_APPLICATION_CREDENTIALS, endpoint: e.DAVPUSH_FCM_ENDPOINT },
+    allowPrivatePushEndpoints: e.DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS,
+    coalesceMs: e.DAVPUSH_COALESCE_MS,
+    defaultTtlSeconds: e.DAVPUSH_DEFAULT_TTL,
+    ingestRatePerSecond: e.DAVPUSH_INGEST_RATE,
+    maxExpirySeconds: e.DAVPUSH_MAX_EXPIRY,
+    worker: { concurrency: e.DAVPUSH_WORKER_CONCURRENCY, pushTimeoutMs: e.DAVPUSH_PUSH_TIMEOUT_MS },
+    shutdownTimeoutMs: e.DAVPUSH_SHUTDOWN_TIMEOUT_MS,
+    log: { level: e.DAVPUSH_LOG_LEVEL, format: e.DAVPUSH_LOG_FORMAT },
+  });
+}

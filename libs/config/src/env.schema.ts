@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['0', '1', 'true', 'false', 'yes', 'no'], { message: 'must be 0 or 1' })
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+
+const b64url = (bytes: number) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, { message: 'must be base64url without padding' })
+    .refine((v) => Buffer.from(v, 'base64url').length === bytes, { message: `must decode to ${bytes} bytes` });
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL (${protocols.join(' or ')})` },
+  );
+
+/**
+ * Every environment variable davpush reads (CONTRACT §2). Validated once at start-up; any error
+ * stops start-up with one message naming each bad variable.
+ */
+export const envSchema = z
+  .object({
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: int(0, 65535).default(8080),
+    PUBLIC_URL: url(['http:', 'https:']).optional(),
+    REDIS_URL: url(['redis:', 'rediss:', 'unix:']).optional(),
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, { message: 'must be host:port[,host:port…]' })
+      .optional(),
+    DAVPUSH_DATA_DIR: z.string().min(1).default('.data'),
+    DAVPUSH_ADMIN_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+    DAVPUSH_VAPID_SUBJECT: z
+      .string()
+      .regex(/^(mailto:.+@.+|https:\/\/.+)$/, { message: 'must be a mailto: or https: URI (RFC 8292 §2.1)' })
+      .optional(),
+    DAVPUSH_VAPID_PUBLIC_KEY: b64url(65).optional(),
+    DAVPUSH_VAPID_PRIVATE_KEY: b64url(32).optional(),
+    DAVPUSH_FCM_CREDENTIALS: z.string().min(1).optional(),
+    GOOGLE_APPLICATION_CREDENTIALS: z.string().min(1).optional(),
+    DAVPUSH_FCM_ENDPOINT: url(['http:', 'https:']).optional(),
+    DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: bool.default(false),
+    DAVPUSH_COALESCE_MS: int(0, 60_000).default(1000),
+    DAVPUSH_DEFAULT_TTL: int(0, 2_419_200).default(43_200),
+    DAVPUSH_INGEST_RATE: int(1, 1_000_000).default(500),
+    DAVPUSH_MAX_EXPIRY: int(259_200, 31_536_000).default(604_800),
+    DAVPUSH_WORKER_CONCURRENCY: int(1, 2000).default(200),
+    DAVPUSH_PUSH_TIMEOUT_MS: int(100, 120_000).default(10_000),
+    DAVPUSH_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+    DAVPUSH_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+    DAVPUSH_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  })
+  .superRefine((env, ctx) => {
+    if (!!env.DAVPUSH_VAPID_PUBLIC_KEY !== !!env.DAVPUSH_VAPID_PRIVATE_KEY) {
+      const missing = env.DAVPUSH_VAPID_PUBLIC_KEY ? 'DAVPUSH_VAPID_PRIVATE_KEY' : 'DAVPUSH_VAPID_PUBLIC_KEY';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'must be set together with its pair' });
+    }
+    if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both' });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,34 @@
+import type { DeliveryOutcome, PushMessage, Registration, Transport, Urgency } from '@davpush/domain';
+
+/** One push to one registration, fully decided: the gateway only translates and sends. */
+export interface PushDelivery {
+  registration: Registration;
+  message: PushMessage;
+  /** The encoded WebDAV-Push `push-message` XML. */
+  payload: string;
+  ttlSeconds: number;
+  urgency: Urgency;
+  /** Keyed hash for RFC 8030 `Topic` / FCM `collapse_key`: never the raw topic. */
+  collapseKey: string;
+}
+
+/**
+ * The port every transport adapter implements (STYLE "ports as abstract classes"). Adapters never
+ * throw for a push service's answer: they classify it into a DeliveryOutcome.
+ */
+export abstract class PushGateway {
+  abstract readonly transport: Transport;
+
+  abstract send(delivery: PushDelivery): Promise<DeliveryOutcome>;
+
+  /** Transports with a batch API (FCM sendEach) override this; results are in input order. */
+  sendMany(deliveries: readonly PushDelivery[]): Promise<DeliveryOutcome[]> {
+    return Promise.all(deliveries.map((d) => this.send(d)));
+  }
+}
+
+/** Picks the adapter for a registration's transport. */
+export abstract class PushGatewayRegistry {
+  abstract for(transport: Transport): PushGateway;
+  abstract transports(): Transport[];
+}

@@ -1,0 +1,28 @@
+import { parseRetryAfter, type DeliveryOutcome } from '@davpush/domain';
+import type { HttpAnswer } from '../http/safe-http.client';
+
+/**
+ * RFC 8030 answers → outcome (CONTRACT §5, reference §2 table). By status code only, never by text:
+ * 404/410 gone; 401/403 our VAPID is wrong (keep the registration); 400/413 and other 4xx this
+ * message can't go; 429 wait for Retry-After; 5xx transient; 3xx is not followed (SSRF) and fails.
+ */
+export function classifyWebPushAnswer(answer: Pick<HttpAnswer, 'status' | 'headers'>, now = Date.now()): DeliveryOutcome {
+  const s = answer.status;
+  const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], now);
+  if (s >= 200 && s < 300) return { kind: 'accepted' };
+  if (s === 404 || s === 410) return { kind: 'gone', reason: `http ${s}` };
+  if (s === 401 || s === 403) return { kind: 'auth', reason: `http ${s}` };
+  if (s === 429) return { kind: 'throttled', reason: 'http 429', retryAfterMs };
+  if (s >= 500) return { kind: 'transient', reason: `http ${s}`, retryAfterMs };
+  if (s >= 300 && s < 400) return { kind: 'rejected', reason: `http ${s} redirect not followed` };
+  if (s === 408) return { kind: 'transient', reason: 'http 408' };
+  return { kind: 'rejected', reason: `http ${s}` };
+}
+
+/** Errors before any answer: a forbidden address can never be delivered to; the rest are transient. */
+export function classifyWebPushError(err: unknown): DeliveryOutcome {
+  const code = (err as { code?: string } | undefined)?.code;
+  if (code === 'EDAVPUSH_FORBIDDEN_ADDRESS') return { kind: 'gone', reason: 'push resource resolves to a forbidden address' };
+  if (code === 'ERR_INVALID_URL') return { kind: 'gone', reason: 'push resource is not a valid URL' };
+  return { kind: 'transient', reason: code ? `network ${code}` : 'network error' };
+}

@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import webpush from 'web-push';
+import type { DeliveryOutcome } from '@davpush/domain';
+import { SafeHttpClient } from '../http/safe-http.client';
+import { PushGateway, type PushDelivery } from '../push-gateway';
+import { classifyWebPushAnswer, classifyWebPushError } from './web-push.classifier';
+import { VapidService } from './vapid.service';
+import type { VapidKeyPair } from '@davpush/storage';
+
+/**
+ * Web Push (RFC 8030) with RFC 8291 aes128gcm encryption by the `web-push` package. web-push builds
+ * the encrypted request; we add the cached VAPID header and send it through SafeHttpClient (SSRF
+ * guard, timeouts, body cap) rather than web-push's own https.request (unbounded body, no guard).
+ */
+@Injectable()
+export class WebPushGateway extends PushGateway {
+  readonly transport = 'web-push' as const;
+
+  constructor(
+    private readonly vapid: VapidService,
+    private readonly http: SafeHttpClient,
+  ) {
+    super();
+  }
+
+  async send(d: PushDelivery, keys?: VapidKeyPair): Promise<DeliveryOutcome> {
+    const sub = d.registration.subscription;
+    if (sub.type !== 'web-push') throw new Error('WebPushGateway got a non-web-push registration');
+    let url: URL;
+    try {
+      url = new URL(sub.pushResource);
+    } catch {
+      return { kind: 'gone', reason: 'push resource is not a valid URL' };
+    }
+    let request: ReturnType<typeof webpush.generateRequestDetails>;
+    try {
+      request = webpush.generateRequestDetails(
+        { endpoint: sub.pushResource, keys: { p256dh: sub.publicKey, auth: sub.authSecret } },
+        d.payload,
+        {
+          TTL: d.ttlSeconds,
+          urgency: d.urgency,
+          topic: d.collapseKey,
+          contentEncoding: 'aes128gcm',
+          headers: { Authorization: await this.vapid.authorization(url.origin, keys) },
+        },
+      );
+    } catch (err) {
+      // Keys that passed validation but still fail to encrypt: this subscription can never work.
+      return { kind: 'gone', reason: `encryption failed: ${(err as Error).name}` };
+    }
+    try {
+      const answer = await this.http.post(url, request.headers as Record<string, string | number>, request.body as Buffer);
+      return classifyWebPushAnswer(answer);
+    } catch (err) {
+      return classifyWebPushError(err);
+    }
+  }
+}

@@ -1,0 +1,5 @@
+export * from './queue-name';
+export * from './jobs';
+export * from './job-options';
+export * from './queue.module';
+export * from './job-publisher';

@@ -1,0 +1,38 @@
+import type { JobsOptions } from 'bullmq';
+import { digest } from '@davpush/storage';
+
+/**
+ * Every job option in one place. Completed jobs are kept for an hour: a fan-out re-run after a crash
+ * re-adds deliveries under the same job id, and BullMQ ignores an id it still knows, which is what
+ * keeps duplicates to at most one per registration.
+ */
+export const jobOptions = {
+  fanout: (coalesceMs: number, immediate: boolean): JobsOptions => ({
+    delay: immediate ? 0 : coalesceMs,
+    attempts: 20,
+    backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
+    removeOnComplete: { age: 3600, count: 50_000 },
+    removeOnFail: { age: 7 * 86_400 },
+  }),
+  deliver: (dispatchId: string, registrationId: string): JobsOptions => ({
+    jobId: `d-${dispatchId}-${registrationId}`,
+    // Outcome-driven retries (429, 5xx) are scheduled by the delivery service with moveToDelayed
+    // and the message deadline; these attempts only cover unexpected errors in our own code.
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1000, jitter: 1 },
+    removeOnComplete: { age: 3600, count: 200_000 },
+    removeOnFail: { age: 86_400, count: 100_000 },
+  }),
+  deadLetter: (): JobsOptions => ({ removeOnComplete: false, removeOnFail: false }),
+  maintenance: (): JobsOptions => ({ removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } }),
+};
+
+/**
+ * Coalescing key of a topic: while a fan-out for it is waiting, further events join it instead of
+ * adding a job (BullMQ deduplication, throttle mode). The ttl is a little shorter than the delay, so
+ * the key is always gone once the job may run and a later event always gets a job of its own.
+ */
+export const fanoutDeduplication = (tenantId: string, topic: string, coalesceMs: number) => ({
+  id: `fanout-${tenantId}-${digest(topic)}`,
+  ttl: Math.max(1, coalesceMs - 50),
+});

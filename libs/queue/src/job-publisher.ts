@@ -1,0 +1,54 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { AppConfig } from '@davpush/config';
+import type { Transport } from '@davpush/domain';
+import { JobName, deliverQueueFor, type DeadLetterJobData, type DeliverJobData, type FanoutJobData } from './jobs';
+import { fanoutDeduplication, jobOptions } from './job-options';
+import { QueueName } from './queue-name';
+
+/** The typed way into the queues: job names, payloads and options can't drift apart. */
+@Injectable()
+export class JobPublisher {
+  constructor(
+    private readonly config: AppConfig,
+    @InjectQueue(QueueName.Fanout) private readonly fanout: Queue,
+    @InjectQueue(QueueName.DeliverWebPush) private readonly webPush: Queue,
+    @InjectQueue(QueueName.DeliverFcm) private readonly fcm: Queue,
+    @InjectQueue(QueueName.DeadLetter) private readonly deadLetters: Queue,
+  ) {}
+
+  queue(name: QueueName): Queue {
+    const byName: Partial<Record<QueueName, Queue>> = {
+      [QueueName.Fanout]: this.fanout,
+      [QueueName.DeliverWebPush]: this.webPush,
+      [QueueName.DeliverFcm]: this.fcm,
+      [QueueName.DeadLetter]: this.deadLetters,
+    };
+    const q = byName[name];
+    if (!q) throw new Error(`no publisher for queue ${name}`);
+    return q;
+  }
+
+  /**
+   * Schedules the topic's fan-out. Events for a topic inside the coalescing window join the waiting
+   * job; an urgent event gets a job of its own that runs at once (and takes everything pending).
+   */
+  async scheduleFanout(data: FanoutJobData, immediate: boolean): Promise<void> {
+    const coalesceMs = this.config.coalesceMs;
+    const opts = jobOptions.fanout(coalesceMs, immediate || coalesceMs === 0);
+    if (!immediate && coalesceMs > 0) opts.deduplication = fanoutDeduplication(data.tenantId, data.topic, coalesceMs);
+    await this.fanout.add(JobName.Fanout, data, opts);
+  }
+
+  async deliver(transport: Transport, jobs: readonly DeliverJobData[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue(deliverQueueFor(transport)).addBulk(
+      jobs.map((data) => ({ name: JobName.Deliver, data, opts: jobOptions.deliver(data.dispatchId, data.registrationId) })),
+    );
+  }
+
+  async deadLetter(data: DeadLetterJobData): Promise<void> {
+    await this.deadLetters.add(JobName.DeadLetter, data, jobOptions.deadLetter());
+  }
+}

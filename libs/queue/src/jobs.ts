@@ -1,0 +1,55 @@
+import type { ChangeKind, Transport, Urgency } from '@davpush/domain';
+import { QueueName } from './queue-name';
+
+export enum JobName {
+  Fanout = 'fanout',
+  Deliver = 'deliver',
+  DeadLetter = 'dead-letter',
+  SweepExpired = 'sweep-expired',
+  RecoverStranded = 'recover-stranded',
+}
+
+/** Payloads carry ids and small values, never keys, tokens or endpoints (STYLE "typed jobs"). */
+export interface FanoutJobData {
+  tenantId: string;
+  topic: string;
+  requestId?: string;
+}
+
+export interface DeliverJobData {
+  dispatchId: string;
+  registrationId: string;
+  tenantId: string;
+  topic: string;
+  kinds: ChangeKind[];
+  syncToken?: string;
+  urgency: Urgency;
+  /** Epoch ms after which the message is worthless: retries stop, TTL shrinks towards it. */
+  deadline: number;
+  /** Epoch ms the oldest merged event was accepted (end-to-end latency). */
+  acceptedAt: number;
+  /** Attempts already made for outcome-driven retries (429, 5xx); absent on the first. */
+  attempt?: number;
+  requestId?: string;
+}
+
+export interface DeadLetterJobData {
+  queue: QueueName.DeliverWebPush | QueueName.DeliverFcm;
+  transport: Transport;
+  reason: string;
+  delivery: DeliverJobData;
+  failedAt: number;
+}
+
+export interface JobMap {
+  [JobName.Fanout]: FanoutJobData;
+  [JobName.Deliver]: DeliverJobData;
+  [JobName.DeadLetter]: DeadLetterJobData;
+  [JobName.SweepExpired]: Record<string, never>;
+  [JobName.RecoverStranded]: Record<string, never>;
+}
+
+export type JobOf<N extends JobName> = JobMap[N];
+
+export const deliverQueueFor = (t: Transport): QueueName.DeliverWebPush | QueueName.DeliverFcm =>
+  t === 'web-push' ? QueueName.DeliverWebPush : QueueName.DeliverFcm;

@@ -1,0 +1,4 @@
+export * from './admin-token';
+export * from './private-redis';
+export * from './core.module';
+export * from './bootstrap';

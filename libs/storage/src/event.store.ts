@@ -1,0 +1,167 @@
+import { Injectable } from '@nestjs/common';
+import type { ChangeEvent, DeliveryOutcome } from '@davpush/domain';
+import { keys } from './keys';
+import { RedisService } from './redis.service';
+
+/** How long event status and dispatch records are kept (GET /v1/events/{id}). */
+const RECORD_TTL_SECONDS = 7 * 86_400;
+
+export type EventState = 'queued' | 'coalesced' | 'dispatching' | 'done';
+export type DeliveryBucket = 'accepted' | 'gone' | 'failed' | 'skipped';
+
+export interface EventStatus {
+  id: string;
+  topic: string;
+  state: EventState;
+  deliveries: { pending: number; accepted: number; gone: number; failed: number; skipped: number };
+}
+
+export interface PendingTopic {
+  tenantId: string;
+  topic: string;
+}
+
+/**
+ * KEYS: 1 event hash, 2 pending list, 3 pending index. ARGV: 1 event JSON, 2 id, 3 topic, 4 now,
+ * 5 index member, 6 ttl. Event status and the pending entry are written together or not at all;
+ * an id seen before is not queued again (returns 0).
+ */
+const ACCEPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'id', ARGV[2], 'topic', ARGV[3], 'receivedAt', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[5])
+return 1
+`;
+
+/**
+ * KEYS: 1 pending list, 2 dispatch hash, 3 pending index. ARGV: 1 index member, 2 now, 3 ttl.
+ * Moves everything pending for a topic into the dispatch record. Idempotent: a re-run of the same
+ * dispatch (after a worker crash) gets the same events back.
+ */
+const CLAIM = `
+local claimed = redis.call('HGET', KEYS[2], 'events')
+if claimed then return claimed end
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+if #items == 0 then return false end
+local json = '[' .. table.concat(items, ',') .. ']'
+redis.call('HSET', KEYS[2], 'events', json, 'createdAt', ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return json
+`;
+
+/** KEYS: 1 dispatch hash, 2 done set. ARGV: 1 registration id, 2 bucket, 3 ttl. Counts each registration once. */
+const SETTLE = `
+if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+  return 1
+end
+return 0
+`;
+
+export const bucketOf = (o: DeliveryOutcome): DeliveryBucket =>
+  o.kind === 'accepted' ? 'accepted' : o.kind === 'gone' ? 'gone' : 'failed';
+
+@Injectable()
+export class EventStore {
+  constructor(private readonly redis: RedisService) {}
+
+  /** Records the events and parks them for their topic's next push. Returns the ids newly accepted. */
+  async accept(events: readonly ChangeEvent[]): Promise<Set<string>> {
+    const pipeline = this.redis.client.pipeline();
+    for (const e of events) {
+      pipeline.eval(
+        ACCEPT,
+        3,
+        keys.event(e.tenantId, e.id),
+        keys.pending(e.tenantId, e.topic),
+        keys.pendingIndex(),
+        JSON.stringify(e),
+        e.id,
+        e.topic,
+        e.receivedAt,
+        JSON.stringify([e.tenantId, e.topic]),
+        RECORD_TTL_SECONDS,
+      );
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const accepted = new Set<string>();
+    results.forEach(([err, v], i) => {
+      if (err) throw err;
+      if (v === 1) accepted.add(events[i]!.id);
+    });
+    return accepted;
+  }
+
+  /** Takes the pending events of a topic into dispatch `dispatchId`. */
+  async claim(tenantId: string, topic: string, dispatchId: string, now = Date.now()): Promise<ChangeEvent[]> {
+    const json = (await this.redis.client.eval(
+      CLAIM,
+      3,
+      keys.pending(tenantId, topic),
+      keys.dispatch(dispatchId),
+      keys.pendingIndex(),
+      JSON.stringify([tenantId, topic]),
+      now,
+      RECORD_TTL_SECONDS,
+    )) as string | null;
+    return json ? (JSON.parse(json) as ChangeEvent[]) : [];
+  }
+
+  /** Links the events to their dispatch and records how many deliveries it queued. */
+  async markDispatched(dispatchId: string, events: readonly ChangeEvent[], total: number, skipped: number): Promise<void> {
+    const primary = events[events.length - 1]!;
+    const m = this.redis.client.multi();
+    m.hset(keys.dispatch(dispatchId), 'total', total, 'skippedAtFanout', skipped);
+    for (const e of events) {
+      m.hset(keys.event(e.tenantId, e.id), 'dispatchId', dispatchId, 'role', e.id === primary.id ? 'primary' : 'coalesced');
+    }
+    await m.exec();
+  }
+
+  async settle(dispatchId: string, registrationId: string, bucket: DeliveryBucket): Promise<boolean> {
+    const r = await this.redis.client.eval(
+      SETTLE,
+      2,
+      keys.dispatch(dispatchId),
+      keys.dispatchDone(dispatchId),
+      registrationId,
+      bucket,
+      RECORD_TTL_SECONDS,
+    );
+    return r === 1;
+  }
+
+  async status(tenantId: string, eventId: string): Promise<EventStatus | undefined> {
+    const e = await this.redis.client.hgetall(keys.event(tenantId, eventId));
+    if (!e.id) return undefined;
+    const zero = { pending: 0, accepted: 0, gone: 0, failed: 0, skipped: 0 };
+    if (!e.dispatchId) return { id: e.id, topic: e.topic!, state: 'queued', deliveries: zero };
+    const d = await this.redis.client.hgetall(keys.dispatch(e.dispatchId));
+    const n = (k: string) => Number(d[k] ?? 0);
+    const settled = n('accepted') + n('gone') + n('failed') + n('skipped');
+    const pending = Math.max(0, n('total') - settled);
+    const deliveries = {
+      pending,
+      accepted: n('accepted'),
+      gone: n('gone'),
+      failed: n('failed'),
+      skipped: n('skipped') + n('skippedAtFanout'),
+    };
+    const state: EventState = pending === 0 ? 'done' : e.role === 'coalesced' ? 'coalesced' : 'dispatching';
+    return { id: e.id, topic: e.topic!, state, deliveries };
+  }
+
+  /** Topics with events parked longer than `olderThanMs`: their fan-out job was lost (crash between write and enqueue). */
+  async strandedTopics(olderThanMs: number, now = Date.now(), limit = 1000): Promise<PendingTopic[]> {
+    const members = await this.redis.client.zrangebyscore(keys.pendingIndex(), '-inf', now - olderThanMs, 'LIMIT', 0, limit);
+    return members.map((m) => {
+      const [tenantId, topic] = JSON.parse(m) as [string, string];
+      return { tenantId, topic };
+    });
+  }
+}

@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Every key davpush writes. One `{davpush}` hash tag keeps all keys in one Redis Cluster slot,
+ * so the multi-key Lua scripts below stay legal in cluster mode (CONTRACT §6).
+ */
+const P = '{davpush}';
+
+/** Topics and identities are client text of any length: keys carry their SHA-256, never the text. */
+export const digest = (value: string): string => createHash('sha256').update(value).digest('base64url');
+
+export const keys = {
+  tenant: (id: string) => `${P}:tenant:${id}`,
+  tenants: () => `${P}:tenants`,
+  apiKey: (keyHash: string) => `${P}:apikey:${keyHash}`,
+  secrets: () => `${P}:secrets`,
+  registration: (id: string) => `${P}:reg:${id}`,
+  topicRegistrations: (tenantId: string, topic: string) => `${P}:topic:${tenantId}:${digest(topic)}:regs`,
+  topicIdentities: (tenantId: string, topic: string) => `${P}:topic:${tenantId}:${digest(topic)}:ids`,
+  registrationExpiry: () => `${P}:reg-expiry`,
+  liveCount: () => `${P}:reg-count`,
+  event: (tenantId: string, eventId: string) => `${P}:event:${tenantId}:${eventId}`,
+  pending: (tenantId: string, topic: string) => `${P}:pending:${tenantId}:${digest(topic)}`,
+  pendingIndex: () => `${P}:pending-index`,
+  dispatch: (id: string) => `${P}:dispatch:${id}`,
+  dispatchDone: (id: string) => `${P}:dispatch:${id}:done`,
+  idempotency: (tenantId: string, key: string) => `${P}:idem:${tenantId}:${digest(key)}`,
+  rateLimit: (tenantId: string) => `${P}:rate:${tenantId}`,
+};
+
+export const KEY_PREFIX = P;

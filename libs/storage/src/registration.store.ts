@@ -1,0 +1,161 @@
+import { Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import {
+  subscriptionIdentity,
+  type Registration,
+  type Subscription,
+  type Trigger,
+  type ValidRegistration,
+} from '@davpush/domain';
+import { digest, keys, KEY_PREFIX } from './keys';
+import { RedisService } from './redis.service';
+import { RECORD, REMOVE, UPSERT } from './registration.scripts';
+
+export type UpsertResult = { status: 'created' | 'updated'; id: string } | { status: 'forbidden'; id: string };
+
+/** What the fan-out needs of a registration: no keys, no endpoint. */
+export interface RegistrationTarget {
+  id: string;
+  trigger: Trigger;
+  transport: Subscription['type'];
+}
+
+export interface DeliveryRecord {
+  consecutiveFailures: number;
+  lastSuccessAt?: number;
+  createdAt: number;
+}
+
+const REG_PREFIX = `${KEY_PREFIX}:reg:`;
+
+/** Registration ids carry 128 random bits: the DELETE URL is a capability (CONTRACT §3). */
+export const newRegistrationId = (): string => randomBytes(16).toString('base64url');
+
+@Injectable()
+export class RegistrationStore {
+  constructor(private readonly redis: RedisService) {}
+
+  private run(script: string, keyList: string[], args: (string | number)[]): Promise<unknown> {
+    // EVALSHA with EVAL fallback: ioredis' Script caches the sha per connection.
+    return this.redis.client.eval(script, keyList.length, ...keyList, ...args.map(String));
+  }
+
+  async upsert(
+    tenantId: string,
+    topic: string,
+    reg: ValidRegistration,
+    principal: string | undefined,
+    now = Date.now(),
+  ): Promise<UpsertResult> {
+    const [status, id] = (await this.run(
+      UPSERT,
+      [keys.topicIdentities(tenantId, topic), keys.topicRegistrations(tenantId, topic), keys.registrationExpiry()],
+      [
+        digest(subscriptionIdentity(reg.subscription)),
+        newRegistrationId(),
+        tenantId,
+        topic,
+        JSON.stringify(reg.subscription),
+        JSON.stringify(reg.trigger),
+        reg.expiresAt,
+        now,
+        principal ?? '',
+        REG_PREFIX,
+      ],
+    )) as [UpsertResult['status'], string];
+    return { status, id } as UpsertResult;
+  }
+
+  /** A live (unexpired) registration, optionally only if it belongs to the tenant. */
+  async get(id: string, tenantId?: string, now = Date.now()): Promise<Registration | undefined> {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return undefined;
+    const h = await this.redis.client.hgetall(keys.registration(id));
+    if (!h.id || (tenantId && h.tenantId !== tenantId)) return undefined;
+    const reg: Registration = {
+      id: h.id,
+      tenantId: h.tenantId!,
+      topic: h.topic!,
+      subscription: JSON.parse(h.sub!) as Subscription,
+      trigger: JSON.parse(h.trigger!) as Trigger,
+      expiresAt: Number(h.expiresAt),
+      createdAt: Number(h.createdAt),
+      updatedAt: Number(h.updatedAt),
+      principal: h.principal || undefined,
+      lastSuccessAt: h.lastSuccessAt ? Number(h.lastSuccessAt) : undefined,
+      consecutiveFailures: Number(h.failures ?? 0),
+    };
+    return reg.expiresAt > now ? reg : undefined;
+  }
+
+  /**
+   * Removes a registration. `tenantId`/`principal` restrict who may remove it; `identity` (a pruning
+   * worker's view of the subscription) makes sure a newer registration is never removed by an old outcome.
+   */
+  async remove(
+    id: string,
+    opts: { tenantId?: string; principal?: string; identity?: Subscription } = {},
+    now = Date.now(),
+  ): Promise<'removed' | 'not-found' | 'forbidden'> {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return 'not-found';
+    const r = (await this.run(REMOVE, [keys.registration(id), keys.registrationExpiry()], [
+      id,
+      opts.tenantId ?? '',
+      now,
+      opts.principal ?? '',
+      opts.identity ? digest(subscriptionIdentity(opts.identity)) : '',
+    ])) as number;
+    return r === 1 ? 'removed' : r === -1 ? 'forbidden' : 'not-found';
+  }
+
+  /** Live registrations of a topic, a page at a time (cursor = offset into the expiry-ordered index). */
+  async liveTargets(
+    tenantId: string,
+    topic: string,
+    cursor = 0,
+    pageSize = 1000,
+    now = Date.now(),
+  ): Promise<{ targets: RegistrationTarget[]; next?: number }> {
+    const ids = await this.redis.client.zrangebyscore(
+      keys.topicRegistrations(tenantId, topic),
+      `(${now}`,
+      '+inf',
+      'LIMIT',
+      cursor,
+      pageSize,
+    );
+    if (ids.length === 0) return { targets: [] };
+    const pipeline = this.redis.client.pipeline();
+    ids.forEach((id) => pipeline.hmget(keys.registration(id), 'trigger', 'sub'));
+    const rows = (await pipeline.exec()) ?? [];
+    const targets: RegistrationTarget[] = [];
+    rows.forEach(([err, v], i) => {
+      const [trigger, sub] = v as (string | null)[];
+      if (err || !trigger || !sub) return;
+      targets.push({ id: ids[i]!, trigger: JSON.parse(trigger) as Trigger, transport: (JSON.parse(sub) as Subscription).type });
+    });
+    return { targets, next: ids.length === pageSize ? cursor + pageSize : undefined };
+  }
+
+  async countLive(tenantId: string, topic: string, now = Date.now()): Promise<number> {
+    return this.redis.client.zcount(keys.topicRegistrations(tenantId, topic), `(${now}`, '+inf');
+  }
+
+  async recordDelivery(id: string, outcome: 'success' | 'failure', now = Date.now()): Promise<DeliveryRecord | undefined> {
+    const r = (await this.run(RECORD, [keys.registration(id)], [outcome, now])) as [string, string, string] | null;
+    if (!r) return undefined;
+    return { consecutiveFailures: Number(r[0]), lastSuccessAt: r[1] ? Number(r[1]) : undefined, createdAt: Number(r[2]) };
+  }
+
+  /** Removes registrations whose expiry has passed; returns how many. */
+  async sweepExpired(now = Date.now(), batch = 500): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const ids = await this.redis.client.zrangebyscore(keys.registrationExpiry(), '-inf', now, 'LIMIT', 0, batch);
+      for (const id of ids) {
+        await this.run(REMOVE, [keys.registration(id), keys.registrationExpiry()], [id, '', now, '', '']);
+        removed++;
+      }
+      if (ids.length < batch) return removed;
+    }
+  }
+}

@@ -1,0 +1,13 @@
+import { Global, Module } from '@nestjs/common';
+import { EventStore } from './event.store';
+import { RedisService } from './redis.service';
+import { RegistrationStore } from './registration.store';
+import { SecretStore } from './secret.store';
+import { TenantStore } from './tenant.store';
+
+@Global()
+@Module({
+  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore],
+  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore],
+})
+export class StorageModule {}
