@@ -1,4 +1,4 @@
-import { createPublicKey, createPrivateKey } from 'node:crypto';
+import { createECDH } from 'node:crypto';
 import * as path from 'node:path';
 import { envSchema } from './env.schema';
 
@@ -54,14 +54,13 @@ export class AppConfig {
 function keyPairProblem(publicKey: string, privateKey: string): string | undefined {
   // The pair must belong together, or every push fails with 401/403 at the push service.
   try {
-    const pub = Buffer.from(publicKey, 'base64url');
-    const jwk = { kty: 'EC', crv: 'P-256', x: pub.subarray(1, 33).toString('base64url'), y: pub.subarray(33).toString('base64url') };
-    createPublicKey({ key: jwk, format: 'jwk' });
-    const priv = createPrivateKey({ key: { ...jwk, d: privateKey }, format: 'jwk' });
-    const derived = createPublicKey(priv).export({ format: 'jwk' });
-    return derived.x === jwk.x && derived.y === jwk.y ? undefined : 'DAVPUSH_VAPID_PRIVATE_KEY: does not match DAVPUSH_VAPID_PUBLIC_KEY';
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(Buffer.from(privateKey, 'base64url'));
+    return ecdh.getPublicKey().equals(Buffer.from(publicKey, 'base64url'))
+      ? undefined
+      : 'DAVPUSH_VAPID_PRIVATE_KEY: does not match DAVPUSH_VAPID_PUBLIC_KEY';
   } catch {
-    return 'DAVPUSH_VAPID_PUBLIC_KEY: is not a P-256 public key (uncompressed point, base64url)';
+    return 'DAVPUSH_VAPID_PRIVATE_KEY: is not a P-256 private key (32 bytes, base64url)';
   }
 }
 

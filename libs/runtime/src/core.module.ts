@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AppConfig, ConfigModule } from '@davpush/config';
 import { GatewaysModule } from '@davpush/gateways';
+import { ObservabilityModule } from '@davpush/observability';
 import { QueueModule } from '@davpush/queue';
 import { StorageModule } from '@davpush/storage';
 
@@ -10,7 +11,7 @@ export class CoreModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CoreModule,
-      imports: [ConfigModule.forRoot(config), StorageModule, QueueModule.forRoot(), GatewaysModule],
+      imports: [ConfigModule.forRoot(config), ObservabilityModule, StorageModule, QueueModule.forRoot(), GatewaysModule],
     };
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '@davpush/config';
 import { NotFoundError, type ChangeEvent, type ChangeKind, type Urgency } from '@davpush/domain';
+import { PushMetrics } from '@davpush/observability';
 import { JobPublisher } from '@davpush/queue';
 import { EventStore, RegistrationStore, type EventStatus } from '@davpush/storage';
 import { RegistrationsService } from '../registrations/registrations.service';
@@ -21,6 +22,7 @@ export class EventsService {
     private readonly registrations: RegistrationStore,
     private readonly registrationUrls: RegistrationsService,
     private readonly publisher: JobPublisher,
+    private readonly metrics: PushMetrics,
   ) {}
 
   toEvent(tenantId: string, input: EventInput, now: number): ChangeEvent {
@@ -55,6 +57,7 @@ export class EventsService {
       if (!fresh.has(e.id)) continue;
       topics.set(e.topic, (topics.get(e.topic) ?? false) || e.urgency === 'high');
     }
+    this.metrics.eventsAccepted.inc(fresh.size);
     await Promise.all([...topics].map(([topic, urgent]) => this.publisher.scheduleFanout({ tenantId, topic, requestId }, urgent)));
     const distinct = [...new Set(events.map((e) => e.topic))];
     const counts = await Promise.all(distinct.map((t) => this.registrations.countLive(tenantId, t, now)));

@@ -9,6 +9,7 @@ import {
   type Registration,
 } from '@davpush/domain';
 import { PushGatewayRegistry } from '@davpush/gateways';
+import { PushMetrics } from '@davpush/observability';
 import { JobPublisher, deliverQueueFor, type DeliverJobData } from '@davpush/queue';
 import { EventStore, RegistrationStore, SecretStore } from '@davpush/storage';
 import { buildPushMessage } from '@davpush/webdav-push';
@@ -34,6 +35,7 @@ export class DeliveryService implements OnModuleInit {
     private readonly secrets: SecretStore,
     private readonly gateways: PushGatewayRegistry,
     private readonly publisher: JobPublisher,
+    private readonly metrics: PushMetrics,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -51,6 +53,7 @@ export class DeliveryService implements OnModuleInit {
     if (remainingTtl <= 0) return this.giveUp(job, reg, 'TTL ran out before the push could be sent');
 
     const message = pushMessageFor(job.topic, job.kinds, job.syncToken);
+    const started = performance.now();
     const outcome = await this.gateways.for(reg.subscription.type).send({
       registration: reg,
       message,
@@ -59,6 +62,7 @@ export class DeliveryService implements OnModuleInit {
       urgency: job.urgency,
       collapseKey: collapseKeyFor(this.topicKey, job.tenantId, job.topic, job.kinds),
     });
+    this.metrics.delivery(reg.subscription.type, outcome.kind, (performance.now() - started) / 1000);
     return this.handle(job, reg, outcome, Date.now());
   }
 
@@ -68,11 +72,13 @@ export class DeliveryService implements OnModuleInit {
       case 'accepted':
         await this.registrations.recordDelivery(reg.id, 'success', now);
         await this.events.settle(job.dispatchId, reg.id, 'accepted');
+        this.metrics.endToEnd.observe({ transport: reg.subscription.type }, (now - job.acceptedAt) / 1000);
         this.logger.debug?.({ msg: 'delivered', ...log });
         return { done: 'accepted', outcome };
       case 'gone':
         await this.registrations.remove(reg.id, { identity: reg.subscription }, now);
         await this.events.settle(job.dispatchId, reg.id, 'gone');
+        this.metrics.prunes.inc({ transport: reg.subscription.type, reason: 'gone' });
         this.logger.log({ msg: 'registration pruned', reason: outcome.reason, ...log });
         return { done: 'gone', outcome };
       case 'rejected':
@@ -86,11 +92,13 @@ export class DeliveryService implements OnModuleInit {
         if (outcome.kind === 'transient' && record && shouldPruneAfterFailures(record, now)) {
           await this.registrations.remove(reg.id, { identity: reg.subscription }, now);
           await this.events.settle(job.dispatchId, reg.id, 'gone');
+          this.metrics.prunes.inc({ transport: reg.subscription.type, reason: 'failure-window' });
           this.logger.log({ msg: 'registration pruned after repeated failures', failures: record.consecutiveFailures, ...log });
           return { done: 'gone', outcome };
         }
         const decision = decideRetry(outcome, (job.attempt ?? 0) + 1, now, job.deadline);
         if ('giveUp' in decision) return this.giveUp(job, reg, decision.giveUp, outcome);
+        this.metrics.retries.inc({ transport: reg.subscription.type, outcome: outcome.kind });
         this.logger.log({ msg: 'delivery will be retried', reason: outcome.reason, retryInMs: decision.retryAt - now, ...log });
         return { retryAt: decision.retryAt, outcome };
       }
@@ -106,6 +114,7 @@ export class DeliveryService implements OnModuleInit {
       failedAt: Date.now(),
     });
     await this.events.settle(job.dispatchId, reg.id, 'failed');
+    this.metrics.deadLetters.inc({ transport: reg.subscription.type, reason: outcome?.kind ?? 'expired' });
     this.logger.warn({ msg: 'dead-lettered', reason, dispatchId: job.dispatchId, registrationId: reg.id, requestId: job.requestId });
     return { done: 'failed', outcome };
   }

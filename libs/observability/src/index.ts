@@ -1,0 +1,2 @@
+export * from './push-metrics';
+export * from './observability.module';

@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { OutcomeKind, Transport } from '@davpush/domain';
+
+/**
+ * The service's own Prometheus metrics (CONTRACT §3 "Operations"). One registry per process;
+ * api and worker processes are scraped separately (README "Operations").
+ */
+@Injectable()
+export class PushMetrics {
+  readonly registry = new Registry();
+
+  readonly eventsAccepted = new Counter({
+    name: 'davpush_events_accepted_total',
+    help: 'Change events accepted (202) from calendar servers',
+    registers: [this.registry],
+  });
+
+  readonly deliveries = new Counter({
+    name: 'davpush_deliveries_total',
+    help: 'Delivery attempts by transport and outcome (accepted, gone, rejected, auth, throttled, transient)',
+    labelNames: ['transport', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retries = new Counter({
+    name: 'davpush_retries_total',
+    help: 'Deliveries scheduled for another attempt, by transport and outcome that caused it',
+    labelNames: ['transport', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly prunes = new Counter({
+    name: 'davpush_registrations_pruned_total',
+    help: 'Registrations removed because the push service said they are gone, or after the failure tolerance window',
+    labelNames: ['transport', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deadLetters = new Counter({
+    name: 'davpush_dead_letters_total',
+    help: 'Deliveries given up and moved to the dead-letter queue',
+    labelNames: ['transport', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly endToEnd = new Histogram({
+    name: 'davpush_event_to_accepted_seconds',
+    help: 'From the event being accepted (202) to the push service accepting the push (2xx)',
+    labelNames: ['transport'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800],
+    registers: [this.registry],
+  });
+
+  readonly pushLatency = new Histogram({
+    name: 'davpush_push_request_seconds',
+    help: 'Latency of requests to push services (Web Push POST, FCM sendEach per message)',
+    labelNames: ['transport'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'davpush_' });
+  }
+
+  delivery(transport: Transport, outcome: OutcomeKind, pushSeconds?: number): void {
+    this.deliveries.inc({ transport, outcome });
+    if (pushSeconds !== undefined) this.pushLatency.observe({ transport }, pushSeconds);
+  }
+}

@@ -1,0 +1,98 @@
+import { createECDH, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '@davpush/config';
+import type { ValidRegistration } from '@davpush/domain';
+import { RedisServer } from '../../../test/support/redis-server';
+import { RedisService } from './redis.service';
+import { RegistrationStore } from './registration.store';
+
+const ecdh = createECDH('prime256v1');
+ecdh.generateKeys();
+const now = Date.now();
+
+const reg = (resource: string, expiresAt = now + 86400_000): ValidRegistration => ({
+  subscription: { type: 'web-push', pushResource: resource, publicKey: ecdh.getPublicKey('base64url'), authSecret: randomBytes(16).toString('base64url'), contentEncoding: 'aes128gcm' },
+  trigger: { contentUpdate: { depth: '1' } },
+  expiresAt,
+});
+
+describe('RegistrationStore on real Redis', () => {
+  let server: RedisServer;
+  let redis: RedisService;
+  let sut: RegistrationStore;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    redis = new RedisService(loadConfig({ REDIS_URL: server.url }));
+    sut = new RegistrationStore(redis);
+  });
+  afterAll(async () => {
+    await redis?.onApplicationShutdown();
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    await redis.client.flushall();
+  });
+
+  it('creates, then updates the same push resource on the same topic', async () => {
+    const a = await sut.upsert('t1', 'cal', reg('https://push.example/a'), undefined, now);
+    const b = await sut.upsert('t1', 'cal', reg('https://push.example/a', now + 2 * 86400_000), undefined, now);
+    expect(a.status).toBe('created');
+    expect(b).toEqual({ status: 'updated', id: a.id });
+    expect((await sut.get(a.id, 't1', now))?.expiresAt).toBe(now + 2 * 86400_000);
+    expect(await sut.countLive('t1', 'cal', now)).toBe(1);
+  });
+
+  it('keeps topics and tenants apart', async () => {
+    const a = await sut.upsert('t1', 'cal', reg('https://push.example/a'), undefined, now);
+    const b = await sut.upsert('t1', 'other', reg('https://push.example/a'), undefined, now);
+    const c = await sut.upsert('t2', 'cal', reg('https://push.example/a'), undefined, now);
+    expect(new Set([a.id, b.id, c.id]).size).toBe(3);
+    expect(await sut.get(a.id, 't2', now)).toBeUndefined();
+    expect(await sut.remove(a.id, { tenantId: 't2' }, now)).toBe('not-found');
+    expect(await sut.get(a.id, 't1', now)).toBeDefined();
+  });
+
+  it('issues ids of at least 128 random bits', async () => {
+    const { id } = await sut.upsert('t1', 'cal', reg('https://push.example/a'), undefined, now);
+    expect(Buffer.from(id, 'base64url').length).toBeGreaterThanOrEqual(16);
+  });
+
+  it('lists only live targets, and never an expired one', async () => {
+    await sut.upsert('t1', 'cal', reg('https://push.example/live'), undefined, now);
+    const old = await sut.upsert('t1', 'cal', reg('https://push.example/old', now + 1000), undefined, now);
+    const later = now + 5000;
+    const { targets } = await sut.liveTargets('t1', 'cal', 0, 100, later);
+    expect(targets.map((t) => t.id)).not.toContain(old.id);
+    expect(targets).toHaveLength(1);
+    expect(await sut.get(old.id, 't1', later)).toBeUndefined();
+    expect(await sut.sweepExpired(later)).toBe(1);
+    expect(await redis.client.exists(`{davpush}:reg:${old.id}`)).toBe(0);
+  });
+
+  it('removes everything of a registration and answers not-found the second time', async () => {
+    const { id } = await sut.upsert('t1', 'cal', reg('https://push.example/a'), undefined, now);
+    expect(await sut.remove(id, {}, now)).toBe('removed');
+    expect(await sut.remove(id, {}, now)).toBe('not-found');
+    const keys = await redis.client.keys('*');
+    expect(keys.filter((k) => !k.includes('reg-expiry'))).toEqual([]);
+    expect(await redis.client.zcard('{davpush}:reg-expiry')).toBe(0);
+  });
+
+  it('binds a registration to its principal', async () => {
+    const { id } = await sut.upsert('t1', 'cal', reg('https://push.example/a'), 'alice', now);
+    expect((await sut.upsert('t1', 'cal', reg('https://push.example/a'), 'mallory', now)).status).toBe('forbidden');
+    expect(await sut.remove(id, { principal: 'mallory' }, now)).toBe('forbidden');
+    expect(await sut.remove(id, { principal: 'alice' }, now)).toBe('removed');
+  });
+
+  it('records successes and consecutive failures', async () => {
+    const { id } = await sut.upsert('t1', 'cal', reg('https://push.example/a'), undefined, now);
+    await sut.recordDelivery(id, 'failure', now);
+    expect((await sut.recordDelivery(id, 'failure', now))?.consecutiveFailures).toBe(2);
+    expect(await sut.recordDelivery(id, 'success', now + 1)).toMatchObject({ consecutiveFailures: 0, lastSuccessAt: now + 1 });
+    await sut.remove(id);
+    expect(await sut.recordDelivery(id, 'failure', now)).toBeUndefined();
+    expect(await redis.client.exists(`{davpush}:reg:${id}`)).toBe(0);
+  });
+});

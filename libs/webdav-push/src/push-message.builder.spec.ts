@@ -1,0 +1,148 @@
+import { describe, it, expect } from 'vitest';
+import { KEY_ROTATION_MESSAGE, ValidationError, pushMessageFor, type PushMessage } from '@davpush/domain';
+import { buildPushMessage as sut } from './push-message.builder';
+import { fixture, readTree, type XmlTree } from './__fixtures__/xml-tree';
+
+const P = '{https://bitfire.at/webdav-push}';
+const DECL = '<?xml version="1.0" encoding="UTF-8"?>';
+const ROOT = '<push-message xmlns="https://bitfire.at/webdav-push" xmlns:D="DAV:">';
+
+describe('buildPushMessage', () => {
+  // CONTRACT.md §4, byte for byte: this is what clients decrypt.
+  const cases: Array<{ name: string; message: PushMessage; xml: string; tree: XmlTree }> = [
+    {
+      name: 'content update with sync-token',
+      message: { topic: 'T', contentUpdate: { syncToken: 'http://example.com/sync/10' } },
+      xml: `${DECL}${ROOT}<topic>T</topic><content-update><D:sync-token>http://example.com/sync/10</D:sync-token></content-update></push-message>`,
+      tree: {
+        name: `${P}push-message`,
+        children: [
+          { name: `${P}topic`, text: 'T' },
+          { name: `${P}content-update`, children: [{ name: '{DAV:}sync-token', text: 'http://example.com/sync/10' }] },
+        ],
+      },
+    },
+    {
+      name: 'content update without sync-token',
+      message: { topic: 'T', contentUpdate: {} },
+      xml: `${DECL}${ROOT}<topic>T</topic><content-update/></push-message>`,
+      tree: { name: `${P}push-message`, children: [{ name: `${P}topic`, text: 'T' }, { name: `${P}content-update` }] },
+    },
+    {
+      name: 'content and property update',
+      message: { topic: 'T', contentUpdate: { syncToken: 'S' }, propertyUpdate: {} },
+      xml: `${DECL}${ROOT}<topic>T</topic><content-update><D:sync-token>S</D:sync-token></content-update><property-update/></push-message>`,
+      tree: {
+        name: `${P}push-message`,
+        children: [
+          { name: `${P}topic`, text: 'T' },
+          { name: `${P}content-update`, children: [{ name: '{DAV:}sync-token', text: 'S' }] },
+          { name: `${P}property-update` },
+        ],
+      },
+    },
+    {
+      name: 'property update only, empty props list',
+      message: { topic: 'T', propertyUpdate: { props: [] } },
+      xml: `${DECL}${ROOT}<topic>T</topic><property-update/></push-message>`,
+      tree: { name: `${P}push-message`, children: [{ name: `${P}topic`, text: 'T' }, { name: `${P}property-update` }] },
+    },
+    {
+      name: 'the key-rotation message',
+      message: KEY_ROTATION_MESSAGE,
+      xml: `${DECL}${ROOT}<property-update><D:prop><transports/></D:prop></property-update></push-message>`,
+      tree: {
+        name: `${P}push-message`,
+        children: [{ name: `${P}property-update`, children: [{ name: '{DAV:}prop', children: [{ name: `${P}transports` }] }] }],
+      },
+    },
+    {
+      name: 'props in DAV:, WebDAV-Push, foreign and no namespace',
+      message: { topic: 'T', propertyUpdate: { props: ['{DAV:}displayname', '{http://apple.com/ns/ical/}calendar-color', `${P}topic`, 'plain', '{}empty-ns'] } },
+      xml:
+        `${DECL}${ROOT}<topic>T</topic><property-update><D:prop><D:displayname/>` +
+        `<calendar-color xmlns="http://apple.com/ns/ical/"/><topic/><plain xmlns=""/><empty-ns xmlns=""/></D:prop></property-update></push-message>`,
+      tree: {
+        name: `${P}push-message`,
+        children: [
+          { name: `${P}topic`, text: 'T' },
+          {
+            name: `${P}property-update`,
+            children: [
+              {
+                name: '{DAV:}prop',
+                children: [
+                  { name: '{DAV:}displayname' },
+                  { name: '{http://apple.com/ns/ical/}calendar-color' },
+                  { name: `${P}topic` },
+                  { name: 'plain' },
+                  { name: 'empty-ns' },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    },
+  ];
+
+  it.each(cases)('$name: exact bytes', ({ message, xml }) => {
+    expect(sut(message)).toBe(xml);
+  });
+
+  it.each(cases)('$name: reads back by namespace and local name', ({ message, tree }) => {
+    expect(readTree(sut(message))).toEqual(tree);
+  });
+
+  it('matches the spec sample of the key-rotation message (xml/push-message-vapid-key.xml)', () => {
+    const tree = readTree(sut(KEY_ROTATION_MESSAGE));
+    expect(tree).toEqual(readTree(fixture('spec-push-message-vapid-key.xml')));
+    expect(tree.children?.some((c) => c.name === `${P}topic`)).toBe(false);
+  });
+
+  it('builds what the domain produces for a content+property change', () => {
+    expect(readTree(sut(pushMessageFor('cal-1', ['content', 'property'], 'tok-7')))).toEqual({
+      name: `${P}push-message`,
+      children: [
+        { name: `${P}topic`, text: 'cal-1' },
+        { name: `${P}content-update`, children: [{ name: '{DAV:}sync-token', text: 'tok-7' }] },
+        { name: `${P}property-update` },
+      ],
+    });
+  });
+
+  it.each([
+    { field: 'topic', message: { topic: `a<b>&c"d'e</x>`, contentUpdate: {} }, escaped: `<topic>a&lt;b&gt;&amp;c"d'e&lt;/x&gt;</topic>` },
+    { field: 'sync-token', message: { topic: 'T', contentUpdate: { syncToken: 'http://ex/?a=1&b=<2>' } }, escaped: `<D:sync-token>http://ex/?a=1&amp;b=&lt;2&gt;</D:sync-token>` },
+    { field: 'CDATA end in topic', message: { topic: ']]>' }, escaped: `<topic>]]&gt;</topic>` },
+    // xmlbuilder2 alone would leave these unescaped (see xml-writer.ts text()).
+    { field: 'entity-looking topic', message: { topic: '&amp;&lt;' }, escaped: `<topic>&amp;amp;&amp;lt;</topic>` },
+    { field: 'entity-looking sync-token', message: { topic: 'T', contentUpdate: { syncToken: 'x&#60;y&foo;z&#x3C;' } }, escaped: `<D:sync-token>x&amp;#60;y&amp;foo;z&amp;#x3C;</D:sync-token>` },
+  ])('escapes markup in the $field', ({ message, escaped }) => {
+    const xml = sut(message);
+    expect(xml).toContain(escaped);
+    const tree = readTree(xml);
+    const text = (n: XmlTree): string[] => [...(n.text ? [n.text] : []), ...(n.children ?? []).flatMap(text)];
+    expect(text(tree)).toEqual([message.topic, ...(message.contentUpdate?.syncToken ? [message.contentUpdate.syncToken] : [])]);
+  });
+
+  it('is compact and small enough for one Web Push record', () => {
+    const xml = sut({ topic: 'x'.repeat(64), contentUpdate: { syncToken: `https://dav.example.com/sync/${'9'.repeat(40)}` }, propertyUpdate: {} });
+    expect(xml).not.toMatch(/>\s+</);
+    expect(xml).not.toContain('\n');
+    expect(Buffer.byteLength(xml)).toBeLessThan(3993);
+  });
+
+  it.each([
+    { name: 'a control character in the topic', message: { topic: 'a\u0001b' }, error: /topic contains characters that XML cannot carry/ },
+    { name: 'a lone surrogate in the sync-token', message: { topic: 'T', contentUpdate: { syncToken: 'a\uD800' } }, error: /sync-token contains characters/ },
+    { name: 'a prop local name with a colon', message: { propertyUpdate: { props: ['{urn:x}a:b'] } }, error: /property name "\{urn:x\}a:b" is not a valid XML name/ },
+    { name: 'a prop local name starting with a digit', message: { propertyUpdate: { props: ['{DAV:}1x'] } }, error: /not a valid XML name/ },
+    { name: 'a prop with an unclosed namespace', message: { propertyUpdate: { props: ['{DAV:displayname'] } }, error: /not in Clark notation/ },
+    { name: 'an empty prop name', message: { propertyUpdate: { props: [''] } }, error: /not a valid XML name/ },
+    { name: 'a prop namespace with an ampersand', message: { propertyUpdate: { props: ['{urn:a&amp;b}x'] } }, error: /has a namespace that cannot be written/ },
+  ])('refuses $name rather than altering it', ({ message, error }) => {
+    expect(() => sut(message)).toThrow(ValidationError);
+    expect(() => sut(message)).toThrow(error);
+  });
+});

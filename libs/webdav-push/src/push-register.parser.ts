@@ -1,0 +1,201 @@
+import { DOMParser, type Element, type Node } from '@xmldom/xmldom';
+import { ValidationError, type RawTrigger, type RegistrationRequest } from '@davpush/domain';
+import { DAV_NS, DAVPUSH_NS, WEBDAV_PUSH_NS } from './namespaces';
+
+/** CONTRACT.md §3: a registration body over 16 KiB is refused. A real one is under 1 KiB. */
+export const MAX_PUSH_REGISTER_BYTES = 16 * 1024;
+/** `push-register` is five levels deep at most; 32 leaves room for extensions, not for stack games. */
+export const MAX_ELEMENT_DEPTH = 32;
+/** The longest legitimate value is a push resource URL (UnifiedPush caps endpoints at 1000 bytes). */
+export const MAX_TEXT_NODE_BYTES = 8 * 1024;
+
+const ELEMENT_NODE = 1;
+const TEXT_NODE = 3;
+const CDATA_SECTION_NODE = 4;
+
+const ROOT_ERROR = `root element must be push-register in namespace ${WEBDAV_PUSH_NS}`;
+
+/**
+ * Reads a WebDAV-Push `push-register` body (draft §"Subscription Registration", reference §1.3) into
+ * the raw {@link RegistrationRequest}. Only the shape is judged here; whether the values are usable
+ * (URL, key lengths, depths) is `validateRegistrationRequest` in @davpush/domain.
+ *
+ * Elements are matched by (namespace, local name) only, so any prefix or a default namespace works.
+ * Unknown elements are ignored anywhere (the draft has changed element names often, reference §1.11),
+ * but a known single-valued element that appears twice is refused: two `push-resource`s would let
+ * two readers of the same body disagree about where the pushes go.
+ *
+ * @throws ValidationError for anything that is not a well-formed, bounded `push-register` document.
+ */
+export function parsePushRegister(xml: string): RegistrationRequest {
+  const root = parseBounded(xml);
+  checkRoot(root);
+  return {
+    subscription: readSubscription(root),
+    trigger: readTrigger(single(root, WEBDAV_PUSH_NS, 'trigger')),
+    expires: textOf(single(root, WEBDAV_PUSH_NS, 'expires')),
+  };
+}
+
+/**
+ * CONTRACT.md §6: nothing a client sends is ever evaluated as XML entities. A DOCTYPE is the only
+ * way to declare entities (billion laughs, XXE), and WebDAV bodies never need one, so it is refused
+ * outright before any parser sees the text.
+ */
+function parseBounded(xml: string): Element {
+  if (Buffer.byteLength(xml, 'utf8') > MAX_PUSH_REGISTER_BYTES) {
+    throw new ValidationError(`push-register body exceeds ${MAX_PUSH_REGISTER_BYTES / 1024} KiB`);
+  }
+  if (/<!(?:DOCTYPE|ENTITY)/i.test(xml)) {
+    throw new ValidationError('DOCTYPE and entity declarations are not allowed');
+  }
+  // XML forbids anything before the declaration, but a BOM or a stray newline from a proxy or a
+  // template is harmless and common; strip it rather than answer 400.
+  const source = xml.replace(/^[\uFEFF\s]+/, '');
+  if (source === '') throw new ValidationError('malformed XML: the body is empty');
+
+  let problem: string | undefined;
+  const parser = new DOMParser({
+    // xmldom only *reports* most problems and would carry on with a repaired tree; any report is
+    // a refusal here. What onError throws comes back wrapped in a ParseError, so keep the first
+    // message for the answer.
+    onError: (level, message) => {
+      problem ??= `${level}: ${message}`;
+      throw new Error(message);
+    },
+  });
+  let root: Element | null;
+  try {
+    root = parser.parseFromString(source, 'application/xml').documentElement;
+  } catch (err) {
+    throw new ValidationError(`malformed XML: ${problem ?? (err instanceof Error ? err.message : String(err))}`);
+  }
+  if (!root) throw new ValidationError('malformed XML: missing root element');
+  checkBounds(root);
+  return root;
+}
+
+/**
+ * Depth and text-size limits. They are checked on the tree rather than by scanning the text, which
+ * cannot tell markup from CDATA or comments; the 16 KiB cap above already bounds the parse itself.
+ */
+function checkBounds(root: Element): void {
+  const stack: Array<{ node: Node; depth: number }> = [{ node: root, depth: 1 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (node.nodeType === TEXT_NODE || node.nodeType === CDATA_SECTION_NODE) {
+      if (Buffer.byteLength(node.nodeValue ?? '', 'utf8') > MAX_TEXT_NODE_BYTES) {
+        const where = node.parentNode?.nodeName ?? 'the document';
+        throw new ValidationError(`a text node in ${where} exceeds ${MAX_TEXT_NODE_BYTES / 1024} KiB`);
+      }
+      continue;
+    }
+    if (node.nodeType !== ELEMENT_NODE) continue;
+    if (depth > MAX_ELEMENT_DEPTH) {
+      throw new ValidationError(`elements are nested deeper than ${MAX_ELEMENT_DEPTH} levels`);
+    }
+    for (let child = node.firstChild; child; child = child.nextSibling) {
+      stack.push({ node: child, depth: depth + 1 });
+    }
+  }
+}
+
+/**
+ * Only the current namespace is accepted (reference §1.1). Documents in `DAV:Push` (2024-06) or in
+ * `bitfire.at/webdav-push` without a scheme are from drafts no client should speak any more, and
+ * silently accepting them would hide the client's bug; say so in the answer instead.
+ */
+function checkRoot(root: Element): void {
+  if (root.localName === 'push-register' && root.namespaceURI !== WEBDAV_PUSH_NS) {
+    const got = root.namespaceURI === null ? 'no namespace' : `namespace ${JSON.stringify(root.namespaceURI)}`;
+    throw new ValidationError(
+      `${ROOT_ERROR}, not ${got} (the older draft namespaces DAV:Push and bitfire.at/webdav-push without https:// are not accepted)`,
+    );
+  }
+  if (root.namespaceURI !== WEBDAV_PUSH_NS || root.localName !== 'push-register') {
+    throw new ValidationError(`${ROOT_ERROR}, not ${clark(root)}`);
+  }
+}
+
+/**
+ * Draft: `subscription` holds exactly one transport-specific element. Only `web-push-subscription`
+ * is defined by the draft; `fcm-subscription` is our extension in {@link DAVPUSH_NS}. A subscription
+ * naming only transports we do not know is `{type:'unknown'}`, which the domain answers with the
+ * `invalid-subscription` precondition rather than a 400.
+ */
+function readSubscription(root: Element): RegistrationRequest['subscription'] {
+  const subscription = single(root, WEBDAV_PUSH_NS, 'subscription');
+  if (!subscription) return undefined;
+  const webPush = children(subscription, WEBDAV_PUSH_NS, 'web-push-subscription');
+  const fcm = children(subscription, DAVPUSH_NS, 'fcm-subscription');
+  if (webPush.length + fcm.length > 1) {
+    throw new ValidationError('push-register must contain exactly one subscription, not several');
+  }
+  if (webPush[0]) {
+    const el = webPush[0];
+    const publicKey = single(el, WEBDAV_PUSH_NS, 'subscription-public-key');
+    return {
+      type: 'web-push',
+      pushResource: textOf(single(el, WEBDAV_PUSH_NS, 'push-resource')),
+      contentEncoding: textOf(single(el, WEBDAV_PUSH_NS, 'content-encoding')),
+      publicKey: textOf(publicKey),
+      publicKeyType: publicKey?.hasAttribute('type') ? publicKey.getAttribute('type')!.trim() : undefined,
+      authSecret: textOf(single(el, WEBDAV_PUSH_NS, 'auth-secret')),
+    };
+  }
+  if (fcm[0]) return { type: 'fcm', token: textOf(single(fcm[0], DAVPUSH_NS, 'token')) };
+  return { type: 'unknown' };
+}
+
+/**
+ * Draft §"Subscription Registration": `trigger` may hold `content-update` and/or `property-update`,
+ * each with a `{DAV:}depth`; `property-update` may list properties in `{DAV:}prop`. Pre-2025 drafts
+ * used `{DAV:}sync-level`; it is ignored, so the domain's default depth applies. An empty trigger
+ * stays `{}` so the domain can answer `no-supported-trigger`.
+ */
+function readTrigger(trigger: Element | undefined): RawTrigger | undefined {
+  if (!trigger) return undefined;
+  const raw: RawTrigger = {};
+  const content = single(trigger, WEBDAV_PUSH_NS, 'content-update');
+  if (content) raw.contentUpdate = { depth: textOf(single(content, DAV_NS, 'depth')) };
+  const property = single(trigger, WEBDAV_PUSH_NS, 'property-update');
+  if (property) {
+    raw.propertyUpdate = { depth: textOf(single(property, DAV_NS, 'depth')) };
+    const prop = single(property, DAV_NS, 'prop');
+    if (prop) raw.propertyUpdate.props = elementChildren(prop).map(clark);
+  }
+  return raw;
+}
+
+function elementChildren(parent: Element): Element[] {
+  const out: Element[] = [];
+  for (let child = parent.firstChild; child; child = child.nextSibling) {
+    if (child.nodeType === ELEMENT_NODE) out.push(child as Element);
+  }
+  return out;
+}
+
+function children(parent: Element, ns: string, localName: string): Element[] {
+  return elementChildren(parent).filter((el) => el.namespaceURI === ns && el.localName === localName);
+}
+
+function single(parent: Element, ns: string, localName: string): Element | undefined {
+  const found = children(parent, ns, localName);
+  if (found.length > 1) {
+    throw new ValidationError(
+      localName === 'subscription'
+        ? 'push-register must contain exactly one subscription, not several'
+        : `${parent.localName} must contain at most one ${localName}`,
+    );
+  }
+  return found[0];
+}
+
+function textOf(el: Element | undefined): string | undefined {
+  return el ? (el.textContent ?? '').trim() : undefined;
+}
+
+/** Clark notation `{namespace}local`, the domain's property-name form; no namespace → `local`. */
+function clark(el: Element): string {
+  return el.namespaceURI ? `{${el.namespaceURI}}${el.localName}` : (el.localName ?? el.nodeName);
+}
