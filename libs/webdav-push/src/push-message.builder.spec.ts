@@ -58,10 +58,10 @@ describe('buildPushMessage', () => {
     },
     {
       name: 'props in DAV:, WebDAV-Push, foreign and no namespace',
-      message: { topic: 'T', propertyUpdate: { props: ['{DAV:}displayname', '{http://apple.com/ns/ical/}calendar-color', `${P}topic`, 'plain', '{}empty-ns'] } },
+      message: { topic: 'T', propertyUpdate: { props: ['{DAV:}displayname', '{http://apple.com/ns/ical/}calendar-color', `${P}topic`, 'plain', '{}empty-ns', '{urn:x:{y}}z'] } },
       xml:
         `${DECL}${ROOT}<topic>T</topic><property-update><D:prop><D:displayname/>` +
-        `<calendar-color xmlns="http://apple.com/ns/ical/"/><topic/><plain xmlns=""/><empty-ns xmlns=""/></D:prop></property-update></push-message>`,
+        `<calendar-color xmlns="http://apple.com/ns/ical/"/><topic/><plain xmlns=""/><empty-ns xmlns=""/><z xmlns="urn:x:{y}"/></D:prop></property-update></push-message>`,
       tree: {
         name: `${P}push-message`,
         children: [
@@ -77,6 +77,7 @@ describe('buildPushMessage', () => {
                   { name: `${P}topic` },
                   { name: 'plain' },
                   { name: 'empty-ns' },
+                  { name: '{urn:x:{y}}z' },
                 ],
               },
             ],

@@ -265,3 +265,14 @@ describe('parsePushRegister — refused documents', () => {
     expect((caught as ValidationError).message).toMatch(message);
   });
 });
+
+describe('parsePushRegister: pre-2025 element names', () => {
+  it('reads client-public-key as the subscription public key', () => {
+    const r = sut(
+      '<push-register xmlns="https://bitfire.at/webdav-push"><subscription><web-push-subscription>' +
+        '<push-resource>https://up.example.net/x</push-resource><client-public-key type="p256dh">BCVx</client-public-key>' +
+        '<auth-secret>BTBZ</auth-secret></web-push-subscription></subscription></push-register>',
+    );
+    expect(r.subscription).toMatchObject({ type: 'web-push', publicKey: 'BCVx', publicKeyType: 'p256dh' });
+  });
+});

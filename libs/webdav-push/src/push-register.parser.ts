@@ -59,8 +59,8 @@ function parseBounded(xml: string): Element {
     // xmldom only *reports* most problems and would carry on with a repaired tree; any report is
     // a refusal here. What onError throws comes back wrapped in a ParseError, so keep the first
     // message for the answer.
-    onError: (level, message) => {
-      problem ??= `${level}: ${message}`;
+    onError: (_level, message) => {
+      problem ??= message;
       throw new Error(message);
     },
   });
@@ -133,7 +133,8 @@ function readSubscription(root: Element): RegistrationRequest['subscription'] {
   }
   if (webPush[0]) {
     const el = webPush[0];
-    const publicKey = single(el, WEBDAV_PUSH_NS, 'subscription-public-key');
+    // `client-public-key` is the pre-2025 name (draft history, sample-push-register.xml before ae6c5a4).
+    const publicKey = single(el, WEBDAV_PUSH_NS, 'subscription-public-key') ?? single(el, WEBDAV_PUSH_NS, 'client-public-key');
     return {
       type: 'web-push',
       pushResource: textOf(single(el, WEBDAV_PUSH_NS, 'push-resource')),

@@ -1,13 +1,12 @@
+/**
+ * Shared by the builders (internal, not exported from the library). Every value from a tenant or
+ * client goes in through {@link text} or {@link propElement}, never by string concatenation.
+ */
 import type { create } from 'xmlbuilder2';
 import { ValidationError } from '@davpush/domain';
 import { DAV_NS, WEBDAV_PUSH_NS } from './namespaces';
 
 export type XMLBuilder = ReturnType<typeof create>;
-
-/**
- * Shared by the builders. Every value from a tenant or client goes in through {@link text} or
- * {@link propElement}, never by string concatenation, so xmlbuilder2 does the escaping.
- */
 
 /** XML 1.0 §2.2 `Char`: control characters and lone surrogates cannot be written at all. */
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
@@ -49,7 +48,8 @@ export function parseClarkName(name: string): QName {
   let namespace: string | null = null;
   let localName = name;
   if (name.startsWith('{')) {
-    const close = name.indexOf('}');
+    // A local name cannot contain `}`, a namespace URI can: split at the last one.
+    const close = name.lastIndexOf('}');
     if (close < 0) throw new ValidationError(`property name ${JSON.stringify(name.slice(0, 64))} is not in Clark notation`);
     namespace = name.slice(1, close) || null;
     localName = name.slice(close + 1);
