@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { DeadLetterController } from './admin/dead-letter.controller';
 import { DiscoveryController } from './discovery/discovery.controller';
 import { EventsController } from './events/events.controller';
 import { EventsService } from './events/events.service';
@@ -13,7 +14,7 @@ import { TenantsController } from './tenants/tenants.controller';
 /** The HTTP role. Infrastructure (config, Redis, queues, gateways) comes from CoreModule. */
 @Module({
   imports: [OperationsModule],
-  controllers: [TenantsController, DiscoveryController, RegistrationsController, EventsController],
+  controllers: [TenantsController, DiscoveryController, RegistrationsController, EventsController, DeadLetterController],
   providers: [RegistrationsService, EventsService, AdminGuard, TenantGuard, { provide: APP_FILTER, useClass: DomainExceptionFilter }],
 })
 export class ApiModule {}

@@ -29,6 +29,9 @@ export class AppConfig {
   readonly maxExpirySeconds!: number;
   readonly worker!: { concurrency: number; pushTimeoutMs: number };
   readonly shutdownTimeoutMs!: number;
+  readonly delivery!: { jobLockMs: number; originConcurrency: number; pruneAfterFailures: number; pruneAfterSeconds: number };
+  /** Issue #5: readiness backlog threshold, the worker-alone probe port, the post-SIGTERM drain delay. */
+  readonly operations!: { readyMaxWaitAgeMs: number; workerPort: number; shutdownDrainMs: number };
   readonly log!: { level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; format: 'json' | 'pretty' };
 
   constructor(init: Omit<AppConfig, 'toJSON' | 'with'>) {
@@ -102,6 +105,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxExpirySeconds: e.DAVPUSH_MAX_EXPIRY,
     worker: { concurrency: e.DAVPUSH_WORKER_CONCURRENCY, pushTimeoutMs: e.DAVPUSH_PUSH_TIMEOUT_MS },
     shutdownTimeoutMs: e.DAVPUSH_SHUTDOWN_TIMEOUT_MS,
+    delivery: {
+      jobLockMs: e.DAVPUSH_JOB_LOCK_MS,
+      originConcurrency: e.DAVPUSH_ORIGIN_CONCURRENCY,
+      pruneAfterFailures: e.DAVPUSH_PRUNE_AFTER_FAILURES,
+      pruneAfterSeconds: e.DAVPUSH_PRUNE_AFTER_SECONDS,
+    },
+    operations: { readyMaxWaitAgeMs: e.DAVPUSH_READY_MAX_WAIT_AGE_MS, workerPort: e.DAVPUSH_WORKER_PORT, shutdownDrainMs: e.DAVPUSH_SHUTDOWN_DRAIN_MS },
     log: { level: e.DAVPUSH_LOG_LEVEL, format: e.DAVPUSH_LOG_FORMAT },
   });
 }

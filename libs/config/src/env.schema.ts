@@ -62,6 +62,16 @@ export const envSchema = z
     DAVPUSH_WORKER_CONCURRENCY: int(1, 2000).default(200),
     DAVPUSH_PUSH_TIMEOUT_MS: int(100, 120_000).default(10_000),
     DAVPUSH_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+    DAVPUSH_JOB_LOCK_MS: int(1000, 600_000).default(30_000),
+    DAVPUSH_ORIGIN_CONCURRENCY: int(1, 10_000).default(32),
+    DAVPUSH_PRUNE_AFTER_FAILURES: int(1, 1_000_000).default(10),
+    DAVPUSH_PRUNE_AFTER_SECONDS: int(0, 31_536_000).default(259_200),
+    // Operations (issue #5): readiness turns `degraded` past this backlog age; the worker-alone
+    // process serves /health/* and /metrics on its own port; a drain delay keeps answering 503 on
+    // /health/ready after SIGTERM so load balancers stop routing before the server closes.
+    DAVPUSH_READY_MAX_WAIT_AGE_MS: int(1000, 86_400_000).default(60_000),
+    DAVPUSH_WORKER_PORT: int(0, 65535).default(8081),
+    DAVPUSH_SHUTDOWN_DRAIN_MS: int(0, 600_000).default(0),
     DAVPUSH_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
     DAVPUSH_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   })

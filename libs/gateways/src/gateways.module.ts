@@ -1,7 +1,10 @@
 import { Global, Injectable, Module } from '@nestjs/common';
 import type { Transport } from '@davpush/domain';
+import { AppConfig } from '@davpush/config';
+import { DEFAULT_ORIGIN_GATE, OriginGate } from './http/origin-gate';
 import { SafeHttpClient } from './http/safe-http.client';
 import { PushGateway, PushGatewayRegistry } from './push-gateway';
+import { VapidRotationService } from './web-push/vapid-rotation.service';
 import { VapidService } from './web-push/vapid.service';
 import { WebPushGateway } from './web-push/web-push.gateway';
 
@@ -27,7 +30,18 @@ class DefaultGatewayRegistry extends PushGatewayRegistry {
 
 @Global()
 @Module({
-  providers: [SafeHttpClient, VapidService, WebPushGateway, { provide: PushGatewayRegistry, useClass: DefaultGatewayRegistry }],
-  exports: [SafeHttpClient, VapidService, WebPushGateway, PushGatewayRegistry],
+  providers: [
+    SafeHttpClient,
+    VapidService,
+    VapidRotationService,
+    WebPushGateway,
+    { provide: PushGatewayRegistry, useClass: DefaultGatewayRegistry },
+    {
+      provide: OriginGate,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => new OriginGate({ ...DEFAULT_ORIGIN_GATE, maxInFlight: config.delivery.originConcurrency }),
+    },
+  ],
+  exports: [SafeHttpClient, VapidService, VapidRotationService, WebPushGateway, PushGatewayRegistry, OriginGate],
 })
 export class GatewaysModule {}

@@ -21,6 +21,11 @@ export abstract class PushGateway {
 
   abstract send(delivery: PushDelivery): Promise<DeliveryOutcome>;
 
+  /** What one circuit breaker and concurrency cap cover: a push-service origin, or the whole transport. */
+  routeKey(registration: Registration): string {
+    return this.transport;
+  }
+
   /** Transports with a batch API (FCM sendEach) override this; results are in input order. */
   sendMany(deliveries: readonly PushDelivery[]): Promise<DeliveryOutcome[]> {
     return Promise.all(deliveries.map((d) => this.send(d)));

@@ -3,3 +3,4 @@ export * from './jobs';
 export * from './job-options';
 export * from './queue.module';
 export * from './job-publisher';
+export * from './dead-letter.service';

@@ -14,8 +14,8 @@ export const jobOptions = {
     removeOnComplete: { age: 3600, count: 50_000 },
     removeOnFail: { age: 7 * 86_400 },
   }),
-  deliver: (dispatchId: string, registrationId: string): JobsOptions => ({
-    jobId: `d-${dispatchId}-${registrationId}`,
+  deliver: (dispatchId: string, registrationId: string, replayTag?: string): JobsOptions => ({
+    jobId: `d-${dispatchId}-${registrationId}${replayTag ? `-${replayTag}` : ''}`,
     // Outcome-driven retries (429, 5xx) are scheduled by the delivery service with moveToDelayed
     // and the message deadline; these attempts only cover unexpected errors in our own code.
     attempts: 5,

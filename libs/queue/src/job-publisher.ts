@@ -41,10 +41,11 @@ export class JobPublisher {
     await this.fanout.add(JobName.Fanout, data, opts);
   }
 
-  async deliver(transport: Transport, jobs: readonly DeliverJobData[]): Promise<void> {
+  /** `replayTag` makes a replayed delivery's job id differ from the original's (BullMQ ignores known ids). */
+  async deliver(transport: Transport, jobs: readonly DeliverJobData[], replayTag?: string): Promise<void> {
     if (jobs.length === 0) return;
     await this.queue(deliverQueueFor(transport)).addBulk(
-      jobs.map((data) => ({ name: JobName.Deliver, data, opts: jobOptions.deliver(data.dispatchId, data.registrationId) })),
+      jobs.map((data) => ({ name: JobName.Deliver, data, opts: jobOptions.deliver(data.dispatchId, data.registrationId, replayTag) })),
     );
   }
 

@@ -5,6 +5,7 @@ import { Cluster } from 'ioredis';
 import { AppConfig } from '@davpush/config';
 import { redisOptionsFrom } from '@davpush/storage';
 import { ALL_QUEUES, QUEUE_PREFIX } from './queue-name';
+import { DeadLetterService } from './dead-letter.service';
 import { JobPublisher } from './job-publisher';
 
 /** BullMQ connection: options (not a shared client) so BullMQ sets up producer and blocking connections itself. */
@@ -28,8 +29,8 @@ export class QueueModule {
         }),
         BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),
       ],
-      providers: [JobPublisher],
-      exports: [BullModule, JobPublisher],
+      providers: [JobPublisher, DeadLetterService],
+      exports: [BullModule, JobPublisher, DeadLetterService],
     };
   }
 }

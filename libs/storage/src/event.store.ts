@@ -3,8 +3,11 @@ import type { ChangeEvent, DeliveryOutcome } from '@davpush/domain';
 import { keys } from './keys';
 import { RedisService } from './redis.service';
 
-/** How long event status and dispatch records are kept (GET /v1/events/{id}). */
-const RECORD_TTL_SECONDS = 7 * 86_400;
+/**
+ * How long event status and dispatch records are kept (GET /v1/events/{id}). An event id is
+ * deduplicated for as long as its record lives: 24 h (CONTRACT §3, "Idempotency").
+ */
+const RECORD_TTL_SECONDS = 24 * 3600;
 
 export type EventState = 'queued' | 'coalesced' | 'dispatching' | 'done';
 export type DeliveryBucket = 'accepted' | 'gone' | 'failed' | 'skipped';

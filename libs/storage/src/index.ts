@@ -6,3 +6,4 @@ export * from './registration.store';
 export * from './secret.store';
 export * from './event.store';
 export * from './storage.module';
+export * from './idempotency.store';

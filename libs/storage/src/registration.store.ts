@@ -136,6 +136,13 @@ export class RegistrationStore {
     return { targets, next: ids.length === pageSize ? cursor + pageSize : undefined };
   }
 
+  /** Every live registration, a page at a time, across tenants (key rotation, stats). */
+  async scanLive(cursor = 0, pageSize = 500, now = Date.now()): Promise<{ registrations: Registration[]; next?: number }> {
+    const ids = await this.redis.client.zrangebyscore(keys.registrationExpiry(), `(${now}`, '+inf', 'LIMIT', cursor, pageSize);
+    const regs = await Promise.all(ids.map((id) => this.get(id, undefined, now)));
+    return { registrations: regs.filter((r): r is Registration => !!r), next: ids.length === pageSize ? cursor + pageSize : undefined };
+  }
+
   async countLive(tenantId: string, topic: string, now = Date.now()): Promise<number> {
     return this.redis.client.zcount(keys.topicRegistrations(tenantId, topic), `(${now}`, '+inf');
   }

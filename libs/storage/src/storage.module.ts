@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { EventStore } from './event.store';
+import { IdempotencyStore } from './idempotency.store';
 import { RedisService } from './redis.service';
 import { RegistrationStore } from './registration.store';
 import { SecretStore } from './secret.store';
@@ -7,7 +8,7 @@ import { TenantStore } from './tenant.store';
 
 @Global()
 @Module({
-  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore],
-  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore],
+  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, IdempotencyStore],
+  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, IdempotencyStore],
 })
 export class StorageModule {}

@@ -27,7 +27,12 @@ export class EventsController {
       return r.data;
     });
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
-    return this.events.accept(tenantId, inputs, requestId);
+    const key = req.headers['idempotency-key'];
+    if (key === undefined) return this.events.accept(tenantId, inputs, requestId);
+    if (typeof key !== 'string' || key.length === 0 || key.length > 255 || /[^\x21-\x7e]/.test(key)) {
+      throw new ValidationError('Idempotency-Key must be 1 to 255 visible ASCII characters, given once');
+    }
+    return this.events.acceptOnce(tenantId, key, req.rawBody!, inputs, requestId);
   }
 
   @Get(':id')

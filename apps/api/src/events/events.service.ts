@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { AppConfig } from '@davpush/config';
-import { NotFoundError, type ChangeEvent, type ChangeKind, type Urgency } from '@davpush/domain';
+import { ConflictError, NotFoundError, ValidationError, type ChangeEvent, type ChangeKind, type Urgency } from '@davpush/domain';
 import { PushMetrics } from '@davpush/observability';
 import { JobPublisher } from '@davpush/queue';
-import { EventStore, RegistrationStore, type EventStatus } from '@davpush/storage';
+import { EventStore, IdempotencyStore, RegistrationStore, type EventStatus } from '@davpush/storage';
 import { RegistrationsService } from '../registrations/registrations.service';
 import { assertTopic } from '../registrations/topic';
 import type { EventInput } from './change-event.dto';
@@ -23,6 +23,7 @@ export class EventsService {
     private readonly registrationUrls: RegistrationsService,
     private readonly publisher: JobPublisher,
     private readonly metrics: PushMetrics,
+    private readonly idempotency: IdempotencyStore,
   ) {}
 
   toEvent(tenantId: string, input: EventInput, now: number): ChangeEvent {
@@ -65,6 +66,27 @@ export class EventsService {
       events: events.map((e) => ({ id: e.id, topic: e.topic })),
       noSubscribers: distinct.filter((_, i) => counts[i] === 0),
     };
+  }
+
+  /**
+   * Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): the first answer is stored for 24 h
+   * and returned for every repeat, which queues nothing. The same key with another body is refused;
+   * a repeat while the first request is still running gets 409.
+   */
+  async acceptOnce(tenantId: string, key: string, body: Buffer, inputs: readonly EventInput[], requestId?: string): Promise<AcceptedEvents> {
+    const fingerprint = createHash('sha256').update(body).digest('base64url');
+    const begun = await this.idempotency.begin(tenantId, key, fingerprint);
+    if (begun.state === 'done') return begun.answer as AcceptedEvents;
+    if (begun.state === 'in-flight') throw new ConflictError('a request with this Idempotency-Key is still being processed');
+    if (begun.state === 'mismatch') throw new ValidationError('this Idempotency-Key was used with a different request body');
+    try {
+      const answer = await this.accept(tenantId, inputs, requestId);
+      await this.idempotency.complete(tenantId, key, fingerprint, answer);
+      return answer;
+    } catch (err) {
+      await this.idempotency.abandon(tenantId, key);
+      throw err;
+    }
   }
 
   async status(tenantId: string, id: string): Promise<EventStatus> {

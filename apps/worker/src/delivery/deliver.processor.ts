@@ -26,7 +26,7 @@ abstract class DeliverProcessorBase extends WorkerHost implements OnApplicationB
   async process(job: Job<DeliverJobData>, token?: string): Promise<DeliveryStep> {
     const step = await this.delivery.attempt(job.data);
     if ('retryAt' in step) {
-      await job.updateData({ ...job.data, attempt: (job.data.attempt ?? 0) + 1 });
+      if (step.countsAsAttempt) await job.updateData({ ...job.data, attempt: (job.data.attempt ?? 0) + 1 });
       await job.moveToDelayed(step.retryAt, token);
       throw new DelayedError();
     }

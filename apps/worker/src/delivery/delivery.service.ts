@@ -6,9 +6,10 @@ import {
   pushMessageFor,
   shouldPruneAfterFailures,
   type DeliveryOutcome,
+  type PrunePolicy,
   type Registration,
 } from '@davpush/domain';
-import { PushGatewayRegistry } from '@davpush/gateways';
+import { OriginGate, PushGatewayRegistry, type GateResult } from '@davpush/gateways';
 import { PushMetrics } from '@davpush/observability';
 import { JobPublisher, deliverQueueFor, type DeliverJobData } from '@davpush/queue';
 import { EventStore, RegistrationStore, SecretStore } from '@davpush/storage';
@@ -17,7 +18,11 @@ import { buildPushMessage } from '@davpush/webdav-push';
 /** What the processor must do with the job after one attempt. */
 export type DeliveryStep =
   | { done: 'accepted' | 'gone' | 'skipped' | 'failed'; outcome?: DeliveryOutcome }
-  | { retryAt: number; outcome: DeliveryOutcome };
+  | { retryAt: number; outcome?: DeliveryOutcome; countsAsAttempt: boolean };
+
+/** Only transient failures count against an origin's circuit; 4xx say nothing about its health. */
+const gateResult = (o: DeliveryOutcome): GateResult =>
+  o.kind === 'accepted' || o.kind === 'gone' ? 'success' : o.kind === 'transient' ? 'failure' : 'neutral';
 
 /**
  * One attempt to deliver one push to one registration, and every decision around it: expiry at send
@@ -36,7 +41,15 @@ export class DeliveryService implements OnModuleInit {
     private readonly gateways: PushGatewayRegistry,
     private readonly publisher: JobPublisher,
     private readonly metrics: PushMetrics,
-  ) {}
+    private readonly gate: OriginGate,
+  ) {
+    this.prunePolicy = {
+      minConsecutiveFailures: config.delivery.pruneAfterFailures,
+      minSilenceMs: config.delivery.pruneAfterSeconds * 1000,
+    };
+  }
+
+  private readonly prunePolicy: PrunePolicy;
 
   async onModuleInit(): Promise<void> {
     this.topicKey = await this.secrets.topicKey();
@@ -52,16 +65,31 @@ export class DeliveryService implements OnModuleInit {
     const remainingTtl = Math.floor((job.deadline - now) / 1000);
     if (remainingTtl <= 0) return this.giveUp(job, reg, 'TTL ran out before the push could be sent');
 
+    const gateway = this.gateways.for(reg.subscription.type);
+    // A busy, hanging or failing push service waits for its own turn without holding a worker slot.
+    const admission = this.gate.admit(gateway.routeKey(reg), now);
+    if (!admission.admitted) {
+      if (admission.retryAt >= job.deadline) return this.giveUp(job, reg, `TTL ran out while the push service was unavailable (${admission.reason})`);
+      return { retryAt: admission.retryAt, countsAsAttempt: false };
+    }
     const message = pushMessageFor(job.topic, job.kinds, job.syncToken);
     const started = performance.now();
-    const outcome = await this.gateways.for(reg.subscription.type).send({
-      registration: reg,
-      message,
-      payload: buildPushMessage(message),
-      ttlSeconds: remainingTtl,
-      urgency: job.urgency,
-      collapseKey: collapseKeyFor(this.topicKey, job.tenantId, job.topic, job.kinds),
-    });
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await gateway.send({
+        registration: reg,
+        message,
+        payload: buildPushMessage(message),
+        ttlSeconds: remainingTtl,
+        urgency: job.urgency,
+        collapseKey: collapseKeyFor(this.topicKey, job.tenantId, job.topic, job.kinds),
+      });
+    } catch (err) {
+      // Adapters classify every answer; a throw is our bug, not the push service's health.
+      admission.release('neutral');
+      throw err;
+    }
+    admission.release(gateResult(outcome));
     this.metrics.delivery(reg.subscription.type, outcome.kind, (performance.now() - started) / 1000);
     return this.handle(job, reg, outcome, Date.now());
   }
@@ -89,7 +117,7 @@ export class DeliveryService implements OnModuleInit {
       case 'throttled':
       case 'transient': {
         const record = await this.registrations.recordDelivery(reg.id, 'failure', now);
-        if (outcome.kind === 'transient' && record && shouldPruneAfterFailures(record, now)) {
+        if (outcome.kind === 'transient' && record && shouldPruneAfterFailures(record, now, this.prunePolicy)) {
           await this.registrations.remove(reg.id, { identity: reg.subscription }, now);
           await this.events.settle(job.dispatchId, reg.id, 'gone');
           this.metrics.prunes.inc({ transport: reg.subscription.type, reason: 'failure-window' });
@@ -100,7 +128,7 @@ export class DeliveryService implements OnModuleInit {
         if ('giveUp' in decision) return this.giveUp(job, reg, decision.giveUp, outcome);
         this.metrics.retries.inc({ transport: reg.subscription.type, outcome: outcome.kind });
         this.logger.log({ msg: 'delivery will be retried', reason: outcome.reason, retryInMs: decision.retryAt - now, ...log });
-        return { retryAt: decision.retryAt, outcome };
+        return { retryAt: decision.retryAt, outcome, countsAsAttempt: true };
       }
     }
   }

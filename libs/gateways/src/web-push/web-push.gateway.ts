@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import webpush from 'web-push';
-import type { DeliveryOutcome } from '@davpush/domain';
+import type { DeliveryOutcome, Registration } from '@davpush/domain';
 import { SafeHttpClient } from '../http/safe-http.client';
 import { PushGateway, type PushDelivery } from '../push-gateway';
 import { classifyWebPushAnswer, classifyWebPushError } from './web-push.classifier';
@@ -21,6 +21,15 @@ export class WebPushGateway extends PushGateway {
     private readonly http: SafeHttpClient,
   ) {
     super();
+  }
+
+  override routeKey(registration: Registration): string {
+    const sub = registration.subscription;
+    try {
+      return sub.type === 'web-push' ? new URL(sub.pushResource).origin : this.transport;
+    } catch {
+      return this.transport;
+    }
   }
 
   async send(d: PushDelivery, keys?: VapidKeyPair): Promise<DeliveryOutcome> {

@@ -1,0 +1,32 @@
+import { Controller, Get, HttpCode, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { z } from 'zod';
+import { ValidationError } from '@davpush/domain';
+import { DeadLetterService } from '@davpush/queue';
+import { AdminGuard, type AuthedRequest } from '../http/auth.guards';
+import { bodyKind, parseJson } from '../http/request-body';
+
+const Replay = z.object({ ids: z.array(z.string().min(1).max(200)).max(1000).optional() });
+
+/** The dead-letter queue for operators: what could never be delivered, why, and a way to try again. */
+@Controller('v1/admin/dlq')
+@UseGuards(AdminGuard)
+export class DeadLetterController {
+  constructor(private readonly deadLetters: DeadLetterService) {}
+
+  @Get()
+  async list(@Query('limit') limit?: string) {
+    const n = limit === undefined ? 100 : Number(limit);
+    if (!Number.isInteger(n) || n < 1 || n > 1000) throw new ValidationError('limit must be a whole number from 1 to 1000');
+    return { total: await this.deadLetters.count(), items: await this.deadLetters.list(n) };
+  }
+
+  /** Body `{"ids": [...]}` replays those; an empty body or no ids replays up to 1000. */
+  @Post('replay')
+  @HttpCode(200)
+  replay(@Req() req: AuthedRequest) {
+    const hasBody = (req.rawBody?.length ?? 0) > 0;
+    if (hasBody) bodyKind(req, ['json']);
+    const { ids } = hasBody ? parseJson(req, Replay) : { ids: undefined };
+    return this.deadLetters.replay(ids);
+  }
+}

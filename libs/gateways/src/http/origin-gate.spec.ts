@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { OriginGate } from './origin-gate';
+
+const opts = { maxInFlight: 2, failureThreshold: 3, baseOpenMs: 1000, maxOpenMs: 4000 };
+
+describe('OriginGate', () => {
+  it('caps requests in flight per origin, not across origins', () => {
+    const sut = new OriginGate(opts, () => 0);
+    const a = sut.admit('https://a', 0);
+    sut.admit('https://a', 0);
+    expect(sut.admit('https://a', 0)).toMatchObject({ admitted: false, reason: 'origin busy' });
+    expect(sut.admit('https://b', 0).admitted).toBe(true);
+    if (a.admitted) a.release('neutral');
+    expect(sut.admit('https://a', 0).admitted).toBe(true);
+  });
+
+  it('opens after consecutive failures, lets one probe through later, closes on success', () => {
+    const sut = new OriginGate(opts, () => 0);
+    const fail = (now: number) => {
+      const g = sut.admit('https://a', now);
+      if (!g.admitted) throw new Error('not admitted');
+      g.release('failure');
+    };
+    fail(0);
+    fail(0);
+    fail(0);
+    const open = sut.admit('https://a', Date.now());
+    expect(open).toMatchObject({ admitted: false, reason: 'circuit open' });
+    expect(sut.openCircuits()).toEqual(['https://a']);
+    const later = Date.now() + 1500;
+    const probe = sut.admit('https://a', later);
+    expect(probe.admitted).toBe(true);
+    expect(sut.admit('https://a', later)).toMatchObject({ admitted: false, reason: 'circuit half-open' });
+    if (probe.admitted) probe.release('success');
+    expect(sut.admit('https://a', later).admitted).toBe(true);
+  });
+});
