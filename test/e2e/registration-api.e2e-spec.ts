@@ -34,7 +34,7 @@ describe('registration API', () => {
   async function expectRefused(res: Response, status: number, precondition?: string) {
     expect(res.status).toBe(status);
     const text = await res.text();
-    if (precondition) expect(text).toContain(precondition);
+    expect(text).toContain(precondition ?? '');
     expect(await storedRegistrationKeys()).toEqual(registrationKeysBefore);
     return text;
   }

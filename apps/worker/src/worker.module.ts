@@ -1,15 +1,16 @@
 import { Module } from '@nestjs/common';
 import { DeliveryService } from './delivery/delivery.service';
-import { FcmDeliverProcessor, WebPushDeliverProcessor } from './delivery/deliver.processor';
+import { DeliverProcessor } from './delivery/deliver.processor';
 import { FanoutProcessor } from './fan-out/fanout.processor';
 import { FanoutService } from './fan-out/fanout.service';
 import { MaintenanceProcessor } from './maintenance/maintenance.processor';
+import { WorkerRunner } from './worker-runner';
 
 /**
  * The worker role: BullMQ processors for coalesce → fan-out → deliver, and housekeeping.
  * Infrastructure (config, Redis, queues, gateways) comes from CoreModule, imported by the entry point.
  */
 @Module({
-  providers: [FanoutService, FanoutProcessor, DeliveryService, WebPushDeliverProcessor, FcmDeliverProcessor, MaintenanceProcessor],
+  providers: [FanoutService, FanoutProcessor, DeliveryService, DeliverProcessor, MaintenanceProcessor, WorkerRunner],
 })
 export class WorkerModule {}

@@ -22,7 +22,7 @@ export abstract class PushGateway {
   abstract send(delivery: PushDelivery): Promise<DeliveryOutcome>;
 
   /** What one circuit breaker and concurrency cap cover: a push-service origin, or the whole transport. */
-  routeKey(registration: Registration): string {
+  routeKey(_registration: Registration): string {
     return this.transport;
   }
 

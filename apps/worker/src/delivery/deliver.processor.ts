@@ -1,8 +1,6 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
-import { AppConfig } from '@davpush/config';
-import { QueueName, type DeliverJobData } from '@davpush/queue';
+import type { DeliverJobData } from '@davpush/queue';
 import { DeliveryService, type DeliveryStep } from './delivery.service';
 
 /**
@@ -11,17 +9,8 @@ import { DeliveryService, type DeliveryStep } from './delivery.service';
  * queue (BullMQ's queue.rateLimit would pause every endpoint).
  */
 @Injectable()
-abstract class DeliverProcessorBase extends WorkerHost implements OnApplicationBootstrap {
-  constructor(
-    protected readonly delivery: DeliveryService,
-    protected readonly config: AppConfig,
-  ) {
-    super();
-  }
-
-  onApplicationBootstrap(): void {
-    this.worker.concurrency = this.config.worker.concurrency;
-  }
+export class DeliverProcessor {
+  constructor(private readonly delivery: DeliveryService) {}
 
   async process(job: Job<DeliverJobData>, token?: string): Promise<DeliveryStep> {
     const step = await this.delivery.attempt(job.data);
@@ -33,9 +22,3 @@ abstract class DeliverProcessorBase extends WorkerHost implements OnApplicationB
     return step;
   }
 }
-
-@Processor(QueueName.DeliverWebPush)
-export class WebPushDeliverProcessor extends DeliverProcessorBase {}
-
-@Processor(QueueName.DeliverFcm)
-export class FcmDeliverProcessor extends DeliverProcessorBase {}

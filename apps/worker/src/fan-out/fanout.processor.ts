@@ -1,13 +1,11 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { JobName, QueueName, type FanoutJobData } from '@davpush/queue';
 import { FanoutService } from './fanout.service';
 
-@Processor(QueueName.Fanout, { concurrency: 8 })
-export class FanoutProcessor extends WorkerHost {
-  constructor(private readonly fanout: FanoutService) {
-    super();
-  }
+@Injectable()
+export class FanoutProcessor {
+  constructor(private readonly fanout: FanoutService) {}
 
   async process(job: Job<FanoutJobData>): Promise<{ queued: number; skipped: number }> {
     if (job.name !== JobName.Fanout) throw new Error(`unexpected job ${job.name} on ${QueueName.Fanout}`);

@@ -1,5 +1,5 @@
-import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import { AppConfig } from '@davpush/config';
 import { JobName, JobPublisher, QueueName, jobOptions } from '@davpush/queue';
@@ -11,8 +11,8 @@ import { EventStore, RegistrationStore } from '@davpush/storage';
  * - re-schedule topics whose events were stored but whose fan-out job was never added (a crash between
  *   the two writes), so no accepted event is lost.
  */
-@Processor(QueueName.Maintenance, { concurrency: 1 })
-export class MaintenanceProcessor extends WorkerHost implements OnApplicationBootstrap {
+@Injectable()
+export class MaintenanceProcessor implements OnApplicationBootstrap {
   private readonly logger = new Logger(MaintenanceProcessor.name);
 
   constructor(
@@ -21,9 +21,7 @@ export class MaintenanceProcessor extends WorkerHost implements OnApplicationBoo
     private readonly events: EventStore,
     private readonly publisher: JobPublisher,
     @InjectQueue(QueueName.Maintenance) private readonly queue: Queue,
-  ) {
-    super();
-  }
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const opts = jobOptions.maintenance();

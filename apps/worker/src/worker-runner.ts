@@ -1,0 +1,55 @@
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Worker, type Job, type WorkerOptions } from 'bullmq';
+import { AppConfig } from '@davpush/config';
+import { QUEUE_PREFIX, QueueName, bullConnection } from '@davpush/queue';
+import { DeliverProcessor } from './delivery/deliver.processor';
+import { FanoutProcessor } from './fan-out/fanout.processor';
+import { MaintenanceProcessor } from './maintenance/maintenance.processor';
+
+/**
+ * Starts one BullMQ Worker per queue with options from the validated config (decorator options
+ * are fixed at import time, before config exists). Stalled-job recovery is what makes SIGKILL
+ * safe: a job whose lock lapses is handed to another worker, and its deterministic ids keep
+ * that re-run from sending twice what already went.
+ */
+@Injectable()
+export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(WorkerRunner.name);
+  private readonly workers: Worker[] = [];
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly fanout: FanoutProcessor,
+    private readonly deliver: DeliverProcessor,
+    private readonly maintenance: MaintenanceProcessor,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const lock = this.config.delivery.jobLockMs;
+    const base: WorkerOptions = {
+      connection: bullConnection(this.config),
+      prefix: QUEUE_PREFIX,
+      lockDuration: lock,
+      stalledInterval: lock,
+      // A job interrupted by crashes is re-run, not failed: it is ours to deliver.
+      maxStalledCount: 20,
+    };
+    const start = (queue: QueueName, handler: (job: Job, token?: string) => Promise<unknown>, concurrency: number) => {
+      const w = new Worker(queue, handler, { ...base, concurrency });
+      w.on('error', (err) => this.logger.warn({ msg: 'worker error', queue, error: err.message }));
+      w.on('failed', (job, err) => {
+        if (err?.name !== 'DelayedError') this.logger.error({ msg: 'job failed', queue, jobId: job?.id, error: err?.message });
+      });
+      this.workers.push(w);
+    };
+    start(QueueName.Fanout, (job) => this.fanout.process(job), 8);
+    start(QueueName.DeliverWebPush, (job, token) => this.deliver.process(job, token), this.config.worker.concurrency);
+    start(QueueName.DeliverFcm, (job, token) => this.deliver.process(job, token), this.config.worker.concurrency);
+    start(QueueName.Maintenance, (job) => this.maintenance.process(job), 1);
+  }
+
+  /** In-flight jobs finish; whatever outlives DAVPUSH_SHUTDOWN_TIMEOUT_MS returns to the queue via its lapsed lock. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
