@@ -55,6 +55,7 @@ export class FakePushService {
   private readonly events = new EventEmitter();
   private latencyMs = 0;
   private stopped = false;
+  private outage?: { until: number; step: PushStep };
 
   /** PEM of the CA that signed this service's certificate (for an explicit `https.Agent({ ca })`). */
   readonly ca = ensureTestCa().caCert;
@@ -154,6 +155,14 @@ export class FakePushService {
     this.scripts.set(idOrStar, queue);
   }
 
+  /**
+   * An outage: every request until `until` (epoch ms; Infinity for ever) gets `step` — e.g. 503, or
+   * `{ hang: true }` for a service that takes the connection and never answers. Scripts still win.
+   */
+  outageUntil(until: number, step: PushStep): void {
+    this.outage = { until, step };
+  }
+
   /** Every further request to `id` is answered 410 Gone (the user unsubscribed). */
   gone(id: string): void {
     this.goneIds.add(id);
@@ -170,6 +179,7 @@ export class FakePushService {
     this.scripts.clear();
     this.goneIds.clear();
     this.latencyMs = 0;
+    this.outage = undefined;
   }
 
   /** Decrypts a recorded body with the keys of the subscription it was sent to. */
@@ -231,7 +241,8 @@ export class FakePushService {
   private decide(id: string, headers: Record<string, string>, size: number): Answer {
     if (!this.clients.has(id)) return plain(404, 'no such subscription');
     if (this.goneIds.has(id)) return plain(410, 'push subscription has unsubscribed or expired');
-    const step = this.scripts.get(id)?.shift() ?? this.scripts.get('*')?.shift();
+    const outage = this.outage && Date.now() < this.outage.until ? this.outage.step : undefined;
+    const step = this.scripts.get(id)?.shift() ?? this.scripts.get('*')?.shift() ?? outage;
     if (step) {
       if ('hang' in step) return { status: 0, headers: {}, body: '', delayMs: 0, hang: true };
       return { status: step.status, headers: step.headers ?? {}, body: step.body ?? '', delayMs: 'delayMs' in step && typeof step.delayMs === 'number' ? step.delayMs : 0, hang: false };

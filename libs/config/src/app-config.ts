@@ -29,7 +29,14 @@ export class AppConfig {
   readonly maxExpirySeconds!: number;
   readonly worker!: { concurrency: number; pushTimeoutMs: number };
   readonly shutdownTimeoutMs!: number;
-  readonly delivery!: { jobLockMs: number; originConcurrency: number; pruneAfterFailures: number; pruneAfterSeconds: number };
+  readonly delivery!: {
+    jobLockMs: number;
+    originConcurrency: number;
+    pruneAfterFailures: number;
+    pruneAfterSeconds: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+  };
   /** Issue #5: readiness backlog threshold, the worker-alone probe port, the post-SIGTERM drain delay. */
   readonly operations!: { readyMaxWaitAgeMs: number; workerPort: number; shutdownDrainMs: number };
   readonly log!: { level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; format: 'json' | 'pretty' };
@@ -110,6 +117,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       originConcurrency: e.DAVPUSH_ORIGIN_CONCURRENCY,
       pruneAfterFailures: e.DAVPUSH_PRUNE_AFTER_FAILURES,
       pruneAfterSeconds: e.DAVPUSH_PRUNE_AFTER_SECONDS,
+      retryBaseMs: e.DAVPUSH_RETRY_BASE_MS,
+      retryMaxMs: e.DAVPUSH_RETRY_MAX_MS,
     },
     operations: { readyMaxWaitAgeMs: e.DAVPUSH_READY_MAX_WAIT_AGE_MS, workerPort: e.DAVPUSH_WORKER_PORT, shutdownDrainMs: e.DAVPUSH_SHUTDOWN_DRAIN_MS },
     log: { level: e.DAVPUSH_LOG_LEVEL, format: e.DAVPUSH_LOG_FORMAT },

@@ -66,6 +66,8 @@ export const envSchema = z
     DAVPUSH_ORIGIN_CONCURRENCY: int(1, 10_000).default(32),
     DAVPUSH_PRUNE_AFTER_FAILURES: int(1, 1_000_000).default(10),
     DAVPUSH_PRUNE_AFTER_SECONDS: int(0, 31_536_000).default(259_200),
+    DAVPUSH_RETRY_BASE_MS: int(10, 3_600_000).default(1000),
+    DAVPUSH_RETRY_MAX_MS: int(100, 86_400_000).default(600_000),
     // Operations (issue #5): readiness turns `degraded` past this backlog age; the worker-alone
     // process serves /health/* and /metrics on its own port; a drain delay keeps answering 503 on
     // /health/ready after SIGTERM so load balancers stop routing before the server closes.

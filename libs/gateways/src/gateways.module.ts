@@ -1,6 +1,7 @@
 import { Global, Injectable, Module } from '@nestjs/common';
 import type { Transport } from '@davpush/domain';
 import { AppConfig } from '@davpush/config';
+import { FcmGateway, isFcmConfigured } from './fcm';
 import { DEFAULT_ORIGIN_GATE, OriginGate } from './http/origin-gate';
 import { SafeHttpClient } from './http/safe-http.client';
 import { PushGateway, PushGatewayRegistry } from './push-gateway';
@@ -12,9 +13,11 @@ import { WebPushGateway } from './web-push/web-push.gateway';
 class DefaultGatewayRegistry extends PushGatewayRegistry {
   private readonly byTransport: Map<Transport, PushGateway>;
 
-  constructor(webPush: WebPushGateway) {
+  constructor(config: AppConfig, webPush: WebPushGateway, fcm: FcmGateway) {
     super();
     this.byTransport = new Map<Transport, PushGateway>([[webPush.transport, webPush]]);
+    // FCM exists only where a service account is configured (discovery and registration follow).
+    if (isFcmConfigured(config)) this.byTransport.set(fcm.transport, fcm);
   }
 
   for(transport: Transport): PushGateway {
@@ -35,6 +38,7 @@ class DefaultGatewayRegistry extends PushGatewayRegistry {
     VapidService,
     VapidRotationService,
     WebPushGateway,
+    FcmGateway,
     { provide: PushGatewayRegistry, useClass: DefaultGatewayRegistry },
     {
       provide: OriginGate,
@@ -42,6 +46,6 @@ class DefaultGatewayRegistry extends PushGatewayRegistry {
       useFactory: (config: AppConfig) => new OriginGate({ ...DEFAULT_ORIGIN_GATE, maxInFlight: config.delivery.originConcurrency }),
     },
   ],
-  exports: [SafeHttpClient, VapidService, VapidRotationService, WebPushGateway, PushGatewayRegistry, OriginGate],
+  exports: [SafeHttpClient, VapidService, VapidRotationService, WebPushGateway, FcmGateway, PushGatewayRegistry, OriginGate],
 })
 export class GatewaysModule {}

@@ -7,3 +7,4 @@ export * from './web-push/vapid.service';
 export * from './web-push/vapid-rotation.service';
 export * from './web-push/web-push.gateway';
 export * from './gateways.module';
+export * from './fcm';

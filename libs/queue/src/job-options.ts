@@ -23,6 +23,13 @@ export const jobOptions = {
     removeOnComplete: { age: 3600, count: 200_000 },
     removeOnFail: { age: 86_400, count: 100_000 },
   }),
+  deliverBatch: (dispatchId: string, index: number): JobsOptions => ({
+    jobId: `b-${dispatchId}-${index}`,
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1000, jitter: 1 },
+    removeOnComplete: { age: 3600, count: 20_000 },
+    removeOnFail: { age: 86_400, count: 10_000 },
+  }),
   deadLetter: (): JobsOptions => ({ removeOnComplete: false, removeOnFail: false }),
   maintenance: (): JobsOptions => ({ removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } }),
 };

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { AppConfig } from '@davpush/config';
 import type { Transport } from '@davpush/domain';
-import { JobName, deliverQueueFor, type DeadLetterJobData, type DeliverJobData, type FanoutJobData } from './jobs';
+import { JobName, deliverQueueFor, type DeadLetterJobData, type DeliverBatchJobData, type DeliverJobData, type FanoutJobData } from './jobs';
 import { fanoutDeduplication, jobOptions } from './job-options';
 import { QueueName } from './queue-name';
 
@@ -47,6 +47,20 @@ export class JobPublisher {
     await this.queue(deliverQueueFor(transport)).addBulk(
       jobs.map((data) => ({ name: JobName.Deliver, data, opts: jobOptions.deliver(data.dispatchId, data.registrationId, replayTag) })),
     );
+  }
+
+  /** FCM batches of up to 500 registrations; `firstIndex` numbers them within the dispatch. */
+  async deliverBatches(batches: readonly DeliverBatchJobData[], firstIndex: number): Promise<void> {
+    if (batches.length === 0) return;
+    await this.fcm.addBulk(
+      batches.map((data, i) => ({ name: JobName.DeliverBatch, data, opts: jobOptions.deliverBatch(data.dispatchId, firstIndex + i) })),
+    );
+  }
+
+  /** A single delivery due at `at` (a retry split off a batch). */
+  async deliverAt(transport: Transport, data: DeliverJobData, at: number): Promise<void> {
+    const opts = jobOptions.deliver(data.dispatchId, data.registrationId, `a${data.attempt ?? 0}`);
+    await this.queue(deliverQueueFor(transport)).add(JobName.Deliver, data, { ...opts, delay: Math.max(0, at - Date.now()) });
   }
 
   async deadLetter(data: DeadLetterJobData): Promise<void> {

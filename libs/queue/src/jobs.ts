@@ -4,6 +4,8 @@ import { QueueName } from './queue-name';
 export enum JobName {
   Fanout = 'fanout',
   Deliver = 'deliver',
+  /** FCM: up to 500 registrations in one sendEach call. */
+  DeliverBatch = 'deliver-batch',
   DeadLetter = 'dead-letter',
   SweepExpired = 'sweep-expired',
   RecoverStranded = 'recover-stranded',
@@ -33,6 +35,9 @@ export interface DeliverJobData {
   requestId?: string;
 }
 
+/** One push to many registrations of one dispatch (FCM batches); retries continue as single deliveries. */
+export type DeliverBatchJobData = Omit<DeliverJobData, 'registrationId' | 'attempt'> & { registrationIds: string[] };
+
 export interface DeadLetterJobData {
   queue: QueueName.DeliverWebPush | QueueName.DeliverFcm;
   transport: Transport;
@@ -44,6 +49,7 @@ export interface DeadLetterJobData {
 export interface JobMap {
   [JobName.Fanout]: FanoutJobData;
   [JobName.Deliver]: DeliverJobData;
+  [JobName.DeliverBatch]: DeliverBatchJobData;
   [JobName.DeadLetter]: DeadLetterJobData;
   [JobName.SweepExpired]: Record<string, never>;
   [JobName.RecoverStranded]: Record<string, never>;

@@ -1,5 +1,6 @@
 import { ConsoleLogger, type INestApplicationContext, type LoggerService } from '@nestjs/common';
 import { AppConfig, ConfigError, loadConfig } from '@davpush/config';
+import { loadServiceAccount } from '@davpush/gateways';
 import { ensureAdminToken } from './admin-token';
 import { PrivateRedis } from './private-redis';
 
@@ -26,6 +27,8 @@ export async function prepareRuntime(env: NodeJS.ProcessEnv = process.env): Prom
   let config: AppConfig;
   try {
     config = loadConfig(env);
+    // A broken service-account file is a configuration error: refuse to start, naming the variable.
+    if (config.fcm.credentialsPath) loadServiceAccount(config.fcm.credentialsPath);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`davpush: ${err.message}\n`);

@@ -1,6 +1,6 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { SUPPORTED_TRIGGERS, ValidationError } from '@davpush/domain';
-import { PushGatewayRegistry, VapidService } from '@davpush/gateways';
+import { FcmGateway, PushGatewayRegistry, VapidService } from '@davpush/gateways';
 import { buildDiscoveryProperties } from '@davpush/webdav-push';
 import { TenantGuard } from '../http/auth.guards';
 import { assertTopic } from '../registrations/topic';
@@ -12,6 +12,7 @@ export class DiscoveryController {
   constructor(
     private readonly vapid: VapidService,
     private readonly gateways: PushGatewayRegistry,
+    private readonly fcm: FcmGateway,
   ) {}
 
   @Get()
@@ -19,11 +20,15 @@ export class DiscoveryController {
     if (typeof topic !== 'string') throw new ValidationError('the query parameter topic is required (once)');
     assertTopic(topic);
     const { publicKey } = await this.vapid.current();
+    const transports = this.gateways.transports();
+    // Our own apps learn the FCM sender (project) here; only when FCM is configured.
+    const projectId = transports.includes('fcm') ? this.fcm.state().projectId : undefined;
     return {
       vapidPublicKey: publicKey,
-      transports: this.gateways.transports(),
+      transports,
+      ...(projectId ? { fcmProjectId: projectId } : {}),
       supportedTriggers: SUPPORTED_TRIGGERS,
-      properties: buildDiscoveryProperties({ vapidPublicKey: publicKey, topic }),
+      properties: buildDiscoveryProperties({ vapidPublicKey: publicKey, topic, fcm: projectId ? { projectId } : undefined }),
     };
   }
 }

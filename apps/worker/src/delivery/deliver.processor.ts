@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
-import type { DeliverJobData } from '@davpush/queue';
+import { JobName, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
 import { DeliveryService, type DeliveryStep } from './delivery.service';
 
 /**
@@ -12,7 +12,15 @@ import { DeliveryService, type DeliveryStep } from './delivery.service';
 export class DeliverProcessor {
   constructor(private readonly delivery: DeliveryService) {}
 
-  async process(job: Job<DeliverJobData>, token?: string): Promise<DeliveryStep> {
+  async process(job: Job<DeliverJobData | DeliverBatchJobData>, token?: string): Promise<DeliveryStep | undefined> {
+    if (job.name === JobName.DeliverBatch) {
+      await this.delivery.attemptBatch(job.data as DeliverBatchJobData);
+      return undefined;
+    }
+    return this.single(job as Job<DeliverJobData>, token);
+  }
+
+  private async single(job: Job<DeliverJobData>, token?: string): Promise<DeliveryStep> {
     const step = await this.delivery.attempt(job.data);
     if ('retryAt' in step) {
       if (step.countsAsAttempt) await job.updateData({ ...job.data, attempt: (job.data.attempt ?? 0) + 1 });

@@ -8,10 +8,11 @@ import {
   type DeliveryOutcome,
   type PrunePolicy,
   type Registration,
+  type RetryPolicy,
 } from '@davpush/domain';
-import { OriginGate, PushGatewayRegistry, type GateResult } from '@davpush/gateways';
+import { OriginGate, PushGatewayRegistry, type GateResult, type PushDelivery } from '@davpush/gateways';
 import { PushMetrics } from '@davpush/observability';
-import { JobPublisher, deliverQueueFor, type DeliverJobData } from '@davpush/queue';
+import { JobPublisher, deliverQueueFor, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
 import { EventStore, RegistrationStore, SecretStore } from '@davpush/storage';
 import { buildPushMessage } from '@davpush/webdav-push';
 
@@ -43,6 +44,7 @@ export class DeliveryService implements OnModuleInit {
     private readonly metrics: PushMetrics,
     private readonly gate: OriginGate,
   ) {
+    this.retryPolicy = { baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: config.delivery.retryMaxMs, maxAttempts: 25 };
     this.prunePolicy = {
       minConsecutiveFailures: config.delivery.pruneAfterFailures,
       minSilenceMs: config.delivery.pruneAfterSeconds * 1000,
@@ -50,48 +52,80 @@ export class DeliveryService implements OnModuleInit {
   }
 
   private readonly prunePolicy: PrunePolicy;
+  private readonly retryPolicy: RetryPolicy;
 
   async onModuleInit(): Promise<void> {
     this.topicKey = await this.secrets.topicKey();
   }
 
   async attempt(job: DeliverJobData, now = Date.now()): Promise<DeliveryStep> {
-    // Checked at send time, not at fan-out: the registration may have been deleted or expired since.
-    const reg = await this.registrations.get(job.registrationId, job.tenantId, now);
-    if (!reg) {
-      await this.events.settle(job.dispatchId, job.registrationId, 'skipped');
-      return { done: 'skipped' };
-    }
-    const remainingTtl = Math.floor((job.deadline - now) / 1000);
-    if (remainingTtl <= 0) return this.giveUp(job, reg, 'TTL ran out before the push could be sent');
-
-    const gateway = this.gateways.for(reg.subscription.type);
+    const ready = await this.prepare(job, now);
+    if ('done' in ready) return ready;
+    const gateway = this.gateways.for(ready.registration.subscription.type);
     // A busy, hanging or failing push service waits for its own turn without holding a worker slot.
-    const admission = this.gate.admit(gateway.routeKey(reg), now);
+    const admission = this.gate.admit(gateway.routeKey(ready.registration), now);
     if (!admission.admitted) {
-      if (admission.retryAt >= job.deadline) return this.giveUp(job, reg, `TTL ran out while the push service was unavailable (${admission.reason})`);
+      if (admission.retryAt >= job.deadline) return this.giveUp(job, ready.registration, `TTL ran out while the push service was unavailable (${admission.reason})`);
       return { retryAt: admission.retryAt, countsAsAttempt: false };
     }
-    const message = pushMessageFor(job.topic, job.kinds, job.syncToken);
     const started = performance.now();
     let outcome: DeliveryOutcome;
     try {
-      outcome = await gateway.send({
-        registration: reg,
-        message,
-        payload: buildPushMessage(message),
-        ttlSeconds: remainingTtl,
-        urgency: job.urgency,
-        collapseKey: collapseKeyFor(this.topicKey, job.tenantId, job.topic, job.kinds),
-      });
+      outcome = await gateway.send(ready);
     } catch (err) {
       // Adapters classify every answer; a throw is our bug, not the push service's health.
       admission.release('neutral');
       throw err;
     }
     admission.release(gateResult(outcome));
-    this.metrics.delivery(reg.subscription.type, outcome.kind, (performance.now() - started) / 1000);
-    return this.handle(job, reg, outcome, Date.now());
+    this.metrics.delivery(ready.registration.subscription.type, outcome.kind, (performance.now() - started) / 1000);
+    return this.handle(job, ready.registration, outcome, Date.now());
+  }
+
+  /**
+   * One batch (FCM sendEach, up to 500) for one dispatch. Each result is handled on its own; a
+   * registration that must be retried continues as a single delivery job at its own time.
+   */
+  async attemptBatch(batch: DeliverBatchJobData, now = Date.now()): Promise<void> {
+    const jobs = batch.registrationIds.map((registrationId): DeliverJobData => {
+      const { registrationIds: _ids, ...common } = batch;
+      return { ...common, registrationId };
+    });
+    const prepared = await Promise.all(jobs.map((j) => this.prepare(j, now)));
+    const sendable = prepared.map((p, i) => ({ p, job: jobs[i]! })).filter((x): x is { p: PushDelivery; job: DeliverJobData } => !('done' in x.p));
+    if (sendable.length === 0) return;
+    const transport = sendable[0]!.p.registration.subscription.type;
+    const started = performance.now();
+    const outcomes = await this.gateways.for(transport).sendMany(sendable.map((x) => x.p));
+    const seconds = (performance.now() - started) / 1000;
+    await Promise.all(
+      sendable.map(async ({ p, job }, i) => {
+        const outcome = outcomes[i]!;
+        this.metrics.delivery(transport, outcome.kind, seconds);
+        const step = await this.handle(job, p.registration, outcome, Date.now());
+        if ('retryAt' in step) await this.publisher.deliverAt(transport, { ...job, attempt: 1 }, step.retryAt);
+      }),
+    );
+  }
+
+  /** Send-time checks: the registration may have been deleted or expired since the fan-out. */
+  private async prepare(job: DeliverJobData, now: number): Promise<PushDelivery | Extract<DeliveryStep, { done: string }>> {
+    const reg = await this.registrations.get(job.registrationId, job.tenantId, now);
+    if (!reg) {
+      await this.events.settle(job.dispatchId, job.registrationId, 'skipped');
+      return { done: 'skipped' };
+    }
+    const remainingTtl = Math.floor((job.deadline - now) / 1000);
+    if (remainingTtl <= 0) return this.giveUp(job, reg, 'TTL ran out before the push could be sent') as Promise<Extract<DeliveryStep, { done: string }>>;
+    const message = pushMessageFor(job.topic, job.kinds, job.syncToken);
+    return {
+      registration: reg,
+      message,
+      payload: buildPushMessage(message),
+      ttlSeconds: remainingTtl,
+      urgency: job.urgency,
+      collapseKey: collapseKeyFor(this.topicKey, job.tenantId, job.topic, job.kinds),
+    };
   }
 
   private async handle(job: DeliverJobData, reg: Registration, outcome: DeliveryOutcome, now: number): Promise<DeliveryStep> {
@@ -124,7 +158,7 @@ export class DeliveryService implements OnModuleInit {
           this.logger.log({ msg: 'registration pruned after repeated failures', failures: record.consecutiveFailures, ...log });
           return { done: 'gone', outcome };
         }
-        const decision = decideRetry(outcome, (job.attempt ?? 0) + 1, now, job.deadline);
+        const decision = decideRetry(outcome, (job.attempt ?? 0) + 1, now, job.deadline, this.retryPolicy);
         if ('giveUp' in decision) return this.giveUp(job, reg, decision.giveUp, outcome);
         this.metrics.retries.inc({ transport: reg.subscription.type, outcome: outcome.kind });
         this.logger.log({ msg: 'delivery will be retried', reason: outcome.reason, retryInMs: decision.retryAt - now, ...log });
@@ -133,7 +167,7 @@ export class DeliveryService implements OnModuleInit {
     }
   }
 
-  private async giveUp(job: DeliverJobData, reg: Registration, reason: string, outcome?: DeliveryOutcome): Promise<DeliveryStep> {
+  private async giveUp(job: DeliverJobData, reg: Registration, reason: string, outcome?: DeliveryOutcome): Promise<Extract<DeliveryStep, { done: string }>> {
     await this.publisher.deadLetter({
       queue: deliverQueueFor(reg.subscription.type),
       transport: reg.subscription.type,

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { coalesce, kindsFor, type Transport } from '@davpush/domain';
 import { JobPublisher, type DeliverJobData, type FanoutJobData } from '@davpush/queue';
+import { FCM_MAX_BATCH_SIZE } from '@davpush/gateways';
 import { EventStore, RegistrationStore } from '@davpush/storage';
 
 const PAGE = 1000;
@@ -29,6 +30,7 @@ export class FanoutService {
     let queued = 0;
     let skipped = 0;
     let cursor: number | undefined = 0;
+    let batchIndex = 0;
     // An empty topic still links its events to the dispatch, so their status reads "done".
     await this.events.markDispatched(dispatchId, claimed, 0, 0);
     while (cursor !== undefined) {
@@ -59,6 +61,18 @@ export class FanoutService {
       // The running total is written before the jobs exist, so status never reads "done" too early.
       await this.events.markDispatched(dispatchId, claimed, queued, skipped);
       for (const [transport, jobs] of byTransport) {
+        if (transport === 'fcm') {
+          // FCM takes up to 500 messages per sendEach: one job per batch.
+          const batches = [];
+          for (let i = 0; i < jobs.length; i += FCM_MAX_BATCH_SIZE) {
+            const chunk = jobs.slice(i, i + FCM_MAX_BATCH_SIZE);
+            const { registrationId: _first, ...common } = chunk[0]!;
+            batches.push({ ...common, registrationIds: chunk.map((j) => j.registrationId) });
+          }
+          await this.publisher.deliverBatches(batches, batchIndex);
+          batchIndex += batches.length;
+          continue;
+        }
         for (let i = 0; i < jobs.length; i += 500) await this.publisher.deliver(transport, jobs.slice(i, i + 500));
       }
       cursor = page.next;

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import type { PushMessage, Urgency } from '@davpush/domain';
+import type { PushDelivery } from '../push-gateway';
+import { buildFcmMessage as sut } from './fcm-message.builder';
+
+const XML = '<push-message xmlns="https://bitfire.at/webdav-push"/>';
+
+function delivery(message: PushMessage, urgency: Urgency, ttlSeconds: number): PushDelivery {
+  return {
+    registration: {
+      id: 'r1',
+      tenantId: 't1',
+      topic: message.topic ?? '',
+      subscription: { type: 'fcm', token: 'fcm-token-1' },
+      trigger: { contentUpdate: { depth: '1' } },
+      expiresAt: 0,
+      createdAt: 0,
+      updatedAt: 0,
+      consecutiveFailures: 0,
+    },
+    message,
+    payload: XML,
+    ttlSeconds,
+    urgency,
+    collapseKey: 'ck',
+  };
+}
+
+describe('buildFcmMessage', () => {
+  it.each<[string, PushMessage, Urgency, number, Record<string, string>, { priority: string; ttl: number }]>([
+    ['content with sync-token', { topic: 'T', contentUpdate: { syncToken: 'S1' } }, 'high', 3600, { topic: 'T', changes: 'content', sync_token: 'S1' }, { priority: 'high', ttl: 3_600_000 }],
+    ['content without sync-token', { topic: 'T', contentUpdate: {} }, 'normal', 60, { topic: 'T', changes: 'content' }, { priority: 'normal', ttl: 60_000 }],
+    ['content and property', { topic: 'T', contentUpdate: { syncToken: 'S2' }, propertyUpdate: {} }, 'low', 0, { topic: 'T', changes: 'content,property', sync_token: 'S2' }, { priority: 'normal', ttl: 0 }],
+    ['property only', { topic: 'T', propertyUpdate: { props: ['{DAV:}displayname'] } }, 'very-low', 43_200, { topic: 'T', changes: 'property' }, { priority: 'normal', ttl: 43_200_000 }],
+    ['key rotation (no topic)', { propertyUpdate: { props: ['{https://bitfire.at/webdav-push}transports'] } }, 'high', 100, { changes: 'property' }, { priority: 'high', ttl: 100_000 }],
+    ['TTL over 4 weeks is capped', { topic: 'T', contentUpdate: {} }, 'normal', 10_000_000, { topic: 'T', changes: 'content' }, { priority: 'normal', ttl: 2_419_200_000 }],
+    ['negative and fractional TTL', { topic: 'T', contentUpdate: {} }, 'normal', -5.5, { topic: 'T', changes: 'content' }, { priority: 'normal', ttl: 0 }],
+    ['fractional TTL is floored', { topic: 'T', contentUpdate: {} }, 'normal', 59.9, { topic: 'T', changes: 'content' }, { priority: 'normal', ttl: 59_000 }],
+  ])('%s', (_name, message, urgency, ttl, data, android) => {
+    expect(sut(delivery(message, urgency, ttl))).toEqual({
+      token: 'fcm-token-1',
+      data: { ...data, push_message: XML },
+      android: { ...android, collapseKey: 'ck' },
+    });
+  });
+
+  it('puts the data keys in the order CONTRACT §4 lists them', () => {
+    const m = sut(delivery({ topic: 'T', contentUpdate: { syncToken: 'S' }, propertyUpdate: {} }, 'high', 1));
+    expect(Object.keys(m.data!)).toEqual(['topic', 'changes', 'sync_token', 'push_message']);
+  });
+
+  it('refuses a web-push registration', () => {
+    const d = delivery({ topic: 'T' }, 'high', 1);
+    d.registration.subscription = { type: 'web-push', pushResource: 'https://push.example/x', publicKey: 'k', authSecret: 'a', contentEncoding: 'aes128gcm' };
+    expect(() => sut(d)).toThrow(/web-push/);
+  });
+});
