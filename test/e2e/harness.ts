@@ -83,10 +83,11 @@ export async function startHarness(env: Record<string, string> = {}, roles?: Rol
 
 export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
   const until = Date.now() + timeoutMs;
-  for (;;) {
+  for (let i = 0; ; i++) {
     const v = await fn();
     if (v) return v;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+    // Quick at first, then gentle: the process polling also runs the app and the fake services.
+    await new Promise((r) => setTimeout(r, Math.min(250, 25 * 2 ** Math.floor(i / 4))));
   }
 }

@@ -14,6 +14,17 @@ describe('OriginGate', () => {
     expect(sut.admit('https://a', 0).admitted).toBe(true);
   });
 
+  it('is not extended by requests that were in flight when it opened', () => {
+    const sut = new OriginGate({ ...opts, maxInFlight: 10 }, () => 0);
+    const inFlight = Array.from({ length: 6 }, () => sut.admit('https://a', 0));
+    // Three failures open it for baseOpenMs; three more that were already in flight report late.
+    for (const g of inFlight) if (g.admitted) g.release('failure');
+    const now = Date.now();
+    const denied = sut.admit('https://a', now);
+    expect(denied).toMatchObject({ admitted: false, reason: 'circuit open' });
+    expect((denied as { retryAt: number }).retryAt - now).toBeLessThanOrEqual(opts.baseOpenMs + 50);
+  });
+
   it('opens after consecutive failures, lets one probe through later, closes on success', () => {
     const sut = new OriginGate(opts, () => 0);
     const fail = (now: number) => {

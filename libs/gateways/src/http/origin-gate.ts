@@ -13,7 +13,7 @@ export interface OriginGateOptions {
   maxOpenMs: number;
 }
 
-export const DEFAULT_ORIGIN_GATE: OriginGateOptions = { maxInFlight: 32, failureThreshold: 20, baseOpenMs: 5_000, maxOpenMs: 300_000 };
+export const DEFAULT_ORIGIN_GATE: OriginGateOptions = { maxInFlight: 32, failureThreshold: 20, baseOpenMs: 5_000, maxOpenMs: 60_000 };
 
 export type GateResult = 'success' | 'failure' | 'neutral';
 
@@ -75,7 +75,9 @@ export class OriginGate {
     }
     if (result !== 'failure') return;
     s.failures++;
-    if (s.failures >= this.opts.failureThreshold) {
+    // Requests that were in flight when the circuit opened report late: they must not extend it.
+    // Only a failure while closed or half-open (the probe) opens it again, for twice as long.
+    if (s.failures >= this.opts.failureThreshold && s.openUntil <= now) {
       s.openUntil = now + Math.min(this.opts.maxOpenMs, this.opts.baseOpenMs * 2 ** s.opens);
       s.opens++;
     }
