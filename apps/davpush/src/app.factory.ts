@@ -1,6 +1,7 @@
 import { type INestApplication, Module, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AppConfig } from '@davpush/config';
+import { ProbesModule } from '@davpush/observability';
 import { CoreModule } from '@davpush/runtime';
 import { ApiModule, configureHttp } from '../../api/src';
 import { WorkerModule } from '../../worker/src';
@@ -20,7 +21,8 @@ export async function createDavpushApp(
   logger?: LoggerService | false,
 ): Promise<INestApplication> {
   @Module({
-    imports: [CoreModule.forRoot(config), ...(roles.api ? [ApiModule] : []), ...(roles.worker ? [WorkerModule] : [])],
+    // The API carries the probes; a worker-only app gets them on their own.
+    imports: [CoreModule.forRoot(config), ...(roles.api ? [ApiModule] : [ProbesModule]), ...(roles.worker ? [WorkerModule] : [])],
   })
   class DavpushRoot {}
 

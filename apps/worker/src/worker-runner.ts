@@ -1,5 +1,5 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { Worker, type Job, type WorkerOptions } from 'bullmq';
+import { MetricsTime, Worker, type Job, type WorkerOptions } from 'bullmq';
 import { AppConfig } from '@davpush/config';
 import { QUEUE_PREFIX, QueueName, bullConnection } from '@davpush/queue';
 import { DeliverProcessor } from './delivery/deliver.processor';
@@ -33,6 +33,8 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
       stalledInterval: lock,
       // A job interrupted by crashes is re-run, not failed: it is ours to deliver.
       maxStalledCount: 20,
+      // Per-minute completed/failed counts for /v1/admin/queues and the dashboard (a week kept).
+      metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
     };
     const start = (queue: QueueName, handler: (job: Job, token?: string) => Promise<unknown>, concurrency: number) => {
       const w = new Worker(queue, handler, { ...base, concurrency });

@@ -59,11 +59,15 @@ export const envSchema = z
     DAVPUSH_DEFAULT_TTL: int(0, 2_419_200).default(43_200),
     DAVPUSH_INGEST_RATE: int(1, 1_000_000).default(500),
     DAVPUSH_MAX_EXPIRY: int(259_200, 31_536_000).default(604_800),
+    // Issue #6: no unbounded growth (WebDAV-Push checklist item 19). New registrations beyond these
+    // are refused with 403; updates of existing ones are always allowed.
+    DAVPUSH_MAX_REGISTRATIONS_PER_TOPIC: int(1, 10_000_000).default(10_000),
+    DAVPUSH_MAX_REGISTRATIONS_PER_PRINCIPAL: int(1, 1_000_000).default(100),
     DAVPUSH_WORKER_CONCURRENCY: int(1, 2000).default(200),
     DAVPUSH_PUSH_TIMEOUT_MS: int(100, 120_000).default(10_000),
     DAVPUSH_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
     DAVPUSH_JOB_LOCK_MS: int(1000, 600_000).default(30_000),
-    DAVPUSH_ORIGIN_CONCURRENCY: int(1, 10_000).default(32),
+    DAVPUSH_ORIGIN_CONCURRENCY: int(1, 10_000).default(64),
     DAVPUSH_PRUNE_AFTER_FAILURES: int(1, 1_000_000).default(10),
     DAVPUSH_PRUNE_AFTER_SECONDS: int(0, 31_536_000).default(259_200),
     DAVPUSH_RETRY_BASE_MS: int(10, 3_600_000).default(1000),

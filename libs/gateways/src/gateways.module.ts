@@ -43,7 +43,7 @@ class DefaultGatewayRegistry extends PushGatewayRegistry {
     {
       provide: OriginGate,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => new OriginGate({ ...DEFAULT_ORIGIN_GATE, maxInFlight: config.delivery.originConcurrency }),
+      useFactory: (config: AppConfig) => new OriginGate({ ...DEFAULT_ORIGIN_GATE, maxInFlight: config.delivery.originConcurrency, maxWaiting: config.delivery.originConcurrency }),
     },
   ],
   exports: [SafeHttpClient, VapidService, VapidRotationService, WebPushGateway, FcmGateway, PushGatewayRegistry, OriginGate],

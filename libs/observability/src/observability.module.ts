@@ -1,6 +1,14 @@
 import { Global, Module } from '@nestjs/common';
+import { ShutdownState } from './health/shutdown-state';
 import { PushMetrics } from './push-metrics';
+import { OperationalGauges } from './stats/operational-gauges';
+import { QueueStatsService } from './stats/queue-stats.service';
+import { RegistrationStatsService } from './stats/registration-stats.service';
 
+/** Metrics and the figures behind them, in every role (api, worker, CLI); HTTP endpoints live in ProbesModule. */
 @Global()
-@Module({ providers: [PushMetrics], exports: [PushMetrics] })
+@Module({
+  providers: [PushMetrics, QueueStatsService, RegistrationStatsService, OperationalGauges, ShutdownState],
+  exports: [PushMetrics, QueueStatsService, RegistrationStatsService, ShutdownState],
+})
 export class ObservabilityModule {}

@@ -60,6 +60,15 @@ export class PushMetrics {
     registers: [this.registry],
   });
 
+  /** Every HTTP request answered by this process; `route` is the route template, never the path (ids are capabilities). */
+  readonly httpDuration = new Histogram({
+    name: 'davpush_http_request_duration_seconds',
+    help: 'HTTP request latency by method, route template and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'davpush_' });
   }

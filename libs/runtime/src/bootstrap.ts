@@ -1,6 +1,7 @@
 import { ConsoleLogger, type INestApplicationContext, type LoggerService } from '@nestjs/common';
 import { AppConfig, ConfigError, loadConfig } from '@davpush/config';
 import { loadServiceAccount } from '@davpush/gateways';
+import { ShutdownState } from '@davpush/observability';
 import { ensureAdminToken } from './admin-token';
 import { PrivateRedis } from './private-redis';
 
@@ -54,6 +55,12 @@ export function installShutdown(app: INestApplicationContext, runtime: Runtime, 
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    // Readiness answers 503 from this instant, before the server stops taking work.
+    try {
+      app.get(ShutdownState, { strict: false }).begin();
+    } catch {
+      /* no HTTP probes in this context (CLI) */
+    }
     logger.log({ msg: 'shutting down', signal }, 'Shutdown');
     const force = setTimeout(() => {
       logger.warn({ msg: 'shutdown timeout passed; exiting with jobs still active (they return to the queue)' }, 'Shutdown');

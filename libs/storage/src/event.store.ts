@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ChangeEvent, DeliveryOutcome } from '@davpush/domain';
 import { keys } from './keys';
+import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
 
 /**
@@ -29,21 +30,21 @@ export interface PendingTopic {
  * 5 index member, 6 ttl. Event status and the pending entry are written together or not at all;
  * an id seen before is not queued again (returns 0).
  */
-const ACCEPT = `
+const ACCEPT = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'id', ARGV[2], 'topic', ARGV[3], 'receivedAt', ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[5])
 return 1
-`;
+`);
 
 /**
  * KEYS: 1 pending list, 2 dispatch hash, 3 pending index. ARGV: 1 index member, 2 now, 3 ttl.
  * Moves everything pending for a topic into the dispatch record. Idempotent: a re-run of the same
  * dispatch (after a worker crash) gets the same events back.
  */
-const CLAIM = `
+const CLAIM = new LuaScript(`
 local claimed = redis.call('HGET', KEYS[2], 'events')
 if claimed then return claimed end
 local items = redis.call('LRANGE', KEYS[1], 0, -1)
@@ -54,17 +55,17 @@ local json = '[' .. table.concat(items, ',') .. ']'
 redis.call('HSET', KEYS[2], 'events', json, 'createdAt', ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 return json
-`;
+`);
 
 /** KEYS: 1 dispatch hash, 2 done set. ARGV: 1 registration id, 2 bucket, 3 ttl. Counts each registration once. */
-const SETTLE = `
+const SETTLE = new LuaScript(`
 if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
   redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
   redis.call('EXPIRE', KEYS[2], ARGV[3])
   return 1
 end
 return 0
-`;
+`);
 
 export const bucketOf = (o: DeliveryOutcome): DeliveryBucket =>
   o.kind === 'accepted' ? 'accepted' : o.kind === 'gone' ? 'gone' : 'failed';
@@ -74,11 +75,11 @@ export class EventStore {
   constructor(private readonly redis: RedisService) {}
 
   /** Records the events and parks them for their topic's next push. Returns the ids newly accepted. */
-  async accept(events: readonly ChangeEvent[]): Promise<Set<string>> {
+  async accept(events: readonly ChangeEvent[], retried = false): Promise<Set<string>> {
     const pipeline = this.redis.client.pipeline();
     for (const e of events) {
-      pipeline.eval(
-        ACCEPT,
+      pipeline.evalsha(
+        ACCEPT.sha,
         3,
         keys.event(e.tenantId, e.id),
         keys.pending(e.tenantId, e.topic),
@@ -92,6 +93,11 @@ export class EventStore {
       );
     }
     const results = (await pipeline.exec()) ?? [];
+    if (!retried && results.some(([err]) => err && String(err.message).startsWith('NOSCRIPT'))) {
+      // Redis restarted and forgot the script. Accepting is idempotent per event id: run it again.
+      await ACCEPT.load(this.redis.client);
+      return this.accept(events, true);
+    }
     const accepted = new Set<string>();
     results.forEach(([err, v], i) => {
       if (err) throw err;
@@ -102,15 +108,10 @@ export class EventStore {
 
   /** Takes the pending events of a topic into dispatch `dispatchId`. */
   async claim(tenantId: string, topic: string, dispatchId: string, now = Date.now()): Promise<ChangeEvent[]> {
-    const json = (await this.redis.client.eval(
-      CLAIM,
-      3,
-      keys.pending(tenantId, topic),
-      keys.dispatch(dispatchId),
-      keys.pendingIndex(),
-      JSON.stringify([tenantId, topic]),
-      now,
-      RECORD_TTL_SECONDS,
+    const json = (await CLAIM.run(
+      this.redis.client,
+      [keys.pending(tenantId, topic), keys.dispatch(dispatchId), keys.pendingIndex()],
+      [JSON.stringify([tenantId, topic]), now, RECORD_TTL_SECONDS],
     )) as string | null;
     return json ? (JSON.parse(json) as ChangeEvent[]) : [];
   }
@@ -127,15 +128,7 @@ export class EventStore {
   }
 
   async settle(dispatchId: string, registrationId: string, bucket: DeliveryBucket): Promise<boolean> {
-    const r = await this.redis.client.eval(
-      SETTLE,
-      2,
-      keys.dispatch(dispatchId),
-      keys.dispatchDone(dispatchId),
-      registrationId,
-      bucket,
-      RECORD_TTL_SECONDS,
-    );
+    const r = await SETTLE.run(this.redis.client, [keys.dispatch(dispatchId), keys.dispatchDone(dispatchId)], [registrationId, bucket, RECORD_TTL_SECONDS]);
     return r === 1;
   }
 

@@ -1,10 +1,56 @@
+import { BullBoardModule } from '@bull-board/nestjs';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
 import { Module } from '@nestjs/common';
-import { TerminusModule } from '@nestjs/terminus';
-import { HealthController } from './health.controller';
+import { AppConfig } from '@davpush/config';
+import { ProbesModule } from '@davpush/observability';
+import { ALL_QUEUES, QueueName } from '@davpush/queue';
+import { AdminGuard } from '../http/auth.guards';
+import { AdminQueuesController } from './admin-queues.controller';
+import { dashboardAuth } from './dashboard-auth';
 
-/** What operators look at: health probes, metrics, the queue dashboard. */
+export const DASHBOARD_ROUTE = '/admin/queues';
+
+/** bull-board serves from an Express app of its own; it should not announce itself either (configure-http). */
+class DashboardAdapter extends ExpressAdapter {
+  constructor() {
+    super();
+    this.app.disable('x-powered-by');
+  }
+}
+
+/** Shown under each queue's name in the dashboard, so an operator reading it needs no source code. */
+const DESCRIPTIONS: Record<QueueName, string> = {
+  [QueueName.Fanout]: 'one job per coalesced topic change; adds a delivery per live registration',
+  [QueueName.DeliverWebPush]: 'one Web Push request per registration (retries wait in delayed)',
+  [QueueName.DeliverFcm]: 'FCM HTTP v1 sends, batched by the worker',
+  [QueueName.DeadLetter]: 'deliveries given up, kept on purpose: nothing consumes them; davpush dlq list | dlq replay',
+  [QueueName.Maintenance]: 'housekeeping: expired-registration sweep, stranded-event recovery',
+};
+
+/**
+ * What operators look at: health probes and /metrics (ProbesModule, shared with the worker), the
+ * bull-board queue dashboard behind the admin token, and its JSON twin `GET /v1/admin/queues`.
+ */
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'json' })],
-  controllers: [HealthController],
+  imports: [
+    ProbesModule,
+    BullBoardModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        route: DASHBOARD_ROUTE,
+        adapter: DashboardAdapter,
+        middleware: dashboardAuth({
+          adminToken: config.adminToken,
+          basePath: DASHBOARD_ROUTE,
+          secure: config.http.publicUrl.startsWith('https:'),
+        }),
+        boardOptions: { uiConfig: { boardTitle: 'davpush' } },
+      }),
+    }),
+    BullBoardModule.forFeature(...ALL_QUEUES.map((name) => ({ name, adapter: BullMQAdapter, options: { description: DESCRIPTIONS[name] } }))),
+  ],
+  controllers: [AdminQueuesController],
+  providers: [AdminGuard],
 })
 export class OperationsModule {}

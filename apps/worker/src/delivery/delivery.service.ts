@@ -63,7 +63,7 @@ export class DeliveryService implements OnModuleInit {
     if ('done' in ready) return ready;
     const gateway = this.gateways.for(ready.registration.subscription.type);
     // A busy, hanging or failing push service waits for its own turn without holding a worker slot.
-    const admission = this.gate.admit(gateway.routeKey(ready.registration), now);
+    const admission = await this.gate.acquire(gateway.routeKey(ready.registration), now);
     if (!admission.admitted) {
       if (admission.retryAt >= job.deadline) return this.giveUp(job, ready.registration, `TTL ran out while the push service was unavailable (${admission.reason})`);
       return { retryAt: admission.retryAt, countsAsAttempt: false };

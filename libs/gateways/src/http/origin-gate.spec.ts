@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OriginGate } from './origin-gate';
 
-const opts = { maxInFlight: 2, failureThreshold: 3, baseOpenMs: 1000, maxOpenMs: 4000 };
+const opts = { maxInFlight: 2, maxWaiting: 1, maxWaitMs: 50, failureThreshold: 3, baseOpenMs: 1000, maxOpenMs: 4000 };
 
 describe('OriginGate', () => {
   it('caps requests in flight per origin, not across origins', () => {
@@ -44,5 +44,27 @@ describe('OriginGate', () => {
     expect(sut.admit('https://a', later)).toMatchObject({ admitted: false, reason: 'circuit half-open' });
     if (probe.admitted) probe.release('success');
     expect(sut.admit('https://a', later).admitted).toBe(true);
+  });
+});
+
+describe('OriginGate.acquire', () => {
+  it('lets a delivery wait briefly for a slot of a busy origin, and bounces the rest', async () => {
+    const sut = new OriginGate(opts, () => 0);
+    const a = await sut.acquire('https://a');
+    await sut.acquire('https://a');
+    const waiting = sut.acquire('https://a');
+    expect(await sut.acquire('https://a')).toMatchObject({ admitted: false, reason: 'origin busy' });
+    if (a.admitted) a.release('success');
+    expect((await waiting).admitted).toBe(true);
+    expect(await sut.acquire('https://a')).toMatchObject({ admitted: false, reason: 'origin busy' });
+  });
+
+  it('bounces waiters when the circuit opens', async () => {
+    const sut = new OriginGate({ ...opts, failureThreshold: 1 }, () => 0);
+    const a = await sut.acquire('https://a');
+    await sut.acquire('https://a');
+    const waiting = sut.acquire('https://a');
+    if (a.admitted) a.release('failure');
+    expect(await waiting).toMatchObject({ admitted: false, reason: 'circuit open' });
   });
 });

@@ -1,11 +1,17 @@
 /**
  * Per push-service origin: a concurrency cap and a circuit breaker, so one slow, hanging or failing
  * push service cannot take every worker slot from healthy ones (dispatch-anchors §6.1 item 7).
+ * A busy origin makes a few deliveries wait briefly for a free slot (a healthy, fast origin frees
+ * slots in milliseconds); beyond that they are bounced back to the queue without holding a slot.
  * In-process state: each worker process protects its own slots, which is what matters.
  */
 export interface OriginGateOptions {
   /** Requests in flight to one origin at most. */
   maxInFlight: number;
+  /** Deliveries that may wait for a slot of a busy origin; more are bounced at once. */
+  maxWaiting: number;
+  /** How long a delivery waits for a slot before it is bounced. */
+  maxWaitMs: number;
   /** Consecutive transient failures that open the circuit. */
   failureThreshold: number;
   /** First open period; doubles on every re-open, up to maxOpenMs. */
@@ -13,7 +19,14 @@ export interface OriginGateOptions {
   maxOpenMs: number;
 }
 
-export const DEFAULT_ORIGIN_GATE: OriginGateOptions = { maxInFlight: 32, failureThreshold: 20, baseOpenMs: 5_000, maxOpenMs: 60_000 };
+export const DEFAULT_ORIGIN_GATE: OriginGateOptions = {
+  maxInFlight: 64,
+  maxWaiting: 64,
+  maxWaitMs: 1000,
+  failureThreshold: 20,
+  baseOpenMs: 5_000,
+  maxOpenMs: 60_000,
+};
 
 export type GateResult = 'success' | 'failure' | 'neutral';
 
@@ -21,6 +34,8 @@ export type Admission = { admitted: true; release: (result: GateResult) => void 
 
 interface OriginState {
   inFlight: number;
+  /** Called with true when handed a slot, false when bounced (the circuit opened). */
+  waiting: Array<(granted: boolean) => void>;
   failures: number;
   opens: number;
   openUntil: number;
@@ -39,10 +54,34 @@ export class OriginGate {
   private state(origin: string): OriginState {
     let s = this.origins.get(origin);
     if (!s) {
-      s = { inFlight: 0, failures: 0, opens: 0, openUntil: 0, probing: false };
+      s = { inFlight: 0, waiting: [], failures: 0, opens: 0, openUntil: 0, probing: false };
       this.origins.set(origin, s);
     }
     return s;
+  }
+
+  /** Admits now, after a short wait for a slot, or not (then `retryAt` says when to come back). */
+  async acquire(origin: string, now = Date.now()): Promise<Admission> {
+    const first = this.admit(origin, now);
+    if (first.admitted || first.reason !== 'origin busy') return first;
+    const s = this.state(origin);
+    if (s.waiting.length >= this.opts.maxWaiting) return first;
+    const gotSlot = await new Promise<boolean>((resolve) => {
+      const wake = (granted: boolean) => {
+        clearTimeout(timer);
+        resolve(granted);
+      };
+      const timer = setTimeout(() => {
+        const i = s.waiting.indexOf(wake);
+        if (i >= 0) s.waiting.splice(i, 1);
+        resolve(false);
+      }, this.opts.maxWaitMs);
+      s.waiting.push(wake);
+    });
+    // A woken waiter was handed the slot of the request that finished.
+    if (gotSlot) return this.grant(s, false);
+    const open = s.openUntil > Date.now();
+    return { admitted: false, retryAt: (open ? s.openUntil : Date.now()) + Math.floor(this.random() * 500), reason: open ? 'circuit open' : 'origin busy' };
   }
 
   admit(origin: string, now = Date.now()): Admission {
@@ -53,16 +92,23 @@ export class OriginGate {
     if (halfOpen && s.probing) return { admitted: false, retryAt: now + 1000 + jitter(), reason: 'circuit half-open' };
     if (s.inFlight >= this.opts.maxInFlight) return { admitted: false, retryAt: now + 100 + jitter(), reason: 'origin busy' };
     s.inFlight++;
-    if (halfOpen) s.probing = true;
+    return this.grant(s, halfOpen);
+  }
+
+  private grant(s: OriginState, probe: boolean): Admission {
+    if (probe) s.probing = true;
     let released = false;
     return {
       admitted: true,
       release: (result) => {
         if (released) return;
         released = true;
-        s.inFlight--;
-        if (halfOpen) s.probing = false;
+        if (probe) s.probing = false;
         this.record(s, result, Date.now());
+        const next = s.openUntil > Date.now() ? undefined : s.waiting.shift();
+        // The slot passes straight to a waiter (inFlight unchanged), or is freed.
+        if (next) next(true);
+        else s.inFlight--;
       },
     };
   }
@@ -80,6 +126,8 @@ export class OriginGate {
     if (s.failures >= this.opts.failureThreshold && s.openUntil <= now) {
       s.openUntil = now + Math.min(this.opts.maxOpenMs, this.opts.baseOpenMs * 2 ** s.opens);
       s.opens++;
+      // Waiters would only be sent into an open circuit: bounce them now.
+      for (const w of s.waiting.splice(0)) w(false);
     }
   }
 

@@ -16,7 +16,8 @@ export class PushTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
 }
 
-const MAX_BODY_BYTES = 4096;
+/** How much of a push service's answer body is read; exported for tests. */
+export const MAX_BODY_BYTES = 4096;
 
 /**
  * Outbound HTTP for push services: keep-alive agents with bounded sockets per origin, connect and
@@ -36,9 +37,10 @@ export class SafeHttpClient implements OnApplicationShutdown {
     const common = {
       keepAlive: true,
       keepAliveMsecs: 10_000,
-      // Per origin: one slow push service cannot take every socket.
+      // Per origin: one slow push service cannot take every socket. Idle sockets are kept as many
+      // as may be busy: a TLS handshake costs more CPU than the push it carries.
       maxSockets: 128,
-      maxFreeSockets: 32,
+      maxFreeSockets: 128,
       timeout: this.timeoutMs,
       lookup: guardedLookup(this.allowPrivate),
       scheduling: 'lifo' as const,
@@ -65,13 +67,17 @@ export class SafeHttpClient implements OnApplicationShutdown {
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
+          const answer = () => ({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
           res.on('data', (c: Buffer) => {
-            if (size < MAX_BODY_BYTES) chunks.push(c.subarray(0, MAX_BODY_BYTES - size));
+            chunks.push(c.subarray(0, Math.max(0, MAX_BODY_BYTES - size)));
             size += c.length;
+            if (size < MAX_BODY_BYTES) return;
+            // Enough: a push service that streams megabytes (or for ever) gets its socket closed
+            // rather than our bandwidth until the deadline. The status is all we act on anyway.
+            resolve(answer());
+            res.destroy();
           });
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-          );
+          res.on('end', () => resolve(answer()));
           res.on('error', reject);
         },
       );

@@ -1,0 +1,172 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { AppConfig } from '@davpush/config';
+import { VapidService } from '@davpush/gateways';
+import { QueueStatsService, RegistrationStatsService } from '@davpush/observability';
+import { TenantStore } from '@davpush/storage';
+import type { ParsedArgs } from './args';
+import { resolveOptional, type OptionalServices } from './optional-services';
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export interface CommandContext {
+  app: INestApplicationContext;
+  args: string[];
+  flags: ParsedArgs;
+  io: CliIo;
+  optional: OptionalServices;
+}
+
+export interface Command {
+  words: readonly string[];
+  usage: string;
+  summary: string;
+  args: { min: number; max: number };
+  run(ctx: CommandContext): Promise<number>;
+}
+
+/** Exit codes (issue #5): 0 ok, 1 runtime error, 2 usage error or a command this build lacks. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+const NOT_AVAILABLE = 'not available in this build';
+
+/** Left-aligned columns, two spaces apart: readable in a terminal, easy to `awk`. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+const json = (io: CliIo, value: unknown) => io.out(`${JSON.stringify(value, null, 2)}\n`);
+
+export const COMMANDS: readonly Command[] = [
+  {
+    words: ['tenant', 'create'],
+    usage: 'tenant create NAME [--json]',
+    summary: 'add a tenant (one calendar/contacts server) and print its API key, shown only this once',
+    args: { min: 1, max: 1 },
+    async run({ app, args, flags, io }) {
+      const name = args[0]!.trim();
+      if (!name || name.length > 200 || /[\u0000-\u001f\u007f]/.test(name)) {
+        io.err('davpush: NAME must be 1 to 200 characters without control characters\n');
+        return EXIT.usage;
+      }
+      const t = await app.get(TenantStore).create(name);
+      if (flags.json) json(io, { id: t.id, name: t.name, apiKey: t.apiKey });
+      else io.out(`tenant created\n  id:      ${t.id}\n  name:    ${t.name}\n  api key: ${t.apiKey}\n(the key is shown once; davpush keeps only its hash)\n`);
+      return EXIT.ok;
+    },
+  },
+  {
+    words: ['tenant', 'list'],
+    usage: 'tenant list [--json]',
+    summary: 'list tenants (id, created, name); API keys are never shown again',
+    args: { min: 0, max: 0 },
+    async run({ app, flags, io }) {
+      const tenants = await app.get(TenantStore).list();
+      if (flags.json) json(io, tenants);
+      else if (tenants.length === 0) io.out('no tenants yet: davpush tenant create NAME\n');
+      else io.out(table([['ID', 'CREATED', 'NAME'], ...tenants.map((t) => [t.id, t.createdAt, t.name])]));
+      return EXIT.ok;
+    },
+  },
+  {
+    words: ['vapid', 'show'],
+    usage: 'vapid show [--json]',
+    summary: 'print the VAPID public key clients subscribe with, and the contact (sub) claim',
+    args: { min: 0, max: 0 },
+    async run({ app, flags, io }) {
+      const config = app.get(AppConfig);
+      const key = (await app.get(VapidService).current()).publicKey;
+      const source = config.vapid.publicKey ? 'DAVPUSH_VAPID_PUBLIC_KEY' : 'generated, stored in Redis';
+      const subject = config.vapid.subject + (config.vapid.subjectIsPlaceholder ? ' (placeholder: set DAVPUSH_VAPID_SUBJECT)' : '');
+      if (flags.json) json(io, { publicKey: key, subject: config.vapid.subject, source });
+      else io.out(`public key: ${key}\nsubject:    ${subject}\nsource:     ${source}\n`);
+      return EXIT.ok;
+    },
+  },
+  {
+    words: ['vapid', 'rotate'],
+    usage: 'vapid rotate [--json]',
+    summary: 'tell every Web Push subscriber the key changes, then switch to a new key pair',
+    args: { min: 0, max: 0 },
+    async run({ app, flags, io, optional }) {
+      const rotation = resolveOptional(app, optional.vapidRotation);
+      if (!rotation) return notAvailable(io, 'vapid rotate');
+      const r = await rotation.rotate();
+      if (flags.json) json(io, r);
+      else io.out(`VAPID key rotated: ${r.notified} subscriber(s) notified\nnew public key: ${r.publicKey}\n`);
+      return EXIT.ok;
+    },
+  },
+  {
+    words: ['dlq', 'list'],
+    usage: 'dlq list [--limit N] [--json]',
+    summary: 'list dead letters (deliveries given up), oldest first; N defaults to 100',
+    args: { min: 0, max: 0 },
+    async run({ app, flags, io, optional }) {
+      const dlq = resolveOptional(app, optional.deadLetters);
+      if (!dlq) return notAvailable(io, 'dlq list');
+      const items = await dlq.list(flags.limit ?? 100);
+      if (flags.json) json(io, items);
+      else if (items.length === 0) io.out('the dead-letter queue is empty\n');
+      else io.out(table([['ID', 'FAILED', 'TRANSPORT', 'REASON'], ...items.map(deadLetterRow)]));
+      return EXIT.ok;
+    },
+  },
+  {
+    words: ['dlq', 'replay'],
+    usage: 'dlq replay [ID…] [--json]',
+    summary: 'send dead letters again with a fresh TTL (all of them, up to 1000, when no ID is given)',
+    args: { min: 0, max: 1000 },
+    async run({ app, args, flags, io, optional }) {
+      const dlq = resolveOptional(app, optional.deadLetters);
+      if (!dlq) return notAvailable(io, 'dlq replay');
+      const r = await dlq.replay(args.length ? args : undefined);
+      const missing = (r as { missing?: unknown }).missing;
+      if (flags.json) json(io, r);
+      else io.out(`replayed ${r.replayed} dead letter(s)\n`);
+      if (Array.isArray(missing) && missing.length > 0) {
+        io.err(`davpush: not in the dead-letter queue: ${missing.join(', ')}\n`);
+        return EXIT.failed;
+      }
+      return EXIT.ok;
+    },
+  },
+  {
+    words: ['stats'],
+    usage: 'stats [--json]',
+    summary: 'live registrations per transport and jobs per queue',
+    args: { min: 0, max: 0 },
+    async run({ app, flags, io }) {
+      const [registrations, queues] = await Promise.all([app.get(RegistrationStatsService).counts(), app.get(QueueStatsService).snapshot()]);
+      if (flags.json) {
+        json(io, { registrations, queues: queues.queues, unavailable: queues.errors });
+        return queues.errors.length ? EXIT.failed : EXIT.ok;
+      }
+      const approx = registrations.sampled ? ' (per-transport figures estimated from a sample)' : '';
+      io.out(`registrations (live): ${registrations.total}${approx}\n`);
+      io.out(table(Object.entries(registrations.byTransport).map(([t, n]) => [`  ${t}`, String(n)])));
+      const rows = queues.queues.map((q) => [
+        `  ${q.name}`,
+        ...[q.counts.waiting, q.counts.active, q.counts.delayed, q.counts.failed, q.lastMinute.completed].map(String),
+        q.oldestWaitingAgeMs === null ? '-' : `${(q.oldestWaitingAgeMs / 1000).toFixed(1)}s`,
+      ]);
+      io.out(`\n${table([['queue', 'waiting', 'active', 'delayed', 'failed', 'done/min', 'oldest-wait'], ...rows])}`);
+      for (const e of queues.errors) io.err(`davpush: queue ${e.name} did not answer: ${e.error}\n`);
+      return queues.errors.length ? EXIT.failed : EXIT.ok;
+    },
+  },
+];
+
+function notAvailable(io: CliIo, what: string): number {
+  io.err(`davpush: ${what}: ${NOT_AVAILABLE}\n`);
+  return EXIT.usage;
+}
+
+function deadLetterRow(item: unknown): string[] {
+  const d = (item ?? {}) as Record<string, unknown>;
+  const s = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '-');
+  return [s(d.id), s(d.failedAt), s(d.transport), s(d.reason)];
+}

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const DIST = path.join(ROOT, 'dist');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function until(fn: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`bench: timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** A node child process (the service under test, or a baseline), with its output kept for errors. */
+export class Child {
+  output = '';
+  readonly exited: Promise<number | null>;
+  constructor(readonly proc: ChildProcess) {
+    proc.stdout?.on('data', (c: Buffer) => (this.output += c.toString()));
+    proc.stderr?.on('data', (c: Buffer) => (this.output += c.toString()));
+    this.exited = new Promise((r) => proc.once('exit', (code) => r(code)));
+  }
+
+  static node(script: string, args: string[], env: Record<string, string>, nodeFlags: string[] = []): Child {
+    return new Child(spawn(process.execPath, [...nodeFlags, script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  }
+
+  async waitFor(text: string, timeoutMs = 30_000): Promise<void> {
+    await until(() => {
+      if (this.proc.exitCode !== null) throw new Error(`child exited early:\n${this.output.slice(-2000)}`);
+      return this.output.includes(text);
+    }, timeoutMs, `"${text}"`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 15_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+export interface Figure {
+  name: string;
+  unit: string;
+  ours: number;
+  baseline: number;
+  baselineName: string;
+  ratio: number;
+  target: number;
+  runs: { ours: number[]; baseline: number[] };
+}

@@ -1,0 +1,183 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import webpush from 'web-push';
+import { FakeFcm } from '../test/fcm/fake-fcm';
+import { createTestServiceAccount } from '../test/fcm/test-service-account';
+import { FakePushService } from '../test/support/fake-push-service';
+import { RedisServer } from '../test/support/redis-server';
+import { ensureTestCa } from '../test/support/test-ca';
+import type { WebPushClient } from '../test/support/webpush-client';
+import { Child, DIST, ROOT, freePort, median, until, type Figure } from './lib';
+
+/**
+ * `npm run bench`: davpush's whole path against baselines run side by side in the same run, on the
+ * same machine, against the same local services. Ratios, not absolute times: machines are shared.
+ *   1. Web Push: HTTP event → queue → worker → local HTTPS push service accepted (2,000 pushes over
+ *      100 topics) vs a naive `webpush.sendNotification` loop (re-signs VAPID per message). Target ≥ 2.5×.
+ *   2. FCM: HTTP event → queue → worker → sendEach batches → local FCM (2,000 messages over 4 topics)
+ *      vs direct firebase-admin `sendEach` batches of 500 to the same fake. Target ≥ 0.8×.
+ * Rounds alternate ours/baseline; the median of each is compared.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ONLY = process.env.BENCH_ONLY; // 'web-push' | 'fcm' (profiling)
+const WEB_PUSH_TOPICS = 100;
+const PER_TOPIC = 20;
+const FCM_TOPICS = 4;
+const FCM_PER_TOPIC = 500;
+const ADMIN = 'bench-admin-token-0123456789abcdef0123456789';
+
+async function main(): Promise<void> {
+  const ca = ensureTestCa();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'davpush-bench-'));
+  const redis = await RedisServer.start();
+  const push = await FakePushService.start();
+  const account = createTestServiceAccount('davpush-bench');
+  const fcm = await FakeFcm.start({ projectId: account.projectId, clientEmail: account.clientEmail, publicKey: account.publicKey });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const app = Child.node(path.join(DIST, 'apps/davpush/src/main.js'), [], {
+    PORT: String(port),
+    REDIS_URL: redis.url,
+    DAVPUSH_DATA_DIR: work,
+    DAVPUSH_ADMIN_TOKEN: ADMIN,
+    DAVPUSH_VAPID_SUBJECT: 'mailto:bench@davpush.test',
+    DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: '1',
+    DAVPUSH_COALESCE_MS: '20',
+    DAVPUSH_INGEST_RATE: '1000000',
+    DAVPUSH_LOG_LEVEL: 'warn',
+    DAVPUSH_FCM_CREDENTIALS: account.file,
+    DAVPUSH_FCM_ENDPOINT: fcm.url,
+    NODE_EXTRA_CA_CERTS: ca.caCertPath,
+  }, process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+  const figures: Figure[] = [];
+  try {
+    await app.waitFor('listening on');
+    const call = async (method: string, url: string, token: string, body?: unknown) => {
+      const res = await fetch(base + url, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
+      return res.status === 204 ? undefined : res.json();
+    };
+    const { apiKey } = (await call('POST', '/v1/tenants', ADMIN, { name: 'bench' })) as { apiKey: string };
+    const { vapidPublicKey } = (await call('GET', '/v1/discovery?topic=x', apiKey)) as { vapidPublicKey: string };
+    const register = async (topic: string, subscription: object) => call('POST', `/v1/topics/${topic}/registrations`, apiKey, { subscription });
+    const inParallel = async <T>(items: T[], fn: (t: T) => Promise<unknown>, width = 32) => {
+      for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
+    };
+
+    // ---- Web Push ----
+    const clients: { topic: string; c: WebPushClient }[] = [];
+    for (let t = 0; t < WEB_PUSH_TOPICS; t++) for (let i = 0; i < PER_TOPIC; i++) clients.push({ topic: `wp-${t}`, c: push.subscribe() });
+    await inParallel(clients, ({ topic, c }) => register(topic, { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret }));
+    const total = clients.length;
+    const subsFile = path.join(work, 'subs.json');
+    fs.writeFileSync(subsFile, JSON.stringify(clients.map(({ c }) => c.subscription)));
+    // The baseline signs with its own key pair: the fake push service does not check VAPID.
+    const baselineKeys = webpush.generateVAPIDKeys();
+    const payload = '<?xml version="1.0" encoding="UTF-8"?><push-message xmlns="https://bitfire.at/webdav-push" xmlns:D="DAV:"><topic>wp-0</topic><content-update><D:sync-token>bench</D:sync-token></content-update></push-message>';
+
+    const ourWebPushRound = async (round: number) => {
+      push.reset();
+      const started = performance.now();
+      await call('POST', '/v1/events', apiKey, { events: Array.from({ length: WEB_PUSH_TOPICS }, (_, t) => ({ topic: `wp-${t}`, changes: ['content'], syncToken: `r${round}` })) });
+      await until(() => push.received().filter((r) => r.status === 201).length >= total, 120_000, 'web push deliveries');
+      return total / ((performance.now() - started) / 1000);
+    };
+    const naiveRound = async (mode: 'sequential' | 'concurrent') => {
+      push.reset();
+      const child = Child.node(path.join(ROOT, 'dist-bench/bench/naive-web-push.js'), [subsFile, payload, baselineKeys.publicKey, baselineKeys.privateKey, mode], { NODE_EXTRA_CA_CERTS: ca.caCertPath });
+      await child.waitFor('done', 300_000);
+      const ms = Number(/done ([\d.]+)/.exec(child.output)![1]);
+      if (push.received().filter((r) => r.status === 201).length < total) throw new Error('naive baseline lost pushes');
+      return total / (ms / 1000);
+    };
+    await ourWebPushRound(0); // warm-up: JIT, connections, VAPID cache
+    const ours: number[] = [];
+    const naive: number[] = [];
+    const naiveConcurrent: number[] = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      ours.push(await ourWebPushRound(r));
+      naive.push(await naiveRound('sequential'));
+      if (r <= 2) naiveConcurrent.push(await naiveRound('concurrent'));
+      process.stdout.write(`web-push round ${r}: ours ${ours.at(-1)!.toFixed(0)}/s, naive ${naive.at(-1)!.toFixed(0)}/s\n`);
+    }
+    figures.push(figure('Web Push delivery throughput (event → push service 201)', 'pushes/s', ours, naive, 'naive webpush.sendNotification loop', 2.5));
+    figures.push(figure('Web Push, against a concurrent naive baseline (64 in flight; information only)', 'pushes/s', ours, naiveConcurrent, 'webpush.sendNotification, 64 concurrent', 0));
+
+    if (ONLY === 'web-push') return;
+    // ---- FCM ----
+    const tokens: { topic: string; token: string }[] = [];
+    for (let t = 0; t < FCM_TOPICS; t++) for (let i = 0; i < FCM_PER_TOPIC; i++) tokens.push({ topic: `fcm-${t}`, token: `bench-${t}-${i}-${'t'.repeat(140)}` });
+    await inParallel(tokens, ({ topic, token }) => register(topic, { type: 'fcm', token }));
+    const fcmTotal = tokens.length;
+    const messagesFile = path.join(work, 'fcm-messages.json');
+    fs.writeFileSync(messagesFile, JSON.stringify(tokens.map(({ topic, token }) => ({
+      token,
+      data: { topic, changes: 'content', sync_token: 'bench', push_message: payload },
+      android: { priority: 'normal', ttl: 600_000, collapse_key: 'Kq0nF4p1ZbXwT6yN3mR8sV2cH5jL7dGa' },
+    }))));
+    const sendsOk = () => fcm.sends.filter((r) => r.status === 200).length;
+    const ourFcmRound = async (round: number) => {
+      fcm.reset();
+      const started = performance.now();
+      await call('POST', '/v1/events', apiKey, { events: Array.from({ length: FCM_TOPICS }, (_, t) => ({ topic: `fcm-${t}`, changes: ['content'], syncToken: `f${round}` })) });
+      await until(() => sendsOk() >= fcmTotal, 120_000, 'fcm deliveries');
+      return fcmTotal / ((performance.now() - started) / 1000);
+    };
+    const directRound = async () => {
+      fcm.reset();
+      const child = Child.node(path.join(ROOT, 'dist-bench/bench/direct-fcm.js'), [messagesFile, account.file, fcm.url], { NODE_EXTRA_CA_CERTS: ca.caCertPath });
+      await child.waitFor('done', 300_000);
+      const m = /done ([\d.]+) failed (\d+)/.exec(child.output)!;
+      if (Number(m[2]) > 0) throw new Error(`direct sendEach failed ${m[2]} messages`);
+      return fcmTotal / (Number(m[1]) / 1000);
+    };
+    await ourFcmRound(0);
+    const oursFcm: number[] = [];
+    const direct: number[] = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      oursFcm.push(await ourFcmRound(r));
+      direct.push(await directRound());
+      process.stdout.write(`fcm round ${r}: ours ${oursFcm.at(-1)!.toFixed(0)}/s, direct ${direct.at(-1)!.toFixed(0)}/s\n`);
+    }
+    figures.push(figure('FCM delivery throughput (event → local FCM 200)', 'messages/s', oursFcm, direct, 'direct firebase-admin sendEach, batches of 500', 0.8));
+  } finally {
+    await app.stop();
+    await fcm.close();
+    await push.stop();
+    await redis.stop();
+    account.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  report(figures);
+}
+
+function figure(name: string, unit: string, ours: number[], baseline: number[], baselineName: string, target: number): Figure {
+  const o = median(ours);
+  const b = median(baseline);
+  return { name, unit, ours: Math.round(o), baseline: Math.round(b), baselineName, ratio: Math.round((o / b) * 100) / 100, target, runs: { ours: ours.map(Math.round), baseline: baseline.map(Math.round) } };
+}
+
+function report(figures: Figure[]): void {
+  const dir = path.join(ROOT, 'bench/results');
+  fs.mkdirSync(dir, { recursive: true });
+  const meta = { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, rounds: ROUNDS };
+  fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify({ ...meta, figures }, null, 2)}\n`);
+  const lines = [
+    `# davpush benchmark — ${meta.at}`,
+    '',
+    `Node ${meta.node}, ${meta.cpus} × ${meta.cpu}; median of ${ROUNDS} alternating rounds. Reproduce: \`npm run bench\`.`,
+    '',
+    '| figure | ours | baseline | ratio | target |',
+    '|---|---|---|---|---|',
+    ...figures.map((f) => `| ${f.name} | ${f.ours} ${f.unit} | ${f.baseline} ${f.unit} (${f.baselineName}) | **${f.ratio}×** | ${f.target ? `≥ ${f.target}× ${f.ratio >= f.target ? '✔' : '✘'}` : '—'} |`),
+    '',
+  ];
+  fs.writeFileSync(path.join(dir, 'latest.md'), lines.join('\n'));
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+}
+
+void main().catch((err: Error) => {
+  process.stderr.write(`bench failed: ${err.stack}\n`);
+  process.exit(1);
+});

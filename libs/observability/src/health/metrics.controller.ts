@@ -1,0 +1,19 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { PushMetrics } from '../push-metrics';
+
+/**
+ * Prometheus scrape endpoint, without auth like most exporters: it carries counts and latencies,
+ * no tenant names, topics or endpoints. Bind HOST to a private interface or filter it at the
+ * proxy if that is still too much (docs/operations.md).
+ */
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: PushMetrics) {}
+
+  @Get()
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  @Header('Cache-Control', 'no-store')
+  scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}

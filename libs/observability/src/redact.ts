@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * A stable, non-reversible stand-in for a secret-ish value (push endpoint, FCM token, API key) in
+ * logs and admin output: the same input always gives the same tag, so an operator can correlate
+ * log lines without the value itself ever being written anywhere.
+ */
+export function redact(value: string | undefined | null): string {
+  if (value === undefined || value === null || value === '') return '-';
+  return `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * A push endpoint with its origin kept (which push service: useful, not secret) and the path
+ * hashed (the path is the capability: whoever knows it can push to the device).
+ */
+export function redactEndpoint(url: string | undefined | null): string {
+  if (!url) return '-';
+  try {
+    const u = new URL(url);
+    return `${u.origin}/…#${redact(`${u.pathname}${u.search}`)}`;
+  } catch {
+    return redact(url);
+  }
+}

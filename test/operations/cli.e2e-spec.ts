@@ -1,0 +1,128 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, type AppConfig } from '@davpush/config';
+import { VapidService } from '@davpush/gateways';
+import { JobPublisher, QueueName } from '@davpush/queue';
+import { CoreModule } from '@davpush/runtime';
+import { TenantStore } from '@davpush/storage';
+import { runCli, type OpenContext } from '../../apps/davpush/src/cli/cli';
+import type { OptionalServices } from '../../apps/davpush/src/cli/optional-services';
+import { RedisServer } from '../support/redis-server';
+
+/**
+ * `npx davpush …` in-process: the same runCli the bin runs, against a context of CoreModule on a
+ * private redis-server (the bin's own context factory adds only prepareRuntime and a Redis PING).
+ */
+describe('operator CLI', () => {
+  let redis: RedisServer;
+  let config: AppConfig;
+  let shared: INestApplicationContext;
+  let opened = 0;
+
+  const open: OpenContext = async () => {
+    opened++;
+    const app = await NestFactory.createApplicationContext(CoreModule.forRoot(config), { logger: false });
+    return { app, close: () => app.close() };
+  };
+
+  async function cli(argv: string[], optional?: OptionalServices) {
+    let out = '';
+    let err = '';
+    const code = await runCli(argv, { out: (t) => (out += t), err: (t) => (err += t) }, open, optional);
+    return { code, out, err };
+  }
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    config = loadConfig({ REDIS_URL: redis.url, DAVPUSH_DATA_DIR: redis.dir, DAVPUSH_VAPID_SUBJECT: 'mailto:ops@davpush.test' });
+    shared = await NestFactory.createApplicationContext(CoreModule.forRoot(config), { logger: false });
+  });
+  afterAll(async () => {
+    await shared?.close();
+    await redis?.stop();
+  });
+
+  it('--help lists every command, exit 0; usage mistakes exit 2 without touching Redis', async () => {
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    for (const c of ['tenant create NAME', 'tenant list', 'vapid show', 'vapid rotate', 'dlq list', 'dlq replay [ID…]', 'stats']) expect(help.out).toContain(c);
+    expect((await cli(['dlq', '--help'])).out).toContain('dlq replay');
+    expect((await cli(['help', 'tenant', 'create'])).out).toContain('tenant create NAME');
+    const before = opened;
+    for (const argv of [[], ['frobnicate'], ['tenant'], ['tenant', 'delete'], ['tenant', 'create'], ['tenant', 'list', 'extra'], ['dlq', 'list', '--limit', 'lots'], ['stats', '--verbose']]) {
+      const r = await cli(argv);
+      expect({ argv, code: r.code }).toEqual({ argv, code: 2 });
+      expect(r.err).toMatch(/^davpush: .+\n\nusage: davpush/);
+    }
+    expect(opened).toBe(before);
+  });
+
+  it('tenant create prints a working API key once; tenant list shows the tenant but no key', async () => {
+    const created = await cli(['tenant', 'create', 'cal.example.org', '--json']);
+    expect(created.code).toBe(0);
+    const t = JSON.parse(created.out) as { id: string; name: string; apiKey: string };
+    expect(t.name).toBe('cal.example.org');
+    expect(await shared.get(TenantStore).authenticate(t.apiKey)).toBe(t.id);
+    const list = await cli(['tenant', 'list']);
+    expect(list.code).toBe(0);
+    expect(list.out).toMatch(new RegExp(`^ID\\s+CREATED\\s+NAME\\n${t.id}\\s+\\S+\\s+cal\\.example\\.org\\n`));
+    expect(list.out).not.toContain(t.apiKey);
+    expect((await cli(['tenant', 'create', 'bad\u0007name'])).code).toBe(2);
+  });
+
+  it('vapid show prints the key clients subscribe with', async () => {
+    const r = await cli(['vapid', 'show']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`public key: ${(await shared.get(VapidService).current()).publicKey}`);
+    expect(r.out).toContain('mailto:ops@davpush.test');
+  });
+
+  it('stats shows registrations per transport and jobs per queue', async () => {
+    await shared.get(JobPublisher).queue(QueueName.Fanout).add('fanout', { tenantId: 't', topic: 'x' });
+    const r = await cli(['stats']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/registrations \(live\): 0\n\s+web-push\s+0\n\s+fcm\s+0\n/);
+    expect(r.out).toMatch(/\n\s+fanout\s+1\s+0\s+0\s+0\s+0\s+\d+\.\ds\n/);
+    const json = JSON.parse((await cli(['stats', '--json'])).out) as { queues: { name: string }[] };
+    expect(json.queues.map((q) => q.name)).toEqual(Object.values(QueueName));
+  });
+
+  it('dlq list and dlq replay work on the dead-letter queue', async () => {
+    const delivery = { dispatchId: 'd1', registrationId: 'r1', tenantId: 't', topic: 'cal', kinds: ['content' as const], urgency: 'normal' as const, deadline: Date.now() + 60_000, acceptedAt: Date.now() };
+    await shared.get(JobPublisher).deadLetter({ queue: QueueName.DeliverWebPush, transport: 'web-push', reason: 'rejected: 400', delivery, failedAt: Date.now() });
+    const list = await cli(['dlq', 'list', '--json']);
+    expect(list.code).toBe(0);
+    const items = JSON.parse(list.out) as { id: string; reason: string }[];
+    expect(items).toHaveLength(1);
+    expect(items[0]!.reason).toBe('rejected: 400');
+    expect((await cli(['dlq', 'list'])).out).toMatch(/^ID\s+FAILED\s+TRANSPORT\s+REASON\n/);
+    const replay = await cli(['dlq', 'replay', items[0]!.id]);
+    expect(replay).toMatchObject({ code: 0, out: 'replayed 1 dead letter(s)\n' });
+    expect((await cli(['dlq', 'list'])).out).toBe('the dead-letter queue is empty\n');
+    expect(await shared.get(JobPublisher).queue(QueueName.DeliverWebPush).getWaitingCount()).toBe(1);
+  });
+
+  it('vapid rotate switches to a new key pair', async () => {
+    const before = (await shared.get(VapidService).current()).publicKey;
+    const r = await cli(['vapid', 'rotate', '--json']);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.out) as { notified: number; publicKey: string };
+    expect(result.notified).toBe(0);
+    expect(result.publicKey).not.toBe(before);
+    expect((await cli(['vapid', 'show'])).out).toContain(result.publicKey);
+  });
+
+  it('says "not available in this build" (exit 2) when a command lacks its service', async () => {
+    for (const argv of [['vapid', 'rotate'], ['dlq', 'list'], ['dlq', 'replay', 'x']]) {
+      const r = await cli(argv, {});
+      expect(r.code).toBe(2);
+      expect(r.err).toBe(`davpush: ${argv.slice(0, 2).join(' ')}: not available in this build\n`);
+    }
+  });
+
+  it('reports a runtime failure with exit 1', async () => {
+    const r = await runCli(['tenant', 'list'], { out: () => undefined, err: (t) => expect(t).toBe('davpush: tenant list: cannot reach Redis\n') }, () => Promise.reject(new Error('cannot reach Redis')));
+    expect(r).toBe(1);
+  });
+});
