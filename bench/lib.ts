@@ -37,7 +37,20 @@ export class Child {
   }
 
   static node(script: string, args: string[], env: Record<string, string>, nodeFlags: string[] = []): Child {
-    return new Child(spawn(process.execPath, [...nodeFlags, script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    return new Child(spawn(process.execPath, [...nodeFlags, script, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] }));
+  }
+
+  /** Asks a child that answers stdin lines with `<word> <n>` (the push sink) for its number. */
+  async ask(word: string): Promise<number> {
+    const seen = this.output.length;
+    this.proc.stdin!.write('?\n');
+    let n: number | undefined;
+    await until(() => {
+      const m = new RegExp(`${word} (\\d+)`).exec(this.output.slice(seen));
+      if (m) n = Number(m[1]);
+      return n !== undefined;
+    }, 10_000, `${word} from child`);
+    return n!;
   }
 
   async waitFor(text: string, timeoutMs = 30_000): Promise<void> {

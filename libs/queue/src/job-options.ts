@@ -25,6 +25,8 @@ export const jobOptions = {
   }),
   deliverBatch: (dispatchId: string, index: number): JobsOptions => ({
     jobId: `b-${dispatchId}-${index}`,
+    // A batch must never fail half-sent: unexpected errors retry the whole batch (deliveries
+    // already settled are idempotent in the dispatch counters).
     attempts: 5,
     backoff: { type: 'exponential', delay: 1000, jitter: 1 },
     removeOnComplete: { age: 3600, count: 20_000 },

@@ -49,10 +49,10 @@ export class JobPublisher {
     );
   }
 
-  /** FCM batches of up to 500 registrations; `firstIndex` numbers them within the dispatch. */
-  async deliverBatches(batches: readonly DeliverBatchJobData[], firstIndex: number): Promise<void> {
+  /** Delivery batches of one dispatch; `firstIndex` numbers them within the dispatch (deterministic ids). */
+  async deliverBatches(transport: Transport, batches: readonly DeliverBatchJobData[], firstIndex: number): Promise<void> {
     if (batches.length === 0) return;
-    await this.fcm.addBulk(
+    await this.queue(deliverQueueFor(transport)).addBulk(
       batches.map((data, i) => ({ name: JobName.DeliverBatch, data, opts: jobOptions.deliverBatch(data.dispatchId, firstIndex + i) })),
     );
   }

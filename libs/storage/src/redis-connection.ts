@@ -22,9 +22,11 @@ export function redisOptionsFrom(url: string): RedisOptions {
  * (BullMQ blocks on BRPOPLPUSH-style commands); producers keep ioredis' bounded retries so a Redis
  * outage turns into a clear 503 instead of a request that hangs.
  */
-export function createRedisClient(config: AppConfig, opts: { blocking?: boolean; name?: string } = {}): RedisClient {
+export function createRedisClient(config: AppConfig, opts: { blocking?: boolean; name?: string; autoPipelining?: boolean } = {}): RedisClient {
   const common: RedisOptions = {
     connectionName: opts.name,
+    // Commands issued in the same tick (hundreds of concurrent deliveries) share one write.
+    enableAutoPipelining: opts.autoPipelining ?? false,
     maxRetriesPerRequest: opts.blocking ? null : 2,
     enableOfflineQueue: true,
     lazyConnect: false,

@@ -9,7 +9,7 @@ export class RedisService implements OnApplicationShutdown {
   readonly client: RedisClient;
 
   constructor(config: AppConfig) {
-    this.client = createRedisClient(config, { name: 'davpush' });
+    this.client = createRedisClient(config, { name: 'davpush', autoPipelining: true });
     this.client.on('error', (err: Error) => this.logger.warn(`redis: ${err.message}`));
   }
 

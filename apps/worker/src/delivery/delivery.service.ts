@@ -60,7 +60,41 @@ export class DeliveryService implements OnModuleInit {
 
   async attempt(job: DeliverJobData, now = Date.now()): Promise<DeliveryStep> {
     const ready = await this.prepare(job, now);
-    if ('done' in ready) return ready;
+    return 'done' in ready ? ready : this.sendOne(job, ready, now);
+  }
+
+  /**
+   * Many registrations of one dispatch in one job: FCM as one sendEach batch (up to 500; Web Push,
+   * should it ever be batched, concurrently through each origin's gate). Every result is handled
+   * on its own; one that must be retried continues as a single delivery job at its own time.
+   */
+  async attemptBatch(batch: DeliverBatchJobData, now = Date.now()): Promise<void> {
+    const { registrationIds, ...common } = batch;
+    const jobs = registrationIds.map((registrationId): DeliverJobData => ({ ...common, registrationId }));
+    const prepared = await Promise.all(jobs.map((j) => this.prepare(j, now)));
+    const sendable = prepared.map((p, i) => ({ p, job: jobs[i]! })).filter((x): x is { p: PushDelivery; job: DeliverJobData } => !('done' in x.p));
+    if (sendable.length === 0) return;
+    const transport = sendable[0]!.p.registration.subscription.type;
+    const retryLater = async (job: DeliverJobData, step: DeliveryStep) => {
+      if ('retryAt' in step) await this.publisher.deliverAt(transport, { ...job, attempt: step.countsAsAttempt ? 1 : 0 }, step.retryAt);
+    };
+    if (transport === 'web-push') {
+      await Promise.all(sendable.map(async ({ p, job }) => retryLater(job, await this.sendOne(job, p, now))));
+      return;
+    }
+    const started = performance.now();
+    const outcomes = await this.gateways.for(transport).sendMany(sendable.map((x) => x.p));
+    const seconds = (performance.now() - started) / 1000;
+    await Promise.all(
+      sendable.map(async ({ p, job }, i) => {
+        const outcome = outcomes[i]!;
+        this.metrics.delivery(transport, outcome.kind, seconds);
+        await retryLater(job, await this.handle(job, p.registration, outcome, Date.now()));
+      }),
+    );
+  }
+
+  private async sendOne(job: DeliverJobData, ready: PushDelivery, now: number): Promise<DeliveryStep> {
     const gateway = this.gateways.for(ready.registration.subscription.type);
     // A busy, hanging or failing push service waits for its own turn without holding a worker slot.
     const admission = await this.gate.acquire(gateway.routeKey(ready.registration), now);
@@ -80,32 +114,6 @@ export class DeliveryService implements OnModuleInit {
     admission.release(gateResult(outcome));
     this.metrics.delivery(ready.registration.subscription.type, outcome.kind, (performance.now() - started) / 1000);
     return this.handle(job, ready.registration, outcome, Date.now());
-  }
-
-  /**
-   * One batch (FCM sendEach, up to 500) for one dispatch. Each result is handled on its own; a
-   * registration that must be retried continues as a single delivery job at its own time.
-   */
-  async attemptBatch(batch: DeliverBatchJobData, now = Date.now()): Promise<void> {
-    const jobs = batch.registrationIds.map((registrationId): DeliverJobData => {
-      const { registrationIds: _ids, ...common } = batch;
-      return { ...common, registrationId };
-    });
-    const prepared = await Promise.all(jobs.map((j) => this.prepare(j, now)));
-    const sendable = prepared.map((p, i) => ({ p, job: jobs[i]! })).filter((x): x is { p: PushDelivery; job: DeliverJobData } => !('done' in x.p));
-    if (sendable.length === 0) return;
-    const transport = sendable[0]!.p.registration.subscription.type;
-    const started = performance.now();
-    const outcomes = await this.gateways.for(transport).sendMany(sendable.map((x) => x.p));
-    const seconds = (performance.now() - started) / 1000;
-    await Promise.all(
-      sendable.map(async ({ p, job }, i) => {
-        const outcome = outcomes[i]!;
-        this.metrics.delivery(transport, outcome.kind, seconds);
-        const step = await this.handle(job, p.registration, outcome, Date.now());
-        if ('retryAt' in step) await this.publisher.deliverAt(transport, { ...job, attempt: 1 }, step.retryAt);
-      }),
-    );
   }
 
   /** Send-time checks: the registration may have been deleted or expired since the fan-out. */

@@ -61,19 +61,21 @@ export class FanoutService {
       // The running total is written before the jobs exist, so status never reads "done" too early.
       await this.events.markDispatched(dispatchId, claimed, queued, skipped);
       for (const [transport, jobs] of byTransport) {
-        if (transport === 'fcm') {
-          // FCM takes up to 500 messages per sendEach: one job per batch.
-          const batches = [];
-          for (let i = 0; i < jobs.length; i += FCM_MAX_BATCH_SIZE) {
-            const chunk = jobs.slice(i, i + FCM_MAX_BATCH_SIZE);
-            const { registrationId: _first, ...common } = chunk[0]!;
-            batches.push({ ...common, registrationIds: chunk.map((j) => j.registrationId) });
-          }
-          await this.publisher.deliverBatches(batches, batchIndex);
-          batchIndex += batches.length;
+        // Web Push: a job per registration, so every push gets its own origin gate, retry and lock.
+        if (transport === 'web-push') {
+          for (let i = 0; i < jobs.length; i += 500) await this.publisher.deliver(transport, jobs.slice(i, i + 500));
           continue;
         }
-        for (let i = 0; i < jobs.length; i += 500) await this.publisher.deliver(transport, jobs.slice(i, i + 500));
+        // FCM takes up to 500 messages per sendEach: a job per batch.
+        const size = FCM_MAX_BATCH_SIZE;
+        const batches = [];
+        for (let i = 0; i < jobs.length; i += size) {
+          const chunk = jobs.slice(i, i + size);
+          const { registrationId: _first, ...common } = chunk[0]!;
+          batches.push({ ...common, registrationIds: chunk.map((j) => j.registrationId) });
+        }
+        for (let i = 0; i < batches.length; i += 200) await this.publisher.deliverBatches(transport, batches.slice(i, i + 200), batchIndex + i);
+        batchIndex += batches.length;
       }
       cursor = page.next;
     }
