@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { AppConfig } from '@davpush/config';
 import { ProbesModule } from '@davpush/observability';
 import { CoreModule } from '@davpush/runtime';
-import { ApiModule, configureHttp } from '../../api/src';
+import { ApiModule, configureHttp, setupOpenApi } from '../../api/src';
 import { WorkerModule } from '../../worker/src';
 
 export interface Roles {
@@ -28,5 +28,6 @@ export async function createDavpushApp(
 
   const app = await NestFactory.create(DavpushRoot, { bodyParser: false, logger: logger ?? undefined, abortOnError: false });
   configureHttp(app);
+  if (roles.api) setupOpenApi(app, config.http.publicUrl);
   return app;
 }
