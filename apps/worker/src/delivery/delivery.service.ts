@@ -1,9 +1,7 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '@davpush/config';
 import {
-  collapseKeyFor,
   decideRetry,
-  pushMessageFor,
   shouldPruneAfterFailures,
   type DeliveryOutcome,
   type PrunePolicy,
@@ -14,7 +12,7 @@ import { OriginGate, PushGatewayRegistry, type GateResult, type PushDelivery } f
 import { PushMetrics } from '@davpush/observability';
 import { JobPublisher, deliverQueueFor, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
 import { EventStore, RegistrationStore, SecretStore } from '@davpush/storage';
-import { buildPushMessage } from '@davpush/webdav-push';
+import { MessageCache } from './message-cache';
 
 /** What the processor must do with the job after one attempt. */
 export type DeliveryStep =
@@ -32,7 +30,7 @@ const gateResult = (o: DeliveryOutcome): GateResult =>
 @Injectable()
 export class DeliveryService implements OnModuleInit {
   private readonly logger = new Logger(DeliveryService.name);
-  private topicKey!: Buffer;
+  private messages!: MessageCache;
 
   constructor(
     private readonly config: AppConfig,
@@ -55,7 +53,7 @@ export class DeliveryService implements OnModuleInit {
   private readonly retryPolicy: RetryPolicy;
 
   async onModuleInit(): Promise<void> {
-    this.topicKey = await this.secrets.topicKey();
+    this.messages = new MessageCache(await this.secrets.topicKey());
   }
 
   async attempt(job: DeliverJobData, now = Date.now()): Promise<DeliveryStep> {
@@ -125,15 +123,8 @@ export class DeliveryService implements OnModuleInit {
     }
     const remainingTtl = Math.floor((job.deadline - now) / 1000);
     if (remainingTtl <= 0) return this.giveUp(job, reg, 'TTL ran out before the push could be sent') as Promise<Extract<DeliveryStep, { done: string }>>;
-    const message = pushMessageFor(job.topic, job.kinds, job.syncToken);
-    return {
-      registration: reg,
-      message,
-      payload: buildPushMessage(message),
-      ttlSeconds: remainingTtl,
-      urgency: job.urgency,
-      collapseKey: collapseKeyFor(this.topicKey, job.tenantId, job.topic, job.kinds),
-    };
+    const built = this.messages.get(job.tenantId, job.topic, job.kinds, job.syncToken);
+    return { registration: reg, ...built, ttlSeconds: remainingTtl, urgency: job.urgency };
   }
 
   private async handle(job: DeliverJobData, reg: Registration, outcome: DeliveryOutcome, now: number): Promise<DeliveryStep> {
