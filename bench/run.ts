@@ -61,7 +61,6 @@ async function main(): Promise<void> {
       return res.status === 204 ? undefined : res.json();
     };
     const { apiKey } = (await call('POST', '/v1/tenants', ADMIN, { name: 'bench' })) as { apiKey: string };
-    const { vapidPublicKey } = (await call('GET', '/v1/discovery?topic=x', apiKey)) as { vapidPublicKey: string };
     const register = async (topic: string, subscription: object) => call('POST', `/v1/topics/${topic}/registrations`, apiKey, { subscription });
     const inParallel = async <T>(items: T[], fn: (t: T) => Promise<unknown>, width = 32) => {
       for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));

@@ -27,6 +27,8 @@ export class AppConfig {
   readonly defaultTtlSeconds!: number;
   readonly ingestRatePerSecond!: number;
   readonly maxExpirySeconds!: number;
+  /** Issue #6: live registrations per tenant topic and per tenant principal (X-Davpush-Principal). */
+  readonly limits!: { registrationsPerTopic: number; registrationsPerPrincipal: number };
   readonly worker!: { concurrency: number; pushTimeoutMs: number };
   readonly shutdownTimeoutMs!: number;
   readonly delivery!: {
@@ -110,6 +112,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     defaultTtlSeconds: e.DAVPUSH_DEFAULT_TTL,
     ingestRatePerSecond: e.DAVPUSH_INGEST_RATE,
     maxExpirySeconds: e.DAVPUSH_MAX_EXPIRY,
+    limits: {
+      registrationsPerTopic: e.DAVPUSH_MAX_REGISTRATIONS_PER_TOPIC,
+      registrationsPerPrincipal: e.DAVPUSH_MAX_REGISTRATIONS_PER_PRINCIPAL,
+    },
     worker: { concurrency: e.DAVPUSH_WORKER_CONCURRENCY, pushTimeoutMs: e.DAVPUSH_PUSH_TIMEOUT_MS },
     shutdownTimeoutMs: e.DAVPUSH_SHUTDOWN_TIMEOUT_MS,
     delivery: {

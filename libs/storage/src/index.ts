@@ -7,3 +7,5 @@ export * from './secret.store';
 export * from './event.store';
 export * from './storage.module';
 export * from './idempotency.store';
+export * from './rate-limit.store';
+export * from './lua-script';

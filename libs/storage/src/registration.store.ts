@@ -11,7 +11,18 @@ import { digest, keys, KEY_PREFIX } from './keys';
 import { RedisService } from './redis.service';
 import { RECORD, REMOVE, UPSERT } from './registration.scripts';
 
-export type UpsertResult = { status: 'created' | 'updated'; id: string } | { status: 'forbidden'; id: string };
+export type UpsertResult =
+  | { status: 'created' | 'updated'; id: string }
+  | { status: 'forbidden'; id: string }
+  | { status: 'limit-topic' | 'limit-principal'; id: '' };
+
+/** Live registrations allowed per tenant topic and per tenant principal; 0 = no limit. */
+export interface RegistrationLimits {
+  perTopic: number;
+  perPrincipal: number;
+}
+
+export const NO_REGISTRATION_LIMITS: RegistrationLimits = { perTopic: 0, perPrincipal: 0 };
 
 /** What the fan-out needs of a registration: no keys, no endpoint. */
 export interface RegistrationTarget {
@@ -27,6 +38,18 @@ export interface DeliveryRecord {
 }
 
 const REG_PREFIX = `${KEY_PREFIX}:reg:`;
+
+/**
+ * Indexes added by issue #6 (kept here rather than in keys.ts, which another change owns): every
+ * registration of a tenant (purge on tenant deletion) and of one principal of a tenant (the
+ * per-principal limit). Principals are the calendar server's user ids: scoped to their tenant.
+ */
+export const registrationIndexKeys = {
+  tenant: (tenantId: string) => `${KEY_PREFIX}:tenant-regs:${tenantId}`,
+  principal: (tenantId: string, principal: string) => `${KEY_PREFIX}:principal-regs:${tenantId}:${digest(principal)}`,
+};
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Registration ids carry 128 random bits: the DELETE URL is a capability (CONTRACT §3). */
 export const newRegistrationId = (): string => randomBytes(16).toString('base64url');
@@ -46,10 +69,18 @@ export class RegistrationStore {
     reg: ValidRegistration,
     principal: string | undefined,
     now = Date.now(),
+    limits: RegistrationLimits = NO_REGISTRATION_LIMITS,
   ): Promise<UpsertResult> {
+    const keyList = [
+      keys.topicIdentities(tenantId, topic),
+      keys.topicRegistrations(tenantId, topic),
+      keys.registrationExpiry(),
+      registrationIndexKeys.tenant(tenantId),
+    ];
+    if (principal) keyList.push(registrationIndexKeys.principal(tenantId, principal));
     const [status, id] = (await this.run(
       UPSERT,
-      [keys.topicIdentities(tenantId, topic), keys.topicRegistrations(tenantId, topic), keys.registrationExpiry()],
+      keyList,
       [
         digest(subscriptionIdentity(reg.subscription)),
         newRegistrationId(),
@@ -61,6 +92,8 @@ export class RegistrationStore {
         now,
         principal ?? '',
         REG_PREFIX,
+        limits.perTopic,
+        limits.perPrincipal,
       ],
     )) as [UpsertResult['status'], string];
     return { status, id } as UpsertResult;
@@ -68,7 +101,7 @@ export class RegistrationStore {
 
   /** A live (unexpired) registration, optionally only if it belongs to the tenant. */
   async get(id: string, tenantId?: string, now = Date.now()): Promise<Registration | undefined> {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return undefined;
+    if (!ID_PATTERN.test(id)) return undefined;
     const h = await this.redis.client.hgetall(keys.registration(id));
     if (!h.id || (tenantId && h.tenantId !== tenantId)) return undefined;
     const reg: Registration = {
@@ -88,21 +121,23 @@ export class RegistrationStore {
   }
 
   /**
-   * Removes a registration. `tenantId`/`principal` restrict who may remove it; `identity` (a pruning
-   * worker's view of the subscription) makes sure a newer registration is never removed by an old outcome.
+   * Removes a registration. `tenantId`/`principal` restrict who may remove it (`strictPrincipal`: a
+   * bound registration needs its principal even when none is given); `identity` (a pruning worker's
+   * view of the subscription) makes sure a newer registration is never removed by an old outcome.
    */
   async remove(
     id: string,
-    opts: { tenantId?: string; principal?: string; identity?: Subscription } = {},
+    opts: { tenantId?: string; principal?: string; strictPrincipal?: boolean; identity?: Subscription } = {},
     now = Date.now(),
   ): Promise<'removed' | 'not-found' | 'forbidden'> {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return 'not-found';
+    if (!ID_PATTERN.test(id)) return 'not-found';
     const r = (await this.run(REMOVE, [keys.registration(id), keys.registrationExpiry()], [
       id,
       opts.tenantId ?? '',
       now,
       opts.principal ?? '',
       opts.identity ? digest(subscriptionIdentity(opts.identity)) : '',
+      opts.strictPrincipal ? '1' : '',
     ])) as number;
     return r === 1 ? 'removed' : r === -1 ? 'forbidden' : 'not-found';
   }
@@ -153,13 +188,39 @@ export class RegistrationStore {
     return { consecutiveFailures: Number(r[0]), lastSuccessAt: r[1] ? Number(r[1]) : undefined, createdAt: Number(r[2]) };
   }
 
+  /**
+   * Removes every registration of a tenant (tenant deletion), a page at a time; returns how many
+   * were live. Each removal is the same atomic REMOVE as everywhere else, so a crash half-way
+   * leaves only whole registrations, and running it again finishes the job.
+   */
+  async removeAllOfTenant(tenantId: string, now = Date.now(), batch = 500): Promise<number> {
+    const index = registrationIndexKeys.tenant(tenantId);
+    let removed = 0;
+    for (;;) {
+      const ids = await this.redis.client.zrange(index, '0', String(batch - 1));
+      if (ids.length === 0) return removed;
+      const pipeline = this.redis.client.pipeline();
+      for (const id of ids) {
+        pipeline.eval(REMOVE, 2, keys.registration(id), keys.registrationExpiry(), id, tenantId, String(now), '', '', '');
+        // A dangling index entry (its hash already gone) must not keep the loop going.
+        pipeline.zrem(index, id);
+      }
+      const results = (await pipeline.exec()) ?? [];
+      for (let i = 0; i < results.length; i += 2) {
+        const [err, v] = results[i]!;
+        if (err) throw err;
+        if (v === 1) removed++;
+      }
+    }
+  }
+
   /** Removes registrations whose expiry has passed; returns how many. */
   async sweepExpired(now = Date.now(), batch = 500): Promise<number> {
     let removed = 0;
     for (;;) {
       const ids = await this.redis.client.zrangebyscore(keys.registrationExpiry(), '-inf', now, 'LIMIT', 0, batch);
       for (const id of ids) {
-        await this.run(REMOVE, [keys.registration(id), keys.registrationExpiry()], [id, '', now, '', '']);
+        await this.run(REMOVE, [keys.registration(id), keys.registrationExpiry()], [id, '', now, '', '', '']);
         removed++;
       }
       if (ids.length < batch) return removed;

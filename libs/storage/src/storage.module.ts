@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { EventStore } from './event.store';
 import { IdempotencyStore } from './idempotency.store';
+import { RateLimitStore } from './rate-limit.store';
 import { RedisService } from './redis.service';
 import { RegistrationStore } from './registration.store';
 import { SecretStore } from './secret.store';
@@ -8,7 +9,7 @@ import { TenantStore } from './tenant.store';
 
 @Global()
 @Module({
-  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, IdempotencyStore],
-  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, IdempotencyStore],
+  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, IdempotencyStore, RateLimitStore],
+  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, IdempotencyStore, RateLimitStore],
 })
 export class StorageModule {}

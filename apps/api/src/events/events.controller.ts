@@ -1,20 +1,30 @@
-import { Controller, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
 import { ValidationError } from '@davpush/domain';
 import type { z } from 'zod';
 import { TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
+import { IngestRateLimit } from '../http/ingest-rate-limit';
 import { bodyKind, parseJson } from '../http/request-body';
+import { assertTopic } from '../registrations/topic';
 import { EventJson, EventsBody, type EventInput } from './change-event.dto';
 import { EventsService, type AcceptedEvents } from './events.service';
 
 @Controller('v1/events')
 @UseGuards(TenantGuard)
 export class EventsController {
-  constructor(private readonly events: EventsService) {}
+  constructor(
+    private readonly events: EventsService,
+    private readonly rateLimit: IngestRateLimit,
+  ) {}
 
-  /** One event or `{"events": [...]}`; 202 as soon as they are durably queued (CONTRACT §3). */
+  /**
+   * One event or `{"events": [...]}`; 202 as soon as they are durably queued (CONTRACT §3).
+   * The whole batch is validated before the rate limit is charged (a 400 costs nothing), and
+   * charged before anything is queued (a 429 queues nothing).
+   */
   @Post()
   @HttpCode(202)
-  accept(@TenantId() tenantId: string, @Req() req: AuthedRequest): Promise<AcceptedEvents> {
+  async accept(@TenantId() tenantId: string, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<AcceptedEvents> {
     bodyKind(req, ['json']);
     const body = parseJson(req, EventsBody) as { events?: unknown[] };
     const list = Array.isArray(body.events) ? body.events : [body];
@@ -24,20 +34,27 @@ export class EventsController {
         const where = Array.isArray(body.events) ? `events[${i}].` : '';
         throw new ValidationError(r.error.issues.slice(0, 3).map((x: z.core.$ZodIssue) => `${where}${x.path.join('.')}: ${x.message}`).join('; '));
       }
+      assertTopic(r.data.topic);
       return r.data;
     });
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
     const key = req.headers['idempotency-key'];
-    if (key === undefined) return this.events.accept(tenantId, inputs, requestId);
-    if (typeof key !== 'string' || key.length === 0 || key.length > 255 || /[^\x21-\x7e]/.test(key)) {
+    if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 255 || /[^\x21-\x7e]/.test(key))) {
       throw new ValidationError('Idempotency-Key must be 1 to 255 visible ASCII characters, given once');
     }
+    // A repeated Idempotency-Key is charged too: telling a repeat apart needs the idempotency
+    // record, and a client replaying in a loop is exactly what the limit is for.
+    await this.rateLimit.charge(tenantId, inputs.length, res);
+    if (key === undefined) return this.events.accept(tenantId, inputs, requestId);
     return this.events.acceptOnce(tenantId, key, req.rawBody!, inputs, requestId);
   }
 
   @Get(':id')
   status(@TenantId() tenantId: string, @Param('id') id: string) {
-    if (id.length > 128) throw new ValidationError('event id is at most 128 characters');
+    // The same alphabet POST accepts for ids: anything else (NUL, `..%2F`, unicode) names no event.
+    if (id.length > 128 || !/^[A-Za-z0-9._~-]+$/.test(id)) {
+      throw new ValidationError('an event id is 1 to 128 characters of A-Z a-z 0-9 . _ ~ -');
+    }
     return this.events.status(tenantId, id);
   }
 }

@@ -28,13 +28,16 @@ export class DomainExceptionFilter implements ExceptionFilter {
       if (exception.kind === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer';
       if (exception instanceof RateLimitedError) headers['Retry-After'] = String(exception.retryAfterSeconds);
       const precondition = exception instanceof PreconditionFailedError ? exception.precondition : undefined;
-      return writeProblem(req, res, status, title, exception.message, precondition, headers);
+      const problemType = (exception as { problemType?: unknown }).problemType;
+      return writeProblem(req, res, status, title, exception.message, precondition, headers, typeof problemType === 'string' ? problemType : undefined);
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       return writeProblem(req, res, status, exception.name.replace(/Exception$/, '').replace(/([a-z])([A-Z])/g, '$1 $2'), exception.message);
     }
-    this.logger.error({ msg: 'unhandled error', path: req.path, error: (exception as Error)?.stack ?? String(exception), requestId: req.headers['x-request-id'] });
+    // The route template, not the path: paths carry registration ids, which are capabilities.
+    const route = typeof req.route?.path === 'string' ? `${req.baseUrl ?? ''}${req.route.path}` : 'unmatched';
+    this.logger.error({ msg: 'unhandled error', route, error: (exception as Error)?.stack ?? String(exception), requestId: req.headers['x-request-id'] });
     writeProblem(req, res, 500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');
   }
 }

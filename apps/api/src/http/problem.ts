@@ -15,6 +15,8 @@ export function writeProblem(
   detail: string,
   precondition?: Precondition,
   extraHeaders: Record<string, string> = {},
+  /** A more specific problem type than the precondition (e.g. `registration-limit`). */
+  problemType?: string,
 ): void {
   if (res.headersSent) return;
   for (const [k, v] of Object.entries(extraHeaders)) res.setHeader(k, v);
@@ -22,7 +24,7 @@ export function writeProblem(
     res.status(status).type('application/xml; charset=utf-8').send(precondition ? buildDavError(precondition, detail) : buildDavErrorMessage(detail));
     return;
   }
-  const type = PROBLEM_BASE + (precondition ?? title.toLowerCase().replace(/[^a-z0-9]+/g, '-'));
+  const type = PROBLEM_BASE + (problemType ?? precondition ?? title.toLowerCase().replace(/[^a-z0-9]+/g, '-'));
   res
     .status(status)
     .type('application/problem+json')

@@ -6,8 +6,10 @@ export const REGISTRATION_BODY_LIMIT = 16 * 1024;
 export const EVENTS_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_LIMIT = 64 * 1024;
 
+// Express matches routes case-insensitively and with a trailing slash, so the cap must too:
+// `/V1/Topics/x/Registrations/` is the registration route and gets its 16 KiB, not 64 KiB.
 const limitFor = (path: string): number =>
-  path === '/v1/events' ? EVENTS_BODY_LIMIT : path.endsWith('/registrations') ? REGISTRATION_BODY_LIMIT : DEFAULT_LIMIT;
+  /^\/v1\/events\/?$/i.test(path) ? EVENTS_BODY_LIMIT : /\/registrations\/?$/i.test(path) ? REGISTRATION_BODY_LIMIT : DEFAULT_LIMIT;
 
 /**
  * Reads the request body as bytes, with a hard cap, for every method that has one. Parsing is the

@@ -4,7 +4,7 @@ import { UnauthorizedError, ValidationError } from '@davpush/domain';
 import { TenantStore } from '@davpush/storage';
 import { parsePushRegister } from '@davpush/webdav-push';
 import { bearerToken, TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
-import { bodyKind, bodyText, parseJson } from '../http/request-body';
+import { bodyKind, parseJson, xmlBodyText } from '../http/request-body';
 import { RegistrationJson, toRegistrationRequest } from './registration-request.dto';
 import { RegistrationsService } from './registrations.service';
 import { assertTopic } from './topic';
@@ -35,7 +35,7 @@ export class RegistrationsController {
     assertTopic(topic);
     const principal = principalOf(req);
     const kind = bodyKind(req, ['xml', 'json']);
-    const request = kind === 'xml' ? parsePushRegister(bodyText(req)) : toRegistrationRequest(parseJson(req, RegistrationJson));
+    const request = kind === 'xml' ? parsePushRegister(xmlBodyText(req)) : toRegistrationRequest(parseJson(req, RegistrationJson));
     const r = await this.registrations.register(tenantId, topic, request, principal);
     res.setHeader('Location', r.location);
     res.setHeader('Expires', r.expires);
@@ -49,8 +49,8 @@ export class RegistrationsController {
 
   @Get('registrations/:id')
   @UseGuards(TenantGuard)
-  async get(@TenantId() tenantId: string, @Param('id') id: string) {
-    const r = await this.registrations.get(id, tenantId);
+  async get(@TenantId() tenantId: string, @Param('id') id: string, @Req() req: AuthedRequest) {
+    const r = await this.registrations.get(id, tenantId, principalOf(req));
     return {
       id: r.id,
       topic: r.topic,
@@ -62,7 +62,10 @@ export class RegistrationsController {
     };
   }
 
-  /** The unguessable URL is the capability; with a tenant key the removal is limited to that tenant. */
+  /**
+   * The unguessable URL is the capability (CONTRACT §3). With a tenant key the removal is limited
+   * to that tenant and, for a registration bound to a principal, to that principal.
+   */
   @Delete('registrations/:id')
   @HttpCode(204)
   async remove(@Param('id') id: string, @Req() req: AuthedRequest): Promise<void> {
@@ -72,6 +75,6 @@ export class RegistrationsController {
       tenantId = token ? await this.tenants.authenticate(token) : undefined;
       if (!tenantId) throw new UnauthorizedError('the API key is not valid');
     }
-    await this.registrations.remove(id, { tenantId, principal: principalOf(req) });
+    await this.registrations.remove(id, { tenantId, principal: principalOf(req), strictPrincipal: tenantId !== undefined });
   }
 }

@@ -10,6 +10,19 @@ import {
 import { assertPublicDestination, ForbiddenAddressError, PushGatewayRegistry } from '@davpush/gateways';
 import { RegistrationStore } from '@davpush/storage';
 
+/**
+ * A new registration would pass DAVPUSH_MAX_REGISTRATIONS_PER_TOPIC or _PER_PRINCIPAL. 403 (not 429):
+ * waiting does not help until registrations expire or are deleted; the DAV:error precondition is
+ * `push-not-available`, which WebDAV-Push clients already understand as "no push here", and the
+ * problem+json type says which limit.
+ */
+export class RegistrationLimitError extends PreconditionFailedError {
+  readonly problemType = 'registration-limit';
+  constructor(message: string) {
+    super('push-not-available', message);
+  }
+}
+
 export interface RegistrationResult {
   created: boolean;
   id: string;
@@ -52,9 +65,16 @@ export class RegistrationsService {
         throw new PreconditionFailedError('invalid-subscription', `push-resource ${why}`);
       }
     }
-    const result = await this.store.upsert(tenantId, topic, valid, principal);
+    const { registrationsPerTopic: perTopic, registrationsPerPrincipal: perPrincipal } = this.config.limits;
+    const result = await this.store.upsert(tenantId, topic, valid, principal, Date.now(), { perTopic, perPrincipal });
     if (result.status === 'forbidden') {
       throw new PreconditionFailedError('push-not-available', 'this subscription is registered by another principal');
+    }
+    if (result.status === 'limit-topic') {
+      throw new RegistrationLimitError(`this topic already has the most registrations allowed (${perTopic}); delete or let some expire first`);
+    }
+    if (result.status === 'limit-principal') {
+      throw new RegistrationLimitError(`this principal already has the most registrations allowed (${perPrincipal}); delete or let some expire first`);
     }
     return {
       created: result.status === 'created',
@@ -64,13 +84,21 @@ export class RegistrationsService {
     };
   }
 
-  async get(id: string, tenantId: string): Promise<Registration> {
+  /**
+   * A registration bound to a principal (X-Davpush-Principal at registration) is only shown to a
+   * request naming that principal; anything else answers like an unknown id (issue #6: no leak).
+   */
+  async get(id: string, tenantId: string, principal: string | undefined): Promise<Registration> {
     const reg = await this.store.get(id, tenantId);
-    if (!reg) throw new NotFoundError('no such registration');
+    if (!reg || (reg.principal !== undefined && reg.principal !== principal)) throw new NotFoundError('no such registration');
     return reg;
   }
 
-  async remove(id: string, opts: { tenantId?: string; principal?: string }): Promise<void> {
+  /**
+   * `strictPrincipal` (tenant-key requests): a bound registration needs its principal. Without a
+   * key, the capability URL is enough, but a request naming another principal is still refused.
+   */
+  async remove(id: string, opts: { tenantId?: string; principal?: string; strictPrincipal?: boolean }): Promise<void> {
     const r = await this.store.remove(id, opts);
     // Another principal's registration answers like an unknown one: existence does not leak.
     if (r !== 'removed') throw new NotFoundError('no such registration (unknown or expired)');

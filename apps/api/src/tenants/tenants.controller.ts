@@ -1,8 +1,9 @@
-import { Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { TenantStore, type Tenant } from '@davpush/storage';
 import { AdminGuard, type AuthedRequest } from '../http/auth.guards';
 import { bodyKind, parseJson } from '../http/request-body';
+import { TenantsService } from './tenants.service';
 
 const CreateTenant = z.object({
   name: z.string().trim().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]+$/, { message: 'must not contain control characters' }),
@@ -11,7 +12,10 @@ const CreateTenant = z.object({
 @Controller('v1/tenants')
 @UseGuards(AdminGuard)
 export class TenantsController {
-  constructor(private readonly tenants: TenantStore) {}
+  constructor(
+    private readonly tenants: TenantStore,
+    private readonly lifecycle: TenantsService,
+  ) {}
 
   /** The API key is in this answer only; davpush keeps its SHA-256. */
   @Post()
@@ -23,8 +27,35 @@ export class TenantsController {
     return { id: t.id, name: t.name, apiKey: t.apiKey };
   }
 
+  /** `revokedAt` appears on revoked tenants only. */
   @Get()
   list(): Promise<Tenant[]> {
     return this.tenants.list();
+  }
+
+  @Get(':id')
+  get(@Param('id') id: string): Promise<Tenant> {
+    return this.lifecycle.get(id);
+  }
+
+  /** A new key, shown once; the old one stops working with this answer. A revoked tenant: 409. */
+  @Post(':id/rotate-key')
+  @HttpCode(200)
+  rotateKey(@Param('id') id: string): Promise<{ id: string; apiKey: string }> {
+    return this.lifecycle.rotateKey(id);
+  }
+
+  /** Disables the tenant for good, keeping its data (docs/security.md "Tenant keys"). Idempotent. */
+  @Post(':id/revoke')
+  @HttpCode(200)
+  revoke(@Param('id') id: string): Promise<Tenant> {
+    return this.lifecycle.revoke(id);
+  }
+
+  /** Revokes, then removes the tenant's registrations and the tenant itself. */
+  @Delete(':id')
+  @HttpCode(200)
+  remove(@Param('id') id: string): Promise<{ id: string; registrationsRemoved: number }> {
+    return this.lifecycle.delete(id);
   }
 }
