@@ -66,9 +66,27 @@ describe('operator CLI', () => {
     expect(await shared.get(TenantStore).authenticate(t.apiKey)).toBe(t.id);
     const list = await cli(['tenant', 'list']);
     expect(list.code).toBe(0);
-    expect(list.out).toMatch(new RegExp(`^ID\\s+CREATED\\s+NAME\\n${t.id}\\s+\\S+\\s+cal\\.example\\.org\\n`));
+    expect(list.out).toMatch(new RegExp(`^ID\\s+CREATED\\s+REVOKED\\s+NAME\\n${t.id}\\s+\\S+\\s+-\\s+cal\\.example\\.org\\n`));
     expect(list.out).not.toContain(t.apiKey);
     expect((await cli(['tenant', 'create', 'bad\u0007name'])).code).toBe(2);
+  });
+
+  it('tenant rotate-key, revoke and delete: old keys stop working at once', async () => {
+    const t = JSON.parse((await cli(['tenant', 'create', 'rotating', '--json'])).out) as { id: string; apiKey: string };
+    const rotated = await cli(['tenant', 'rotate-key', t.id, '--json']);
+    expect(rotated.code).toBe(0);
+    const { apiKey } = JSON.parse(rotated.out) as { apiKey: string };
+    const store = shared.get(TenantStore);
+    expect(await store.authenticate(t.apiKey)).toBeUndefined();
+    expect(await store.authenticate(apiKey)).toBe(t.id);
+    expect((await cli(['tenant', 'revoke', t.id])).code).toBe(0);
+    expect(await store.authenticate(apiKey)).toBeUndefined();
+    expect((await cli(['tenant', 'rotate-key', t.id])).code).toBe(1);
+    expect((await cli(['tenant', 'list'])).out).toMatch(new RegExp(`${t.id}\\s+\\S+\\s+\\d{4}-\\d\\d-\\d\\dT`));
+    const deleted = await cli(['tenant', 'delete', t.id, '--json']);
+    expect(JSON.parse(deleted.out)).toEqual({ id: t.id, registrationsRemoved: 0 });
+    expect(await store.get(t.id)).toBeUndefined();
+    expect((await cli(['tenant', 'delete', 'ffffffffffffffffffffffff'])).code).toBe(1);
   });
 
   it('vapid show prints the key clients subscribe with', async () => {

@@ -116,11 +116,14 @@ export class EventStore {
     return json ? (JSON.parse(json) as ChangeEvent[]) : [];
   }
 
-  /** Links the events to their dispatch and records how many deliveries it queued. */
-  async markDispatched(dispatchId: string, events: readonly ChangeEvent[], total: number, skipped: number): Promise<void> {
+  /**
+   * Links the events to their dispatch and records how many deliveries it queued so far;
+   * `complete` once every registration of the topic has been looked at.
+   */
+  async markDispatched(dispatchId: string, events: readonly ChangeEvent[], total: number, skipped: number, complete: boolean): Promise<void> {
     const primary = events[events.length - 1]!;
     const m = this.redis.client.multi();
-    m.hset(keys.dispatch(dispatchId), 'total', total, 'skippedAtFanout', skipped);
+    m.hset(keys.dispatch(dispatchId), 'total', total, 'skippedAtFanout', skipped, 'complete', complete ? 1 : 0);
     for (const e of events) {
       m.hset(keys.event(e.tenantId, e.id), 'dispatchId', dispatchId, 'role', e.id === primary.id ? 'primary' : 'coalesced');
     }
@@ -148,7 +151,8 @@ export class EventStore {
       failed: n('failed'),
       skipped: n('skipped') + n('skippedAtFanout'),
     };
-    const state: EventState = pending === 0 ? 'done' : e.role === 'coalesced' ? 'coalesced' : 'dispatching';
+    const done = pending === 0 && d.complete === '1';
+    const state: EventState = done ? 'done' : e.role === 'coalesced' ? 'coalesced' : 'dispatching';
     return { id: e.id, topic: e.topic!, state, deliveries };
   }
 

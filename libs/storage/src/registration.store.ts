@@ -8,6 +8,7 @@ import {
   type ValidRegistration,
 } from '@davpush/domain';
 import { digest, keys, KEY_PREFIX } from './keys';
+import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
 import { RECORD, REMOVE, UPSERT } from './registration.scripts';
 
@@ -37,6 +38,8 @@ export interface DeliveryRecord {
   createdAt: number;
 }
 
+const SCRIPTS = new Map<string, LuaScript>();
+
 const REG_PREFIX = `${KEY_PREFIX}:reg:`;
 
 /**
@@ -59,8 +62,10 @@ export class RegistrationStore {
   constructor(private readonly redis: RedisService) {}
 
   private run(script: string, keyList: string[], args: (string | number)[]): Promise<unknown> {
-    // EVALSHA with EVAL fallback: ioredis' Script caches the sha per connection.
-    return this.redis.client.eval(script, keyList.length, ...keyList, ...args.map(String));
+    // EVALSHA: the script text crosses the wire only when Redis does not know it yet.
+    let compiled = SCRIPTS.get(script);
+    if (!compiled) SCRIPTS.set(script, (compiled = new LuaScript(script)));
+    return compiled.run(this.redis.client, keyList, args.map(String));
   }
 
   async upsert(

@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { AppConfig } from '@davpush/config';
 import { VapidService } from '@davpush/gateways';
 import { QueueStatsService, RegistrationStatsService } from '@davpush/observability';
-import { TenantStore } from '@davpush/storage';
+import { RegistrationStore, TenantStore } from '@davpush/storage';
 import type { ParsedArgs } from './args';
 import { resolveOptional, type OptionalServices } from './optional-services';
 
@@ -67,7 +67,58 @@ export const COMMANDS: readonly Command[] = [
       const tenants = await app.get(TenantStore).list();
       if (flags.json) json(io, tenants);
       else if (tenants.length === 0) io.out('no tenants yet: davpush tenant create NAME\n');
-      else io.out(table([['ID', 'CREATED', 'NAME'], ...tenants.map((t) => [t.id, t.createdAt, t.name])]));
+      else io.out(table([['ID', 'CREATED', 'REVOKED', 'NAME'], ...tenants.map((t) => [t.id, t.createdAt, t.revokedAt ?? '-', t.name])]));
+      return EXIT.ok;
+    },
+  },
+  {
+    words: ['tenant', 'rotate-key'],
+    usage: 'tenant rotate-key ID [--json]',
+    summary: "issue a new API key for a tenant (shown once); the old key stops working at once",
+    args: { min: 1, max: 1 },
+    async run({ app, args, flags, io }) {
+      const r = await app.get(TenantStore).rotateKey(args[0]!);
+      if (r.status !== 'rotated') {
+        io.err(`davpush: ${r.status === 'revoked' ? 'tenant is revoked' : 'no such tenant'}: ${args[0]}\n`);
+        return EXIT.failed;
+      }
+      if (flags.json) json(io, { id: args[0], apiKey: r.apiKey });
+      else io.out(`new api key: ${r.apiKey}\n(the key is shown once; the previous key no longer works)\n`);
+      return EXIT.ok;
+    },
+  },
+  {
+    words: ['tenant', 'revoke'],
+    usage: 'tenant revoke ID [--json]',
+    summary: 'disable a tenant for good: its key stops working; its registrations are kept until deleted',
+    args: { min: 1, max: 1 },
+    async run({ app, args, flags, io }) {
+      const t = await app.get(TenantStore).revoke(args[0]!);
+      if (!t) {
+        io.err(`davpush: no such tenant: ${args[0]}\n`);
+        return EXIT.failed;
+      }
+      if (flags.json) json(io, t);
+      else io.out(`tenant ${t.id} (${t.name}) revoked at ${t.revokedAt}\n`);
+      return EXIT.ok;
+    },
+  },
+  {
+    words: ['tenant', 'delete'],
+    usage: 'tenant delete ID [--json]',
+    summary: "revoke a tenant, then remove its registrations and the tenant itself (re-run finishes a crashed delete)",
+    args: { min: 1, max: 1 },
+    async run({ app, args, flags, io }) {
+      const tenants = app.get(TenantStore);
+      const id = args[0]!;
+      if (!(await tenants.revoke(id))) {
+        io.err(`davpush: no such tenant: ${id}\n`);
+        return EXIT.failed;
+      }
+      const registrationsRemoved = await app.get(RegistrationStore).removeAllOfTenant(id);
+      await tenants.forget(id);
+      if (flags.json) json(io, { id, registrationsRemoved });
+      else io.out(`tenant ${id} deleted with ${registrationsRemoved} registrations\n`);
       return EXIT.ok;
     },
   },

@@ -9,7 +9,7 @@ import {
   type RetryPolicy,
 } from '@davpush/domain';
 import { OriginGate, PushGatewayRegistry, type GateResult, type PushDelivery } from '@davpush/gateways';
-import { PushMetrics } from '@davpush/observability';
+import { PushMetrics, redact } from '@davpush/observability';
 import { JobPublisher, deliverQueueFor, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
 import { EventStore, RegistrationStore, SecretStore } from '@davpush/storage';
 import { MessageCache } from './message-cache';
@@ -128,7 +128,8 @@ export class DeliveryService implements OnModuleInit {
   }
 
   private async handle(job: DeliverJobData, reg: Registration, outcome: DeliveryOutcome, now: number): Promise<DeliveryStep> {
-    const log = { dispatchId: job.dispatchId, registrationId: reg.id, transport: reg.subscription.type, outcome: outcome.kind, requestId: job.requestId };
+    // The registration id is a capability (its URL deletes it): logs carry its hash.
+    const log = { dispatchId: job.dispatchId, registration: redact(reg.id), transport: reg.subscription.type, outcome: outcome.kind, requestId: job.requestId };
     switch (outcome.kind) {
       case 'accepted':
         await this.registrations.recordDelivery(reg.id, 'success', now);
@@ -176,7 +177,7 @@ export class DeliveryService implements OnModuleInit {
     });
     await this.events.settle(job.dispatchId, reg.id, 'failed');
     this.metrics.deadLetters.inc({ transport: reg.subscription.type, reason: outcome?.kind ?? 'expired' });
-    this.logger.warn({ msg: 'dead-lettered', reason, dispatchId: job.dispatchId, registrationId: reg.id, requestId: job.requestId });
+    this.logger.warn({ msg: 'dead-lettered', reason, dispatchId: job.dispatchId, registration: redact(reg.id), requestId: job.requestId });
     return { done: 'failed', outcome };
   }
 }

@@ -31,8 +31,8 @@ export class FanoutService {
     let skipped = 0;
     let cursor: number | undefined = 0;
     let batchIndex = 0;
-    // An empty topic still links its events to the dispatch, so their status reads "done".
-    await this.events.markDispatched(dispatchId, claimed, 0, 0);
+    // Linked at once (status "dispatching"); "done" only once the fan-out is complete.
+    await this.events.markDispatched(dispatchId, claimed, 0, 0, false);
     while (cursor !== undefined) {
       const page = await this.registrations.liveTargets(job.tenantId, job.topic, cursor, PAGE);
       const byTransport = new Map<Transport, DeliverJobData[]>();
@@ -59,26 +59,31 @@ export class FanoutService {
         queued++;
       }
       // The running total is written before the jobs exist, so status never reads "done" too early.
-      await this.events.markDispatched(dispatchId, claimed, queued, skipped);
+      await this.events.markDispatched(dispatchId, claimed, queued, skipped, false);
       for (const [transport, jobs] of byTransport) {
         // Web Push: a job per registration, so every push gets its own origin gate, retry and lock.
         if (transport === 'web-push') {
           for (let i = 0; i < jobs.length; i += 500) await this.publisher.deliver(transport, jobs.slice(i, i + 500));
           continue;
         }
-        // FCM takes up to 500 messages per sendEach: a job per batch.
-        const size = FCM_MAX_BATCH_SIZE;
+        // FCM takes up to 500 messages per sendEach: a job per batch. A batch carries one message,
+        // so registrations whose triggers select different kinds go into different batches.
+        const byKinds = new Map<string, DeliverJobData[]>();
+        for (const j of jobs) byKinds.set(j.kinds.join(','), [...(byKinds.get(j.kinds.join(',')) ?? []), j]);
         const batches = [];
-        for (let i = 0; i < jobs.length; i += size) {
-          const chunk = jobs.slice(i, i + size);
-          const { registrationId: _first, ...common } = chunk[0]!;
-          batches.push({ ...common, registrationIds: chunk.map((j) => j.registrationId) });
+        for (const group of byKinds.values()) {
+          for (let i = 0; i < group.length; i += FCM_MAX_BATCH_SIZE) {
+            const chunk = group.slice(i, i + FCM_MAX_BATCH_SIZE);
+            const { registrationId: _first, ...common } = chunk[0]!;
+            batches.push({ ...common, registrationIds: chunk.map((j) => j.registrationId) });
+          }
         }
         for (let i = 0; i < batches.length; i += 200) await this.publisher.deliverBatches(transport, batches.slice(i, i + 200), batchIndex + i);
         batchIndex += batches.length;
       }
       cursor = page.next;
     }
+    await this.events.markDispatched(dispatchId, claimed, queued, skipped, true);
     this.logger.log({ msg: 'fan-out', dispatchId, events: claimed.length, queued, skipped, requestId: job.requestId });
     return { queued, skipped };
   }
