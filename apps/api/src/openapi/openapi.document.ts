@@ -50,8 +50,8 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           201: { description: 'registered', headers: regHeaders() },
           204: { description: 'the same subscription for this topic was updated', headers: regHeaders() },
           400: problem('malformed body (for XML requests: a DAV:error document)'),
-          403: problem('precondition: invalid-subscription, no-supported-trigger or push-not-available'),
-          413: problem('body over 16 KiB'), 415: problem('neither XML nor JSON'), 429: problem('registration limit reached'), ...common,
+          403: problem('precondition: invalid-subscription, no-supported-trigger or push-not-available (also when a registration limit per topic or principal is reached: type registration-limit)'),
+          413: problem('body over 16 KiB'), 415: problem('neither XML nor JSON, or a charset other than UTF-8'), ...common,
         } },
     },
     '/v1/registrations/{id}': {
@@ -62,7 +62,15 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       post: { tags: ['events'], summary: 'Collection(s) changed: answered 202 once durably queued', security: tenant,
         parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'a repeat within 24 h returns the first answer and queues nothing' }],
         requestBody: { required: true, content: json(ref('ChangeEvents'), { topic: 'cal-1', changes: ['content'], syncToken: 'http://cal.example.org/sync/42' }) },
-        responses: { 202: { description: 'queued', content: json(ref('Accepted')) }, 400: problem('invalid event'), 409: problem('same Idempotency-Key still in flight'), 413: problem('body over 1 MiB'), 415: problem('not JSON'), 429: problem('ingest rate limit (RateLimit-* and Retry-After headers)'), ...common } },
+        responses: {
+          202: { description: 'queued', content: json(ref('Accepted')), headers: rateLimitHeaders() },
+          400: problem('invalid event, or an Idempotency-Key reused with another body'),
+          409: problem('same Idempotency-Key still in flight'),
+          413: problem('body over 1 MiB, or more events than the ingest burst allows'),
+          415: problem('not JSON'),
+          429: { ...problem('ingest rate limit (token bucket per tenant, DAVPUSH_INGEST_RATE events/s, burst 2×); nothing was queued'), headers: { ...rateLimitHeaders(), 'Retry-After': { schema: { type: 'integer' } } } },
+          ...common,
+        } },
     },
     '/v1/events/{id}': {
       get: { tags: ['events'], summary: 'Event status and delivery counts', security: tenant, parameters: [pathParam('id')], responses: { 200: { description: 'status', content: json(ref('EventStatus')) }, 404: problem('unknown or not yours'), ...common } },
@@ -101,6 +109,12 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
 
 function pathParam(name: string) {
   return { name, in: 'path', required: true, schema: { type: 'string' } };
+}
+
+function rateLimitHeaders() {
+  return Object.fromEntries(
+    ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'].map((h) => [h, { schema: { type: 'integer' }, description: 'draft-ietf-httpapi-ratelimit-headers' }]),
+  );
 }
 
 function regHeaders() {
