@@ -24,7 +24,7 @@ export function createLogger(config: AppConfig): LoggerService {
  * Everything before Nest starts: validate the environment (one message naming every bad variable,
  * then exit 1), start or reuse the private redis-server, and settle the admin token.
  */
-export async function prepareRuntime(env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
+export async function prepareRuntime(env?: NodeJS.ProcessEnv): Promise<Runtime> {
   let config: AppConfig;
   try {
     config = loadConfig(env);

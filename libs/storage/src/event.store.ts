@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ChangeEvent, DeliveryOutcome } from '@davpush/domain';
+import type { ChangeEvent } from '@davpush/domain';
 import { keys } from './keys';
 import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
@@ -66,9 +66,6 @@ if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
 end
 return 0
 `);
-
-export const bucketOf = (o: DeliveryOutcome): DeliveryBucket =>
-  o.kind === 'accepted' ? 'accepted' : o.kind === 'gone' ? 'gone' : 'failed';
 
 @Injectable()
 export class EventStore {

@@ -18,7 +18,6 @@ export const keys = {
   topicRegistrations: (tenantId: string, topic: string) => `${P}:topic:${tenantId}:${digest(topic)}:regs`,
   topicIdentities: (tenantId: string, topic: string) => `${P}:topic:${tenantId}:${digest(topic)}:ids`,
   registrationExpiry: () => `${P}:reg-expiry`,
-  liveCount: () => `${P}:reg-count`,
   event: (tenantId: string, eventId: string) => `${P}:event:${tenantId}:${eventId}`,
   pending: (tenantId: string, topic: string) => `${P}:pending:${tenantId}:${digest(topic)}`,
   pendingIndex: () => `${P}:pending-index`,
