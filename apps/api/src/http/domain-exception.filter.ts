@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { DomainError, PreconditionFailedError, RateLimitedError } from '@davpush/domain';
+import { RedisService } from '@davpush/storage';
 import { writeProblem } from './problem';
 
 const STATUS: Record<DomainError['kind'], [number, string]> = {
@@ -18,6 +19,8 @@ const STATUS: Record<DomainError['kind'], [number, string]> = {
 @Catch()
 export class DomainExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Http');
+
+  constructor(private readonly redis: RedisService) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const req = host.switchToHttp().getRequest<Request>();
@@ -37,6 +40,11 @@ export class DomainExceptionFilter implements ExceptionFilter {
     }
     // The route template, not the path: paths carry registration ids, which are capabilities.
     const route = typeof req.route?.path === 'string' ? `${req.baseUrl ?? ''}${req.route.path}` : 'unmatched';
+    if (this.redis.client.status !== 'ready') {
+      // Redis is down or reconnecting: nothing was accepted; the caller should come back shortly.
+      this.logger.warn({ msg: 'request failed while Redis is unavailable', route, redis: this.redis.client.status, requestId: req.headers['x-request-id'] });
+      return writeProblem(req, res, 503, 'Service Unavailable', 'storage is unavailable; nothing was accepted, retry shortly', undefined, { 'Retry-After': '2' });
+    }
     this.logger.error({ msg: 'unhandled error', route, error: (exception as Error)?.stack ?? String(exception), requestId: req.headers['x-request-id'] });
     writeProblem(req, res, 500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');
   }

@@ -6,7 +6,7 @@ const json = (schema: unknown, example?: unknown) => ({ 'application/json': { sc
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
 const admin = [{ admin: [] }];
 const tenant = [{ tenant: [] }];
-const common = { 401: problem('missing or wrong credentials') };
+const common = { 401: problem('missing or wrong credentials'), 503: problem('storage (Redis) unavailable: nothing was accepted; retry after Retry-After') };
 
 /**
  * The OpenAPI 3.1 description of every HTTP endpoint (CONTRACT §3). Request bodies reuse the zod
