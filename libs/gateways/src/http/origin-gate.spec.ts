@@ -59,6 +59,25 @@ describe('OriginGate.acquire', () => {
     expect(await sut.acquire('https://a')).toMatchObject({ admitted: false, reason: 'origin busy' });
   });
 
+  it('lets any number wait for an origin that keeps answering, but bounds waiters of a silent one', async () => {
+    const sut = new OriginGate({ ...opts, maxInFlight: 1, maxWaiting: 1, maxWaitMs: 200 }, () => 0);
+    const first = await sut.acquire('https://a');
+    if (first.admitted) first.release('success'); // it answered just now
+    const holder = await sut.acquire('https://a');
+    const waiters = [sut.acquire('https://a'), sut.acquire('https://a'), sut.acquire('https://a')];
+    if (holder.admitted) holder.release('success');
+    const firstWaiter = await waiters[0]!;
+    expect(firstWaiter.admitted).toBe(true);
+    if (firstWaiter.admitted) firstWaiter.release('success');
+    expect((await waiters[1]!).admitted).toBe(true);
+
+    const silent = new OriginGate({ ...opts, maxInFlight: 1, maxWaiting: 1, maxWaitMs: 50 }, () => 0);
+    await silent.acquire('https://h'); // never answers
+    const queued = silent.acquire('https://h');
+    expect(await silent.acquire('https://h')).toMatchObject({ admitted: false, reason: 'origin busy' });
+    expect(await queued).toMatchObject({ admitted: false, reason: 'origin busy' });
+  });
+
   it('bounces waiters when the circuit opens', async () => {
     const sut = new OriginGate({ ...opts, failureThreshold: 1 }, () => 0);
     const a = await sut.acquire('https://a');

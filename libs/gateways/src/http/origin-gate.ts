@@ -28,12 +28,17 @@ export const DEFAULT_ORIGIN_GATE: OriginGateOptions = {
   maxOpenMs: 60_000,
 };
 
+/** An origin that answered within this window counts as answering (busy, not hanging). */
+const ANSWERING_WINDOW_MS = 500;
+
 export type GateResult = 'success' | 'failure' | 'neutral';
 
 export type Admission = { admitted: true; release: (result: GateResult) => void } | { admitted: false; retryAt: number; reason: string };
 
 interface OriginState {
   inFlight: number;
+  /** When a request to this origin last came back (any answer): a busy origin that answers is healthy. */
+  lastAnswerAt: number;
   /** Called with true when handed a slot, false when bounced (the circuit opened). */
   waiting: Array<(granted: boolean) => void>;
   failures: number;
@@ -54,7 +59,7 @@ export class OriginGate {
   private state(origin: string): OriginState {
     let s = this.origins.get(origin);
     if (!s) {
-      s = { inFlight: 0, waiting: [], failures: 0, opens: 0, openUntil: 0, probing: false };
+      s = { inFlight: 0, lastAnswerAt: 0, waiting: [], failures: 0, opens: 0, openUntil: 0, probing: false };
       this.origins.set(origin, s);
     }
     return s;
@@ -65,7 +70,11 @@ export class OriginGate {
     const first = this.admit(origin, now);
     if (first.admitted || first.reason !== 'origin busy') return first;
     const s = this.state(origin);
-    if (s.waiting.length >= this.opts.maxWaiting) return first;
+    // A busy origin that keeps answering frees slots every few milliseconds: any number may queue
+    // for up to maxWaitMs. One that has stopped answering (hanging) gets at most maxWaiting waiters,
+    // so it can never hold more than maxInFlight + maxWaiting worker slots.
+    const answering = now - s.lastAnswerAt < ANSWERING_WINDOW_MS;
+    if (!answering && s.waiting.length >= this.opts.maxWaiting) return first;
     const gotSlot = await new Promise<boolean>((resolve) => {
       const wake = (granted: boolean) => {
         clearTimeout(timer);
@@ -104,6 +113,7 @@ export class OriginGate {
         if (released) return;
         released = true;
         if (probe) s.probing = false;
+        s.lastAnswerAt = Date.now();
         this.record(s, result, Date.now());
         const next = s.openUntil > Date.now() ? undefined : s.waiting.shift();
         // The slot passes straight to a waiter (inFlight unchanged), or is freed.
