@@ -64,7 +64,8 @@ describe('operations: probes, metrics, admin queues and logs after real traffic'
     await push.waitFor({ id: push.idOf(clients.flaky), count: 2 });
     await push.waitFor({ id: push.idOf(clients.bad) });
     await eventually(async () => (await queueView('dead-letter')).counts.waiting === 1, 10_000, 'one dead letter');
-    await eventually(async () => (await queueView('deliver-web-push')).counts.completed >= 4, 10_000, 'four finished deliveries');
+    // One batch job (all four registrations live at one push-service origin) and the retry split off it for the 500.
+    await eventually(async () => (await queueView('deliver-web-push')).counts.completed >= 2, 10_000, 'the batch and the retry finished');
   }, 60_000);
 
   afterAll(async () => {
@@ -127,9 +128,9 @@ describe('operations: probes, metrics, admin queues and logs after real traffic'
     expect(view.queues.map((q) => q.name)).toEqual([...ALL_QUEUES]);
     expect(view.unavailable).toEqual([]);
     const deliver = view.queues.find((q) => q.name === 'deliver-web-push')!;
-    expect(deliver.completedPerMinute).toBe(4);
+    expect(deliver.completedPerMinute).toBe(2);
     expect(deliver.failedPerMinute).toBe(0);
-    expect(deliver.counts).toMatchObject({ waiting: 0, active: 0, completed: 4 });
+    expect(deliver.counts).toMatchObject({ waiting: 0, active: 0, completed: 2 });
     expect(deliver.oldestWaitingSeconds).toBeNull();
     expect(view.queues.find((q) => q.name === 'fanout')!.completedPerMinute).toBe(1);
     const dlq = view.queues.find((q) => q.name === 'dead-letter')!;

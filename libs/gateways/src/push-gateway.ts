@@ -1,4 +1,4 @@
-import type { DeliveryOutcome, PushMessage, Registration, Transport, Urgency } from '@davpush/domain';
+import type { DeliveryOutcome, PushMessage, Registration, Subscription, Transport, Urgency } from '@davpush/domain';
 
 /** One push to one registration, fully decided: the gateway only translates and sends. */
 export interface PushDelivery {
@@ -19,10 +19,16 @@ export interface PushDelivery {
 export abstract class PushGateway {
   abstract readonly transport: Transport;
 
+  /**
+   * Registrations per delivery job. FCM: one sendEach call (500 at most). Web Push: pushes of one
+   * origin sent side by side, each through the origin's gate, sharing one job's queue overhead.
+   */
+  abstract readonly batchSize: number;
+
   abstract send(delivery: PushDelivery): Promise<DeliveryOutcome>;
 
   /** What one circuit breaker and concurrency cap cover: a push-service origin, or the whole transport. */
-  routeKey(_registration: Registration): string {
+  routeKey(_subscription: Subscription): string {
     return this.transport;
   }
 

@@ -23,8 +23,10 @@ export const jobOptions = {
     removeOnComplete: { age: 3600, count: 200_000 },
     removeOnFail: { age: 86_400, count: 100_000 },
   }),
-  deliverBatch: (dispatchId: string, index: number): JobsOptions => ({
-    jobId: `b-${dispatchId}-${index}`,
+  deliverBatch: (dispatchId: string, registrationIds: readonly string[]): JobsOptions => ({
+    // Named by its content, not its position: a fan-out re-run that pages differently (a
+    // registration came or went) adds the batches it needs instead of skipping them as known.
+    jobId: `b-${dispatchId}-${digest(registrationIds.join(','))}`,
     // A batch must never fail half-sent: unexpected errors retry the whole batch (deliveries
     // already settled are idempotent in the dispatch counters).
     attempts: 5,

@@ -49,11 +49,11 @@ export class JobPublisher {
     );
   }
 
-  /** Delivery batches of one dispatch; `firstIndex` numbers them within the dispatch (deterministic ids). */
-  async deliverBatches(transport: Transport, batches: readonly DeliverBatchJobData[], firstIndex: number): Promise<void> {
+  /** Delivery batches of one dispatch (deterministic ids: adding one twice is a no-op). */
+  async deliverBatches(transport: Transport, batches: readonly DeliverBatchJobData[]): Promise<void> {
     if (batches.length === 0) return;
     await this.queue(deliverQueueFor(transport)).addBulk(
-      batches.map((data, i) => ({ name: JobName.DeliverBatch, data, opts: jobOptions.deliverBatch(data.dispatchId, firstIndex + i) })),
+      batches.map((data) => ({ name: JobName.DeliverBatch, data, opts: jobOptions.deliverBatch(data.dispatchId, data.registrationIds) })),
     );
   }
 

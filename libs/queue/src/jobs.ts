@@ -4,7 +4,7 @@ import { QueueName } from './queue-name';
 export enum JobName {
   Fanout = 'fanout',
   Deliver = 'deliver',
-  /** FCM: up to 500 registrations in one sendEach call. */
+  /** Many registrations of one dispatch and route: FCM sendEach (≤ 500), Web Push pushes to one origin. */
   DeliverBatch = 'deliver-batch',
   DeadLetter = 'dead-letter',
   SweepExpired = 'sweep-expired',
@@ -35,7 +35,7 @@ export interface DeliverJobData {
   requestId?: string;
 }
 
-/** One push to many registrations of one dispatch (FCM batches); retries continue as single deliveries. */
+/** One push to many registrations of one dispatch and route; retries continue as single deliveries. */
 export type DeliverBatchJobData = Omit<DeliverJobData, 'registrationId' | 'attempt'> & { registrationIds: string[] };
 
 export interface DeadLetterJobData {

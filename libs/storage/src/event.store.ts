@@ -8,7 +8,7 @@ import { RedisService } from './redis.service';
  * How long event status and dispatch records are kept (GET /v1/events/{id}). An event id is
  * deduplicated for as long as its record lives: 24 h (CONTRACT §3, "Idempotency").
  */
-const RECORD_TTL_SECONDS = 24 * 3600;
+export const RECORD_TTL_SECONDS = 24 * 3600;
 
 export type EventState = 'queued' | 'coalesced' | 'dispatching' | 'done';
 export type DeliveryBucket = 'accepted' | 'gone' | 'failed' | 'skipped';

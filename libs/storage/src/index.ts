@@ -5,6 +5,8 @@ export * from './tenant.store';
 export * from './registration.store';
 export * from './secret.store';
 export * from './event.store';
+export * from './delivery-ledger';
+export * from './tick-batch';
 export * from './storage.module';
 export * from './idempotency.store';
 export * from './rate-limit.store';

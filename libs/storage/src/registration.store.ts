@@ -25,11 +25,12 @@ export interface RegistrationLimits {
 
 export const NO_REGISTRATION_LIMITS: RegistrationLimits = { perTopic: 0, perPrincipal: 0 };
 
-/** What the fan-out needs of a registration: no keys, no endpoint. */
+/** What the fan-out needs of a registration: which changes it wants and where it goes (for grouping). */
 export interface RegistrationTarget {
   id: string;
   trigger: Trigger;
   transport: Subscription['type'];
+  subscription: Subscription;
 }
 
 export interface DeliveryRecord {
@@ -171,7 +172,8 @@ export class RegistrationStore {
     rows.forEach(([err, v], i) => {
       const [trigger, sub] = v as (string | null)[];
       if (err || !trigger || !sub) return;
-      targets.push({ id: ids[i]!, trigger: JSON.parse(trigger) as Trigger, transport: (JSON.parse(sub) as Subscription).type });
+      const subscription = JSON.parse(sub) as Subscription;
+      targets.push({ id: ids[i]!, trigger: JSON.parse(trigger) as Trigger, transport: subscription.type, subscription });
     });
     return { targets, next: ids.length === pageSize ? cursor + pageSize : undefined };
   }

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { DeliveryLedger } from './delivery-ledger';
 import { EventStore } from './event.store';
 import { IdempotencyStore } from './idempotency.store';
 import { RateLimitStore } from './rate-limit.store';
@@ -9,7 +10,7 @@ import { TenantStore } from './tenant.store';
 
 @Global()
 @Module({
-  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, IdempotencyStore, RateLimitStore],
-  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, IdempotencyStore, RateLimitStore],
+  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DeliveryLedger, IdempotencyStore, RateLimitStore],
+  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DeliveryLedger, IdempotencyStore, RateLimitStore],
 })
 export class StorageModule {}

@@ -11,7 +11,7 @@ import {
 import { OriginGate, PushGatewayRegistry, type GateResult, type PushDelivery } from '@davpush/gateways';
 import { PushMetrics, redact } from '@davpush/observability';
 import { JobPublisher, deliverQueueFor, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
-import { EventStore, RegistrationStore, SecretStore } from '@davpush/storage';
+import { DeliveryLedger, EventStore, RegistrationStore, SecretStore } from '@davpush/storage';
 import { MessageCache } from './message-cache';
 
 /** What the processor must do with the job after one attempt. */
@@ -36,6 +36,7 @@ export class DeliveryService implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly registrations: RegistrationStore,
     private readonly events: EventStore,
+    private readonly ledger: DeliveryLedger,
     private readonly secrets: SecretStore,
     private readonly gateways: PushGatewayRegistry,
     private readonly publisher: JobPublisher,
@@ -62,19 +63,23 @@ export class DeliveryService implements OnModuleInit {
   }
 
   /**
-   * Many registrations of one dispatch in one job: FCM as one sendEach batch (up to 500; Web Push,
-   * should it ever be batched, concurrently through each origin's gate). Every result is handled
-   * on its own; one that must be retried continues as a single delivery job at its own time.
+   * Many registrations of one dispatch and route in one job: FCM as one sendEach batch (up to 500),
+   * Web Push side by side, each push through its origin's gate. Every result is handled on its
+   * own; one that must be retried continues as a single delivery job at its own time. Run again
+   * after a crash, a batch sends only what is neither settled nor handed over to a retry.
    */
   async attemptBatch(batch: DeliverBatchJobData, now = Date.now()): Promise<void> {
     const { registrationIds, ...common } = batch;
-    const jobs = registrationIds.map((registrationId): DeliverJobData => ({ ...common, registrationId }));
+    const open = await this.ledger.unsettled(batch.dispatchId, registrationIds);
+    const jobs = open.map((registrationId): DeliverJobData => ({ ...common, registrationId }));
     const prepared = await Promise.all(jobs.map((j) => this.prepare(j, now)));
     const sendable = prepared.map((p, i) => ({ p, job: jobs[i]! })).filter((x): x is { p: PushDelivery; job: DeliverJobData } => !('done' in x.p));
     if (sendable.length === 0) return;
     const transport = sendable[0]!.p.registration.subscription.type;
     const retryLater = async (job: DeliverJobData, step: DeliveryStep) => {
-      if ('retryAt' in step) await this.publisher.deliverAt(transport, { ...job, attempt: step.countsAsAttempt ? 1 : 0 }, step.retryAt);
+      if (!('retryAt' in step)) return;
+      await this.publisher.deliverAt(transport, { ...job, attempt: step.countsAsAttempt ? 1 : 0 }, step.retryAt);
+      await this.ledger.handOff(job.dispatchId, job.registrationId);
     };
     if (transport === 'web-push') {
       await Promise.all(sendable.map(async ({ p, job }) => retryLater(job, await this.sendOne(job, p, now))));
@@ -95,7 +100,7 @@ export class DeliveryService implements OnModuleInit {
   private async sendOne(job: DeliverJobData, ready: PushDelivery, now: number): Promise<DeliveryStep> {
     const gateway = this.gateways.for(ready.registration.subscription.type);
     // A busy, hanging or failing push service waits for its own turn without holding a worker slot.
-    const admission = await this.gate.acquire(gateway.routeKey(ready.registration), now);
+    const admission = await this.gate.acquire(gateway.routeKey(ready.registration.subscription), now);
     if (!admission.admitted) {
       if (admission.retryAt >= job.deadline) return this.giveUp(job, ready.registration, `TTL ran out while the push service was unavailable (${admission.reason})`);
       return { retryAt: admission.retryAt, countsAsAttempt: false };
@@ -132,8 +137,7 @@ export class DeliveryService implements OnModuleInit {
     const log = { dispatchId: job.dispatchId, registration: redact(reg.id), transport: reg.subscription.type, outcome: outcome.kind, requestId: job.requestId };
     switch (outcome.kind) {
       case 'accepted':
-        await this.registrations.recordDelivery(reg.id, 'success', now);
-        await this.events.settle(job.dispatchId, reg.id, 'accepted');
+        await this.ledger.recordAccepted(job.dispatchId, reg.id);
         this.metrics.endToEnd.observe({ transport: reg.subscription.type }, (now - job.acceptedAt) / 1000);
         this.logger.debug?.({ msg: 'delivered', ...log });
         return { done: 'accepted', outcome };

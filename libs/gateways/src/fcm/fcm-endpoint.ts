@@ -74,13 +74,15 @@ export function endpointRoute(endpoint: string, ca?: string | Buffer): EndpointR
  * classifier falls back to FCM's documented minimum delay instead.
  */
 export class RetryAfterProbe {
-  private readonly seen: { at: number; status: number; ms: number }[] = [];
+  /** Ordered by arrival; `seq` numbers them (a millisecond clock would let a previous call's answer in). */
+  private readonly seen: { seq: number; status: number; ms: number }[] = [];
+  private seq = 0;
   private readonly onResponse = (message: unknown): void => {
     const { request, response } = message as { request: http.ClientRequest & { agent?: unknown }; response: http.IncomingMessage };
     if (request.agent !== this.agent || (response.statusCode !== 429 && response.statusCode !== 503)) return;
     const ms = parseRetryAfter(response.headers['retry-after']);
     if (ms === undefined) return;
-    this.seen.push({ at: Date.now(), status: response.statusCode, ms });
+    this.seen.push({ seq: ++this.seq, status: response.statusCode, ms });
     if (this.seen.length > 1000) this.seen.splice(0, this.seen.length - 1000);
   };
 
@@ -88,13 +90,18 @@ export class RetryAfterProbe {
     dc.subscribe('http.client.response.finish', this.onResponse);
   }
 
+  /** A point to look back to: taken before a batch is sent. */
+  mark(): number {
+    return this.seq;
+  }
+
   /**
-   * The longest Retry-After on `status` answers since `startedAt`. FCM throttles per project (and
-   * per device), so every throttled message of a batch waits at least as long as the longest hint.
+   * The longest Retry-After on `status` answers that arrived after `mark`. FCM throttles per project
+   * (and per device), so every throttled message of a batch waits at least as long as the longest hint.
    */
-  maxSince(startedAt: number, status: 429 | 503): number | undefined {
+  maxSince(mark: number, status: 429 | 503): number | undefined {
     let max: number | undefined;
-    for (const s of this.seen) if (s.status === status && s.at >= startedAt && (max === undefined || s.ms > max)) max = s.ms;
+    for (const s of this.seen) if (s.status === status && s.seq > mark && (max === undefined || s.ms > max)) max = s.ms;
     return max;
   }
 

@@ -53,6 +53,7 @@ let appSequence = 0;
 @Injectable()
 export class FcmGateway extends PushGateway implements OnApplicationShutdown {
   readonly transport = 'fcm' as const;
+  readonly batchSize = FCM_MAX_BATCH_SIZE;
   readonly stats: FcmGatewayStats = {
     batches: 0,
     messages: 0,
@@ -138,7 +139,7 @@ export class FcmGateway extends PushGateway implements OnApplicationShutdown {
       }
     });
     if (messages.length > 0) {
-      const startedAt = Date.now();
+      const mark = this.probe?.mark() ?? 0;
       this.stats.batches++;
       this.stats.messages += messages.length;
       let responses: SendResponse[] | undefined;
@@ -151,8 +152,8 @@ export class FcmGateway extends PushGateway implements OnApplicationShutdown {
         responses = await pendingResponses(err);
       }
       const context = {
-        retryAfterMs: this.probe?.maxSince(startedAt, 429),
-        unavailableRetryAfterMs: this.probe?.maxSince(startedAt, 503),
+        retryAfterMs: this.probe?.maxSince(mark, 429),
+        unavailableRetryAfterMs: this.probe?.maxSince(mark, 503),
         tokenFailureTransient: this.health.state.lastErrorTransient,
       };
       positions.forEach((at, k) => {

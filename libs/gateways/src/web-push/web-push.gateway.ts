@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import webpush from 'web-push';
-import type { DeliveryOutcome, Registration } from '@davpush/domain';
+import type { DeliveryOutcome, Subscription } from '@davpush/domain';
 import { SafeHttpClient } from '../http/safe-http.client';
 import { PushGateway, type PushDelivery } from '../push-gateway';
 import { classifyWebPushAnswer, classifyWebPushError } from './web-push.classifier';
 import { VapidService } from './vapid.service';
 import type { VapidKeyPair } from '@davpush/storage';
+
+/** Pushes per delivery job; a crash re-sends at most the ones of a batch still in flight. */
+export const WEB_PUSH_BATCH_SIZE = 50;
 
 /**
  * Web Push (RFC 8030) with RFC 8291 aes128gcm encryption by the `web-push` package. web-push builds
@@ -15,6 +18,7 @@ import type { VapidKeyPair } from '@davpush/storage';
 @Injectable()
 export class WebPushGateway extends PushGateway {
   readonly transport = 'web-push' as const;
+  readonly batchSize = WEB_PUSH_BATCH_SIZE;
 
   constructor(
     private readonly vapid: VapidService,
@@ -23,8 +27,7 @@ export class WebPushGateway extends PushGateway {
     super();
   }
 
-  override routeKey(registration: Registration): string {
-    const sub = registration.subscription;
+  override routeKey(sub: Subscription): string {
     try {
       return sub.type === 'web-push' ? new URL(sub.pushResource).origin : this.transport;
     } catch {

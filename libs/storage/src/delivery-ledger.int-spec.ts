@@ -1,0 +1,84 @@
+import { createECDH, randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '@davpush/config';
+import { RedisServer } from '../../../test/support/redis-server';
+import { DeliveryLedger } from './delivery-ledger';
+import { EventStore } from './event.store';
+import { keys } from './keys';
+import { RedisService } from './redis.service';
+import { RegistrationStore } from './registration.store';
+
+const ecdh = createECDH('prime256v1');
+ecdh.generateKeys();
+
+describe('DeliveryLedger on real Redis', () => {
+  let server: RedisServer;
+  let redis: RedisService;
+  let sut: DeliveryLedger;
+  let registrations: RegistrationStore;
+  let events: EventStore;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    redis = new RedisService(loadConfig({ REDIS_URL: server.url }));
+    sut = new DeliveryLedger(redis);
+    registrations = new RegistrationStore(redis);
+    events = new EventStore(redis);
+  });
+  afterAll(async () => {
+    await redis?.onApplicationShutdown();
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    await redis.client.flushall();
+  });
+
+  const register = async (n: number) => {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const { id } = await registrations.upsert('t1', 'cal', {
+        subscription: { type: 'web-push', pushResource: `https://push.example/${i}`, publicKey: ecdh.getPublicKey('base64url'), authSecret: randomBytes(16).toString('base64url'), contentEncoding: 'aes128gcm' },
+        trigger: { contentUpdate: { depth: '1' } },
+        expiresAt: Date.now() + 86_400_000,
+      }, undefined);
+      ids.push(id);
+    }
+    return ids;
+  };
+
+  it('settles concurrent accepted deliveries in one script call, each counted once, and records the success', async () => {
+    const ids = await register(3);
+    await registrations.recordDelivery(ids[0]!, 'failure');
+    await sut.recordAccepted('d0', ids[2]!); // Redis learns the script (EVALSHA after this)
+    const monitor = await new Redis(server.url).monitor();
+    const commands: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => commands.push(String(args[0]).toLowerCase()));
+    await Promise.all([...ids.map((id) => sut.recordAccepted('d1', id)), sut.recordAccepted('d1', ids[0]!)]);
+    await new Promise((r) => setTimeout(r, 50));
+    monitor.disconnect();
+    expect(commands.filter((c) => c === 'evalsha' || c === 'eval')).toHaveLength(1);
+    expect(Number(await redis.client.hget(keys.dispatch('d1'), 'accepted'))).toBe(3);
+    const first = await registrations.get(ids[0]!);
+    expect(first?.consecutiveFailures).toBe(0);
+    expect(first?.lastSuccessAt).toBeGreaterThan(0);
+    // A settlement through the other path does not count the same registration twice.
+    expect(await events.settle('d1', ids[1]!, 'accepted')).toBe(false);
+  });
+
+  it('never leaves a stub behind for a registration deleted while its push was in flight', async () => {
+    await sut.recordAccepted('d1', 'AAAAAAAAAAAAAAAAAAAAAA');
+    expect(await redis.client.exists(keys.registration('AAAAAAAAAAAAAAAAAAAAAA'))).toBe(0);
+    expect(Number(await redis.client.hget(keys.dispatch('d1'), 'accepted'))).toBe(1);
+  });
+
+  it('names what a batch run again must still send: neither settled nor handed over to a retry', async () => {
+    const ids = await register(4);
+    await sut.recordAccepted('d1', ids[0]!);
+    await events.settle('d1', ids[1]!, 'gone');
+    await sut.handOff('d1', ids[2]!);
+    expect(await sut.unsettled('d1', ids)).toEqual([ids[3]]);
+    expect(await sut.unsettled('d2', ids)).toEqual(ids);
+    expect(await redis.client.ttl(keys.dispatchHandedOff('d1'))).toBeGreaterThan(0);
+  });
+});
