@@ -34,6 +34,7 @@ export class AppConfig {
   readonly delivery!: {
     jobLockMs: number;
     originConcurrency: number;
+    encryptThreads: number;
     pruneAfterFailures: number;
     pruneAfterSeconds: number;
     retryBaseMs: number;
@@ -121,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     delivery: {
       jobLockMs: e.DAVPUSH_JOB_LOCK_MS,
       originConcurrency: e.DAVPUSH_ORIGIN_CONCURRENCY,
+      encryptThreads: e.DAVPUSH_ENCRYPT_THREADS,
       pruneAfterFailures: e.DAVPUSH_PRUNE_AFTER_FAILURES,
       pruneAfterSeconds: e.DAVPUSH_PRUNE_AFTER_SECONDS,
       retryBaseMs: e.DAVPUSH_RETRY_BASE_MS,

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const bool = z
@@ -68,6 +69,8 @@ export const envSchema = z
     DAVPUSH_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
     DAVPUSH_JOB_LOCK_MS: int(1000, 600_000).default(30_000),
     DAVPUSH_ORIGIN_CONCURRENCY: int(1, 10_000).default(64),
+    // RFC 8291 encryption threads (0 = on the event loop): one less than the cores, at most 4.
+    DAVPUSH_ENCRYPT_THREADS: int(0, 64).default(Math.max(0, Math.min(4, availableParallelism() - 1))),
     DAVPUSH_PRUNE_AFTER_FAILURES: int(1, 1_000_000).default(10),
     DAVPUSH_PRUNE_AFTER_SECONDS: int(0, 31_536_000).default(259_200),
     DAVPUSH_RETRY_BASE_MS: int(10, 3_600_000).default(1000),

@@ -8,6 +8,7 @@ import { PushGateway, PushGatewayRegistry } from './push-gateway';
 import { VapidRotationService } from './web-push/vapid-rotation.service';
 import { VapidService } from './web-push/vapid.service';
 import { WebPushGateway } from './web-push/web-push.gateway';
+import { WebPushEncryptor } from './web-push/web-push-encryptor';
 
 @Injectable()
 class DefaultGatewayRegistry extends PushGatewayRegistry {
@@ -37,6 +38,7 @@ class DefaultGatewayRegistry extends PushGatewayRegistry {
     SafeHttpClient,
     VapidService,
     VapidRotationService,
+    WebPushEncryptor,
     WebPushGateway,
     FcmGateway,
     { provide: PushGatewayRegistry, useClass: DefaultGatewayRegistry },
@@ -46,6 +48,6 @@ class DefaultGatewayRegistry extends PushGatewayRegistry {
       useFactory: (config: AppConfig) => new OriginGate({ ...DEFAULT_ORIGIN_GATE, maxInFlight: config.delivery.originConcurrency, maxWaiting: config.delivery.originConcurrency }),
     },
   ],
-  exports: [SafeHttpClient, VapidService, VapidRotationService, WebPushGateway, FcmGateway, PushGatewayRegistry, OriginGate],
+  exports: [SafeHttpClient, VapidService, VapidRotationService, WebPushEncryptor, WebPushGateway, FcmGateway, PushGatewayRegistry, OriginGate],
 })
 export class GatewaysModule {}

@@ -6,5 +6,6 @@ export * from './web-push/web-push.classifier';
 export * from './web-push/vapid.service';
 export * from './web-push/vapid-rotation.service';
 export * from './web-push/web-push.gateway';
+export * from './web-push/web-push-encryptor';
 export * from './gateways.module';
 export * from './fcm';

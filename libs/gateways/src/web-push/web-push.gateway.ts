@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import webpush from 'web-push';
 import type { DeliveryOutcome, Subscription } from '@davpush/domain';
 import { SafeHttpClient } from '../http/safe-http.client';
 import { PushGateway, type PushDelivery } from '../push-gateway';
 import { classifyWebPushAnswer, classifyWebPushError } from './web-push.classifier';
 import { VapidService } from './vapid.service';
+import { EncryptionError, WebPushEncryptor, type EncryptedRequest } from './web-push-encryptor';
 import type { VapidKeyPair } from '@davpush/storage';
 
 /** Pushes per delivery job; a crash re-sends at most the ones of a batch still in flight. */
@@ -12,7 +12,7 @@ export const WEB_PUSH_BATCH_SIZE = 50;
 
 /**
  * Web Push (RFC 8030) with RFC 8291 aes128gcm encryption by the `web-push` package. web-push builds
- * the encrypted request; we add the cached VAPID header and send it through SafeHttpClient (SSRF
+ * the encrypted request (on an encryption thread, WebPushEncryptor); we add the cached VAPID header and send it through SafeHttpClient (SSRF
  * guard, timeouts, body cap) rather than web-push's own https.request (unbounded body, no guard).
  */
 @Injectable()
@@ -23,6 +23,7 @@ export class WebPushGateway extends PushGateway {
   constructor(
     private readonly vapid: VapidService,
     private readonly http: SafeHttpClient,
+    private readonly encryptor: WebPushEncryptor,
   ) {
     super();
   }
@@ -44,25 +45,28 @@ export class WebPushGateway extends PushGateway {
     } catch {
       return { kind: 'gone', reason: 'push resource is not a valid URL' };
     }
-    let request: ReturnType<typeof webpush.generateRequestDetails>;
+    let request: EncryptedRequest;
     try {
-      request = webpush.generateRequestDetails(
-        { endpoint: sub.pushResource, keys: { p256dh: sub.publicKey, auth: sub.authSecret } },
-        d.payload,
-        {
+      request = await this.encryptor.encrypt({
+        endpoint: sub.pushResource,
+        p256dh: sub.publicKey,
+        auth: sub.authSecret,
+        payload: d.payload,
+        options: {
           TTL: d.ttlSeconds,
           urgency: d.urgency,
           topic: d.collapseKey,
           contentEncoding: 'aes128gcm',
           headers: { Authorization: await this.vapid.authorization(url.origin, keys) },
         },
-      );
+      });
     } catch (err) {
       // Keys that passed validation but still fail to encrypt: this subscription can never work.
-      return { kind: 'gone', reason: `encryption failed: ${(err as Error).name}` };
+      if (err instanceof EncryptionError) return { kind: 'gone', reason: `encryption failed: ${err.message}` };
+      return { kind: 'transient', reason: (err as Error).message };
     }
     try {
-      const answer = await this.http.post(url, request.headers as Record<string, string | number>, request.body as Buffer);
+      const answer = await this.http.post(url, request.headers, request.body);
       return classifyWebPushAnswer(answer);
     } catch (err) {
       return classifyWebPushError(err);

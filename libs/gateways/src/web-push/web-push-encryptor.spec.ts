@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '@davpush/config';
+import { WebPushClient } from '../../../../test/support/webpush-client';
+import { EncryptionError, WebPushEncryptor, type EncryptInput } from './web-push-encryptor';
+
+const input = (client: WebPushClient, payload: string): EncryptInput => ({
+  endpoint: client.pushResource,
+  p256dh: client.publicKey,
+  auth: client.authSecret,
+  payload,
+  options: { TTL: 60, urgency: 'high', topic: 'Kq0nF4p1ZbXwT6yN3mR8sV2cH5jL7dGa', contentEncoding: 'aes128gcm', headers: { Authorization: 'vapid t=x, k=y' } },
+});
+
+describe.each([0, 1, 2])('WebPushEncryptor with %i encryption threads', (threads) => {
+  let sut: WebPushEncryptor | undefined;
+  afterEach(async () => {
+    await sut?.onApplicationShutdown();
+  });
+
+  it('builds requests each recipient decrypts to its own message, with the RFC 8030 headers', async () => {
+    sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: String(threads) }));
+    expect(sut.threads).toBe(threads);
+    const clients = Array.from({ length: 60 }, (_, i) => WebPushClient.create(`https://push.example/${i}`));
+    const requests = await Promise.all(clients.map((c, i) => sut!.encrypt(input(c, `<push-message>${i}</push-message>`))));
+    requests.forEach((r, i) => {
+      expect(clients[i]!.decrypt(r.body)).toBe(`<push-message>${i}</push-message>`);
+      expect(r.headers).toMatchObject({ TTL: 60, Urgency: 'high', Topic: 'Kq0nF4p1ZbXwT6yN3mR8sV2cH5jL7dGa', 'Content-Encoding': 'aes128gcm', Authorization: 'vapid t=x, k=y' });
+      expect(r.headers['Content-Length']).toBe(r.body.length);
+    });
+    // A fresh ephemeral key per message, even for the same recipient.
+    const again = await sut.encrypt(input(clients[0]!, 'x'));
+    expect(again.body.subarray(21, 86).equals(requests[0]!.body.subarray(21, 86))).toBe(false);
+  });
+
+  it('fails only the subscription whose keys cannot be used, with an EncryptionError', async () => {
+    sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: String(threads) }));
+    const good = WebPushClient.create('https://push.example/good');
+    const broken = { ...input(good, 'x'), p256dh: Buffer.alloc(65, 4).toString('base64url') };
+    const [bad, ok] = await Promise.allSettled([sut.encrypt(broken), sut.encrypt(input(good, 'fine'))]);
+    expect(bad.status === 'rejected' && bad.reason).toBeInstanceOf(EncryptionError);
+    expect(ok.status === 'fulfilled' && good.decrypt(ok.value.body)).toBe('fine');
+  });
+});
+
+describe('WebPushEncryptor thread failure', () => {
+  it('fails what a dying thread held (not as EncryptionError) and replaces the thread', async () => {
+    const sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: '1' }));
+    try {
+      const client = WebPushClient.create('https://push.example/a');
+      const lanes = (sut as unknown as { lanes: { worker: { terminate(): Promise<number> } }[] }).lanes;
+      const held = sut.encrypt(input(client, 'lost'));
+      await new Promise((r) => setImmediate(r)); // the batch is posted to the thread
+      await lanes[0]!.worker.terminate();
+      await expect(held).rejects.toThrow('encryption thread exited');
+      await expect(held).rejects.not.toBeInstanceOf(EncryptionError);
+      expect(client.decrypt((await sut.encrypt(input(client, 'after'))).body)).toBe('after');
+    } finally {
+      await sut.onApplicationShutdown();
+    }
+  });
+});
