@@ -23,10 +23,11 @@ export const jobOptions = {
     removeOnComplete: { age: 3600, count: 200_000 },
     removeOnFail: { age: 86_400, count: 100_000 },
   }),
-  deliverBatch: (dispatchId: string, registrationIds: readonly string[]): JobsOptions => ({
+  deliverBatch: (dispatchId: string, registrationIds: readonly string[], parentJobId?: string): JobsOptions => ({
     // Named by its content, not its position: a fan-out re-run that pages differently (a
     // registration came or went) adds the batches it needs instead of skipping them as known.
-    jobId: `b-${dispatchId}-${digest(registrationIds.join(','))}`,
+    // The rest of a batch that goes back to the queue is named after the job it came from too.
+    jobId: `b-${dispatchId}-${digest(`${parentJobId ?? ''}|${registrationIds.join(',')}`)}`,
     // A batch must never fail half-sent: unexpected errors retry the whole batch (deliveries
     // already settled are idempotent in the dispatch counters).
     attempts: 5,

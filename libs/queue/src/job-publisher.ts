@@ -57,6 +57,12 @@ export class JobPublisher {
     );
   }
 
+  /** The rest of a batch, due at `at` (its origin was busy or its circuit open). */
+  async deliverBatchAt(transport: Transport, data: DeliverBatchJobData, at: number, parentJobId: string): Promise<void> {
+    const opts = jobOptions.deliverBatch(data.dispatchId, data.registrationIds, parentJobId);
+    await this.queue(deliverQueueFor(transport)).add(JobName.DeliverBatch, data, { ...opts, delay: Math.max(0, at - Date.now()) });
+  }
+
   /** A single delivery due at `at` (a retry split off a batch). */
   async deliverAt(transport: Transport, data: DeliverJobData, at: number): Promise<void> {
     const opts = jobOptions.deliver(data.dispatchId, data.registrationId, `a${data.attempt ?? 0}`);

@@ -76,9 +76,11 @@ describe('DeliveryLedger on real Redis', () => {
     const ids = await register(4);
     await sut.recordAccepted('d1', ids[0]!);
     await events.settle('d1', ids[1]!, 'gone');
-    await sut.handOff('d1', ids[2]!);
-    expect(await sut.unsettled('d1', ids)).toEqual([ids[3]]);
-    expect(await sut.unsettled('d2', ids)).toEqual(ids);
-    expect(await redis.client.ttl(keys.dispatchHandedOff('d1'))).toBeGreaterThan(0);
+    await sut.handOff('b-d1-x', [ids[2]!]);
+    expect(await sut.unsettled('d1', 'b-d1-x', ids)).toEqual([ids[3]]);
+    // What one batch passed on is that batch's business: the job it went to still sends it.
+    expect(await sut.unsettled('d1', 'b-d1-y', ids)).toEqual([ids[2], ids[3]]);
+    expect(await sut.unsettled('d2', 'b-d2-x', ids)).toEqual(ids);
+    expect(await redis.client.ttl(keys.batchHandedOff('b-d1-x'))).toBeGreaterThan(0);
   });
 });

@@ -48,21 +48,23 @@ export class DeliveryLedger {
   }
 
   /**
-   * The registrations of a batch still to be sent: not settled in the dispatch and not handed
-   * over to a retry job. A batch run again after a crash sends only those.
+   * The registrations of a batch job still to be sent: not settled in the dispatch and not passed
+   * on by this job to another. A batch run again after a crash sends only those.
    */
-  async unsettled(dispatchId: string, registrationIds: readonly string[]): Promise<string[]> {
+  async unsettled(dispatchId: string, batchJobId: string, registrationIds: readonly string[]): Promise<string[]> {
     if (registrationIds.length === 0) return [];
     const [done, handedOff] = await Promise.all([
       this.redis.client.smismember(keys.dispatchDone(dispatchId), ...registrationIds),
-      this.redis.client.smismember(keys.dispatchHandedOff(dispatchId), ...registrationIds),
+      this.redis.client.smismember(keys.batchHandedOff(batchJobId), ...registrationIds),
     ]);
     return registrationIds.filter((_, i) => !done[i] && !handedOff[i]);
   }
 
-  /** A delivery of a batch now continues as a retry job of its own. */
-  async handOff(dispatchId: string, registrationId: string): Promise<void> {
-    await this.redis.client.multi().sadd(keys.dispatchHandedOff(dispatchId), registrationId).expire(keys.dispatchHandedOff(dispatchId), RECORD_TTL_SECONDS).exec();
+  /** Deliveries of a batch job that now continue in another job (a retry, or the batch's bounced rest). */
+  async handOff(batchJobId: string, registrationIds: readonly string[]): Promise<void> {
+    if (registrationIds.length === 0) return;
+    const key = keys.batchHandedOff(batchJobId);
+    await this.redis.client.multi().sadd(key, ...registrationIds).expire(key, RECORD_TTL_SECONDS).exec();
   }
 
   private async writeAccepted(items: Accepted[]): Promise<void> {

@@ -23,8 +23,8 @@ export const keys = {
   pendingIndex: () => `${P}:pending-index`,
   dispatch: (id: string) => `${P}:dispatch:${id}`,
   dispatchDone: (id: string) => `${P}:dispatch:${id}:done`,
-  /** Registrations of a dispatch whose delivery a batch handed over to a retry job of its own. */
-  dispatchHandedOff: (id: string) => `${P}:dispatch:${id}:handed-off`,
+  /** Registrations a batch job passed on to other jobs (retries, its bounced rest). */
+  batchHandedOff: (jobId: string) => `${P}:batch:${digest(jobId)}:handed-off`,
   idempotency: (tenantId: string, key: string) => `${P}:idem:${tenantId}:${digest(key)}`,
   rateLimit: (tenantId: string) => `${P}:rate:${tenantId}`,
 };

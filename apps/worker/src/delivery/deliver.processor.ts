@@ -14,7 +14,7 @@ export class DeliverProcessor {
 
   async process(job: Job<DeliverJobData | DeliverBatchJobData>, token?: string): Promise<DeliveryStep | undefined> {
     if (job.name === JobName.DeliverBatch) {
-      await this.delivery.attemptBatch(job.data as DeliverBatchJobData);
+      await this.delivery.attemptBatch(job.data as DeliverBatchJobData, job.id ?? '');
       return undefined;
     }
     return this.single(job as Job<DeliverJobData>, token);

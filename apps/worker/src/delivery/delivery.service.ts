@@ -65,12 +65,13 @@ export class DeliveryService implements OnModuleInit {
   /**
    * Many registrations of one dispatch and route in one job: FCM as one sendEach batch (up to 500),
    * Web Push side by side, each push through its origin's gate. Every result is handled on its
-   * own; one that must be retried continues as a single delivery job at its own time. Run again
-   * after a crash, a batch sends only what is neither settled nor handed over to a retry.
+   * own; one that must be retried continues as a single delivery job at its own time, while the
+   * pushes the gate turned away (origin busy, circuit open) go back together as one batch. Run
+   * again after a crash, a batch sends only what is neither settled nor handed over.
    */
-  async attemptBatch(batch: DeliverBatchJobData, now = Date.now()): Promise<void> {
+  async attemptBatch(batch: DeliverBatchJobData, batchJobId: string, now = Date.now()): Promise<void> {
     const { registrationIds, ...common } = batch;
-    const open = await this.ledger.unsettled(batch.dispatchId, registrationIds);
+    const open = await this.ledger.unsettled(batch.dispatchId, batchJobId, registrationIds);
     const jobs = open.map((registrationId): DeliverJobData => ({ ...common, registrationId }));
     const prepared = await Promise.all(jobs.map((j) => this.prepare(j, now)));
     const sendable = prepared.map((p, i) => ({ p, job: jobs[i]! })).filter((x): x is { p: PushDelivery; job: DeliverJobData } => !('done' in x.p));
@@ -79,10 +80,22 @@ export class DeliveryService implements OnModuleInit {
     const retryLater = async (job: DeliverJobData, step: DeliveryStep) => {
       if (!('retryAt' in step)) return;
       await this.publisher.deliverAt(transport, { ...job, attempt: step.countsAsAttempt ? 1 : 0 }, step.retryAt);
-      await this.ledger.handOff(job.dispatchId, job.registrationId);
+      await this.ledger.handOff(batchJobId, [job.registrationId]);
     };
     if (transport === 'web-push') {
-      await Promise.all(sendable.map(async ({ p, job }) => retryLater(job, await this.sendOne(job, p, now))));
+      const turnedAway: { id: string; at: number }[] = [];
+      await Promise.all(
+        sendable.map(async ({ p, job }) => {
+          const step = await this.sendOne(job, p, now);
+          if ('retryAt' in step && !step.outcome) turnedAway.push({ id: job.registrationId, at: step.retryAt });
+          else await retryLater(job, step);
+        }),
+      );
+      if (turnedAway.length > 0) {
+        const ids = turnedAway.map((t) => t.id);
+        await this.publisher.deliverBatchAt(transport, { ...common, registrationIds: ids }, Math.max(...turnedAway.map((t) => t.at)), batchJobId);
+        await this.ledger.handOff(batchJobId, ids);
+      }
       return;
     }
     const started = performance.now();

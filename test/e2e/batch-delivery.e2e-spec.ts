@@ -1,0 +1,77 @@
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUEUE_PREFIX, QueueName } from '@davpush/queue';
+import { FakePushService } from '../support/fake-push-service';
+import type { WebPushClient } from '../support/webpush-client';
+import { eventually, startHarness, type Harness } from './harness';
+
+/**
+ * Web Push deliveries travel in batch jobs per push-service origin; every push still passes its
+ * origin's gate on its own. A slow origin must not hold up another origin's batch, and the pushes
+ * its gate turns away go back to the queue together, as one batch, each delivered exactly once.
+ */
+describe('Web Push batches per origin', () => {
+  let h: Harness;
+  let slow: FakePushService;
+  let fast: FakePushService;
+  let apiKey: string;
+  let queue: Queue;
+
+  beforeAll(async () => {
+    // Two requests in flight per origin: a slow origin turns most of a batch away.
+    h = await startHarness({ DAVPUSH_ORIGIN_CONCURRENCY: '2', DAVPUSH_COALESCE_MS: '50' });
+    slow = await FakePushService.start();
+    fast = await FakePushService.start();
+    ({ apiKey } = await h.createTenant());
+    queue = new Queue(QueueName.DeliverWebPush, { connection: { path: h.redis.socketPath }, prefix: QUEUE_PREFIX });
+  });
+  afterAll(async () => {
+    await queue?.close();
+    await slow?.stop();
+    await fast?.stop();
+    await h?.close();
+  });
+
+  const register = async (push: FakePushService, topic: string): Promise<WebPushClient> => {
+    const c = push.subscribe();
+    const res = await h.request('POST', `/v1/topics/${topic}/registrations`, {
+      token: apiKey,
+      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
+    });
+    expect(res.status).toBe(201);
+    return c;
+  };
+  const accepted = (push: FakePushService, c: WebPushClient) => push.received(push.idOf(c)).filter((r) => r.status === 201);
+
+  it('delivers a fast origin at once while a slow one is worked off, every push once, turned-away pushes as one batch', async () => {
+    slow.setLatency(1200);
+    const slowClients: WebPushClient[] = [];
+    for (let i = 0; i < 8; i++) slowClients.push(await register(slow, 'cal'));
+    const fastClients: WebPushClient[] = [];
+    for (let i = 0; i < 3; i++) fastClients.push(await register(fast, 'cal'));
+
+    const sentAt = Date.now();
+    expect((await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'cal', changes: ['content'], syncToken: 'b1', id: 'batch-1' } })).status).toBe(202);
+    await eventually(async () => fastClients.every((c) => accepted(fast, c).length === 1), 5000, 'the fast origin');
+    expect(Date.now() - sentAt).toBeLessThan(1200);
+
+    const status = await eventually(async () => {
+      const s = (await (await h.request('GET', '/v1/events/batch-1', { token: apiKey })).json()) as { state: string };
+      return s.state === 'done' && s;
+    }, 30_000, 'every push settled');
+    expect(status).toMatchObject({ deliveries: { pending: 0, accepted: 11, gone: 0, failed: 0, skipped: 0 } });
+    for (const c of slowClients) {
+      expect(accepted(slow, c)).toHaveLength(1);
+      expect(slow.decryptRecord(accepted(slow, c)[0]!)).toContain('<D:sync-token>b1</D:sync-token>');
+    }
+    for (const c of fastClients) expect(accepted(fast, c)).toHaveLength(1);
+
+    const jobs = await queue.getJobs(['completed', 'delayed', 'waiting', 'active']);
+    // Each origin's batch, plus the slow origin's rest (turned away by its gate) as batches again:
+    // never a job per turned-away push.
+    expect(jobs.every((j) => j.name === 'deliver-batch')).toBe(true);
+    expect(jobs.length).toBeGreaterThanOrEqual(3);
+    const first = jobs.filter((j) => (j.data as { registrationIds: string[] }).registrationIds.length === 8);
+    expect(first).toHaveLength(1);
+  }, 60_000);
+});
