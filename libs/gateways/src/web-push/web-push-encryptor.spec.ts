@@ -58,4 +58,20 @@ describe('WebPushEncryptor thread failure', () => {
       await sut.onApplicationShutdown();
     }
   });
+
+  it('stops restarting a thread that keeps dying at start, and encrypts on the event loop instead', async () => {
+    const sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: '1' }));
+    try {
+      const lanes = (sut as unknown as { lanes: { worker: { terminate(): Promise<number> } }[] }).lanes;
+      for (let i = 0; i < 3; i++) {
+        await lanes[0]!.worker.terminate();
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(sut.threads).toBe(0);
+      const client = WebPushClient.create('https://push.example/a');
+      expect(client.decrypt((await sut.encrypt(input(client, 'inline'))).body)).toBe('inline');
+    } finally {
+      await sut.onApplicationShutdown();
+    }
+  });
 });

@@ -49,8 +49,13 @@ parentPort.on('message', ({ id, items }) => {
 });
 `;
 
+/** A thread that dies this soon after it started, this many times in a row, is not started again. */
+const QUICK_EXIT_MS = 2000;
+const MAX_QUICK_EXITS = 3;
+
 interface Lane {
   worker: Worker;
+  startedAt: number;
   pending: Map<number, { items: number; settle: (results: Result[] | Error) => void }>;
   load: number;
 }
@@ -69,6 +74,7 @@ export class WebPushEncryptor implements OnApplicationShutdown {
   private scheduled = false;
   private nextId = 1;
   private closed = false;
+  private quickExits = 0;
 
   constructor(config: AppConfig) {
     for (let i = 0; i < config.delivery.encryptThreads; i++) this.lanes.push(this.spawn());
@@ -99,6 +105,16 @@ export class WebPushEncryptor implements OnApplicationShutdown {
     const batch = this.queued;
     this.queued = [];
     if (batch.length === 0) return;
+    if (this.lanes.length === 0) {
+      for (const q of batch) {
+        try {
+          q.resolve(inline(q.input));
+        } catch (err) {
+          q.reject(err as Error);
+        }
+      }
+      return;
+    }
     // The least loaded thread takes the batch (one message: the cost of crossing is per message).
     const lane = this.lanes.reduce((a, b) => (b.load < a.load ? b : a));
     const id = this.nextId++;
@@ -121,7 +137,7 @@ export class WebPushEncryptor implements OnApplicationShutdown {
   private spawn(): Lane {
     const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { webPushPath: require.resolve('web-push') } });
     worker.unref();
-    const lane: Lane = { worker, pending: new Map(), load: 0 };
+    const lane: Lane = { worker, startedAt: Date.now(), pending: new Map(), load: 0 };
     worker.on('message', ({ id, results }: { id: number; results: Result[] }) => {
       const p = lane.pending.get(id);
       if (!p) return;
@@ -137,7 +153,15 @@ export class WebPushEncryptor implements OnApplicationShutdown {
       lane.load = 0;
       if (this.closed) return;
       const i = this.lanes.indexOf(lane);
-      if (i >= 0) this.lanes[i] = this.spawn();
+      if (i < 0) return;
+      this.quickExits = Date.now() - lane.startedAt < QUICK_EXIT_MS ? this.quickExits + 1 : 0;
+      if (this.quickExits < MAX_QUICK_EXITS) {
+        this.lanes[i] = this.spawn();
+        return;
+      }
+      // A thread that cannot even start would be restarted forever: encrypt on the event loop instead.
+      this.lanes.splice(i, 1);
+      if (this.lanes.length === 0) this.logger.error({ msg: 'encryption threads keep failing at start; encrypting on the event loop' });
     });
     return lane;
   }
