@@ -23,6 +23,8 @@ export const keys = {
   pendingIndex: () => `${P}:pending-index`,
   dispatch: (id: string) => `${P}:dispatch:${id}`,
   dispatchDone: (id: string) => `${P}:dispatch:${id}:done`,
+  /** The live registrations a dispatch fans out to, fixed when its fan-out starts. */
+  dispatchTargets: (id: string) => `${P}:dispatch:${id}:targets`,
   /** Registrations a batch job passed on to other jobs (retries, its bounced rest). */
   batchHandedOff: (jobId: string) => `${P}:batch:${digest(jobId)}:handed-off`,
   idempotency: (tenantId: string, key: string) => `${P}:idem:${tenantId}:${digest(key)}`,

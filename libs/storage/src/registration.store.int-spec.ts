@@ -70,6 +70,27 @@ describe('RegistrationStore on real Redis', () => {
     expect(await redis.client.exists(`{davpush}:reg:${old.id}`)).toBe(0);
   });
 
+  it('pages a dispatch\'s fixed list: a removal meanwhile skips nobody, a renewal is met once, a re-run sees the same list', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await sut.upsert('t1', 'cal', reg(`https://push.example/${i}`, now + 86400_000 + i * 1000), undefined, now)).id);
+    expect(await sut.snapshotTargets('d1', 't1', 'cal', now)).toBe(6);
+    const first = await sut.snapshotPage('d1', 0, 2);
+    expect(first.targets.map((t) => t.id)).toEqual(ids.slice(0, 2));
+    await sut.remove(ids[0]!, {}, now); // offsets of the live index shift…
+    await sut.upsert('t1', 'cal', reg('https://push.example/2', now + 9 * 86400_000), undefined, now); // …and this one moves to the end
+    const seen = first.targets.map((t) => t.id);
+    for (let cursor: number | undefined = first.next; cursor !== undefined; ) {
+      const page = await sut.snapshotPage('d1', cursor, 2);
+      seen.push(...page.targets.map((t) => t.id));
+      cursor = page.next;
+    }
+    expect(seen).toEqual(ids);
+    // Run again (after a crash): the same list, not a new one.
+    expect(await sut.snapshotTargets('d1', 't1', 'cal', now)).toBe(6);
+    await sut.dropSnapshot('d1');
+    expect(await sut.snapshotTargets('d1', 't1', 'cal', now)).toBe(5);
+  });
+
   it('removes everything of a registration and answers not-found the second time', async () => {
     const { id } = await sut.upsert('t1', 'cal', reg('https://push.example/a'), undefined, now);
     expect(await sut.remove(id, {}, now)).toBe('removed');

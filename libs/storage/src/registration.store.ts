@@ -41,6 +41,18 @@ export interface DeliveryRecord {
 
 const SCRIPTS = new Map<string, LuaScript>();
 
+/** A fan-out's fixed list outlives any retry of its job (attempts back off for minutes at most). */
+const SNAPSHOT_TTL_SECONDS = 3600;
+
+/** KEYS: 1 topic index, 2 snapshot. ARGV: 1 now, 2 ttl. Made once per dispatch; returns its size. */
+const SNAPSHOT = new LuaScript(`
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('ZRANGESTORE', KEYS[2], KEYS[1], '(' .. ARGV[1], '+inf', 'BYSCORE')
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+return redis.call('ZCARD', KEYS[2])
+`);
+
 const REG_PREFIX = `${KEY_PREFIX}:reg:`;
 
 /**
@@ -156,15 +168,31 @@ export class RegistrationStore {
     pageSize = 1000,
     now = Date.now(),
   ): Promise<{ targets: RegistrationTarget[]; next?: number }> {
-    const ids = await this.redis.client.zrangebyscore(
-      keys.topicRegistrations(tenantId, topic),
-      `(${now}`,
-      '+inf',
-      'LIMIT',
-      cursor,
-      pageSize,
-    );
-    if (ids.length === 0) return { targets: [] };
+    const ids = await this.redis.client.zrangebyscore(keys.topicRegistrations(tenantId, topic), `(${now}`, '+inf', 'LIMIT', cursor, pageSize);
+    return { targets: await this.targets(ids), next: ids.length === pageSize ? cursor + pageSize : undefined };
+  }
+
+  /**
+   * Fixes the topic's live registrations for one dispatch and returns how many there are. Paging
+   * the fixed list cannot skip a registration when another is removed meanwhile, nor meet a
+   * renewed one twice; a fan-out run again after a crash pages the very same list.
+   */
+  async snapshotTargets(dispatchId: string, tenantId: string, topic: string, now = Date.now()): Promise<number> {
+    return (await SNAPSHOT.run(this.redis.client, [keys.topicRegistrations(tenantId, topic), keys.dispatchTargets(dispatchId)], [now, SNAPSHOT_TTL_SECONDS])) as number;
+  }
+
+  /** A page of a dispatch's fixed list (cursor = offset); registrations removed since are left out. */
+  async snapshotPage(dispatchId: string, cursor = 0, pageSize = 1000): Promise<{ targets: RegistrationTarget[]; next?: number }> {
+    const ids = await this.redis.client.zrange(keys.dispatchTargets(dispatchId), String(cursor), String(cursor + pageSize - 1));
+    return { targets: await this.targets(ids), next: ids.length === pageSize ? cursor + pageSize : undefined };
+  }
+
+  async dropSnapshot(dispatchId: string): Promise<void> {
+    await this.redis.client.del(keys.dispatchTargets(dispatchId));
+  }
+
+  private async targets(ids: readonly string[]): Promise<RegistrationTarget[]> {
+    if (ids.length === 0) return [];
     const pipeline = this.redis.client.pipeline();
     ids.forEach((id) => pipeline.hmget(keys.registration(id), 'trigger', 'sub'));
     const rows = (await pipeline.exec()) ?? [];
@@ -175,7 +203,7 @@ export class RegistrationStore {
       const subscription = JSON.parse(sub) as Subscription;
       targets.push({ id: ids[i]!, trigger: JSON.parse(trigger) as Trigger, transport: subscription.type, subscription });
     });
-    return { targets, next: ids.length === pageSize ? cursor + pageSize : undefined };
+    return targets;
   }
 
   /** Every live registration, a page at a time, across tenants (key rotation, stats). */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
-import { JobName, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
+import { JobName, QueueName, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
 import { DeliveryService, type DeliveryStep } from './delivery.service';
 
 /**
@@ -13,11 +13,24 @@ export class DeliverProcessor {
   constructor(private readonly delivery: DeliveryService) {}
 
   async process(job: Job<DeliverJobData | DeliverBatchJobData>, token?: string): Promise<DeliveryStep | undefined> {
-    if (job.name === JobName.DeliverBatch) {
-      await this.delivery.attemptBatch(job.data as DeliverBatchJobData, job.id ?? '');
-      return undefined;
+    try {
+      if (job.name === JobName.DeliverBatch) {
+        await this.delivery.attemptBatch(job.data as DeliverBatchJobData, job.id ?? '');
+        return undefined;
+      }
+      return await this.single(job as Job<DeliverJobData>, token);
+    } catch (err) {
+      if (err instanceof DelayedError || job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw err;
+      // Last attempt: nothing may stay owed in silence (dead letters can be replayed).
+      const transport = job.queueName === QueueName.DeliverFcm ? 'fcm' : 'web-push';
+      if (job.name === JobName.DeliverBatch) {
+        const { registrationIds, ...common } = job.data as DeliverBatchJobData;
+        await this.delivery.abandon(transport, registrationIds.map((registrationId) => ({ ...common, registrationId })), (err as Error).message, job.id ?? '');
+      } else {
+        await this.delivery.abandon(transport, [job.data as DeliverJobData], (err as Error).message);
+      }
+      throw err;
     }
-    return this.single(job as Job<DeliverJobData>, token);
   }
 
   private async single(job: Job<DeliverJobData>, token?: string): Promise<DeliveryStep> {

@@ -7,6 +7,7 @@ import {
   type PrunePolicy,
   type Registration,
   type RetryPolicy,
+  type Transport,
 } from '@davpush/domain';
 import { OriginGate, PushGatewayRegistry, type GateResult, type PushDelivery } from '@davpush/gateways';
 import { PushMetrics, redact } from '@davpush/observability';
@@ -18,6 +19,11 @@ import { MessageCache } from './message-cache';
 export type DeliveryStep =
   | { done: 'accepted' | 'gone' | 'skipped' | 'failed'; outcome?: DeliveryOutcome }
   | { retryAt: number; outcome?: DeliveryOutcome; countsAsAttempt: boolean };
+
+function throwFirstFailure(results: readonly PromiseSettledResult<unknown>[]): void {
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
 
 /** Only transient failures count against an origin's circuit; 4xx say nothing about its health. */
 const gateResult = (o: DeliveryOutcome): GateResult =>
@@ -84,7 +90,8 @@ export class DeliveryService implements OnModuleInit {
     };
     if (transport === 'web-push') {
       const turnedAway: { id: string; at: number }[] = [];
-      await Promise.all(
+      // Settled, not all: one failure must not end the job while other pushes are still on the wire.
+      const results = await Promise.allSettled(
         sendable.map(async ({ p, job }) => {
           const step = await this.sendOne(job, p, now);
           if ('retryAt' in step && !step.outcome) turnedAway.push({ id: job.registrationId, at: step.retryAt });
@@ -96,18 +103,31 @@ export class DeliveryService implements OnModuleInit {
         await this.publisher.deliverBatchAt(transport, { ...common, registrationIds: ids }, Math.max(...turnedAway.map((t) => t.at)), batchJobId);
         await this.ledger.handOff(batchJobId, ids);
       }
+      throwFirstFailure(results);
       return;
     }
     const started = performance.now();
     const outcomes = await this.gateways.for(transport).sendMany(sendable.map((x) => x.p));
     const seconds = (performance.now() - started) / 1000;
-    await Promise.all(
-      sendable.map(async ({ p, job }, i) => {
-        const outcome = outcomes[i]!;
-        this.metrics.delivery(transport, outcome.kind, seconds);
-        await retryLater(job, await this.handle(job, p.registration, outcome, Date.now()));
-      }),
+    throwFirstFailure(
+      await Promise.allSettled(
+        sendable.map(async ({ p, job }, i) => {
+          const outcome = outcomes[i]!;
+          this.metrics.delivery(transport, outcome.kind, seconds);
+          await retryLater(job, await this.handle(job, p.registration, outcome, Date.now()));
+        }),
+      ),
     );
+  }
+
+  /**
+   * The last attempt of a job failed in our own code or storage: what it still owed is
+   * dead-lettered (replayable) and settled as failed, so the event's status still completes.
+   */
+  async abandon(transport: Transport, jobs: readonly DeliverJobData[], reason: string, batchJobId?: string): Promise<void> {
+    if (jobs.length === 0) return;
+    const open = new Set(await this.ledger.unsettled(jobs[0]!.dispatchId, batchJobId ?? '', jobs.map((j) => j.registrationId)));
+    for (const job of jobs) if (open.has(job.registrationId)) await this.giveUp(job, transport, `gave up after repeated internal errors: ${reason}`);
   }
 
   private async sendOne(job: DeliverJobData, ready: PushDelivery, now: number): Promise<DeliveryStep> {
@@ -115,7 +135,7 @@ export class DeliveryService implements OnModuleInit {
     // A busy, hanging or failing push service waits for its own turn without holding a worker slot.
     const admission = await this.gate.acquire(gateway.routeKey(ready.registration.subscription), now);
     if (!admission.admitted) {
-      if (admission.retryAt >= job.deadline) return this.giveUp(job, ready.registration, `TTL ran out while the push service was unavailable (${admission.reason})`);
+      if (admission.retryAt >= job.deadline) return this.giveUp(job, ready.registration.subscription.type, `TTL ran out while the push service was unavailable (${admission.reason})`);
       return { retryAt: admission.retryAt, countsAsAttempt: false };
     }
     const started = performance.now();
@@ -140,7 +160,7 @@ export class DeliveryService implements OnModuleInit {
       return { done: 'skipped' };
     }
     const remainingTtl = Math.floor((job.deadline - now) / 1000);
-    if (remainingTtl <= 0) return this.giveUp(job, reg, 'TTL ran out before the push could be sent') as Promise<Extract<DeliveryStep, { done: string }>>;
+    if (remainingTtl <= 0) return this.giveUp(job, reg.subscription.type, 'TTL ran out before the push could be sent') as Promise<Extract<DeliveryStep, { done: string }>>;
     const built = this.messages.get(job.tenantId, job.topic, job.kinds, job.syncToken);
     return { registration: reg, ...built, ttlSeconds: remainingTtl, urgency: job.urgency };
   }
@@ -164,7 +184,7 @@ export class DeliveryService implements OnModuleInit {
       case 'auth':
         // Never retried, never pruned: the message (rejected) or our credentials (auth) are at fault.
         this.logger.warn({ msg: 'delivery refused', reason: outcome.reason, ...log });
-        return this.giveUp(job, reg, `${outcome.kind}: ${outcome.reason}`, outcome);
+        return this.giveUp(job, reg.subscription.type, `${outcome.kind}: ${outcome.reason}`, outcome);
       case 'throttled':
       case 'transient': {
         const record = await this.registrations.recordDelivery(reg.id, 'failure', now);
@@ -176,7 +196,7 @@ export class DeliveryService implements OnModuleInit {
           return { done: 'gone', outcome };
         }
         const decision = decideRetry(outcome, (job.attempt ?? 0) + 1, now, job.deadline, this.retryPolicy);
-        if ('giveUp' in decision) return this.giveUp(job, reg, decision.giveUp, outcome);
+        if ('giveUp' in decision) return this.giveUp(job, reg.subscription.type, decision.giveUp, outcome);
         this.metrics.retries.inc({ transport: reg.subscription.type, outcome: outcome.kind });
         this.logger.log({ msg: 'delivery will be retried', reason: outcome.reason, retryInMs: decision.retryAt - now, ...log });
         return { retryAt: decision.retryAt, outcome, countsAsAttempt: true };
@@ -184,17 +204,12 @@ export class DeliveryService implements OnModuleInit {
     }
   }
 
-  private async giveUp(job: DeliverJobData, reg: Registration, reason: string, outcome?: DeliveryOutcome): Promise<Extract<DeliveryStep, { done: string }>> {
-    await this.publisher.deadLetter({
-      queue: deliverQueueFor(reg.subscription.type),
-      transport: reg.subscription.type,
-      reason,
-      delivery: job,
-      failedAt: Date.now(),
-    });
-    await this.events.settle(job.dispatchId, reg.id, 'failed');
-    this.metrics.deadLetters.inc({ transport: reg.subscription.type, reason: outcome?.kind ?? 'expired' });
-    this.logger.warn({ msg: 'dead-lettered', reason, dispatchId: job.dispatchId, registration: redact(reg.id), requestId: job.requestId });
+  private async giveUp(job: DeliverJobData, transport: Transport, reason: string, outcome?: DeliveryOutcome): Promise<Extract<DeliveryStep, { done: string }>> {
+    await this.publisher.deadLetter({ queue: deliverQueueFor(transport), transport, reason, delivery: job, failedAt: Date.now() });
+    await this.events.settle(job.dispatchId, job.registrationId, 'failed');
+    this.metrics.deadLetters.inc({ transport, reason: outcome?.kind ?? 'expired' });
+    this.logger.warn({ msg: 'dead-lettered', reason, dispatchId: job.dispatchId, registration: redact(job.registrationId), requestId: job.requestId });
     return { done: 'failed', outcome };
   }
+
 }

@@ -32,10 +32,13 @@ export class FanoutService {
     let queued = 0;
     let skipped = 0;
     let cursor: number | undefined = 0;
+    let unconfigured = 0;
+    const configured = new Set(this.gateways.transports());
     // Linked at once (status "dispatching"); "done" only once the fan-out is complete.
     await this.events.markDispatched(dispatchId, claimed, 0, 0, false);
+    await this.registrations.snapshotTargets(dispatchId, job.tenantId, job.topic);
     while (cursor !== undefined) {
-      const page = await this.registrations.liveTargets(job.tenantId, job.topic, cursor, PAGE);
+      const page = await this.registrations.snapshotPage(dispatchId, cursor, PAGE);
       // One batch carries one message to one route (push-service origin, or FCM): registrations
       // whose triggers select different kinds, or that live at different origins, go apart.
       const groups = new Map<string, { transport: Transport; kinds: ChangeKind[]; ids: string[] }>();
@@ -43,6 +46,13 @@ export class FanoutService {
         const kinds = kindsFor(target.trigger, change.changes);
         if (!skip || skip.has(target.id) || kinds.length === 0) {
           skipped++;
+          continue;
+        }
+        // Registered while a transport was configured that no longer is (FCM credentials removed):
+        // nothing here can deliver it, and it must not hold up the others.
+        if (!configured.has(target.transport)) {
+          skipped++;
+          unconfigured++;
           continue;
         }
         const key = `${target.transport} ${this.gateways.for(target.transport).routeKey(target.subscription)} ${kinds.join(',')}`;
@@ -80,6 +90,8 @@ export class FanoutService {
       cursor = page.next;
     }
     await this.events.markDispatched(dispatchId, claimed, queued, skipped, true);
+    await this.registrations.dropSnapshot(dispatchId);
+    if (unconfigured > 0) this.logger.warn({ msg: 'registrations of a transport that is not configured were skipped', dispatchId, count: unconfigured, requestId: job.requestId });
     this.logger.log({ msg: 'fan-out', dispatchId, events: claimed.length, queued, skipped, requestId: job.requestId });
     return { queued, skipped };
   }

@@ -53,10 +53,16 @@ parentPort.on('message', ({ id, items }) => {
 const QUICK_EXIT_MS = 2000;
 const MAX_QUICK_EXITS = 3;
 
+interface QueuedRequest {
+  input: EncryptInput;
+  resolve: (r: EncryptedRequest) => void;
+  reject: (e: Error) => void;
+}
+
 interface Lane {
   worker: Worker;
   startedAt: number;
-  pending: Map<number, { items: number; settle: (results: Result[] | Error) => void }>;
+  pending: Map<number, { inputs: EncryptInput[]; settle: (results: Result[] | Error) => void }>;
   load: number;
 }
 
@@ -70,7 +76,7 @@ interface Lane {
 export class WebPushEncryptor implements OnApplicationShutdown {
   private readonly logger = new Logger(WebPushEncryptor.name);
   private readonly lanes: Lane[] = [];
-  private queued: { input: EncryptInput; resolve: (r: EncryptedRequest) => void; reject: (e: Error) => void }[] = [];
+  private queued: QueuedRequest[] = [];
   private scheduled = false;
   private nextId = 1;
   private closed = false;
@@ -115,23 +121,39 @@ export class WebPushEncryptor implements OnApplicationShutdown {
       }
       return;
     }
-    // The least loaded thread takes the batch (one message: the cost of crossing is per message).
+    // Large batches are shared out; each part goes to the least loaded thread as one message
+    // (crossing to a thread costs per message, not per push).
+    const parts = Math.min(this.lanes.length, Math.ceil(batch.length / 16));
+    const size = Math.ceil(batch.length / parts);
+    for (let i = 0; i < batch.length; i += size) this.post(batch.slice(i, i + size));
+  }
+
+  private post(batch: QueuedRequest[]): void {
     const lane = this.lanes.reduce((a, b) => (b.load < a.load ? b : a));
     const id = this.nextId++;
     lane.load += batch.length;
+    const inputs = batch.map((q) => q.input);
     lane.pending.set(id, {
-      items: batch.length,
+      inputs,
       settle: (results) => {
         batch.forEach((q, i) => {
           const r = results instanceof Error ? undefined : results[i];
-          if (!r) q.reject(results instanceof Error ? results : new Error('encryption thread answered short'));
-          else if ('error' in r) q.reject(new EncryptionError(r.error));
-          else q.resolve({ headers: r.headers, body: Buffer.from(r.body) });
+          if (r && 'error' in r) q.reject(new EncryptionError(r.error));
+          else if (r) q.resolve({ headers: r.headers, body: Buffer.from(r.body) });
+          else {
+            // The thread died holding it: encrypt it here instead. A thread's trouble is ours,
+            // never a push service's failure or a reason to retry.
+            try {
+              q.resolve(inline(q.input));
+            } catch (err) {
+              q.reject(err as Error);
+            }
+          }
         });
       },
     });
     // oxlint-disable-next-line unicorn/require-post-message-target-origin -- a worker thread, not a window
-    lane.worker.postMessage({ id, items: batch.map((q) => q.input) });
+    lane.worker.postMessage({ id, items: inputs });
   }
 
   private spawn(): Lane {
@@ -142,12 +164,14 @@ export class WebPushEncryptor implements OnApplicationShutdown {
       const p = lane.pending.get(id);
       if (!p) return;
       lane.pending.delete(id);
-      lane.load -= p.items;
+      lane.load -= p.inputs.length;
       p.settle(results);
     });
     worker.on('error', (err) => this.logger.error({ msg: 'encryption thread failed', error: err.message }));
+    // An answer that cannot be read: restart the thread (its exit re-encrypts what it held here).
+    worker.on('messageerror', () => void worker.terminate());
     worker.on('exit', () => {
-      // Whatever it held fails (those pushes are retried as transient); a replacement takes its place.
+      // Whatever it held is encrypted on the event loop; a replacement takes its place.
       for (const p of lane.pending.values()) p.settle(new Error('encryption thread exited'));
       lane.pending.clear();
       lane.load = 0;

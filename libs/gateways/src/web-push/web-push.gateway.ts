@@ -45,6 +45,8 @@ export class WebPushGateway extends PushGateway {
     } catch {
       return { kind: 'gone', reason: 'push resource is not a valid URL' };
     }
+    // Our own key store failing is our trouble, not the push service's: it throws to the caller.
+    const authorization = await this.vapid.authorization(url.origin, keys);
     let request: EncryptedRequest;
     try {
       request = await this.encryptor.encrypt({
@@ -57,13 +59,13 @@ export class WebPushGateway extends PushGateway {
           urgency: d.urgency,
           topic: d.collapseKey,
           contentEncoding: 'aes128gcm',
-          headers: { Authorization: await this.vapid.authorization(url.origin, keys) },
+          headers: { Authorization: authorization },
         },
       });
     } catch (err) {
       // Keys that passed validation but still fail to encrypt: this subscription can never work.
       if (err instanceof EncryptionError) return { kind: 'gone', reason: `encryption failed: ${err.message}` };
-      return { kind: 'transient', reason: (err as Error).message };
+      throw err;
     }
     try {
       const answer = await this.http.post(url, request.headers, request.body);

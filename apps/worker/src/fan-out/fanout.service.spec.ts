@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import type { ChangeEvent, Subscription, Transport } from '@davpush/domain';
+import type { PushGatewayRegistry } from '@davpush/gateways';
+import type { DeliverBatchJobData, JobPublisher } from '@davpush/queue';
+import type { EventStore, RegistrationStore, RegistrationTarget } from '@davpush/storage';
+import { FanoutService } from './fanout.service';
+
+const event: ChangeEvent = { id: 'e1', tenantId: 't1', topic: 'cal', changes: ['content'], syncToken: 's1', urgency: 'normal', ttl: 600, dontNotify: [], receivedAt: Date.now() };
+const webPush = (id: string, origin: string): RegistrationTarget => ({
+  id,
+  trigger: { contentUpdate: { depth: '1' } },
+  transport: 'web-push',
+  subscription: { type: 'web-push', pushResource: `${origin}/push/${id}`, publicKey: 'k', authSecret: 'a', contentEncoding: 'aes128gcm' },
+});
+const fcm = (id: string): RegistrationTarget => ({ id, trigger: { contentUpdate: { depth: '1' } }, transport: 'fcm', subscription: { type: 'fcm', token: id } as Subscription });
+
+/** The fan-out over in-memory stand-ins: which batch jobs does it queue? */
+function run(targets: RegistrationTarget[], transports: Transport[]) {
+  const published: { transport: Transport; batch: DeliverBatchJobData }[] = [];
+  const marks: unknown[][] = [];
+  const events = { claim: async () => [event], markDispatched: async (...args: unknown[]) => void marks.push(args) } as unknown as EventStore;
+  const registrations = {
+    snapshotTargets: async () => targets.length,
+    snapshotPage: async (_d: string, cursor: number, size: number) => ({ targets: targets.slice(cursor, cursor + size), next: cursor + size < targets.length ? cursor + size : undefined }),
+    dropSnapshot: async () => undefined,
+  } as unknown as RegistrationStore;
+  const publisher = { deliverBatches: async (transport: Transport, batches: DeliverBatchJobData[]) => void batches.forEach((batch) => published.push({ transport, batch })) } as unknown as JobPublisher;
+  const gateway = (t: Transport) => ({ batchSize: t === 'fcm' ? 500 : 50, routeKey: (s: Subscription) => (s.type === 'web-push' ? new URL(s.pushResource).origin : 'fcm') });
+  const gateways = { transports: () => transports, for: (t: Transport) => { if (!transports.includes(t)) throw new Error(`transport ${t} is not configured`); return gateway(t); } } as unknown as PushGatewayRegistry;
+  return { sut: new FanoutService(events, registrations, publisher, gateways), published, marks };
+}
+
+describe('FanoutService batches', () => {
+  it('groups Web Push by push-service origin, at most 50 per batch, and FCM up to 500', async () => {
+    const targets = [
+      ...Array.from({ length: 120 }, (_, i) => webPush(`a${i}`, 'https://push-a.example')),
+      ...Array.from({ length: 3 }, (_, i) => webPush(`b${i}`, 'https://push-b.example')),
+      ...Array.from({ length: 700 }, (_, i) => fcm(`f${i}`)),
+    ];
+    const { sut, published } = run(targets, ['web-push', 'fcm']);
+    expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 823, skipped: 0 });
+    const sizes = published.map(({ transport, batch }) => `${transport}:${batch.registrationIds[0]!.charAt(0)}:${batch.registrationIds.length}`);
+    expect(sizes.toSorted()).toEqual(['fcm:f:200', 'fcm:f:500', 'web-push:a:20', 'web-push:a:50', 'web-push:a:50', 'web-push:b:3'].toSorted());
+    // Every registration exactly once.
+    expect(published.flatMap((p) => p.batch.registrationIds).toSorted()).toEqual(targets.map((t) => t.id).toSorted());
+  });
+
+  it('skips registrations of a transport that is no longer configured, and still delivers the rest', async () => {
+    const { sut, published, marks } = run([fcm('f1'), webPush('w1', 'https://push-a.example')], ['web-push']);
+    expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 1, skipped: 1 });
+    expect(published.map((p) => p.batch.registrationIds)).toEqual([['w1']]);
+    expect(marks.at(-1)!.slice(2)).toEqual([1, 1, true]);
+  });
+});
