@@ -19,9 +19,10 @@ describe.each([0, 1, 2])('WebPushEncryptor with %i encryption threads', (threads
 
   it('builds requests each recipient decrypts to its own message, with the RFC 8030 headers', async () => {
     sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: String(threads) }));
-    expect(sut.threads).toBe(threads);
+    expect(sut.threads).toBe(0); // none until the first push
     const clients = Array.from({ length: 60 }, (_, i) => WebPushClient.create(`https://push.example/${i}`));
     const requests = await Promise.all(clients.map((c, i) => sut!.encrypt(input(c, `<push-message>${i}</push-message>`))));
+    expect(sut.threads).toBe(threads);
     requests.forEach((r, i) => {
       expect(clients[i]!.decrypt(r.body)).toBe(`<push-message>${i}</push-message>`);
       expect(r.headers).toMatchObject({ TTL: 60, Urgency: 'high', Topic: 'Kq0nF4p1ZbXwT6yN3mR8sV2cH5jL7dGa', 'Content-Encoding': 'aes128gcm', Authorization: 'vapid t=x, k=y' });
@@ -47,6 +48,7 @@ describe('WebPushEncryptor thread failure', () => {
     const sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: '1' }));
     try {
       const client = WebPushClient.create('https://push.example/a');
+      await sut.encrypt(input(client, 'start'));
       const lanes = (sut as unknown as { lanes: { worker: { terminate(): Promise<number> } }[] }).lanes;
       const held = sut.encrypt(input(client, 'lost'));
       await new Promise((r) => setImmediate(r)); // the batch is posted to the thread
@@ -61,13 +63,14 @@ describe('WebPushEncryptor thread failure', () => {
   it('stops restarting a thread that keeps dying at start, and encrypts on the event loop instead', async () => {
     const sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: '1' }));
     try {
+      const client = WebPushClient.create('https://push.example/a');
+      await sut.encrypt(input(client, 'start'));
       const lanes = (sut as unknown as { lanes: { worker: { terminate(): Promise<number> } }[] }).lanes;
       for (let i = 0; i < 3; i++) {
         await lanes[0]!.worker.terminate();
         await new Promise((r) => setImmediate(r));
       }
       expect(sut.threads).toBe(0);
-      const client = WebPushClient.create('https://push.example/a');
       expect(client.decrypt((await sut.encrypt(input(client, 'inline'))).body)).toBe('inline');
     } finally {
       await sut.onApplicationShutdown();

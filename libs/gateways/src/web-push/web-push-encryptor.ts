@@ -82,15 +82,20 @@ export class WebPushEncryptor implements OnApplicationShutdown {
   private closed = false;
   private quickExits = 0;
 
-  constructor(config: AppConfig) {
-    for (let i = 0; i < config.delivery.encryptThreads; i++) this.lanes.push(this.spawn());
-  }
+  private started = false;
 
+  constructor(private readonly config: AppConfig) {}
+
+  /** Threads running now (they start with the first push: an API-only process never starts any). */
   get threads(): number {
     return this.lanes.length;
   }
 
   encrypt(input: EncryptInput): Promise<EncryptedRequest> {
+    if (!this.started) {
+      this.started = true;
+      for (let i = 0; i < this.config.delivery.encryptThreads; i++) this.lanes.push(this.spawn());
+    }
     if (this.lanes.length === 0) return Promise.resolve().then(() => inline(input));
     return new Promise((resolve, reject) => {
       this.queued.push({ input, resolve, reject });
