@@ -127,6 +127,11 @@ export class EventStore {
     await m.exec();
   }
 
+  /** Whether the dispatch's fan-out already finished (a re-run of its job then has nothing to do). */
+  async fanoutComplete(dispatchId: string): Promise<boolean> {
+    return (await this.redis.client.hget(keys.dispatch(dispatchId), 'complete')) === '1';
+  }
+
   async settle(dispatchId: string, registrationId: string, bucket: DeliveryBucket): Promise<boolean> {
     const r = await SETTLE.run(this.redis.client, [keys.dispatch(dispatchId), keys.dispatchDone(dispatchId)], [registrationId, bucket, RECORD_TTL_SECONDS]);
     return r === 1;

@@ -41,8 +41,8 @@ export interface DeliveryRecord {
 
 const SCRIPTS = new Map<string, LuaScript>();
 
-/** A fan-out's fixed list outlives any retry of its job (attempts back off for minutes at most). */
-const SNAPSHOT_TTL_SECONDS = 3600;
+/** A fan-out's fixed list lives as long as its dispatch record (a fan-out that finds it gone fails and starts over). */
+const SNAPSHOT_TTL_SECONDS = 24 * 3600;
 
 /** KEYS: 1 topic index, 2 snapshot. ARGV: 1 now, 2 ttl. Made once per dispatch; returns its size. */
 const SNAPSHOT = new LuaScript(`
@@ -181,10 +181,15 @@ export class RegistrationStore {
     return (await SNAPSHOT.run(this.redis.client, [keys.topicRegistrations(tenantId, topic), keys.dispatchTargets(dispatchId)], [now, SNAPSHOT_TTL_SECONDS])) as number;
   }
 
-  /** A page of a dispatch's fixed list (cursor = offset); registrations removed since are left out. */
-  async snapshotPage(dispatchId: string, cursor = 0, pageSize = 1000): Promise<{ targets: RegistrationTarget[]; next?: number }> {
+  /**
+   * A page of a dispatch's fixed list (cursor = offset): the registrations still there, and the ids
+   * of those removed since the list was made. `read` says how many entries the page had.
+   */
+  async snapshotPage(dispatchId: string, cursor = 0, pageSize = 1000): Promise<{ targets: RegistrationTarget[]; vanished: string[]; read: number }> {
     const ids = await this.redis.client.zrange(keys.dispatchTargets(dispatchId), String(cursor), String(cursor + pageSize - 1));
-    return { targets: await this.targets(ids), next: ids.length === pageSize ? cursor + pageSize : undefined };
+    const found = await this.targets(ids);
+    const present = new Set(found.map((t) => t.id));
+    return { targets: found, vanished: ids.filter((id) => !present.has(id)), read: ids.length };
   }
 
   async dropSnapshot(dispatchId: string): Promise<void> {
@@ -198,8 +203,10 @@ export class RegistrationStore {
     const rows = (await pipeline.exec()) ?? [];
     const targets: RegistrationTarget[] = [];
     rows.forEach(([err, v], i) => {
+      // A failed read is not a missing registration: the caller must not go on without it.
+      if (err) throw err;
       const [trigger, sub] = v as (string | null)[];
-      if (err || !trigger || !sub) return;
+      if (!trigger || !sub) return;
       const subscription = JSON.parse(sub) as Subscription;
       targets.push({ id: ids[i]!, trigger: JSON.parse(trigger) as Trigger, transport: subscription.type, subscription });
     });

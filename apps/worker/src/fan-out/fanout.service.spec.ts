@@ -15,19 +15,29 @@ const webPush = (id: string, origin: string): RegistrationTarget => ({
 const fcm = (id: string): RegistrationTarget => ({ id, trigger: { contentUpdate: { depth: '1' } }, transport: 'fcm', subscription: { type: 'fcm', token: id } as Subscription });
 
 /** The fan-out over in-memory stand-ins: which batch jobs does it queue? */
-function run(targets: RegistrationTarget[], transports: Transport[]) {
+function run(targets: RegistrationTarget[], transports: Transport[], opts: { vanished?: string[]; complete?: boolean } = {}) {
   const published: { transport: Transport; batch: DeliverBatchJobData }[] = [];
   const marks: unknown[][] = [];
-  const events = { claim: async () => [event], markDispatched: async (...args: unknown[]) => void marks.push(args) } as unknown as EventStore;
+  const settled: unknown[][] = [];
+  const events = {
+    claim: async () => [event],
+    fanoutComplete: async () => opts.complete ?? false,
+    markDispatched: async (...args: unknown[]) => void marks.push(args),
+    settle: async (...args: unknown[]) => void settled.push(args),
+  } as unknown as EventStore;
+  const vanished = opts.vanished ?? [];
   const registrations = {
-    snapshotTargets: async () => targets.length,
-    snapshotPage: async (_d: string, cursor: number, size: number) => ({ targets: targets.slice(cursor, cursor + size), next: cursor + size < targets.length ? cursor + size : undefined }),
+    snapshotTargets: async () => targets.length + vanished.length,
+    snapshotPage: async (_d: string, cursor: number, size: number) => {
+      const page = targets.slice(cursor, cursor + size);
+      return { targets: page, vanished: cursor === 0 ? vanished : [], read: page.length + (cursor === 0 ? vanished.length : 0) };
+    },
     dropSnapshot: async () => undefined,
   } as unknown as RegistrationStore;
   const publisher = { deliverBatches: async (transport: Transport, batches: DeliverBatchJobData[]) => void batches.forEach((batch) => published.push({ transport, batch })) } as unknown as JobPublisher;
   const gateway = (t: Transport) => ({ batchSize: t === 'fcm' ? 500 : 50, routeKey: (s: Subscription) => (s.type === 'web-push' ? new URL(s.pushResource).origin : 'fcm') });
   const gateways = { transports: () => transports, for: (t: Transport) => { if (!transports.includes(t)) throw new Error(`transport ${t} is not configured`); return gateway(t); } } as unknown as PushGatewayRegistry;
-  return { sut: new FanoutService(events, registrations, publisher, gateways), published, marks };
+  return { sut: new FanoutService(events, registrations, publisher, gateways), published, marks, settled };
 }
 
 describe('FanoutService batches', () => {
@@ -50,5 +60,20 @@ describe('FanoutService batches', () => {
     expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 1, skipped: 1 });
     expect(published.map((p) => p.batch.registrationIds)).toEqual([['w1']]);
     expect(marks.at(-1)!.slice(2)).toEqual([1, 1, true]);
+  });
+
+  it('counts registrations removed since the list was made, and settles them as skipped', async () => {
+    const { sut, published, marks, settled } = run([webPush('w1', 'https://push-a.example')], ['web-push'], { vanished: ['gone-1'] });
+    expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 2, skipped: 0 });
+    expect(published.map((p) => p.batch.registrationIds)).toEqual([['w1']]);
+    expect(settled).toEqual([['d1', 'gone-1', 'skipped']]);
+    expect(marks.at(-1)!.slice(2)).toEqual([2, 0, true]);
+  });
+
+  it('does nothing again for a dispatch whose fan-out already finished', async () => {
+    const { sut, published, marks } = run([webPush('w1', 'https://push-a.example')], ['web-push'], { complete: true });
+    expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 0, skipped: 0 });
+    expect(published).toEqual([]);
+    expect(marks).toEqual([]);
   });
 });

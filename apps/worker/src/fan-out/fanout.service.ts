@@ -31,16 +31,24 @@ export class FanoutService {
     const acceptedAt = Math.min(...claimed.map((e) => e.receivedAt));
     let queued = 0;
     let skipped = 0;
-    let cursor: number | undefined = 0;
     let unconfigured = 0;
     const configured = new Set(this.gateways.transports());
+    // A re-run after the fan-out finished (e.g. the job failed on its last cleanup step).
+    if (await this.events.fanoutComplete(dispatchId)) {
+      await this.registrations.dropSnapshot(dispatchId);
+      return { queued: 0, skipped: 0 };
+    }
     // Linked at once (status "dispatching"); "done" only once the fan-out is complete.
     await this.events.markDispatched(dispatchId, claimed, 0, 0, false);
-    await this.registrations.snapshotTargets(dispatchId, job.tenantId, job.topic);
-    while (cursor !== undefined) {
+    const listed = await this.registrations.snapshotTargets(dispatchId, job.tenantId, job.topic);
+    for (let cursor = 0; cursor < listed; cursor += PAGE) {
       const page = await this.registrations.snapshotPage(dispatchId, cursor, PAGE);
-      // One batch carries one message to one route (push-service origin, or FCM): registrations
-      // whose triggers select different kinds, or that live at different origins, go apart.
+      // The fixed list expired under us: fail, and the next attempt starts from a fresh one.
+      if (page.read < Math.min(PAGE, listed - cursor)) throw new Error(`fan-out list of dispatch ${dispatchId} is gone`);
+      // Removed since the list was made: counted and settled as skipped (once, even on a re-run
+      // that finds gone what the first run delivered), so the event's status still adds up.
+      queued += page.vanished.length;
+      await Promise.all(page.vanished.map((id) => this.events.settle(dispatchId, id, 'skipped')));
       const groups = new Map<string, { transport: Transport; kinds: ChangeKind[]; ids: string[] }>();
       for (const target of page.targets) {
         const kinds = kindsFor(target.trigger, change.changes);
@@ -87,7 +95,6 @@ export class FanoutService {
         // Deterministic ids: a re-run after a crash re-adds only what is missing.
         for (let i = 0; i < list.length; i += 200) await this.publisher.deliverBatches(transport, list.slice(i, i + 200));
       }
-      cursor = page.next;
     }
     await this.events.markDispatched(dispatchId, claimed, queued, skipped, true);
     await this.registrations.dropSnapshot(dispatchId);

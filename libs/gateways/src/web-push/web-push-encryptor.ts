@@ -185,8 +185,13 @@ export class WebPushEncryptor implements OnApplicationShutdown {
       if (i < 0) return;
       this.quickExits = Date.now() - lane.startedAt < QUICK_EXIT_MS ? this.quickExits + 1 : 0;
       if (this.quickExits < MAX_QUICK_EXITS) {
-        this.lanes[i] = this.spawn();
-        return;
+        try {
+          this.lanes[i] = this.spawn();
+          return;
+        } catch (err) {
+          // No thread to be had (out of memory or descriptors): fall through to one lane less.
+          this.logger.error({ msg: 'encryption thread could not be restarted', error: (err as Error).message });
+        }
       }
       // A thread that cannot even start would be restarted forever: encrypt on the event loop instead.
       this.lanes.splice(i, 1);
