@@ -3,24 +3,18 @@ import { APP_FILTER } from '@nestjs/core';
 import { DeadLetterController } from './admin/dead-letter.controller';
 import { DiscoveryController } from './discovery/discovery.controller';
 import { EventsController } from './events/events.controller';
-import { EventsService } from './events/events.service';
 import { AdminGuard, TenantGuard } from './http/auth.guards';
 import { DomainExceptionFilter } from './http/domain-exception.filter';
 import { IngestRateLimit } from './http/ingest-rate-limit';
 import { OperationsModule } from './operations/operations.module';
 import { RegistrationsController } from './registrations/registrations.controller';
-import { RegistrationsService } from './registrations/registrations.service';
 import { TenantsController } from './tenants/tenants.controller';
-import { TenantsService } from './tenants/tenants.service';
 
 /** The HTTP role. Infrastructure (config, Redis, queues, gateways) comes from CoreModule. */
 @Module({
   imports: [OperationsModule],
   controllers: [TenantsController, DiscoveryController, RegistrationsController, EventsController, DeadLetterController],
   providers: [
-    RegistrationsService,
-    EventsService,
-    TenantsService,
     IngestRateLimit,
     AdminGuard,
     TenantGuard,

@@ -3,7 +3,7 @@ import { SUPPORTED_TRIGGERS, ValidationError } from '@davpush/domain';
 import { FcmGateway, PushGatewayRegistry, VapidService } from '@davpush/gateways';
 import { buildDiscoveryProperties } from '@davpush/webdav-push';
 import { TenantGuard } from '../http/auth.guards';
-import { assertTopic } from '../registrations/topic';
+import { assertTopic } from '@davpush/application';
 
 /** What a calendar server embeds in its PROPFIND answers (WebDAV-Push draft §"Service detection"). */
 @Controller('v1/discovery')

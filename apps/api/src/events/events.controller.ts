@@ -5,9 +5,7 @@ import type { z } from 'zod';
 import { TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
 import { IngestRateLimit } from '../http/ingest-rate-limit';
 import { bodyKind, parseJson } from '../http/request-body';
-import { assertTopic } from '../registrations/topic';
-import { EventJson, EventsBody, type EventInput } from './change-event.dto';
-import { EventsService, type AcceptedEvents } from './events.service';
+import { assertTopic, EventJson, EventsBody, EventsService, type AcceptedEvents, type EventInput } from '@davpush/application';
 
 @Controller('v1/events')
 @UseGuards(TenantGuard)

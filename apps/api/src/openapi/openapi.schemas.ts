@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EventJson } from '../events/change-event.dto';
+import { EventJson } from '@davpush/application';
 import { RegistrationJson } from '../registrations/registration-request.dto';
 
 /** Request schemas come from the zod schemas the controllers validate with: they cannot drift. */

@@ -6,8 +6,7 @@ import { parsePushRegister } from '@davpush/webdav-push';
 import { bearerToken, TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
 import { bodyKind, parseJson, xmlBodyText } from '../http/request-body';
 import { RegistrationJson, toRegistrationRequest } from './registration-request.dto';
-import { RegistrationsService } from './registrations.service';
-import { assertTopic } from './topic';
+import { assertTopic, RegistrationsService } from '@davpush/application';
 
 function principalOf(req: AuthedRequest): string | undefined {
   const v = req.headers['x-davpush-principal'];

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { TenantStore, type Tenant } from '@davpush/storage';
 import { AdminGuard, type AuthedRequest } from '../http/auth.guards';
 import { bodyKind, parseJson } from '../http/request-body';
-import { TenantsService } from './tenants.service';
+import { TenantsService } from '@davpush/application';
 
 const CreateTenant = z.object({
   name: z.string().trim().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]+$/, { message: 'must not contain control characters' }),

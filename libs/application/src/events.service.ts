@@ -5,8 +5,8 @@ import { ConflictError, NotFoundError, ValidationError, type ChangeEvent, type C
 import { PushMetrics } from '@davpush/observability';
 import { JobPublisher } from '@davpush/queue';
 import { EventStore, IdempotencyStore, RegistrationStore, type EventStatus } from '@davpush/storage';
-import { RegistrationsService } from '../registrations/registrations.service';
-import { assertTopic } from '../registrations/topic';
+import { RegistrationsService } from './registrations.service';
+import { assertTopic } from './topic';
 import type { EventInput } from './change-event.dto';
 
 export interface AcceptedEvents {

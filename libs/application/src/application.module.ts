@@ -1,0 +1,16 @@
+import { Global, Module } from '@nestjs/common';
+import { EventsService } from './events.service';
+import { RegistrationsService } from './registrations.service';
+import { TenantsService } from './tenants.service';
+
+/**
+ * The use cases every front door shares: the HTTP API, the WebDAV-Push proxy, the CalConnect
+ * gateway API and the CLI register subscriptions, accept change events and manage tenants through
+ * these services, so validation, limits and storage rules live in one place.
+ */
+@Global()
+@Module({
+  providers: [RegistrationsService, EventsService, TenantsService],
+  exports: [RegistrationsService, EventsService, TenantsService],
+})
+export class ApplicationModule {}
