@@ -1,0 +1,58 @@
+/**
+ * `Push-Dont-Notify` (draft-bitfire-webdav-push-00, "Suppressing notifications"):
+ *
+ *     Push-Dont-Notify = 1#(quoted-registration-url) / "*"
+ *
+ * i.e. an RFC 9110 §5.6.1 comma-separated list of quoted-strings (RFC 9110 §5.6.4), or `*`. A field
+ * may arrive as several header lines (RFC 9110 §5.3: equivalent to one line joined by commas), with
+ * optional whitespace around each element. Calendar servers often forward the value as-is, quotes
+ * included, and clients sometimes omit the quotes; both are accepted.
+ *
+ * @param lines each header line (or each string a caller received), in order; `undefined` entries skipped.
+ * @returns `'*'` when any element is `*`; otherwise the unquoted URLs, in order, without empties or
+ *   duplicates. Invalid elements are dropped (the draft: servers MUST ignore invalid values). Never throws.
+ */
+export function parsePushDontNotify(lines: readonly (string | undefined)[]): '*' | string[] {
+  const urls: string[] = [];
+  for (const line of lines) {
+    if (typeof line !== 'string') continue;
+    for (const element of splitList(line)) {
+      if (element === '*') return '*';
+      const url = unquote(element);
+      if (url !== undefined && url.length > 0 && !urls.includes(url)) urls.push(url);
+    }
+  }
+  return urls;
+}
+
+/** Splits on commas outside quoted-strings and trims optional whitespace (SP / HTAB). */
+function splitList(line: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted && c === '\\' && i + 1 < line.length) {
+      current += c + line[++i];
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    if (c === ',' && !quoted) {
+      out.push(current);
+      current = '';
+      continue;
+    }
+    current += c;
+  }
+  out.push(current);
+  return out.map((e) => e.replace(/^[ \t]+|[ \t]+$/g, '')).filter((e) => e.length > 0);
+}
+
+/** A quoted-string loses its quotes and quoted-pairs; a bare token is taken as it is; anything else is invalid. */
+function unquote(element: string): string | undefined {
+  if (element.startsWith('"')) {
+    if (element.length < 2 || !element.endsWith('"') || element.endsWith('\\"')) return undefined;
+    return element.slice(1, -1).replace(/\\(.)/g, '$1');
+  }
+  return /^[\x21-\x7e]+$/.test(element) && !element.includes('"') ? element : undefined;
+}
