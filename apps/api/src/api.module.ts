@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { DeadLetterController } from './admin/dead-letter.controller';
 import { DiscoveryController } from './discovery/discovery.controller';
 import { EventsController } from './events/events.controller';
+import { GatewayController } from './gateway/gateway.controller';
 import { AdminGuard, TenantGuard } from './http/auth.guards';
 import { DomainExceptionFilter } from './http/domain-exception.filter';
 import { IngestRateLimit } from './http/ingest-rate-limit';
@@ -13,7 +14,7 @@ import { TenantsController } from './tenants/tenants.controller';
 /** The HTTP role. Infrastructure (config, Redis, queues, gateways) comes from CoreModule. */
 @Module({
   imports: [OperationsModule],
-  controllers: [TenantsController, DiscoveryController, RegistrationsController, EventsController, DeadLetterController],
+  controllers: [TenantsController, DiscoveryController, RegistrationsController, EventsController, DeadLetterController, GatewayController],
   providers: [
     IngestRateLimit,
     AdminGuard,

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { CcGatewayService } from './cc-gateway.service';
 import { EventsService } from './events.service';
 import { RegistrationsService } from './registrations.service';
 import { TenantsService } from './tenants.service';
@@ -10,7 +11,7 @@ import { TenantsService } from './tenants.service';
  */
 @Global()
 @Module({
-  providers: [RegistrationsService, EventsService, TenantsService],
-  exports: [RegistrationsService, EventsService, TenantsService],
+  providers: [RegistrationsService, EventsService, TenantsService, CcGatewayService],
+  exports: [RegistrationsService, EventsService, TenantsService, CcGatewayService],
 })
 export class ApplicationModule {}

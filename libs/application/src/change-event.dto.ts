@@ -24,4 +24,8 @@ export const EventsBody = z.union([
   z.object({ topic: z.unknown() }).passthrough(),
 ]);
 
-export type EventInput = z.infer<typeof EventJson>;
+/**
+ * An event as the use case takes it. `skipClients` (not part of the events JSON) carries CC/CD 70025
+ * client ids (`client-id`, `Push-Client-Id`): registrations made with one of them are not notified.
+ */
+export type EventInput = z.infer<typeof EventJson> & { skipClients?: string[] };

@@ -1,10 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { AppConfig } from '@davpush/config';
-import { ConflictError, NotFoundError, ValidationError, type ChangeEvent, type ChangeKind, type Urgency } from '@davpush/domain';
+import { clientSkipEntry, ConflictError, NotFoundError, ValidationError, type ChangeEvent, type ChangeKind, type Urgency } from '@davpush/domain';
 import { PushMetrics } from '@davpush/observability';
 import { JobPublisher } from '@davpush/queue';
-import { EventStore, IdempotencyStore, RegistrationStore, type EventStatus } from '@davpush/storage';
+import { EventStore, IdempotencyStore, KnownTopicStore, RegistrationStore, type EventStatus } from '@davpush/storage';
 import { RegistrationsService } from './registrations.service';
 import { assertTopic } from './topic';
 import type { EventInput } from './change-event.dto';
@@ -24,6 +24,7 @@ export class EventsService {
     private readonly publisher: JobPublisher,
     private readonly metrics: PushMetrics,
     private readonly idempotency: IdempotencyStore,
+    @Optional() private readonly knownTopics?: KnownTopicStore,
   ) {}
 
   toEvent(tenantId: string, input: EventInput, now: number): ChangeEvent {
@@ -31,7 +32,11 @@ export class EventsService {
     const dontNotify =
       input.dontNotify === '*'
         ? '*'
-        : (input.dontNotify ?? []).flatMap((u) => (typeof u === 'string' ? (this.registrationUrls.idFromUrl(u) ?? []) : []));
+        : [
+            ...(input.dontNotify ?? []).flatMap((u) => (typeof u === 'string' ? (this.registrationUrls.idFromUrl(u) ?? []) : [])),
+            // CC/CD 70025 `client-id`: registrations made by that client are skipped (docs/cc70025.md).
+            ...(input.skipClients ?? []).map(clientSkipEntry),
+          ];
     return {
       id: input.id ?? randomUUID(),
       tenantId,
@@ -61,7 +66,11 @@ export class EventsService {
     this.metrics.eventsAccepted.inc(fresh.size);
     await Promise.all([...topics].map(([topic, urgent]) => this.publisher.scheduleFanout({ tenantId, topic, requestId }, urgent)));
     const distinct = [...new Set(events.map((e) => e.topic))];
-    const counts = await Promise.all(distinct.map((t) => this.registrations.countLive(tenantId, t, now)));
+    const [counts] = await Promise.all([
+      Promise.all(distinct.map((t) => this.registrations.countLive(tenantId, t, now))),
+      // A topic a tenant posted an event for is one its clients may subscribe to (CC/CD 70025 subscribe).
+      this.knownTopics?.add(tenantId, distinct),
+    ]);
     return {
       events: events.map((e) => ({ id: e.id, topic: e.topic })),
       noSubscribers: distinct.filter((_, i) => counts[i] === 0),

@@ -4,3 +4,4 @@ export * from './events.service';
 export * from './registrations.service';
 export * from './tenants.service';
 export * from './topic';
+export * from './cc-gateway.service';

@@ -85,6 +85,23 @@ export class RegistrationsService {
   }
 
   /**
+   * Removes the registration of this subscription on this topic, if there is one (CC/CD 70025
+   * §5.2.2: a subscription with a past `expires` unsubscribes). The subscription is judged as for
+   * {@link register} (so its identity is normalised the same way), without the address check: a
+   * removal sends nothing anywhere. Returns whether a live registration was removed; another
+   * principal's registration is left alone and reported as not removed.
+   */
+  async unregisterSubscription(tenantId: string, topic: string, request: RegistrationRequest, principal?: string): Promise<boolean> {
+    const valid = validateRegistrationRequest(
+      { subscription: request.subscription },
+      { now: Date.now(), maxExpirySeconds: this.config.maxExpirySeconds, transports: this.gateways.transports(), allowHttp: this.config.allowPrivatePushEndpoints },
+    );
+    const id = await this.store.idOf(tenantId, topic, valid.subscription);
+    if (!id) return false;
+    return (await this.store.remove(id, { tenantId, principal, identity: valid.subscription })) === 'removed';
+  }
+
+  /**
    * A registration bound to a principal (X-Davpush-Principal at registration) is only shown to a
    * request naming that principal; anything else answers like an unknown id (issue #6: no leak).
    */

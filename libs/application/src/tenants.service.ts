@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { ConflictError, NotFoundError } from '@davpush/domain';
-import { RegistrationStore, TenantStore, type Tenant } from '@davpush/storage';
+import { KnownTopicStore, RegistrationStore, TenantStore, type Tenant } from '@davpush/storage';
 
 /**
  * Tenant key lifecycle (issue #6). Rotation hands out a new key and kills the old one in one Redis
@@ -15,6 +15,7 @@ export class TenantsService {
   constructor(
     private readonly tenants: TenantStore,
     private readonly registrations: RegistrationStore,
+    @Optional() private readonly knownTopics?: KnownTopicStore,
   ) {}
 
   async get(id: string): Promise<Tenant> {
@@ -39,6 +40,7 @@ export class TenantsService {
   async delete(id: string): Promise<{ id: string; registrationsRemoved: number }> {
     if (!(await this.tenants.revoke(id))) throw new NotFoundError('no such tenant');
     const registrationsRemoved = await this.registrations.removeAllOfTenant(id);
+    await this.knownTopics?.removeAllOfTenant(id);
     await this.tenants.forget(id);
     return { id, registrationsRemoved };
   }

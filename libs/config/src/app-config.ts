@@ -43,6 +43,8 @@ export class AppConfig {
   /** Issue #5: readiness backlog threshold, the worker-alone probe port, the post-SIGTERM drain delay. */
   readonly operations!: { readyMaxWaitAgeMs: number; workerPort: number; shutdownDrainMs: number };
   readonly log!: { level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; format: 'json' | 'pretty' };
+  /** CalConnect CC/CD 70025 gateway: the refresh-interval advertised per transport (seconds). */
+  readonly gateway!: { refreshIntervalSeconds: number };
 
   constructor(init: Omit<AppConfig, 'toJSON' | 'with'>) {
     Object.assign(this, init);
@@ -130,5 +132,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     operations: { readyMaxWaitAgeMs: e.DAVPUSH_READY_MAX_WAIT_AGE_MS, workerPort: e.DAVPUSH_WORKER_PORT, shutdownDrainMs: e.DAVPUSH_SHUTDOWN_DRAIN_MS },
     log: { level: e.DAVPUSH_LOG_LEVEL, format: e.DAVPUSH_LOG_FORMAT },
+    gateway: { refreshIntervalSeconds: e.DAVPUSH_GATEWAY_REFRESH_INTERVAL },
   });
 }

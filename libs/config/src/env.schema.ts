@@ -83,11 +83,17 @@ export const envSchema = z
     DAVPUSH_SHUTDOWN_DRAIN_MS: int(0, 600_000).default(0),
     DAVPUSH_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
     DAVPUSH_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+    // CalConnect CC/CD 70025 gateway (docs/cc70025.md): the refresh-interval advertised per transport,
+    // seconds; a subscription may not ask for more. The draft's examples use 172800 (two days).
+    DAVPUSH_GATEWAY_REFRESH_INTERVAL: int(60, 31_536_000).default(172_800),
   })
   .superRefine((env, ctx) => {
     if (!!env.DAVPUSH_VAPID_PUBLIC_KEY !== !!env.DAVPUSH_VAPID_PRIVATE_KEY) {
       const missing = env.DAVPUSH_VAPID_PUBLIC_KEY ? 'DAVPUSH_VAPID_PRIVATE_KEY' : 'DAVPUSH_VAPID_PUBLIC_KEY';
       ctx.addIssue({ code: 'custom', path: [missing], message: 'must be set together with its pair' });
+    }
+    if (env.DAVPUSH_GATEWAY_REFRESH_INTERVAL > env.DAVPUSH_MAX_EXPIRY) {
+      ctx.addIssue({ code: 'custom', path: ['DAVPUSH_GATEWAY_REFRESH_INTERVAL'], message: 'must not exceed DAVPUSH_MAX_EXPIRY' });
     }
     if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both' });

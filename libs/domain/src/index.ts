@@ -6,3 +6,5 @@ export * from './change-event';
 export * from './push-message';
 export * from './delivery-outcome';
 export * from './retry-policy';
+export * from './cc70025';
+export * from './push-client-id';

@@ -1,3 +1,4 @@
+import { assertPushClientId } from './push-client-id';
 import { PreconditionFailedError, ValidationError } from './errors';
 import type { Subscription, Transport } from './subscription';
 import { clampDepth, parseDepth, SUPPORTED_TRIGGERS, type Trigger } from './trigger';
@@ -12,6 +13,11 @@ export interface RegistrationRequest {
   /** Absent when the document had no `trigger` element (DAVx5 sends none). */
   trigger?: RawTrigger;
   expires?: string;
+  /**
+   * CC/CD 70025 `Push-Client-Id` of the subscribing client (validated token, docs/cc70025.md): a
+   * change event naming it in `client-id` skips this registration.
+   */
+  clientId?: string;
 }
 
 export interface RawWebPushSubscription {
@@ -45,6 +51,8 @@ export interface Registration {
   createdAt: number;
   updatedAt: number;
   principal?: string;
+  /** CC/CD 70025 client id (see {@link RegistrationRequest.clientId}). */
+  clientId?: string;
   lastSuccessAt?: number;
   consecutiveFailures: number;
 }
@@ -65,6 +73,7 @@ export interface ValidRegistration {
   subscription: Subscription;
   trigger: Trigger;
   expiresAt: number;
+  clientId?: string;
 }
 
 const B64URL = /^[A-Za-z0-9_-]+={0,2}$/;
@@ -182,5 +191,5 @@ export function validateRegistrationRequest(req: RegistrationRequest, policy: Re
   const subscription = validateSubscription(req.subscription, policy);
   const trigger = validateTrigger(req.trigger);
   const expiresAt = grantExpiry(req.expires, policy);
-  return { subscription, trigger, expiresAt };
+  return req.clientId === undefined ? { subscription, trigger, expiresAt } : { subscription, trigger, expiresAt, clientId: assertPushClientId(req.clientId) };
 }

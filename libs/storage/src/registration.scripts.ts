@@ -5,7 +5,7 @@
  * spent in the same step).
  *
  * Registration hash fields: id tenantId topic identity sub trigger expiresAt createdAt updatedAt
- * principal lastSuccessAt failures idsKey regsKey tenantKey principalKey. The index keys are kept
+ * principal clientId lastSuccessAt failures idsKey regsKey tenantKey principalKey. The index keys are kept
  * in the hash so REMOVE can clean every index without recomputing names (all share the `{davpush}`
  * hash tag, so they live in one cluster slot).
  */
@@ -15,7 +15,8 @@
  *       4 tenant registrations zset, 5 principal registrations zset (only when ARGV[9] ~= '')
  * ARGV: 1 identity, 2 new id, 3 tenantId, 4 topic, 5 subscription JSON, 6 trigger JSON,
  *       7 expiresAt, 8 now, 9 principal ('' = none), 10 registration key prefix,
- *       11 max live registrations per topic (0 = no limit), 12 max per principal (0 = no limit)
+ *       11 max live registrations per topic (0 = no limit), 12 max per principal (0 = no limit),
+ *       13 CC/CD 70025 client id ('' = none; an update without one clears it)
  * Returns {status, id}: status created | updated | forbidden (another principal owns it) |
  * limit-topic | limit-principal (a new registration would pass a limit; nothing was written).
  */
@@ -28,6 +29,7 @@ if existing then
     local owner = cur[2] or ''
     if owner ~= '' and ARGV[9] ~= owner then return {'forbidden', existing} end
     redis.call('HSET', key, 'sub', ARGV[5], 'trigger', ARGV[6], 'expiresAt', ARGV[7], 'updatedAt', ARGV[8], 'tenantKey', KEYS[4])
+    if (ARGV[13] or '') ~= '' then redis.call('HSET', key, 'clientId', ARGV[13]) else redis.call('HDEL', key, 'clientId') end
     if ARGV[9] ~= '' then
       redis.call('HSET', key, 'principal', ARGV[9], 'principalKey', KEYS[5])
       redis.call('ZADD', KEYS[5], ARGV[7], existing)
@@ -60,6 +62,7 @@ if ARGV[9] ~= '' then
   redis.call('HSET', key, 'principalKey', KEYS[5])
   redis.call('ZADD', KEYS[5], ARGV[7], ARGV[2])
 end
+if (ARGV[13] or '') ~= '' then redis.call('HSET', key, 'clientId', ARGV[13]) end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[7], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[7], ARGV[2])

@@ -31,6 +31,8 @@ export interface RegistrationTarget {
   trigger: Trigger;
   transport: Subscription['type'];
   subscription: Subscription;
+  /** CC/CD 70025 client id, when the registration was made with one. */
+  clientId?: string;
 }
 
 export interface DeliveryRecord {
@@ -112,6 +114,7 @@ export class RegistrationStore {
         REG_PREFIX,
         limits.perTopic,
         limits.perPrincipal,
+        reg.clientId ?? '',
       ],
     )) as [UpsertResult['status'], string];
     return { status, id } as UpsertResult;
@@ -132,6 +135,7 @@ export class RegistrationStore {
       createdAt: Number(h.createdAt),
       updatedAt: Number(h.updatedAt),
       principal: h.principal || undefined,
+      clientId: h.clientId || undefined,
       lastSuccessAt: h.lastSuccessAt ? Number(h.lastSuccessAt) : undefined,
       consecutiveFailures: Number(h.failures ?? 0),
     };
@@ -199,16 +203,18 @@ export class RegistrationStore {
   private async targets(ids: readonly string[]): Promise<RegistrationTarget[]> {
     if (ids.length === 0) return [];
     const pipeline = this.redis.client.pipeline();
-    ids.forEach((id) => pipeline.hmget(keys.registration(id), 'trigger', 'sub'));
+    ids.forEach((id) => pipeline.hmget(keys.registration(id), 'trigger', 'sub', 'clientId'));
     const rows = (await pipeline.exec()) ?? [];
     const targets: RegistrationTarget[] = [];
     rows.forEach(([err, v], i) => {
       // A failed read is not a missing registration: the caller must not go on without it.
       if (err) throw err;
-      const [trigger, sub] = v as (string | null)[];
+      const [trigger, sub, clientId] = v as (string | null)[];
       if (!trigger || !sub) return;
       const subscription = JSON.parse(sub) as Subscription;
-      targets.push({ id: ids[i]!, trigger: JSON.parse(trigger) as Trigger, transport: subscription.type, subscription });
+      const target: RegistrationTarget = { id: ids[i]!, trigger: JSON.parse(trigger) as Trigger, transport: subscription.type, subscription };
+      if (clientId) target.clientId = clientId;
+      targets.push(target);
     });
     return targets;
   }
@@ -218,6 +224,15 @@ export class RegistrationStore {
     const ids = await this.redis.client.zrangebyscore(keys.registrationExpiry(), `(${now}`, '+inf', 'LIMIT', cursor, pageSize);
     const regs = await Promise.all(ids.map((id) => this.get(id, undefined, now)));
     return { registrations: regs.filter((r): r is Registration => !!r), next: ids.length === pageSize ? cursor + pageSize : undefined };
+  }
+
+  /**
+   * The id of the registration of this subscription on this topic (the identity that makes a
+   * re-registration an update), live or not yet swept; undefined when there is none.
+   */
+  async idOf(tenantId: string, topic: string, subscription: Subscription): Promise<string | undefined> {
+    const id = await this.redis.client.hget(keys.topicIdentities(tenantId, topic), digest(subscriptionIdentity(subscription)));
+    return id ?? undefined;
   }
 
   async countLive(tenantId: string, topic: string, now = Date.now()): Promise<number> {

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { DeliveryLedger } from './delivery-ledger';
 import { EventStore } from './event.store';
 import { IdempotencyStore } from './idempotency.store';
+import { KnownTopicStore } from './known-topic.store';
 import { RateLimitStore } from './rate-limit.store';
 import { RedisService } from './redis.service';
 import { RegistrationStore } from './registration.store';
@@ -10,7 +11,7 @@ import { TenantStore } from './tenant.store';
 
 @Global()
 @Module({
-  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DeliveryLedger, IdempotencyStore, RateLimitStore],
-  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DeliveryLedger, IdempotencyStore, RateLimitStore],
+  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DeliveryLedger, IdempotencyStore, RateLimitStore, KnownTopicStore],
+  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DeliveryLedger, IdempotencyStore, RateLimitStore, KnownTopicStore],
 })
 export class StorageModule {}

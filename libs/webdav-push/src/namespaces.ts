@@ -16,3 +16,9 @@ export const DAV_NS = 'DAV:';
  * transport definitions to add elements; they must not squat on the WebDAV-Push namespace).
  */
 export const DAVPUSH_NS = 'https://davpush.dev/ns';
+
+/**
+ * CalConnect CC/CD 70025 (draft-gajda-dav-push-00 §10.1): the discovery properties and the client's
+ * `subscribe` document (docs/cc70025.md).
+ */
+export const CC_PUSH_NS = 'urn:ietf:params:xml:ns:dav-push';

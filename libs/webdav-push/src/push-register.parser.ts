@@ -42,7 +42,7 @@ export function parsePushRegister(xml: string): RegistrationRequest {
  * way to declare entities (billion laughs, XXE), and WebDAV bodies never need one, so it is refused
  * outright before any parser sees the text.
  */
-function parseBounded(xml: string): Element {
+export function parseBounded(xml: string): Element {
   if (Buffer.byteLength(xml, 'utf8') > MAX_PUSH_REGISTER_BYTES) {
     throw new ValidationError(`push-register body exceeds ${MAX_PUSH_REGISTER_BYTES / 1024} KiB`);
   }
@@ -168,7 +168,7 @@ function readTrigger(trigger: Element | undefined): RawTrigger | undefined {
   return raw;
 }
 
-function elementChildren(parent: Element): Element[] {
+export function elementChildren(parent: Element): Element[] {
   const out: Element[] = [];
   for (let child = parent.firstChild; child; child = child.nextSibling) {
     if (child.nodeType === ELEMENT_NODE) out.push(child as Element);
@@ -176,11 +176,11 @@ function elementChildren(parent: Element): Element[] {
   return out;
 }
 
-function children(parent: Element, ns: string, localName: string): Element[] {
+export function children(parent: Element, ns: string, localName: string): Element[] {
   return elementChildren(parent).filter((el) => el.namespaceURI === ns && el.localName === localName);
 }
 
-function single(parent: Element, ns: string, localName: string): Element | undefined {
+export function single(parent: Element, ns: string, localName: string): Element | undefined {
   const found = children(parent, ns, localName);
   if (found.length > 1) {
     throw new ValidationError(
@@ -192,7 +192,7 @@ function single(parent: Element, ns: string, localName: string): Element | undef
   return found[0];
 }
 
-function textOf(el: Element | undefined): string | undefined {
+export function textOf(el: Element | undefined): string | undefined {
   return el ? (el.textContent ?? '').trim() : undefined;
 }
 

@@ -1,9 +1,9 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { SUPPORTED_TRIGGERS, ValidationError } from '@davpush/domain';
 import { FcmGateway, PushGatewayRegistry, VapidService } from '@davpush/gateways';
-import { buildDiscoveryProperties } from '@davpush/webdav-push';
-import { TenantGuard } from '../http/auth.guards';
-import { assertTopic } from '@davpush/application';
+import { buildCcDiscoveryProperties, buildDiscoveryProperties } from '@davpush/webdav-push';
+import { TenantGuard, TenantId } from '../http/auth.guards';
+import { assertTopic, CcGatewayService } from '@davpush/application';
 
 /** What a calendar server embeds in its PROPFIND answers (WebDAV-Push draft §"Service detection"). */
 @Controller('v1/discovery')
@@ -13,12 +13,29 @@ export class DiscoveryController {
     private readonly vapid: VapidService,
     private readonly gateways: PushGatewayRegistry,
     private readonly fcm: FcmGateway,
+    private readonly ccGateway: CcGatewayService,
   ) {}
 
+  /**
+   * `dialect` = `webdav-push` (default) or `cc70025`: the CalConnect CC/CD 70025 properties
+   * (draft-gajda-dav-push-00 §6.2.1, docs/cc70025.md), with `subscribeUrl` (the calendar server's
+   * own URL that forwards `subscribe` documents to `POST /v1/gateway/subscribe`; default: that
+   * davpush URL). Asking for a topic makes it one the tenant's clients may subscribe to.
+   */
   @Get()
-  async discover(@Query('topic') topic: unknown) {
+  async discover(
+    @TenantId() tenantId: string,
+    @Query('topic') topic: unknown,
+    @Query('dialect') dialect: unknown,
+    @Query('subscribeUrl') subscribeUrl: unknown,
+  ) {
     if (typeof topic !== 'string') throw new ValidationError('the query parameter topic is required (once)');
     assertTopic(topic);
+    if (dialect !== undefined && dialect !== 'webdav-push' && dialect !== 'cc70025') {
+      throw new ValidationError('the query parameter dialect must be webdav-push or cc70025 (once)');
+    }
+    await this.ccGateway.topicShown(tenantId, topic);
+    if (dialect === 'cc70025') return this.discoverCc(topic, subscribeUrl);
     const { publicKey } = await this.vapid.current();
     const transports = this.gateways.transports();
     // Our own apps learn the FCM sender (project) here; only when FCM is configured.
@@ -29,6 +46,24 @@ export class DiscoveryController {
       ...(projectId ? { fcmProjectId: projectId } : {}),
       supportedTriggers: SUPPORTED_TRIGGERS,
       properties: buildDiscoveryProperties({ vapidPublicKey: publicKey, topic, fcm: projectId ? { projectId } : undefined }),
+    };
+  }
+
+  private async discoverCc(topic: string, subscribeUrl: unknown) {
+    let url = this.ccGateway.subscribeUrl();
+    if (subscribeUrl !== undefined) {
+      if (typeof subscribeUrl !== 'string' || subscribeUrl.length > 2048 || !/^https?:\/\//i.test(subscribeUrl) || !URL.canParse(subscribeUrl)) {
+        throw new ValidationError('the query parameter subscribeUrl must be one absolute http(s) URL');
+      }
+      url = subscribeUrl;
+    }
+    const transports = await this.ccGateway.transports();
+    return {
+      dialect: 'cc70025',
+      topic,
+      subscribeUrl: url,
+      transports: transports.map((t) => ({ transportUri: t.transportUri, refreshInterval: t.refreshInterval, transportData: t.transportData })),
+      properties: buildCcDiscoveryProperties({ subscribeUrl: url, topic, transports }),
     };
   }
 }

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
 import { IngestRateLimit } from '../http/ingest-rate-limit';
 import { bodyKind, parseJson } from '../http/request-body';
+import { pushClientIdOf } from '../http/request-headers';
 import { assertTopic, EventJson, EventsBody, EventsService, type AcceptedEvents, type EventInput } from '@davpush/application';
 
 @Controller('v1/events')
@@ -35,6 +36,9 @@ export class EventsController {
       assertTopic(r.data.topic);
       return r.data;
     });
+    // CC/CD 70025 Push-Client-Id of the client whose request caused the changes: its registrations are skipped.
+    const clientId = pushClientIdOf(req);
+    if (clientId !== undefined) for (const input of inputs) input.skipClients = [clientId];
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
     const key = req.headers['idempotency-key'];
     if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 255 || /[^\x21-\x7e]/.test(key))) {

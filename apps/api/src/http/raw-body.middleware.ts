@@ -8,8 +8,13 @@ const DEFAULT_LIMIT = 64 * 1024;
 
 // Express matches routes case-insensitively and with a trailing slash, so the cap must too:
 // `/V1/Topics/x/Registrations/` is the registration route and gets its 16 KiB, not 64 KiB.
+// The CC/CD 70025 gateway root takes pushes of up to 1000 messages; a client's subscribe is a registration.
 const limitFor = (path: string): number =>
-  /^\/v1\/events\/?$/i.test(path) ? EVENTS_BODY_LIMIT : /\/registrations\/?$/i.test(path) ? REGISTRATION_BODY_LIMIT : DEFAULT_LIMIT;
+  /^\/v1\/(events|gateway)\/?$/i.test(path)
+    ? EVENTS_BODY_LIMIT
+    : /\/registrations\/?$|^\/v1\/gateway\/subscribe\/?$/i.test(path)
+      ? REGISTRATION_BODY_LIMIT
+      : DEFAULT_LIMIT;
 
 /**
  * Reads the request body as bytes, with a hard cap, for every method that has one. Parsing is the

@@ -1,21 +1,13 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
-import { UnauthorizedError, ValidationError } from '@davpush/domain';
+import { UnauthorizedError } from '@davpush/domain';
 import { TenantStore } from '@davpush/storage';
 import { parsePushRegister } from '@davpush/webdav-push';
 import { bearerToken, TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
 import { bodyKind, parseJson, xmlBodyText } from '../http/request-body';
+import { principalOf } from '../http/request-headers';
 import { RegistrationJson, toRegistrationRequest } from './registration-request.dto';
 import { assertTopic, RegistrationsService } from '@davpush/application';
-
-function principalOf(req: AuthedRequest): string | undefined {
-  const v = req.headers['x-davpush-principal'];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.length === 0 || v.length > 256 || /[\u0000-\u001f\u007f]/.test(v)) {
-    throw new ValidationError('X-Davpush-Principal must be 1 to 256 printable characters, given once');
-  }
-  return v;
-}
 
 @Controller('v1')
 export class RegistrationsController {

@@ -15,12 +15,12 @@ const webPush = (id: string, origin: string): RegistrationTarget => ({
 const fcm = (id: string): RegistrationTarget => ({ id, trigger: { contentUpdate: { depth: '1' } }, transport: 'fcm', subscription: { type: 'fcm', token: id } as Subscription });
 
 /** The fan-out over in-memory stand-ins: which batch jobs does it queue? */
-function run(targets: RegistrationTarget[], transports: Transport[], opts: { vanished?: string[]; complete?: boolean } = {}) {
+function run(targets: RegistrationTarget[], transports: Transport[], opts: { vanished?: string[]; complete?: boolean; dontNotify?: string[] } = {}) {
   const published: { transport: Transport; batch: DeliverBatchJobData }[] = [];
   const marks: unknown[][] = [];
   const settled: unknown[][] = [];
   const events = {
-    claim: async () => [event],
+    claim: async () => [{ ...event, dontNotify: opts.dontNotify ?? [] }],
     fanoutComplete: async () => opts.complete ?? false,
     markDispatched: async (...args: unknown[]) => void marks.push(args),
     settle: async (...args: unknown[]) => void settled.push(args),
@@ -41,6 +41,15 @@ function run(targets: RegistrationTarget[], transports: Transport[], opts: { van
 }
 
 describe('FanoutService batches', () => {
+  it('skips registrations whose CC/CD 70025 client id the event names, and only those', async () => {
+    const mine = { ...webPush('w1', 'https://push-a.example'), clientId: 'xyz' };
+    const other = { ...fcm('f1'), clientId: 'abc' };
+    const none = webPush('w2', 'https://push-a.example');
+    const { sut, published } = run([mine, other, none], ['web-push', 'fcm'], { dontNotify: ['client:xyz'] });
+    expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 2, skipped: 1 });
+    expect(published.flatMap((p) => p.batch.registrationIds).toSorted()).toEqual(['f1', 'w2']);
+  });
+
   it('groups Web Push by push-service origin, at most 50 per batch, and FCM up to 500', async () => {
     const targets = [
       ...Array.from({ length: 120 }, (_, i) => webPush(`a${i}`, 'https://push-a.example')),

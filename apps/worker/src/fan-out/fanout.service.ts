@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { coalesce, kindsFor, type ChangeKind, type Transport } from '@davpush/domain';
+import { clientSkipEntry, coalesce, kindsFor, type ChangeKind, type Transport } from '@davpush/domain';
 import { JobPublisher, type DeliverBatchJobData, type FanoutJobData } from '@davpush/queue';
 import { PushGatewayRegistry } from '@davpush/gateways';
 import { EventStore, RegistrationStore } from '@davpush/storage';
@@ -52,7 +52,8 @@ export class FanoutService {
       const groups = new Map<string, { transport: Transport; kinds: ChangeKind[]; ids: string[] }>();
       for (const target of page.targets) {
         const kinds = kindsFor(target.trigger, change.changes);
-        if (!skip || skip.has(target.id) || kinds.length === 0) {
+        // dontNotify names registrations, and CC/CD 70025 clients by the client id they registered with.
+        if (!skip || skip.has(target.id) || (target.clientId !== undefined && skip.has(clientSkipEntry(target.clientId))) || kinds.length === 0) {
           skipped++;
           continue;
         }
