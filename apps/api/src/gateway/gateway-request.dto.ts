@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { MAX_EVENTS_PER_REQUEST } from '@davpush/application';
+import { MAX_EVENTS_PER_REQUEST, type CcMessage, type CcSubscription } from '@davpush/application';
+import { ValidationError } from '@davpush/domain';
 import { MAX_SUBSCRIBE_TOPICS } from '@davpush/webdav-push';
 
 /**
@@ -45,11 +46,46 @@ const Message = z.strictObject({
 export const Messages = z.array(Message).min(1).max(MAX_EVENTS_PER_REQUEST);
 export const MessagesObject = z.strictObject({ messages: Messages });
 
-/** The envelope: exactly one of the three request members (checked by the controller). */
+/** The envelope: exactly one of the three request members. */
 export const GatewayEnvelope = z.record(z.string(), z.unknown());
 
-export type GatewayMessage = z.infer<typeof Message>;
-export type GatewaySubscribe = z.infer<typeof PushSubscribe>;
+const KINDS = ['push-transports', 'push-subscribe', 'push'] as const;
 
-/** The three request kinds, for the error that names them. */
-export const GATEWAY_REQUEST_KINDS = ['push-transports', 'push-subscribe', 'push'] as const;
+export type GatewayRequest =
+  | { kind: 'push-transports' }
+  | { kind: 'push-subscribe'; subscription: CcSubscription }
+  | { kind: 'push'; messages: CcMessage[] };
+
+/** Checks one member against its schema; errors name the path from the body's root. */
+function member<T extends z.ZodType>(schema: T, value: unknown, root: string): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const first = r.error.issues.slice(0, 5).map((i) => `${[root, ...i.path].join('.')}: ${i.message}`);
+  throw new ValidationError(first.join('; '));
+}
+
+/**
+ * Which of the three requests a parsed body is, with its values type-checked (both spellings
+ * read where the draft has two, docs/cc70025.md).
+ * @throws ValidationError naming the first problems by path.
+ */
+export function readGatewayRequest(body: Record<string, unknown>): GatewayRequest {
+  const names = Object.keys(body);
+  const kind = KINDS.find((k) => names.length === 1 && names[0] === k);
+  if (!kind) {
+    const got = names.length === 0 ? 'an empty object' : names.slice(0, 5).map((n) => JSON.stringify(n.slice(0, 32))).join(', ');
+    throw new ValidationError(`the body must have exactly one member, push-transports, push-subscribe or push; got ${got}`);
+  }
+  const value = body[kind];
+  if (kind === 'push-transports') {
+    member(PushTransports, value, kind);
+    return { kind };
+  }
+  if (kind === 'push-subscribe') {
+    const s = member(PushSubscribe, value, kind);
+    const t = (s['selected-transport'] ?? s.transport)!;
+    return { kind, subscription: { topics: s.topics, transportUri: t['transport-uri'], clientData: t['client-data'], expires: s.expires } };
+  }
+  const list = Array.isArray(value) ? member(Messages, value, kind) : member(MessagesObject, value, kind).messages;
+  return { kind, messages: list.map((m) => ({ topic: m.topic, priority: m.priority, timestamp: m.timestamp, clientId: m['client-id'] })) };
+}
