@@ -1,3 +1,4 @@
+import { gatewayPaths, gatewaySchemas } from './openapi.gateway';
 import { FCM_REGISTER_EXAMPLE, PUSH_REGISTER_EXAMPLE, schemas } from './openapi.schemas';
 
 type Op = Record<string, unknown>;
@@ -36,7 +37,11 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     },
     '/v1/discovery': {
       get: { tags: ['discovery'], summary: 'WebDAV-Push properties for a PROPFIND answer: transports (VAPID key), topic, supported-triggers', security: tenant,
-        parameters: [{ name: 'topic', in: 'query', required: true, schema: { type: 'string', maxLength: 512 }, example: 'cal-1' }],
+        parameters: [
+          { name: 'topic', in: 'query', required: true, schema: { type: 'string', maxLength: 512 }, example: 'cal-1' },
+          { name: 'dialect', in: 'query', required: false, schema: { type: 'string', enum: ['webdav-push', 'cc70025'] }, description: 'cc70025: the CalConnect CC/CD 70025 properties (docs/cc70025.md)' },
+          { name: 'subscribeUrl', in: 'query', required: false, schema: { type: 'string', format: 'uri' }, description: 'cc70025: the push-subscribe-URL to advertise (default: POST /v1/gateway/subscribe)' },
+        ],
         responses: { 200: { description: 'discovery', content: json(ref('Discovery')) }, 400: problem('topic missing or invalid'), ...common } },
     },
     '/v1/topics/{topic}/registrations': {
@@ -60,7 +65,10 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     },
     '/v1/events': {
       post: { tags: ['events'], summary: 'Collection(s) changed: answered 202 once durably queued', security: tenant,
-        parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'a repeat within 24 h returns the first answer and queues nothing' }],
+        parameters: [
+          { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 }, description: 'a repeat within 24 h returns the first answer and queues nothing' },
+          { name: 'Push-Client-Id', in: 'header', required: false, schema: { type: 'string', maxLength: 256 }, description: 'CC/CD 70025: the client that caused the changes; its registrations are not notified' },
+        ],
         requestBody: { required: true, content: json(ref('ChangeEvents'), { topic: 'cal-1', changes: ['content'], syncToken: 'http://cal.example.org/sync/42' }) },
         responses: {
           202: { description: 'queued', content: json(ref('Accepted')), headers: rateLimitHeaders() },
@@ -87,6 +95,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     '/health/live': { get: { tags: ['operations'], summary: 'Liveness: the process only', responses: { 200: { description: 'up' } } } },
     '/health/ready': { get: { tags: ['operations'], summary: 'Readiness: Redis, queues, backlog, VAPID and FCM credentials', responses: { 200: { description: 'ok or degraded' }, 503: { description: 'down or shutting down' } } } },
     '/metrics': { get: { tags: ['operations'], summary: 'Prometheus metrics', responses: { 200: { description: 'text/plain; version=0.0.4' } } } },
+    ...gatewayPaths,
   };
   return {
     openapi: '3.1.0',
@@ -97,7 +106,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     },
     servers: [{ url: serverUrl }],
     components: {
-      schemas,
+      schemas: { ...schemas, ...gatewaySchemas },
       securitySchemes: {
         admin: { type: 'http', scheme: 'bearer', description: 'the admin token (DAVPUSH_ADMIN_TOKEN or .data/admin-token)' },
         tenant: { type: 'http', scheme: 'bearer', description: "a tenant's API key (dpk_…)" },
