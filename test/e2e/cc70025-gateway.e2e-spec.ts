@@ -268,6 +268,18 @@ ${topics.map((t) => `  <P:topic>${t}</P:topic>`).join('\n')}
     expect(await partly.text()).toContain('<P:topic>abc</P:topic>');
     expect(await (await gateway({ push: [{ topic: '123' }] }, {}, key)).json()).toEqual({ 'push-response': { 'no-subscribers': [{ topic: '123' }] } });
 
+    // A topic the tenant posted an event for is known too.
+    expect((await h.request('POST', '/v1/events', { token: key, body: { topic: 'evt-1', changes: ['content'] } })).status).toBe(202);
+    const c2 = push.subscribe();
+    const viaEvent = await h.request('POST', '/v1/gateway/subscribe', {
+      token: key,
+      body: xml(['123', 'evt-1']).replace(webPushData(c).replace(/&/g, '&amp;').replace(/</g, '&lt;'), webPushData(c2)),
+      headers: { 'content-type': 'application/xml' },
+    });
+    expect(viaEvent.status).toBe(204);
+    expect(await (await gateway({ push: [{ topic: 'evt-1' }] }, {}, key)).json()).toEqual({ 'push-response': {} });
+    await eventually(async () => wpReceived(c2, 'evt-1').length === 1, 15_000, 'the subscriber of a topic known from an event');
+
     // The calendar server may instead say which topics the user may read.
     const readable = await post(xml(['123', 'abc']), { 'x-davpush-readable-topics': '"123", "abc"', 'push-client-id': 'xml-client' });
     expect(readable.status).toBe(204);

@@ -44,6 +44,13 @@ describe('SSRF: push resources aimed inside are refused', () => {
       `<auth-secret>${c.authSecret}</auth-secret></web-push-subscription></subscription></push-register>`;
     return h.request('POST', '/v1/topics/ssrf/registrations', { token: apiKey, body, headers: { 'content-type': 'application/xml' } });
   };
+  // CC/CD 70025: the Web Push subscription arrives as client-data (docs/cc70025.md).
+  const registerGateway = (pushResource: string) => {
+    const c = WebPushClient.create('https://x.invalid/');
+    const clientData = JSON.stringify({ endpoint: pushResource, keys: { p256dh: c.publicKey, auth: c.authSecret } });
+    const expires = new Date(Date.now() + 3600_000).toISOString();
+    return h.request('POST', '/v1/gateway', { token: apiKey, body: { 'push-subscribe': { topics: ['ssrf'], 'selected-transport': { 'transport-uri': 'web-push', 'client-data': clientData }, expires } } });
+  };
   const stored = async () => (await redis.keys('{davpush}:reg:*')).length;
 
   it.each([
@@ -59,7 +66,7 @@ describe('SSRF: push resources aimed inside are refused', () => {
     // names resolving to loopback
     'https://localhost/p', 'https://LOCALHOST:443/p', 'https://localhost./p',
   ])('%s → 403 invalid-subscription, nothing stored', async (url) => {
-    for (const register of [registerJson, registerXml]) {
+    for (const register of [registerJson, registerXml, registerGateway]) {
       const res = await register(url);
       expect(res.status).toBe(403);
       expect(await res.text()).toMatch(/invalid-subscription/);
