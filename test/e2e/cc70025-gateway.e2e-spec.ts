@@ -90,6 +90,30 @@ describe('CC/CD 70025 push gateway, end to end', () => {
     });
   });
 
+  it('answers discovery in the cc70025 dialect with the four properties, ready to embed (§5.2.3.1, §6.2.1)', async () => {
+    const res = await h.request('GET', '/v1/discovery?topic=cal%2F1&dialect=cc70025', { token: apiKey });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { properties: Record<string, string>; propertiesByName: Record<string, string>; subscribeUrl: string };
+    expect(Object.keys(body.properties)).toEqual(['pushSubscribeUrl', 'supportedTransportSet', 'topic', 'pushVersion']);
+    const read = (xml: string) => new DOMParser().parseFromString(xml, 'application/xml').documentElement!;
+    const href = read(body.properties.pushSubscribeUrl!);
+    expect(`{${href.namespaceURI}}${href.localName}`).toBe(`{${CC}}push-subscribe-URL`);
+    expect(href.getElementsByTagNameNS('DAV:', 'href')[0]!.textContent).toBe(`${h.baseUrl}/v1/gateway/subscribe`);
+    const set = read(body.properties.supportedTransportSet!);
+    expect(Array.from(set.getElementsByTagNameNS(CC, 'transport-uri')).map((e) => e.textContent)).toEqual([webPushUri, fcmUri]);
+    expect(Array.from(set.getElementsByTagNameNS(CC, 'refresh-interval')).map((e) => e.textContent)).toEqual(['172800', '172800']);
+    expect(set.getElementsByTagNameNS('https://davpush.dev/ns', 'vapid-public-key')[0]!.textContent).toBe(transports[0]!.transport['transport-data']['vapid-public-key']);
+    expect(read(body.properties.topic!).textContent).toBe('cal/1');
+    expect(read(body.properties.pushVersion!).textContent).toBe('1');
+    // The example spellings a PROPFIND may ask for.
+    expect(read(body.propertiesByName['subscribe-URL']!).localName).toBe('subscribe-URL');
+    expect(read(body.propertiesByName.version!).localName).toBe('version');
+    const own = await h.request('GET', `/v1/discovery?topic=x&dialect=cc70025&subscribeUrl=${encodeURIComponent('https://cal.example/push/subscribe')}`, { token: apiKey });
+    expect(((await own.json()) as { subscribeUrl: string }).subscribeUrl).toBe('https://cal.example/push/subscribe');
+    expect((await h.request('GET', '/v1/discovery?topic=x&dialect=cc70025&subscribeUrl=javascript:alert(1)', { token: apiKey })).status).toBe(400);
+    expect((await h.request('GET', '/v1/discovery?topic=x&dialect=apple', { token: apiKey })).status).toBe(400);
+  });
+
   it('subscribes a Web Push and an FCM client for two topics, pushes, and both receive (§5.3, §5.4)', async () => {
     // The draft's example key `transport`, and client-data with the client's own id.
     const a = await gateway({ 'push-subscribe': { topics: ['123', 'abc'], transport: { 'transport-uri': webPushUri, 'client-data': webPushData(wp, 'wp-client') }, expires: inSeconds(86400) } });
@@ -122,7 +146,8 @@ describe('CC/CD 70025 push gateway, end to end', () => {
   });
 
   it('lists topics nobody is subscribed to, in the bare-array form too (§5.4, §6.1.3)', async () => {
-    const res = await gateway({ push: [{ topic: 'nobody-here' }, { topic: '123', timestamp: '2017-10-01T14:00:52Z' }] });
+    // A null optional member counts as absent.
+    const res = await gateway({ push: [{ topic: 'nobody-here', priority: null, 'client-id': null }, { topic: '123', timestamp: '2017-10-01T14:00:52Z' }] });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ 'push-response': { 'no-subscribers': [{ topic: 'nobody-here' }] } });
   });

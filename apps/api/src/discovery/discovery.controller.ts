@@ -1,7 +1,7 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { SUPPORTED_TRIGGERS, ValidationError } from '@davpush/domain';
 import { FcmGateway, PushGatewayRegistry, VapidService } from '@davpush/gateways';
-import { buildCcDiscoveryProperties, buildDiscoveryProperties } from '@davpush/webdav-push';
+import { buildCcDiscoveryProperties, buildCcProperty, buildDiscoveryProperties, CC_PROPERTY_NAMES } from '@davpush/webdav-push';
 import { TenantGuard, TenantId } from '../http/auth.guards';
 import { assertTopic, CcGatewayService } from '@davpush/application';
 
@@ -58,12 +58,15 @@ export class DiscoveryController {
       url = subscribeUrl;
     }
     const transports = await this.ccGateway.transports();
+    const input = { subscribeUrl: url, topic, transports };
     return {
       dialect: 'cc70025',
       topic,
       subscribeUrl: url,
       transports: transports.map((t) => ({ transportUri: t.transportUri, refreshInterval: t.refreshInterval, transportData: t.transportData })),
-      properties: buildCcDiscoveryProperties({ subscribeUrl: url, topic, transports }),
+      properties: buildCcDiscoveryProperties(input),
+      // Keyed by the local name a PROPFIND asks for, in either spelling of the draft (docs/cc70025.md).
+      propertiesByName: Object.fromEntries(Object.keys(CC_PROPERTY_NAMES).map((name) => [name, buildCcProperty(name, input)!])),
     };
   }
 }

@@ -34,12 +34,15 @@ export const PushSubscribe = z
     if (n !== 1) ctx.addIssue({ code: 'custom', path: ['selected-transport'], message: 'exactly one of selected-transport or transport is required' });
   });
 
-/** §6.1.3 message; `timestamp` defaults to the time of receipt, `priority` to 50. */
+/**
+ * §6.1.3 message; `timestamp` defaults to the time of receipt, `priority` to 50. An optional member
+ * sent as `null` counts as absent (the draft says "omit", a serializer may write null).
+ */
 const Message = z.strictObject({
   topic: z.string().max(4096),
-  priority: z.number().int().min(0).max(100).optional(),
-  timestamp: z.string().min(1).max(64).optional(),
-  'client-id': z.string().min(1).max(256).optional(),
+  priority: z.number().int().min(0).max(100).nullish(),
+  timestamp: z.string().min(1).max(64).nullish(),
+  'client-id': z.string().min(1).max(256).nullish(),
 });
 
 /** §6.1.3 syntax: `"push": [message, …]`; the example of §5.4: `"push": {"messages": [message, …]}`. */
@@ -87,5 +90,8 @@ export function readGatewayRequest(body: Record<string, unknown>): GatewayReques
     return { kind, subscription: { topics: s.topics, transportUri: t['transport-uri'], clientData: t['client-data'], expires: s.expires } };
   }
   const list = Array.isArray(value) ? member(Messages, value, kind) : member(MessagesObject, value, kind).messages;
-  return { kind, messages: list.map((m) => ({ topic: m.topic, priority: m.priority, timestamp: m.timestamp, clientId: m['client-id'] })) };
+  return {
+    kind,
+    messages: list.map((m) => ({ topic: m.topic, priority: m.priority ?? undefined, timestamp: m.timestamp ?? undefined, clientId: m['client-id'] ?? undefined })),
+  };
 }
