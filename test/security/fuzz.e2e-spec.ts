@@ -39,6 +39,7 @@ describe('fuzz: generated bodies never cause a 5xx or a stray write', () => {
   let key: string;
   const pick = <T>(r: Rng, list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
   const clients = Array.from({ length: 8 }, (_, i) => WebPushClient.create(`https://127.0.0.1:9/push/fuzz-${i}`));
+  const gatewayClient = WebPushClient.create('https://127.0.0.1:9/push/fuzz-gateway');
   const expires = new Date(Date.now() + 5 * 86400_000).toUTCString();
   const topics = ['cal', 'contacts', 'a%2Fb', '%E2%98%83', 'x'.repeat(512)];
 
@@ -97,6 +98,39 @@ describe('fuzz: generated bodies never cause a 5xx or a stray write', () => {
         });
         const base = r() < 0.5 ? event() : { events: Array.from({ length: 1 + Math.floor(r() * 5) }, event) };
         return mutate(r, base, 'application/json');
+      },
+    },
+    {
+      // CC/CD 70025 gateway root. A subscription's base expiry lies in the past (an unsubscribe of a
+      // client nobody registered), so even an unmutated body may not write a registration.
+      name: 'gateway',
+      path: () => '/v1/gateway',
+      token: () => key,
+      headers: (r): Record<string, string> => (r() < 0.1 ? { 'push-client-id': pick(r, ['c1', 'a b', '%20', 'x'.repeat(300)]) } : {}),
+      generate: (r) => {
+        const c = gatewayClient;
+        const clientData = pick(r, [JSON.stringify({ ...c.subscription, expirationTime: null, 'client-id': 'fz' }), 'fcm-token-1', 'XYZ']);
+        const message = () => ({ topic: pick(r, ['123', 'abc', 'ünï']), priority: Math.floor(r() * 101), timestamp: '2017-10-01T14:00:52Z', ...(r() < 0.5 ? { 'client-id': 'xyz' } : {}) });
+        const base = pick<unknown>(r, [
+          { 'push-transports': [] },
+          { 'push-subscribe': { topics: ['123', 'abc'], [pick(r, ['transport', 'selected-transport'])]: { 'transport-uri': 'web-push', 'client-data': clientData }, expires: '2017-10-07T12:00:00Z' } },
+          { push: { messages: Array.from({ length: 1 + Math.floor(r() * 4) }, message) } },
+          { push: Array.from({ length: 1 + Math.floor(r() * 4) }, message) },
+        ]);
+        return mutate(r, base, 'application/json');
+      },
+    },
+    {
+      name: 'gateway-subscribe-xml',
+      path: () => '/v1/gateway/subscribe',
+      token: () => key,
+      headers: (r): Record<string, string> => (r() < 0.3 ? { 'x-davpush-readable-topics': pick(r, ['"123", "abc"', '*', '"', 'abc']) } : {}),
+      generate: (r) => {
+        const data = JSON.stringify(gatewayClient.subscription).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+        const doc =
+          `<P:subscribe xmlns:P="urn:ietf:params:xml:ns:dav-push"><P:topic>123</P:topic><P:topic>abc</P:topic><P:selected-transport>` +
+          `<P:transport-uri>web-push</P:transport-uri><P:client-data>${data}</P:client-data></P:selected-transport><P:expires>2017-10-07T12:00:00Z</P:expires></P:subscribe>`;
+        return mutate(r, Buffer.from(doc), 'application/xml');
       },
     },
     {
@@ -177,7 +211,7 @@ describe('fuzz: generated bodies never cause a 5xx or a stray write', () => {
     return problems;
   }
 
-  it.each(['registrations-xml', 'registrations-json', 'events', 'tenants', 'dlq-replay'])('%s: 10,000 bodies', async (name) => {
+  it.each(['registrations-xml', 'registrations-json', 'events', 'gateway', 'gateway-subscribe-xml', 'tenants', 'dlq-replay'])('%s: 10,000 bodies', async (name) => {
     const ep = endpoints.find((e) => e.name === name)!;
     const out: Outcome = { statuses: new Map(), failures: [], regIds: new Set(), tenantIds: new Set() };
     const before = await snapshot(redis, PATTERNS);
