@@ -328,3 +328,34 @@ ${topics.map((t) => `  <P:topic>${t}</P:topic>`).join('\n')}
     expect((await post('<!DOCTYPE x [<!ENTITY a "b">]><P:subscribe xmlns:P="urn:ietf:params:xml:ns:dav-push"/>')).status).toBe(400);
   }, 30_000);
 });
+
+describe('CC/CD 70025 subscription, all or nothing', () => {
+  let h: Harness;
+  let push: FakePushService;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    push = await FakePushService.start();
+    h = await startHarness({ DAVPUSH_MAX_REGISTRATIONS_PER_TOPIC: '1' }, { api: true, worker: false });
+    ({ apiKey } = await h.createTenant('cc-limits'));
+  });
+  afterAll(async () => {
+    await h?.close();
+    await push?.stop();
+  });
+
+  it('removes what a failing subscription had already registered', async () => {
+    const subscribe = (c: WebPushClient, topics: string[]) =>
+      h.request('POST', '/v1/gateway', {
+        token: apiKey,
+        body: { 'push-subscribe': { topics, 'selected-transport': { 'transport-uri': 'web-push', 'client-data': JSON.stringify(c.subscription) }, expires: inSeconds(600) } },
+      });
+    expect((await subscribe(push.subscribe(), ['full'])).status).toBe(200);
+    // "fresh" is registered first, then "full" is over its limit: the request fails as a whole.
+    const refused = await subscribe(push.subscribe(), ['fresh', 'full']);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { type: string }).type).toMatch(/registration-limit$/);
+    const res = await h.request('POST', '/v1/gateway', { token: apiKey, body: { push: [{ topic: 'fresh' }, { topic: 'full' }] } });
+    expect(await res.json()).toEqual({ 'push-response': { 'no-subscribers': [{ topic: 'fresh' }] } });
+  });
+});
