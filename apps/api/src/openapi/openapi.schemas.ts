@@ -13,7 +13,7 @@ const problem = {
     title: { type: 'string', example: 'Forbidden' },
     status: { type: 'integer', example: 403 },
     detail: { type: 'string', example: 'push-resource must be an https URL' },
-    precondition: { type: 'string', enum: ['invalid-subscription', 'no-supported-trigger', 'push-not-available'] },
+    precondition: { type: 'string', enum: ['invalid-subscription', 'no-supported-trigger', 'push-not-available', 'invalid-topics'] },
   },
 };
 
