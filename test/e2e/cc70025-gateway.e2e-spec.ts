@@ -159,6 +159,18 @@ describe('CC/CD 70025 push gateway, end to end', () => {
     expect(reg.status).toBe(201);
     expect((await gateway({ push: [{ topic: '123' }] })).status).toBe(200);
     await eventually(async () => wpReceived(other, '123').length === 1, 15_000, 'the CC push at a WebDAV-Push registration');
+    // A WebDAV-Push registration made with Push-Client-Id is skipped by that client-id, like a CC one.
+    const third = push.subscribe();
+    const withId = await h.request('POST', '/v1/topics/123/registrations', {
+      token: apiKey,
+      headers: { 'push-client-id': 'dav-client' },
+      body: { subscription: { type: 'web-push', pushResource: third.pushResource, publicKey: third.publicKey, authSecret: third.authSecret } },
+    });
+    expect(withId.status).toBe(201);
+    expect((await gateway({ push: [{ topic: '123', 'client-id': 'dav-client' }] })).status).toBe(200);
+    await eventually(async () => wpReceived(other, '123').length === 2, 15_000, 'the other registration to hear of it');
+    await new Promise((r) => setTimeout(r, 750));
+    expect(wpReceived(third, '123')).toHaveLength(0);
   });
 
   it('refuses an expiry beyond the refresh-interval, drops a subscription not refreshed, and a past expiry unsubscribes', async () => {

@@ -46,7 +46,8 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     },
     '/v1/topics/{topic}/registrations': {
       post: { tags: ['registrations'], summary: "Register a client's push subscription for a topic (WebDAV-Push push-register XML as the client sent it, or JSON)", security: tenant,
-        parameters: [pathParam('topic'), { name: 'X-Davpush-Principal', in: 'header', required: false, schema: { type: 'string', maxLength: 256 }, description: "binds the registration to the calendar server's user" }],
+        parameters: [pathParam('topic'), { name: 'X-Davpush-Principal', in: 'header', required: false, schema: { type: 'string', maxLength: 256 }, description: "binds the registration to the calendar server's user" },
+          { name: 'Push-Client-Id', in: 'header', required: false, schema: { type: 'string', maxLength: 256 }, description: 'CC/CD 70025: the registering client; a push naming it in client-id skips this registration' }],
         requestBody: { required: true, content: {
           'application/xml': { schema: { type: 'string' }, examples: { webPush: { value: PUSH_REGISTER_EXAMPLE }, fcm: { value: FCM_REGISTER_EXAMPLE } } },
           ...json(ref('RegistrationJson'), { subscription: { type: 'web-push', pushResource: 'https://push.example.net/yohd4yai5Phiz1wi', publicKey: 'BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4', authSecret: 'BTBZMqHH6r4Tts7J_aSIgg' }, trigger: { contentUpdate: { depth: '1' } } }),

@@ -5,7 +5,7 @@ import { TenantStore } from '@davpush/storage';
 import { parsePushRegister } from '@davpush/webdav-push';
 import { bearerToken, TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
 import { bodyKind, parseJson, xmlBodyText } from '../http/request-body';
-import { principalOf } from '../http/request-headers';
+import { principalOf, pushClientIdOf } from '../http/request-headers';
 import { RegistrationJson, toRegistrationRequest } from './registration-request.dto';
 import { assertTopic, RegistrationsService } from '@davpush/application';
 
@@ -27,6 +27,9 @@ export class RegistrationsController {
     const principal = principalOf(req);
     const kind = bodyKind(req, ['xml', 'json']);
     const request = kind === 'xml' ? parsePushRegister(xmlBodyText(req)) : toRegistrationRequest(parseJson(req, RegistrationJson));
+    // CC/CD 70025 Push-Client-Id of the registering client (docs/cc70025.md): a push naming it skips this registration.
+    const clientId = pushClientIdOf(req);
+    if (clientId !== undefined) request.clientId = clientId;
     const r = await this.registrations.register(tenantId, topic, request, principal);
     res.setHeader('Location', r.location);
     res.setHeader('Expires', r.expires);
