@@ -17,7 +17,10 @@ export interface ChangeEvent {
   syncToken?: string;
   urgency: Urgency;
   ttl: number;
-  /** Registration ids (resolved from the registration URLs given) or `*` for everybody. */
+  /**
+   * Registration ids (resolved from the registration URLs given) and CC/CD 70025 client entries
+   * (`client:<id>`, {@link clientSkipEntry}), or `*` for everybody.
+   */
   dontNotify: string[] | '*';
   receivedAt: number;
 }
