@@ -6,3 +6,4 @@ export * from './change-event';
 export * from './push-message';
 export * from './delivery-outcome';
 export * from './retry-policy';
+export * from './base64';

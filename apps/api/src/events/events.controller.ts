@@ -1,11 +1,11 @@
 import { Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { ValidationError } from '@davpush/domain';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
 import { IngestRateLimit } from '../http/ingest-rate-limit';
 import { bodyKind, parseJson } from '../http/request-body';
-import { assertTopic, EventJson, EventsBody, EventsService, type AcceptedEvents, type EventInput } from '@davpush/application';
+import { assertEventText, EventsService, parseEventsJson, type AcceptedEvents, type EventInput } from '@davpush/application';
 
 @Controller('v1/events')
 @UseGuards(TenantGuard)
@@ -24,17 +24,9 @@ export class EventsController {
   @HttpCode(202)
   async accept(@TenantId() tenantId: string, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<AcceptedEvents> {
     bodyKind(req, ['json']);
-    const body = parseJson(req, EventsBody) as { events?: unknown[] };
-    const list = Array.isArray(body.events) ? body.events : [body];
-    const inputs: EventInput[] = list.map((raw, i) => {
-      const r = EventJson.safeParse(raw);
-      if (!r.success) {
-        const where = Array.isArray(body.events) ? `events[${i}].` : '';
-        throw new ValidationError(r.error.issues.slice(0, 3).map((x: z.core.$ZodIssue) => `${where}${x.path.join('.')}: ${x.message}`).join('; '));
-      }
-      assertTopic(r.data.topic);
-      return r.data;
-    });
+    const inputs: EventInput[] = parseEventsJson(parseJson(req, z.unknown()));
+    // Topic and sync-token rules beyond their types (control characters, surrogates) before the 202.
+    for (const input of inputs) assertEventText(input);
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
     const key = req.headers['idempotency-key'];
     if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 255 || /[^\x21-\x7e]/.test(key))) {

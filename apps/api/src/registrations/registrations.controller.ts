@@ -1,11 +1,12 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
+import { z } from 'zod';
 import { UnauthorizedError, ValidationError } from '@davpush/domain';
 import { TenantStore } from '@davpush/storage';
 import { parsePushRegister } from '@davpush/webdav-push';
 import { bearerToken, TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
 import { bodyKind, parseJson, xmlBodyText } from '../http/request-body';
-import { RegistrationJson, toRegistrationRequest } from './registration-request.dto';
+import { toRegistrationRequest } from './registration-request.dto';
 import { assertTopic, RegistrationsService } from '@davpush/application';
 
 function principalOf(req: AuthedRequest): string | undefined {
@@ -34,7 +35,7 @@ export class RegistrationsController {
     assertTopic(topic);
     const principal = principalOf(req);
     const kind = bodyKind(req, ['xml', 'json']);
-    const request = kind === 'xml' ? parsePushRegister(xmlBodyText(req)) : toRegistrationRequest(parseJson(req, RegistrationJson));
+    const request = kind === 'xml' ? parsePushRegister(xmlBodyText(req)) : toRegistrationRequest(parseJson(req, z.unknown()));
     const r = await this.registrations.register(tenantId, topic, request, principal);
     res.setHeader('Location', r.location);
     res.setHeader('Expires', r.expires);
