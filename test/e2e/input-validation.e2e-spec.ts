@@ -134,6 +134,17 @@ describe('input validation messages and the browser subscription shape', () => {
       expect(p.detail).not.toContain(xmlName);
     });
 
+    it('OpenAPI describes the browser shape and shows every accepted JSON form', async () => {
+      const doc = (await (await h.request('GET', '/docs/openapi.json')).json()) as {
+        paths: Record<string, { post: { requestBody: { content: Record<string, { examples: Record<string, unknown> }> } } }>;
+        components: { schemas: { RegistrationJson: unknown } };
+      };
+      const schema = JSON.stringify(doc.components.schemas.RegistrationJson);
+      for (const field of ['"endpoint"', '"expirationTime"', '"p256dh"', '"auth"', '"pushResource"', '"token"']) expect(schema).toContain(field);
+      const examples = doc.paths['/v1/topics/{topic}/registrations']!.post.requestBody.content['application/json']!.examples;
+      expect(Object.keys(examples)).toEqual(['davpush', 'fcm', 'browser', 'browserWrapped']);
+    });
+
     it('XML errors keep the element names', async () => {
       const xml = `<push-register xmlns="https://bitfire.at/webdav-push"><subscription><web-push-subscription><push-resource>ftp://x/y</push-resource></web-push-subscription></subscription></push-register>`;
       const res = await post(`/v1/topics/x-${++n}/registrations`, xml, 'application/xml');

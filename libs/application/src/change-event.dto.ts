@@ -14,13 +14,27 @@ const required = (what: string) => ({
 export const EventJson = z.object({
   topic: z.string(required("the collection's topic, 1 to 512 characters")).min(1).max(512),
   changes: z.array(z.enum(CHANGE_KINDS as [string, ...string[]]), required('["content"], ["property"] or ["content","property"]')).min(1).max(2),
-  syncToken: z.string().min(1).max(1024).optional(),
+  syncToken: z
+    .string()
+    .min(1)
+    .max(1024)
+    .describe('the new sync-token (RFC 6578); left out of a push whose message would not fit one Web Push record or FCM data message, which makes the client sync')
+    .optional(),
   urgency: z.enum(URGENCIES as [string, ...string[]]).optional(),
-  ttl: z.number().int().min(0).max(2_419_200).optional(),
+  ttl: z
+    .number()
+    .int()
+    .min(0)
+    .max(2_419_200)
+    .describe('seconds (RFC 8030 §5.2); every push gets one attempt with what is left of it, 0 at the least; retries stop at the deadline')
+    .optional(),
   // The calendar server's Push-Dont-Notify header: each array element one header line, or the
   // value as one string; parsed by the header's grammar (parsePushDontNotify in @davpush/webdav-push).
   // Invalid values are ignored (draft §Push-Dont-Notify: MUST ignore invalid values), but bounded.
-  dontNotify: z.union([z.string().max(MAX_DONT_NOTIFY_CHARS), z.array(z.unknown()).max(MAX_EVENTS_PER_REQUEST)]).optional(),
+  dontNotify: z
+    .union([z.string().max(MAX_DONT_NOTIFY_CHARS), z.array(z.unknown()).max(MAX_EVENTS_PER_REQUEST)])
+    .describe('the Push-Dont-Notify header as the calendar server got it: one string per header line, or the value as one string; quoted registration URLs or "*"')
+    .optional(),
   id: z
     .string()
     .min(1)
