@@ -145,6 +145,13 @@ describe('input validation messages and the browser subscription shape', () => {
       expect(Object.keys(examples)).toEqual(['davpush', 'fcm', 'browser', 'browserWrapped']);
     });
 
+    it('a bad trigger depth is named by its JSON path', async () => {
+      const c = push.subscribe();
+      const res = await register({ endpoint: c.pushResource, keys: { p256dh: c.publicKey, auth: c.authSecret }, trigger: { contentUpdate: { depth: 'deep' } } });
+      expect(res.status).toBe(400);
+      expect((await problem(res)).detail).toMatch(/^trigger\.contentUpdate\.depth must be 0, 1 or infinity/);
+    });
+
     it('XML errors keep the element names', async () => {
       const xml = `<push-register xmlns="https://bitfire.at/webdav-push"><subscription><web-push-subscription><push-resource>ftp://x/y</push-resource></web-push-subscription></subscription></push-register>`;
       const res = await post(`/v1/topics/x-${++n}/registrations`, xml, 'application/xml');

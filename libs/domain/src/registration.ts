@@ -31,7 +31,8 @@ export interface RegistrationFieldNames {
   authSecret: string;
   token: string;
   expires: string;
-  depth: string;
+  contentUpdateDepth: string;
+  propertyUpdateDepth: string;
 }
 
 /** The WebDAV-Push draft's element names (and davpush's `token` for FCM). */
@@ -44,7 +45,8 @@ export const XML_FIELD_NAMES: RegistrationFieldNames = {
   authSecret: 'auth-secret',
   token: 'fcm token',
   expires: 'expires',
-  depth: 'depth',
+  contentUpdateDepth: 'content-update depth',
+  propertyUpdateDepth: 'property-update depth',
 };
 
 export const fieldNamesOf = (req: Pick<RegistrationRequest, 'fieldNames'>): RegistrationFieldNames => ({ ...XML_FIELD_NAMES, ...req.fieldNames });
@@ -175,11 +177,11 @@ function validateTrigger(raw: RawTrigger | undefined, names: RegistrationFieldNa
   if (!raw) return { contentUpdate: { depth: '1' } };
   const trigger: Trigger = {};
   if (raw.contentUpdate) {
-    const depth = depthOrDefault(raw.contentUpdate.depth, '1', names.depth)!;
+    const depth = depthOrDefault(raw.contentUpdate.depth, '1', names.contentUpdateDepth)!;
     trigger.contentUpdate = { depth: clampDepth(depth, SUPPORTED_TRIGGERS.contentUpdate.depth) };
   }
   if (raw.propertyUpdate) {
-    const depth = depthOrDefault(raw.propertyUpdate.depth, '0', names.depth)!;
+    const depth = depthOrDefault(raw.propertyUpdate.depth, '0', names.propertyUpdateDepth)!;
     const props = (raw.propertyUpdate.props ?? []).filter((p) => p.length > 0 && p.length <= 512).slice(0, 64);
     trigger.propertyUpdate = { depth: clampDepth(depth, SUPPORTED_TRIGGERS.propertyUpdate.depth), props };
   }

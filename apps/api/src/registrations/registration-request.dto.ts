@@ -54,6 +54,12 @@ export const EXPECTED_REGISTRATION_JSON =
   'or a PushSubscription.toJSON() {"endpoint": "https://…", "expirationTime": null, "keys": {"p256dh": "…", "auth": "…"}}, ' +
   'alone or as "subscription"';
 
+/** The names every JSON form shares (trigger and expires sit beside the subscription). */
+const JSON_COMMON_NAMES: Partial<RegistrationFieldNames> = {
+  contentUpdateDepth: 'trigger.contentUpdate.depth',
+  propertyUpdateDepth: 'trigger.propertyUpdate.depth',
+};
+
 const shapeError = (why: string) => new ValidationError(`${why}; ${EXPECTED_REGISTRATION_JSON}`);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -70,6 +76,7 @@ function check<T extends z.ZodType>(schema: T, value: unknown, prefix: string): 
 
 function fromBrowser(s: z.infer<typeof BrowserSubscription>, prefix: string, rest: z.infer<z.ZodObject<typeof common>>): RegistrationRequest {
   const fieldNames: Partial<RegistrationFieldNames> = {
+    ...JSON_COMMON_NAMES,
     subscription: prefix ? prefix.slice(0, -1) : 'endpoint',
     pushResource: `${prefix}endpoint`,
     publicKey: `${prefix}keys.p256dh`,
@@ -111,6 +118,7 @@ export function toRegistrationRequest(body: unknown): RegistrationRequest {
   if (sub.type === undefined) throw shapeError('subscription has neither "type" nor "endpoint"');
   const s = check(DavpushSubscription, sub, 'subscription.');
   const fieldNames: Partial<RegistrationFieldNames> = {
+    ...JSON_COMMON_NAMES,
     subscription: 'subscription.type',
     pushResource: 'subscription.pushResource',
     contentEncoding: 'subscription.contentEncoding',
