@@ -1,75 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistrationStore } from '@davpush/storage';
 import { VapidRotationService } from '@davpush/gateways';
-import { FakeFcm } from '../fcm/fake-fcm';
-import { createTestServiceAccount, type TestServiceAccount } from '../fcm/test-service-account';
-import { FakePushService, type PushRecord } from '../support/fake-push-service';
+import type { PushRecord } from '../support/fake-push-service';
 import type { WebPushClient } from '../support/webpush-client';
-import { ADMIN_TOKEN, eventually, startHarness, type Harness } from './harness';
+import { BOTH, FieldCaseWorld, fill, recordsOf, std } from './field-cases.support';
 
 /**
  * The real-world cases of /work/shared/cases/field-cases.md (C1–C4), end to end: the real app on its
  * own Redis, a local HTTPS push service that records and decrypts what it gets, a local FCM. Each
  * `describe` asserts the case's right value first, then other members of the same kind of fault.
  */
-
-const fill = (unit: string, codeUnits: number) => unit.repeat(Math.floor(codeUnits / unit.length));
-const std = (b64url: string) => Buffer.from(b64url, 'base64url').toString('base64');
-
-/** RFC 8188 §2.1: header salt(16) rs(4) idlen(1) keyid; one record means the rest fits in rs. */
-function recordsOf(body: Buffer): number {
-  const rs = body.readUInt32BE(16);
-  const rest = body.length - 21 - body[20]!;
-  return Math.ceil(rest / rs);
-}
-
 describe('field cases', () => {
-  let account: TestServiceAccount;
-  let fcm: FakeFcm;
-  let push: FakePushService;
-  let h: Harness;
-  let apiKey: string;
-  let tenantId: string;
-  let n = 0;
-
+  let w: FieldCaseWorld;
   beforeAll(async () => {
-    account = createTestServiceAccount('davpush-field-cases');
-    fcm = await FakeFcm.start({ projectId: account.projectId, clientEmail: account.clientEmail, publicKey: account.publicKey });
-    push = await FakePushService.start();
-    h = await startHarness({ DAVPUSH_FCM_CREDENTIALS: account.file, DAVPUSH_FCM_ENDPOINT: fcm.url, DAVPUSH_COALESCE_MS: '500' });
-    ({ apiKey, id: tenantId } = await h.createTenant());
+    w = await FieldCaseWorld.start();
   });
-  afterAll(async () => {
-    await h?.close();
-    await fcm?.close();
-    await push?.stop();
-    account?.cleanup();
-  });
-
-  const topicName = (prefix: string) => `${prefix}-${++n}`;
-  const sendEvent = async (body: Record<string, unknown>) => {
-    const res = await h.request('POST', '/v1/events', { token: apiKey, body });
-    expect(`${res.status} ${await res.clone().text()}`).toMatch(/^202 /);
-    return ((await res.json()) as { events: { id: string }[] }).events[0]!.id;
-  };
-  type Deliveries = { pending: number; accepted: number; gone: number; failed: number; skipped: number };
-  const finished = (id: string) =>
-    eventually(async () => {
-      const s = (await (await h.request('GET', `/v1/events/${id}`, { token: apiKey })).json()) as { state: string; deliveries: Deliveries };
-      return s.state === 'done' && s.deliveries.pending === 0 ? s.deliveries : undefined;
-    }, 15_000, `event ${id} to finish`);
-  const registerJson = async (topic: string, body: unknown) => {
-    const res = await h.request('POST', `/v1/topics/${encodeURIComponent(topic)}/registrations`, { token: apiKey, body });
-    return { res, location: res.headers.get('location') ?? '', id: (res.headers.get('location') ?? '').split('/').pop()! };
-  };
-  const BOTH = { contentUpdate: { depth: '1' }, propertyUpdate: { depth: '0' } };
-  const registerWebPush = (topic: string, c: WebPushClient, trigger?: object) =>
-    registerJson(topic, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret }, trigger });
-  const registerXml = (topic: string, xml: string) =>
-    h.request('POST', `/v1/topics/${encodeURIComponent(topic)}/registrations`, { token: apiKey, body: xml, headers: { 'content-type': 'application/xml' } });
-  const pushesTo = (c: WebPushClient) => push.received(push.idOf(c));
-  const deadLetters = async () =>
-    ((await (await h.request('GET', '/v1/admin/dlq', { token: ADMIN_TOKEN })).json()) as { items: { registrationId: string; reason: string }[] }).items;
+  afterAll(async () => w?.close());
 
   describe('C1 — every outbound push fits one record / FCM data message', () => {
     const topic = fill('日本語のカレンダーと連絡先', 512);
@@ -78,11 +24,11 @@ describe('field cases', () => {
     it('right value: a 512-character Japanese topic and a ~3 KB sync-token → one body ≤ 4096 bytes, one record, topic intact', async () => {
       expect(Buffer.byteLength(topic)).toBeGreaterThan(1500);
       expect(Buffer.byteLength(syncToken)).toBeGreaterThan(3000);
-      const c = push.subscribe();
-      expect((await registerWebPush(topic, c, BOTH)).res.status).toBe(201);
-      const id = await sendEvent({ topic, changes: ['content', 'property'], syncToken });
-      expect(await finished(id)).toMatchObject({ accepted: 1, failed: 0 });
-      const [record] = pushesTo(c);
+      const c = w.push.subscribe();
+      expect((await w.registerWebPush(topic, c, BOTH)).res.status).toBe(201);
+      const id = await w.sendEvent({ topic, changes: ['content', 'property'], syncToken });
+      expect(await w.finished(id)).toMatchObject({ accepted: 1, failed: 0 });
+      const [record] = w.pushesTo(c);
       expect(record!.status).toBe(201);
       expect(record!.body.length).toBeLessThanOrEqual(4096);
       expect(recordsOf(record!.body)).toBe(1);
@@ -95,11 +41,11 @@ describe('field cases', () => {
 
     it('text that XML escaping makes longer (& and <) still fits, and a sync-token that fits is kept', async () => {
       const escTopic = fill('&<', 512);
-      const c = push.subscribe();
-      await registerWebPush(escTopic, c);
-      await finished(await sendEvent({ topic: escTopic, changes: ['content'], syncToken: fill('&', 1024) }));
-      await finished(await sendEvent({ topic: escTopic, changes: ['content'], syncToken: 'http://cal.example/sync/&small' }));
-      const [big, small] = pushesTo(c);
+      const c = w.push.subscribe();
+      await w.registerWebPush(escTopic, c);
+      await w.finished(await w.sendEvent({ topic: escTopic, changes: ['content'], syncToken: fill('&', 1024) }));
+      await w.finished(await w.sendEvent({ topic: escTopic, changes: ['content'], syncToken: 'http://cal.example/sync/&small' }));
+      const [big, small] = w.pushesTo(c);
       expect(big!.body.length).toBeLessThanOrEqual(4096);
       expect(recordsOf(big!.body)).toBe(1);
       expect(c.decrypt(big!.body)).not.toContain('sync-token');
@@ -108,10 +54,10 @@ describe('field cases', () => {
 
     it('FCM: the same event becomes a data message FCM accepts (≤ 4096 bytes), without the sync-token', async () => {
       const token = `fcm-c1-${'x'.repeat(140)}`;
-      const t = topicName(fill('日本語', 500));
-      expect((await registerJson(t, { subscription: { type: 'fcm', token } })).res.status).toBe(201);
-      expect(await finished(await sendEvent({ topic: t, changes: ['content'], syncToken }))).toMatchObject({ accepted: 1 });
-      const send = fcm.sends.find((r) => (r.body as { message: { token: string } }).message.token === token)!;
+      const t = w.topicName(fill('日本語', 500));
+      expect((await w.registerJson(t, { subscription: { type: 'fcm', token } })).res.status).toBe(201);
+      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], syncToken }))).toMatchObject({ accepted: 1 });
+      const [send] = w.fcmSendsTo(token);
       expect(send.status).toBe(200);
       const data = (send.body as { message: { data: Record<string, string> } }).message.data;
       expect(Object.entries(data).reduce((s, [k, v]) => s + Buffer.byteLength(k) + Buffer.byteLength(v), 0)).toBeLessThanOrEqual(4096);
@@ -124,21 +70,21 @@ describe('field cases', () => {
   describe('C2 — Push-Dont-Notify values as the header carries them', () => {
     /** Registrations A and B on a fresh topic; the event's dontNotify is built from A's and B's Location URLs. */
     async function twoOnATopic() {
-      const t = topicName('dn');
-      const a = push.subscribe();
-      const b = push.subscribe();
-      const ra = await registerWebPush(t, a);
-      const rb = await registerWebPush(t, b);
+      const t = w.topicName('dn');
+      const a = w.push.subscribe();
+      const b = w.push.subscribe();
+      const ra = await w.registerWebPush(t, a);
+      const rb = await w.registerWebPush(t, b);
       expect([ra.res.status, rb.res.status]).toEqual([201, 201]);
       return { t, a, b, A: ra.location, B: rb.location };
     }
 
     it('right value: ["\\"<A>\\""] (quoted, as DAVx5 sends it) → A hears nothing; accepted 1, skipped 1', async () => {
       const { t, a, b, A } = await twoOnATopic();
-      const id = await sendEvent({ topic: t, changes: ['content'], dontNotify: [`"${A}"`] });
-      expect(await finished(id)).toMatchObject({ accepted: 1, skipped: 1, failed: 0 });
-      expect(pushesTo(a)).toHaveLength(0);
-      expect(pushesTo(b)).toHaveLength(1);
+      const id = await w.sendEvent({ topic: t, changes: ['content'], dontNotify: [`"${A}"`] });
+      expect(await w.finished(id)).toMatchObject({ accepted: 1, skipped: 1, failed: 0 });
+      expect(w.pushesTo(a)).toHaveLength(0);
+      expect(w.pushesTo(b)).toHaveLength(1);
     });
 
     it.each<[string, (A: string, B: string) => unknown]>([
@@ -151,15 +97,15 @@ describe('field cases', () => {
       ['repeated', (A) => [`"${A}", "${A}"`, A]],
     ])('%s → A skipped', async (_name, value) => {
       const { t, a, b, A, B } = await twoOnATopic();
-      expect(await finished(await sendEvent({ topic: t, changes: ['content'], dontNotify: value(A, B) }))).toMatchObject({ accepted: 1, skipped: 1 });
-      expect([pushesTo(a).length, pushesTo(b).length]).toEqual([0, 1]);
+      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], dontNotify: value(A, B) }))).toMatchObject({ accepted: 1, skipped: 1 });
+      expect([w.pushesTo(a).length, w.pushesTo(b).length]).toEqual([0, 1]);
     });
 
     it('"*" (bare) skips everybody; a quoted "*" is not a registration URL and is ignored', async () => {
       const one = await twoOnATopic();
-      expect(await finished(await sendEvent({ topic: one.t, changes: ['content'], dontNotify: ['*'] }))).toMatchObject({ accepted: 0, skipped: 2 });
+      expect(await w.finished(await w.sendEvent({ topic: one.t, changes: ['content'], dontNotify: ['*'] }))).toMatchObject({ accepted: 0, skipped: 2 });
       const two = await twoOnATopic();
-      expect(await finished(await sendEvent({ topic: two.t, changes: ['content'], dontNotify: ['"*"'] }))).toMatchObject({ accepted: 2, skipped: 0 });
+      expect(await w.finished(await w.sendEvent({ topic: two.t, changes: ['content'], dontNotify: ['"*"'] }))).toMatchObject({ accepted: 2, skipped: 0 });
     });
 
     it.each<[string, (A: string) => unknown]>([
@@ -172,35 +118,35 @@ describe('field cases', () => {
       ['an empty value', () => ['', ' , ,']],
     ])('ignores %s (not a registration URL): everybody is notified', async (_name, value) => {
       const { t, a, b, A } = await twoOnATopic();
-      expect(await finished(await sendEvent({ topic: t, changes: ['content'], dontNotify: value(A) }))).toMatchObject({ accepted: 2, skipped: 0 });
-      expect([pushesTo(a).length, pushesTo(b).length]).toEqual([1, 1]);
+      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], dontNotify: value(A) }))).toMatchObject({ accepted: 2, skipped: 0 });
+      expect([w.pushesTo(a).length, w.pushesTo(b).length]).toEqual([1, 1]);
     });
 
     it("another tenant's registration URL is ignored", async () => {
-      const other = await h.createTenant('other.example');
-      const c = push.subscribe();
-      const res = await h.request('POST', '/v1/topics/dn-other/registrations', {
+      const other = await w.h.createTenant('other.example');
+      const c = w.push.subscribe();
+      const res = await w.h.request('POST', '/v1/topics/dn-other/registrations', {
         token: other.apiKey,
         body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
       });
       const { t, a, b } = await twoOnATopic();
-      expect(await finished(await sendEvent({ topic: t, changes: ['content'], dontNotify: [`"${res.headers.get('location')}"`] }))).toMatchObject({ accepted: 2, skipped: 0 });
-      expect([pushesTo(a).length, pushesTo(b).length, pushesTo(c).length]).toEqual([1, 1, 0]);
+      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], dontNotify: [`"${res.headers.get('location')}"`] }))).toMatchObject({ accepted: 2, skipped: 0 });
+      expect([w.pushesTo(a).length, w.pushesTo(b).length, w.pushesTo(c).length]).toEqual([1, 1, 0]);
     });
   });
 
   describe('C3 — every accepted edge value is delivered or accounted for, never silently dropped', () => {
     it('right value: ttl 0 → exactly one POST with TTL: 0, accepted 1, no dead letter', async () => {
-      const t = topicName('t0');
-      const c = push.subscribe();
-      const r = await registerWebPush(t, c);
-      const id = await sendEvent({ topic: t, changes: ['content'], ttl: 0 });
-      expect(await finished(id)).toMatchObject({ accepted: 1, failed: 0 });
-      const records = pushesTo(c);
+      const t = w.topicName('t0');
+      const c = w.push.subscribe();
+      const r = await w.registerWebPush(t, c);
+      const id = await w.sendEvent({ topic: t, changes: ['content'], ttl: 0 });
+      expect(await w.finished(id)).toMatchObject({ accepted: 1, failed: 0 });
+      const records = w.pushesTo(c);
       expect(records).toHaveLength(1);
       expect(records[0]!.headers.ttl).toBe('0');
       expect(c.decrypt(records[0]!.body)).toContain(`<topic>${t}</topic>`);
-      expect((await deadLetters()).filter((d) => d.registrationId === r.id)).toEqual([]);
+      expect((await w.deadLetters()).filter((d) => d.registrationId === r.id)).toEqual([]);
     });
 
     it.each([
@@ -208,11 +154,11 @@ describe('field cases', () => {
       ['ttl 2 (the coalescing window eats into it)', 2, 0, 2],
       ['the largest ttl (28 days)', 2_419_200, 2_419_190, 2_419_200],
     ])('%s → one POST with the remaining TTL', async (_name, ttl, min, max) => {
-      const t = topicName('ttl');
-      const c = push.subscribe();
-      await registerWebPush(t, c);
-      expect(await finished(await sendEvent({ topic: t, changes: ['content'], ttl, urgency: 'very-low' }))).toMatchObject({ accepted: 1, failed: 0 });
-      const [record] = pushesTo(c);
+      const t = w.topicName('ttl');
+      const c = w.push.subscribe();
+      await w.registerWebPush(t, c);
+      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], ttl, urgency: 'very-low' }))).toMatchObject({ accepted: 1, failed: 0 });
+      const [record] = w.pushesTo(c);
       expect(Number(record!.headers.ttl)).toBeGreaterThanOrEqual(min);
       expect(Number(record!.headers.ttl)).toBeLessThanOrEqual(max);
       expect(record!.headers.urgency).toBe('very-low');
@@ -220,44 +166,44 @@ describe('field cases', () => {
 
     it('FCM gets ttl 0 too (android.ttl "0s"), accepted', async () => {
       const token = `fcm-ttl0-${'y'.repeat(140)}`;
-      const t = topicName('t0-fcm');
-      await registerJson(t, { subscription: { type: 'fcm', token } });
-      expect(await finished(await sendEvent({ topic: t, changes: ['content'], ttl: 0 }))).toMatchObject({ accepted: 1 });
-      const send = fcm.sends.find((s) => (s.body as { message: { token: string } }).message.token === token)!;
+      const t = w.topicName('t0-fcm');
+      await w.registerJson(t, { subscription: { type: 'fcm', token } });
+      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], ttl: 0 }))).toMatchObject({ accepted: 1 });
+      const [send] = w.fcmSendsTo(token);
       expect((send.body as { message: { android: { ttl: string } } }).message.android.ttl).toMatch(/^0(\.0+)?s$/);
     });
 
     it('a ttl 0 push the push service refuses for now (503) is not retried past its deadline: one POST, one dead letter saying why', async () => {
-      const t = topicName('t0-503');
-      const c = push.subscribe();
-      const r = await registerWebPush(t, c);
-      push.script(push.idOf(c), [{ status: 503 }, { status: 503 }]);
-      expect(await finished(await sendEvent({ topic: t, changes: ['content'], ttl: 0 }))).toMatchObject({ accepted: 0, failed: 1 });
-      expect(pushesTo(c)).toHaveLength(1);
-      const [dead] = (await deadLetters()).filter((d) => d.registrationId === r.id);
+      const t = w.topicName('t0-503');
+      const c = w.push.subscribe();
+      const r = await w.registerWebPush(t, c);
+      w.push.script(w.push.idOf(c), [{ status: 503 }, { status: 503 }]);
+      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], ttl: 0 }))).toMatchObject({ accepted: 0, failed: 1 });
+      expect(w.pushesTo(c)).toHaveLength(1);
+      const [dead] = (await w.deadLetters()).filter((d) => d.registrationId === r.id);
       expect(dead!.reason).toMatch(/TTL/);
     });
 
     it('the smallest and largest values of every field at once are delivered as given', async () => {
       const t = fill('&', 512);
-      const c = push.subscribe();
-      await registerWebPush(t, c);
+      const c = w.push.subscribe();
+      await w.registerWebPush(t, c);
       const id = 'e'.repeat(127) + '~';
-      const dontNotify = Array.from({ length: 1000 }, (_, i) => `"${h.baseUrl}/v1/registrations/${String(i).padStart(22, 'A')}"`);
-      await sendEvent({ topic: t, changes: ['property', 'content'], syncToken: fill('<', 1024), urgency: 'high', ttl: 2_419_200, dontNotify, id });
-      expect(await finished(id)).toMatchObject({ accepted: 1 });
-      const xml = c.decrypt(pushesTo(c)[0]!.body);
+      const dontNotify = Array.from({ length: 1000 }, (_, i) => `"${w.h.baseUrl}/v1/registrations/${String(i).padStart(22, 'A')}"`);
+      await w.sendEvent({ topic: t, changes: ['property', 'content'], syncToken: fill('<', 1024), urgency: 'high', ttl: 2_419_200, dontNotify, id });
+      expect(await w.finished(id)).toMatchObject({ accepted: 1 });
+      const xml = c.decrypt(w.pushesTo(c)[0]!.body);
       expect(xml).toContain(`<topic>${fill('&amp;', 512 * 5)}</topic>`);
-      const oneChar = topicName('x').slice(0, 1) + n;
-      const d = push.subscribe();
-      await registerWebPush(oneChar, d);
-      await finished(await sendEvent({ topic: oneChar, changes: ['content'], syncToken: 's' }));
-      expect(d.decrypt(pushesTo(d)[0]!.body)).toContain('<D:sync-token>s</D:sync-token>');
+      const oneChar = '∅';
+      const d = w.push.subscribe();
+      await w.registerWebPush(oneChar, d);
+      await w.finished(await w.sendEvent({ topic: oneChar, changes: ['content'], syncToken: 's' }));
+      expect(d.decrypt(w.pushesTo(d)[0]!.body)).toContain('<D:sync-token>s</D:sync-token>');
     });
 
     it('a sync-token that XML cannot carry unchanged is refused with 400 before the 202, not dropped after it', async () => {
       for (const syncToken of ['a\rb', 'a\u0001b', 'a\uD800b', 'a\uFFFEb']) {
-        const res = await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'cr', changes: ['content'], syncToken } });
+        const res = await w.h.request('POST', '/v1/events', { token: w.apiKey, body: { topic: 'cr', changes: ['content'], syncToken } });
         expect(res.status).toBe(400);
         expect(((await res.json()) as { detail: string }).detail).toMatch(/syncToken/);
       }
@@ -268,11 +214,11 @@ describe('field cases', () => {
     /** A subscription whose keys' standard base64 contains `+` or `/` (so it differs from base64url). */
     function subscriberWithStandardChars(): WebPushClient {
       for (;;) {
-        const c = push.subscribe();
+        const c = w.push.subscribe();
         if (/[+/]/.test(std(c.publicKey)) && /[+/]/.test(std(c.authSecret))) return c;
       }
     }
-    const stored = async (id: string) => (await h.app.get(RegistrationStore).get(id, tenantId))!.subscription;
+    const stored = async (id: string) => (await w.h.app.get(RegistrationStore).get(id, w.tenantId))!.subscription;
     const xmlWith = (c: WebPushClient, key: string, auth: string) =>
       `<push-register xmlns="https://bitfire.at/webdav-push"><subscription><web-push-subscription>` +
       `<push-resource>${c.pushResource}</push-resource>` +
@@ -282,20 +228,20 @@ describe('field cases', () => {
     async function expectWorks(t: string, c: WebPushClient, location: string) {
       const id = location.split('/').pop()!;
       expect(await stored(id)).toMatchObject({ publicKey: c.publicKey, authSecret: c.authSecret });
-      expect(await finished(await sendEvent({ topic: t, changes: ['content'], syncToken: `k-${id}` }))).toMatchObject({ accepted: 1 });
-      expect(c.decrypt(pushesTo(c).at(-1)!.body)).toContain(`<D:sync-token>k-${id}</D:sync-token>`);
+      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], syncToken: `k-${id}` }))).toMatchObject({ accepted: 1 });
+      expect(c.decrypt(w.pushesTo(c).at(-1)!.body)).toContain(`<D:sync-token>k-${id}</D:sync-token>`);
     }
 
     it('right value: JSON and XML registrations with padded standard base64 → 201, stored as base64url, pushes decrypt', async () => {
       const c = subscriberWithStandardChars();
       expect(std(c.publicKey)).toMatch(/=$/);
-      const t1 = topicName('b64-json');
-      const json = await registerJson(t1, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: std(c.publicKey), authSecret: std(c.authSecret) } });
+      const t1 = w.topicName('b64-json');
+      const json = await w.registerJson(t1, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: std(c.publicKey), authSecret: std(c.authSecret) } });
       expect(json.res.status).toBe(201);
       await expectWorks(t1, c, json.location);
       const x = subscriberWithStandardChars();
-      const t2 = topicName('b64-xml');
-      const xml = await registerXml(t2, xmlWith(x, std(x.publicKey), std(x.authSecret)));
+      const t2 = w.topicName('b64-xml');
+      const xml = await w.registerXml(t2, xmlWith(x, std(x.publicKey), std(x.authSecret)));
       expect(xml.status).toBe(201);
       await expectWorks(t2, x, xml.headers.get('location')!);
     });
@@ -307,38 +253,38 @@ describe('field cases', () => {
       ['pretty-printed across lines', (v) => `\n        ${std(v).slice(0, 30)}\n        ${std(v).slice(30)}\n      `],
     ])('%s, in JSON and in XML', async (_name, encode) => {
       const c = subscriberWithStandardChars();
-      const t1 = topicName('b64');
-      const json = await registerJson(t1, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: encode(c.publicKey), authSecret: encode(c.authSecret) } });
+      const t1 = w.topicName('b64');
+      const json = await w.registerJson(t1, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: encode(c.publicKey), authSecret: encode(c.authSecret) } });
       expect(json.res.status).toBe(201);
       await expectWorks(t1, c, json.location);
       const x = subscriberWithStandardChars();
-      const t2 = topicName('b64');
-      const xml = await registerXml(t2, xmlWith(x, encode(x.publicKey), encode(x.authSecret)));
+      const t2 = w.topicName('b64');
+      const xml = await w.registerXml(t2, xmlWith(x, encode(x.publicKey), encode(x.authSecret)));
       expect(xml.status).toBe(201);
       await expectWorks(t2, x, xml.headers.get('location')!);
     });
 
     it('the browser form (keys.p256dh / keys.auth) in standard base64 too', async () => {
       const c = subscriberWithStandardChars();
-      const t = topicName('b64-browser');
-      const r = await registerJson(t, { endpoint: c.pushResource, expirationTime: null, keys: { p256dh: std(c.publicKey), auth: std(c.authSecret) } });
+      const t = w.topicName('b64-browser');
+      const r = await w.registerJson(t, { endpoint: c.pushResource, expirationTime: null, keys: { p256dh: std(c.publicKey), auth: std(c.authSecret) } });
       expect(r.res.status).toBe(201);
       await expectWorks(t, c, r.location);
     });
 
     it('registering the same subscription in another encoding updates it (one stored form)', async () => {
       const c = subscriberWithStandardChars();
-      const t = topicName('b64-same');
-      const first = await registerJson(t, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: std(c.publicKey), authSecret: std(c.authSecret) } });
-      const again = await registerWebPush(t, c);
+      const t = w.topicName('b64-same');
+      const first = await w.registerJson(t, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: std(c.publicKey), authSecret: std(c.authSecret) } });
+      const again = await w.registerWebPush(t, c);
       expect([first.res.status, again.res.status]).toEqual([201, 204]);
       expect(again.location).toBe(first.location);
     });
 
     it('an FCM token broken over lines by XML pretty-printing is stored without the line breaks', async () => {
       const token = `cQ1:APA91bF-${'z'.repeat(150)}`;
-      const t = topicName('fcm-ws');
-      const res = await registerXml(
+      const t = w.topicName('fcm-ws');
+      const res = await w.registerXml(
         t,
         `<push-register xmlns="https://bitfire.at/webdav-push" xmlns:X="https://davpush.dev/ns"><subscription><X:fcm-subscription><X:token>\n    ${token.slice(0, 80)}\n    ${token.slice(80)}\n  </X:token></X:fcm-subscription></subscription></push-register>`,
       );
@@ -351,8 +297,8 @@ describe('field cases', () => {
       ['a character of neither alphabet', (c: WebPushClient) => `${std(c.publicKey).slice(0, -2)}*=`],
       ['padding in the middle', (c: WebPushClient) => `${std(c.publicKey).slice(0, 8)}=${std(c.publicKey).slice(8)}`],
     ])('still refuses %s with 403 invalid-subscription', async (_name, key) => {
-      const c = push.subscribe();
-      const r = await registerJson(topicName('b64-bad'), { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: key(c), authSecret: c.authSecret } });
+      const c = w.push.subscribe();
+      const r = await w.registerJson(w.topicName('b64-bad'), { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: key(c), authSecret: c.authSecret } });
       expect(r.res.status).toBe(403);
       expect(((await r.res.json()) as { precondition: string }).precondition).toBe('invalid-subscription');
     });
@@ -361,13 +307,13 @@ describe('field cases', () => {
   // Last: it switches the VAPID key under everything else.
   describe('C1 (kind) — the messages davpush composes itself', () => {
     it('the message davpush composes itself (VAPID key rotation) fits too; nothing this file sent was larger', async () => {
-      const before = push.received().length;
-      await h.app.get(VapidRotationService).rotate();
-      const rotation = push.received().slice(before);
+      const before = w.push.received().length;
+      await w.h.app.get(VapidRotationService).rotate();
+      const rotation = w.push.received().slice(before);
       expect(rotation.length).toBeGreaterThan(0);
-      const all: PushRecord[] = push.received();
+      const all: PushRecord[] = w.push.received();
       expect(all.every((r) => r.body.length <= 4096 && recordsOf(r.body) === 1 && r.status !== 413)).toBe(true);
-      expect(push.decryptRecord(rotation[0]!)).toContain('<property-update><D:prop><transports/></D:prop></property-update>');
+      expect(w.push.decryptRecord(rotation[0]!)).toContain('<property-update><D:prop><transports/></D:prop></property-update>');
     });
   });
 });
