@@ -184,6 +184,22 @@ describe('field cases', () => {
       expect(dead!.reason).toMatch(/TTL/);
     });
 
+    it('a ttl 0 push that our own per-origin cap turns away still gets its one attempt', async () => {
+      const busy = await FieldCaseWorld.start({ DAVPUSH_ORIGIN_CONCURRENCY: '1' });
+      try {
+        const t = busy.topicName('t0-busy');
+        const clients = [busy.push.subscribe(), busy.push.subscribe(), busy.push.subscribe()];
+        for (const c of clients) expect((await busy.registerWebPush(t, c)).res.status).toBe(201);
+        // One request at a time, each taking longer than a turned-away push waits for a slot (1 s).
+        busy.push.setLatency(1200);
+        expect(await busy.finished(await busy.sendEvent({ topic: t, changes: ['content'], ttl: 0 }))).toMatchObject({ accepted: 3, failed: 0 });
+        expect(clients.map((c) => busy.pushesTo(c).map((r) => r.headers.ttl))).toEqual([['0'], ['0'], ['0']]);
+        expect(await busy.deadLetters()).toEqual([]);
+      } finally {
+        await busy.close();
+      }
+    }, 30_000);
+
     it('the smallest and largest values of every field at once are delivered as given', async () => {
       const t = fill('&', 512);
       const c = w.push.subscribe();

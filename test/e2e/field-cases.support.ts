@@ -38,11 +38,11 @@ export class FieldCaseWorld {
     readonly tenantId: string,
   ) {}
 
-  static async start(): Promise<FieldCaseWorld> {
+  static async start(env: Record<string, string> = {}): Promise<FieldCaseWorld> {
     const account = createTestServiceAccount('davpush-field-cases');
     const fcm = await FakeFcm.start({ projectId: account.projectId, clientEmail: account.clientEmail, publicKey: account.publicKey });
     const push = await FakePushService.start();
-    const h = await startHarness({ DAVPUSH_FCM_CREDENTIALS: account.file, DAVPUSH_FCM_ENDPOINT: fcm.url, DAVPUSH_COALESCE_MS: '500' });
+    const h = await startHarness({ DAVPUSH_FCM_CREDENTIALS: account.file, DAVPUSH_FCM_ENDPOINT: fcm.url, DAVPUSH_COALESCE_MS: '500', ...env });
     const { apiKey, id } = await h.createTenant();
     return new FieldCaseWorld(h, push, fcm, account, apiKey, id);
   }
