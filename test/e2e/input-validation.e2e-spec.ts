@@ -46,6 +46,12 @@ describe('input validation messages and the browser subscription shape', () => {
       expect((await problem(res)).detail).toMatch(/^events\[1\]\.topic: required/);
     });
 
+    it('names the event of a batch whose sync-token cannot be carried', async () => {
+      const res = await post('/v1/events', { events: [{ topic: 'a', changes: ['content'] }, { topic: 'b', changes: ['content'], syncToken: 'x\r\ny' }] });
+      expect(res.status).toBe(400);
+      expect((await problem(res)).detail).toMatch(/^events\[1\]\.syncToken must not contain control characters/);
+    });
+
     it.each([
       ['an array', [], 'the body is an array'],
       ['a string', '"cal-1"', 'the body is a string'],

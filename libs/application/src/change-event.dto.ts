@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CHANGE_KINDS, URGENCIES, ValidationError } from '@davpush/domain';
+import { assertEventText } from './topic';
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
@@ -58,7 +59,8 @@ export const EXPECTED_EVENT_JSON =
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * A parsed `POST /v1/events` body → its events, each checked against {@link EventJson}.
+ * A parsed `POST /v1/events` body → its events, each checked against {@link EventJson} and
+ * assertEventText (what XML can carry), so nothing that would fail at delivery is answered 202.
  * @throws ValidationError naming the field (`events[3].topic: required: …`) and showing the expected shape.
  */
 export function parseEventsJson(body: unknown): EventInput[] {
@@ -75,6 +77,12 @@ export function parseEventsJson(body: unknown): EventInput[] {
     if (!r.success) {
       const issues = r.error.issues.slice(0, 3).map((x) => `${[where, ...x.path].filter((p) => p !== '').join('.')}: ${x.message}`);
       throw wrong(issues.join('; '));
+    }
+    try {
+      assertEventText(r.data);
+    } catch (err) {
+      if (err instanceof ValidationError && where) throw new ValidationError(`${where}.${err.message}`);
+      throw err;
     }
     return r.data;
   });

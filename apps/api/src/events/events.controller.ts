@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
 import { IngestRateLimit } from '../http/ingest-rate-limit';
 import { bodyKind, parseJson } from '../http/request-body';
-import { assertEventText, EventsService, parseEventsJson, type AcceptedEvents, type EventInput } from '@davpush/application';
+import { EventsService, parseEventsJson, type AcceptedEvents, type EventInput } from '@davpush/application';
 
 @Controller('v1/events')
 @UseGuards(TenantGuard)
@@ -25,8 +25,6 @@ export class EventsController {
   async accept(@TenantId() tenantId: string, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<AcceptedEvents> {
     bodyKind(req, ['json']);
     const inputs: EventInput[] = parseEventsJson(parseJson(req, z.unknown()));
-    // Topic and sync-token rules beyond their types (control characters, surrogates) before the 202.
-    for (const input of inputs) assertEventText(input);
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
     const key = req.headers['idempotency-key'];
     if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 255 || /[^\x21-\x7e]/.test(key))) {
