@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistrationStore } from '@davpush/storage';
-import { VapidRotationService } from '@davpush/gateways';
+import type { PushMessage } from '@davpush/domain';
+import { VapidRotationService, WebPushGateway } from '@davpush/gateways';
+import { buildPushMessage } from '@davpush/webdav-push';
 import type { PushRecord } from '../support/fake-push-service';
 import type { WebPushClient } from '../support/webpush-client';
 import { BOTH, FieldCaseWorld, fill, recordsOf, std } from './field-cases.support';
@@ -50,6 +52,25 @@ describe('field cases', () => {
       expect(recordsOf(big!.body)).toBe(1);
       expect(c.decrypt(big!.body)).not.toContain('sync-token');
       expect(c.decrypt(small!.body)).toContain('<D:sync-token>http://cal.example/sync/&amp;small</D:sync-token>');
+    });
+
+    it('the Web Push gateway itself never sends more: an oversized message from any caller is shrunk, or refused unsent', async () => {
+      const gateway = w.h.app.get(WebPushGateway);
+      const c = w.push.subscribe();
+      const delivery = (message: PushMessage) => ({
+        registration: { id: 'r', tenantId: w.tenantId, topic: message.topic ?? '', subscription: { type: 'web-push' as const, pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret, contentEncoding: 'aes128gcm' as const }, trigger: BOTH, expiresAt: Date.now() + 60_000, createdAt: 0, updatedAt: 0, consecutiveFailures: 0 },
+        message,
+        payload: buildPushMessage(message),
+        ttlSeconds: 60,
+        urgency: 'normal' as const,
+        collapseKey: 'k',
+      });
+      expect(await gateway.send(delivery({ topic: 'big', contentUpdate: { syncToken: fill('&', 1024) } }))).toEqual({ kind: 'accepted' });
+      expect(await gateway.send(delivery({ topic: fill('&', 4000), contentUpdate: {} }))).toMatchObject({ kind: 'rejected', reason: expect.stringMatching(/3993/) });
+      const records = w.pushesTo(c);
+      expect(records).toHaveLength(1);
+      expect(records[0]!.body.length).toBeLessThanOrEqual(4096);
+      expect(c.decrypt(records[0]!.body)).toBe(buildPushMessage({ topic: 'big', contentUpdate: {} }));
     });
 
     it('FCM: the same event becomes a data message FCM accepts (≤ 4096 bytes), without the sync-token', async () => {
