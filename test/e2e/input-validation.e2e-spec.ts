@@ -98,6 +98,11 @@ describe('input validation messages and the browser subscription shape', () => {
       expect(got.trigger).toEqual({ propertyUpdate: { depth: '0', props: ['{DAV:}displayname'] } });
     });
 
+    it('accepts the browser subscription labelled "type": "web-push"', async () => {
+      const c = push.subscribe();
+      expect((await register({ subscription: { type: 'web-push', endpoint: c.pushResource, keys: { p256dh: c.publicKey, auth: c.authSecret } } })).status).toBe(201);
+    });
+
     it('still accepts the davpush form, and XML', async () => {
       const c = push.subscribe();
       expect((await register({ subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } })).status).toBe(201);

@@ -27,6 +27,7 @@ const DavpushSubscription = z.object({
  * too, see decodeBase64Lenient in @davpush/domain). Other members are ignored.
  */
 const BrowserSubscriptionFields = {
+  type: z.literal('web-push').optional(),
   endpoint: text(4096).optional(),
   expirationTime: z.number().min(0).nullable().optional(),
   keys: z.object({ p256dh: text(512).optional(), auth: text(512).optional() }).optional(),
@@ -112,7 +113,9 @@ export function toRegistrationRequest(body: unknown): RegistrationRequest {
   const rest = check(z.object(common), { trigger: body.trigger, expires: body.expires }, '');
   const sub = body.subscription;
   if (!isObject(sub)) throw shapeError('subscription must be an object');
-  if (sub.type === undefined && (sub.endpoint !== undefined || sub.keys !== undefined)) {
+  // A browser subscription, possibly labelled with davpush's `"type": "web-push"`.
+  const browserLike = (sub.type === undefined || sub.type === 'web-push') && sub.pushResource === undefined && (sub.endpoint !== undefined || sub.keys !== undefined);
+  if (browserLike) {
     return fromBrowser(check(BrowserSubscription, sub, 'subscription.'), 'subscription.', rest);
   }
   if (sub.type === undefined) throw shapeError('subscription has neither "type" nor "endpoint"');
