@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistrationStore } from '@davpush/storage';
+import { JobPublisher } from '@davpush/queue';
+import { EventStore, RegistrationStore } from '@davpush/storage';
 import type { PushMessage } from '@davpush/domain';
 import { VapidRotationService, WebPushGateway } from '@davpush/gateways';
 import { buildPushMessage } from '@davpush/webdav-push';
@@ -236,6 +237,18 @@ describe('field cases', () => {
       await w.registerWebPush(oneChar, d);
       await w.finished(await w.sendEvent({ topic: oneChar, changes: ['content'], syncToken: 's' }));
       expect(d.decrypt(w.pushesTo(d)[0]!.body)).toContain('<D:sync-token>s</D:sync-token>');
+    });
+
+    it('an event already stored with a sync-token XML cannot carry (an older version took it) is dead-lettered with the reason, once', async () => {
+      const t = w.topicName('legacy');
+      const c = w.push.subscribe();
+      const r = await w.registerWebPush(t, c);
+      const id = `legacy-${t}`;
+      await w.h.app.get(EventStore).accept([{ id, tenantId: w.tenantId, topic: t, changes: ['content'], syncToken: 'a\u0001b', urgency: 'high', ttl: 60, dontNotify: [], receivedAt: Date.now() }]);
+      await w.h.app.get(JobPublisher).scheduleFanout({ tenantId: w.tenantId, topic: t }, true);
+      expect(await w.finished(id)).toMatchObject({ accepted: 0, failed: 1 });
+      expect(w.pushesTo(c)).toHaveLength(0);
+      expect((await w.deadLetters()).filter((d) => d.registrationId === r.id).map((d) => d.reason)).toEqual([expect.stringMatching(/push-message cannot be sent: sync-token contains characters that XML cannot carry/)]);
     });
 
     it('a sync-token that XML cannot carry unchanged is refused with 400 before the 202, not dropped after it', async () => {

@@ -181,7 +181,8 @@ export class DeliveryService implements OnModuleInit {
     } catch (err) {
       // Never sent at all rather than sent changed or over a push service's size limit.
       if (!(err instanceof ValidationError)) throw err;
-      return this.giveUp(job, reg.subscription.type, `the push-message cannot be sent: ${err.message}`) as Promise<Extract<DeliveryStep, { done: string }>>;
+      const refused: DeliveryOutcome = { kind: 'rejected', reason: `the push-message cannot be sent: ${err.message}` };
+      return this.giveUp(job, reg.subscription.type, refused.reason, refused) as Promise<Extract<DeliveryStep, { done: string }>>;
     }
     return { registration: reg, ...built, ttlSeconds: Math.max(0, Math.floor(remainingMs / 1000)), urgency: job.urgency };
   }
