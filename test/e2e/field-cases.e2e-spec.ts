@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobPublisher } from '@davpush/queue';
-import { EventStore, RegistrationStore } from '@davpush/storage';
+import { EventStore } from '@davpush/storage';
 import type { PushMessage } from '@davpush/domain';
 import { VapidRotationService, WebPushGateway } from '@davpush/gateways';
 import { buildPushMessage } from '@davpush/webdav-push';
 import type { PushRecord } from '../support/fake-push-service';
 import type { WebPushClient } from '../support/webpush-client';
-import { BOTH, FieldCaseWorld, fill, recordsOf, std } from './field-cases.support';
+import { BOTH, FieldCaseWorld, fill, recordsOf, std, webPushXml } from './field-cases.support';
 
 /**
  * The real-world cases of /work/shared/cases/field-cases.md (C1–C4), end to end: the real app on its
@@ -59,7 +59,7 @@ describe('field cases', () => {
       const gateway = w.h.app.get(WebPushGateway);
       const c = w.push.subscribe();
       const delivery = (message: PushMessage) => ({
-        registration: { id: 'r', tenantId: w.tenantId, topic: message.topic ?? '', subscription: { type: 'web-push' as const, pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret, contentEncoding: 'aes128gcm' as const }, trigger: BOTH, expiresAt: Date.now() + 60_000, createdAt: 0, updatedAt: 0, consecutiveFailures: 0 },
+        registration: { id: 'r', tenantId: w.tenantId, topic: message.topic ?? '', subscription: { type: 'web-push' as const, pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret, contentEncoding: 'aes128gcm' as const }, trigger: { contentUpdate: { depth: '1' as const } }, expiresAt: Date.now() + 60_000, createdAt: 0, updatedAt: 0, consecutiveFailures: 0 },
         message,
         payload: buildPushMessage(message),
         ttlSeconds: 60,
@@ -90,19 +90,8 @@ describe('field cases', () => {
   });
 
   describe('C2 — Push-Dont-Notify values as the header carries them', () => {
-    /** Registrations A and B on a fresh topic; the event's dontNotify is built from A's and B's Location URLs. */
-    async function twoOnATopic() {
-      const t = w.topicName('dn');
-      const a = w.push.subscribe();
-      const b = w.push.subscribe();
-      const ra = await w.registerWebPush(t, a);
-      const rb = await w.registerWebPush(t, b);
-      expect([ra.res.status, rb.res.status]).toEqual([201, 201]);
-      return { t, a, b, A: ra.location, B: rb.location };
-    }
-
     it('right value: ["\\"<A>\\""] (quoted, as DAVx5 sends it) → A hears nothing; accepted 1, skipped 1', async () => {
-      const { t, a, b, A } = await twoOnATopic();
+      const { t, a, b, A } = await w.twoOnATopic();
       const id = await w.sendEvent({ topic: t, changes: ['content'], dontNotify: [`"${A}"`] });
       expect(await w.finished(id)).toMatchObject({ accepted: 1, skipped: 1, failed: 0 });
       expect(w.pushesTo(a)).toHaveLength(0);
@@ -118,15 +107,15 @@ describe('field cases', () => {
       ['a quoted-pair inside the quotes', (A) => [`"${A.replace('registrations', 'registr\\ations')}"`]],
       ['repeated', (A) => [`"${A}", "${A}"`, A]],
     ])('%s → A skipped', async (_name, value) => {
-      const { t, a, b, A, B } = await twoOnATopic();
+      const { t, a, b, A, B } = await w.twoOnATopic();
       expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], dontNotify: value(A, B) }))).toMatchObject({ accepted: 1, skipped: 1 });
       expect([w.pushesTo(a).length, w.pushesTo(b).length]).toEqual([0, 1]);
     });
 
     it('"*" (bare) skips everybody; a quoted "*" is not a registration URL and is ignored', async () => {
-      const one = await twoOnATopic();
+      const one = await w.twoOnATopic();
       expect(await w.finished(await w.sendEvent({ topic: one.t, changes: ['content'], dontNotify: ['*'] }))).toMatchObject({ accepted: 0, skipped: 2 });
-      const two = await twoOnATopic();
+      const two = await w.twoOnATopic();
       expect(await w.finished(await w.sendEvent({ topic: two.t, changes: ['content'], dontNotify: ['"*"'] }))).toMatchObject({ accepted: 2, skipped: 0 });
     });
 
@@ -139,7 +128,7 @@ describe('field cases', () => {
       ['non-strings', () => [42, null, { url: 'x' }]],
       ['an empty value', () => ['', ' , ,']],
     ])('ignores %s (not a registration URL): everybody is notified', async (_name, value) => {
-      const { t, a, b, A } = await twoOnATopic();
+      const { t, a, b, A } = await w.twoOnATopic();
       expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], dontNotify: value(A) }))).toMatchObject({ accepted: 2, skipped: 0 });
       expect([w.pushesTo(a).length, w.pushesTo(b).length]).toEqual([1, 1]);
     });
@@ -151,7 +140,7 @@ describe('field cases', () => {
         token: other.apiKey,
         body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
       });
-      const { t, a, b } = await twoOnATopic();
+      const { t, a, b } = await w.twoOnATopic();
       expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], dontNotify: [`"${res.headers.get('location')}"`] }))).toMatchObject({ accepted: 2, skipped: 0 });
       expect([w.pushesTo(a).length, w.pushesTo(b).length, w.pushesTo(c).length]).toEqual([1, 1, 0]);
     });
@@ -261,37 +250,23 @@ describe('field cases', () => {
   });
 
   describe('C4 — keys in standard base64 (and other forms real clients write)', () => {
-    /** A subscription whose keys' standard base64 contains `+` or `/` (so it differs from base64url). */
-    function subscriberWithStandardChars(): WebPushClient {
-      for (;;) {
-        const c = w.push.subscribe();
-        if (/[+/]/.test(std(c.publicKey)) && /[+/]/.test(std(c.authSecret))) return c;
-      }
-    }
-    const stored = async (id: string) => (await w.h.app.get(RegistrationStore).get(id, w.tenantId))!.subscription;
-    const xmlWith = (c: WebPushClient, key: string, auth: string) =>
-      `<push-register xmlns="https://bitfire.at/webdav-push"><subscription><web-push-subscription>` +
-      `<push-resource>${c.pushResource}</push-resource>` +
-      `<subscription-public-key type="p256dh">${key}</subscription-public-key><auth-secret>${auth}</auth-secret>` +
-      `</web-push-subscription></subscription></push-register>`;
-
     async function expectWorks(t: string, c: WebPushClient, location: string) {
       const id = location.split('/').pop()!;
-      expect(await stored(id)).toMatchObject({ publicKey: c.publicKey, authSecret: c.authSecret });
+      expect(await w.storedSubscription(id)).toMatchObject({ publicKey: c.publicKey, authSecret: c.authSecret });
       expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], syncToken: `k-${id}` }))).toMatchObject({ accepted: 1 });
       expect(c.decrypt(w.pushesTo(c).at(-1)!.body)).toContain(`<D:sync-token>k-${id}</D:sync-token>`);
     }
 
     it('right value: JSON and XML registrations with padded standard base64 → 201, stored as base64url, pushes decrypt', async () => {
-      const c = subscriberWithStandardChars();
+      const c = w.subscriberWithStandardChars();
       expect(std(c.publicKey)).toMatch(/=$/);
       const t1 = w.topicName('b64-json');
       const json = await w.registerJson(t1, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: std(c.publicKey), authSecret: std(c.authSecret) } });
       expect(json.res.status).toBe(201);
       await expectWorks(t1, c, json.location);
-      const x = subscriberWithStandardChars();
+      const x = w.subscriberWithStandardChars();
       const t2 = w.topicName('b64-xml');
-      const xml = await w.registerXml(t2, xmlWith(x, std(x.publicKey), std(x.authSecret)));
+      const xml = await w.registerXml(t2, webPushXml(x, std(x.publicKey), std(x.authSecret)));
       expect(xml.status).toBe(201);
       await expectWorks(t2, x, xml.headers.get('location')!);
     });
@@ -302,20 +277,20 @@ describe('field cases', () => {
       ['wrapped at 76 characters with a trailing newline (Android Base64.DEFAULT)', (v) => `${std(v).replace(/(.{76})/g, '$1\n')}\n`],
       ['pretty-printed across lines', (v) => `\n        ${std(v).slice(0, 30)}\n        ${std(v).slice(30)}\n      `],
     ])('%s, in JSON and in XML', async (_name, encode) => {
-      const c = subscriberWithStandardChars();
+      const c = w.subscriberWithStandardChars();
       const t1 = w.topicName('b64');
       const json = await w.registerJson(t1, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: encode(c.publicKey), authSecret: encode(c.authSecret) } });
       expect(json.res.status).toBe(201);
       await expectWorks(t1, c, json.location);
-      const x = subscriberWithStandardChars();
+      const x = w.subscriberWithStandardChars();
       const t2 = w.topicName('b64');
-      const xml = await w.registerXml(t2, xmlWith(x, encode(x.publicKey), encode(x.authSecret)));
+      const xml = await w.registerXml(t2, webPushXml(x, encode(x.publicKey), encode(x.authSecret)));
       expect(xml.status).toBe(201);
       await expectWorks(t2, x, xml.headers.get('location')!);
     });
 
     it('the browser form (keys.p256dh / keys.auth) in standard base64 too', async () => {
-      const c = subscriberWithStandardChars();
+      const c = w.subscriberWithStandardChars();
       const t = w.topicName('b64-browser');
       const r = await w.registerJson(t, { endpoint: c.pushResource, expirationTime: null, keys: { p256dh: std(c.publicKey), auth: std(c.authSecret) } });
       expect(r.res.status).toBe(201);
@@ -323,7 +298,7 @@ describe('field cases', () => {
     });
 
     it('registering the same subscription in another encoding updates it (one stored form)', async () => {
-      const c = subscriberWithStandardChars();
+      const c = w.subscriberWithStandardChars();
       const t = w.topicName('b64-same');
       const first = await w.registerJson(t, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: std(c.publicKey), authSecret: std(c.authSecret) } });
       const again = await w.registerWebPush(t, c);
@@ -339,7 +314,7 @@ describe('field cases', () => {
         `<push-register xmlns="https://bitfire.at/webdav-push" xmlns:X="https://davpush.dev/ns"><subscription><X:fcm-subscription><X:token>\n    ${token.slice(0, 80)}\n    ${token.slice(80)}\n  </X:token></X:fcm-subscription></subscription></push-register>`,
       );
       expect(res.status).toBe(201);
-      expect(await stored(res.headers.get('location')!.split('/').pop()!)).toEqual({ type: 'fcm', token });
+      expect(await w.storedSubscription(res.headers.get('location')!.split('/').pop()!)).toEqual({ type: 'fcm', token });
     });
 
     it.each([

@@ -1,3 +1,4 @@
+import { RegistrationStore } from '@davpush/storage';
 import { FakeFcm } from '../fcm/fake-fcm';
 import { createTestServiceAccount, type TestServiceAccount } from '../fcm/test-service-account';
 import { FakePushService } from '../support/fake-push-service';
@@ -16,6 +17,13 @@ export function recordsOf(body: Buffer): number {
   const rest = body.length - 21 - body[20]!;
   return Math.ceil(rest / rs);
 }
+
+/** A `push-register` document for `c` with the keys written as given. */
+export const webPushXml = (c: WebPushClient, key: string, auth: string) =>
+  `<push-register xmlns="https://bitfire.at/webdav-push"><subscription><web-push-subscription>` +
+  `<push-resource>${c.pushResource}</push-resource>` +
+  `<subscription-public-key type="p256dh">${key}</subscription-public-key><auth-secret>${auth}</auth-secret>` +
+  `</web-push-subscription></subscription></push-register>`;
 
 /** A trigger asking for both kinds of change. */
 export const BOTH = { contentUpdate: { depth: '1' }, propertyUpdate: { depth: '0' } };
@@ -93,6 +101,30 @@ export class FieldCaseWorld {
 
   fcmSendsTo(token: string) {
     return this.fcm.sends.filter((r) => (r.body as { message?: { token?: string } }).message?.token === token);
+  }
+
+  /** Registrations A and B on a fresh topic, with their Location URLs. */
+  async twoOnATopic() {
+    const t = this.topicName('dn');
+    const a = this.push.subscribe();
+    const b = this.push.subscribe();
+    const ra = await this.registerWebPush(t, a);
+    const rb = await this.registerWebPush(t, b);
+    if (ra.res.status !== 201 || rb.res.status !== 201) throw new Error(`registrations answered ${ra.res.status}, ${rb.res.status}`);
+    return { t, a, b, A: ra.location, B: rb.location };
+  }
+
+  /** A subscription whose keys' standard base64 contains `+` or `/` (so it differs from base64url). */
+  subscriberWithStandardChars(): WebPushClient {
+    for (;;) {
+      const c = this.push.subscribe();
+      if (/[+/]/.test(std(c.publicKey)) && /[+/]/.test(std(c.authSecret))) return c;
+    }
+  }
+
+  /** The subscription as stored (keys in their one stored form). */
+  async storedSubscription(id: string) {
+    return (await this.h.app.get(RegistrationStore).get(id, this.tenantId))!.subscription;
   }
 
   async deadLetters(): Promise<{ registrationId: string; reason: string }[]> {
