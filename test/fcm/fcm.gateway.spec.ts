@@ -133,6 +133,17 @@ describe('FcmGateway via DAVPUSH_FCM_ENDPOINT (fake FCM)', () => {
     expect(sut.stats.batches - before).toBe(1);
   });
 
+  it('a message over the 4096-byte data limit loses its sync-token; one that cannot fit is rejected unsent, its neighbours go', async () => {
+    const big = { topic: 'あ'.repeat(500), contentUpdate: { syncToken: 'トークン'.repeat(250) } };
+    const huge = { topic: 'x'.repeat(5000), contentUpdate: {} };
+    const outcomes = await sut.sendMany([fcmDelivery('fits-1', { message: big }), fcmDelivery('too-big', { message: huge }), fcmDelivery('fits-2')]);
+    expect(outcomes.map((o) => o.kind)).toEqual(['accepted', 'rejected', 'accepted']);
+    expect(outcomes[1]).toMatchObject({ reason: expect.stringMatching(/over the limit of 4096/) });
+    expect(fake.sends.map((r) => [messageOf(r).token, r.status])).toEqual([['fits-1', 200], ['fits-2', 200]]);
+    const data = messageOf(fake.sends[0]!).data;
+    expect([data.topic, data.sync_token, data.push_message!.includes('sync-token')]).toEqual([big.topic, undefined, false]);
+  });
+
   it('sends 1,200 deliveries as exactly 3 sendEach batches, one after the other', async () => {
     const before = sut.stats.batches;
     const outcomes = await sut.sendMany(Array.from({ length: 1200 }, (_, i) => fcmDelivery(`bulk-${i}`)));

@@ -1,16 +1,41 @@
 import { z } from 'zod';
-import { CHANGE_KINDS, URGENCIES } from '@davpush/domain';
+import { CHANGE_KINDS, URGENCIES, ValidationError } from '@davpush/domain';
+import { assertEventText } from './topic';
 
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
+/** Longest `dontNotify` header value taken as one string (a thousand registration URLs fit). */
+export const MAX_DONT_NOTIFY_CHARS = 256 * 1024;
+
+/** Names a missing field instead of zod's "expected string, received undefined". */
+const required = (what: string) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? `required: ${what}` : undefined),
+});
+
 export const EventJson = z.object({
-  topic: z.string().min(1).max(512),
-  changes: z.array(z.enum(CHANGE_KINDS as [string, ...string[]])).min(1).max(2),
-  syncToken: z.string().min(1).max(1024).optional(),
+  topic: z.string(required("the collection's topic, 1 to 512 characters")).min(1).max(512),
+  changes: z.array(z.enum(CHANGE_KINDS as [string, ...string[]]), required('["content"], ["property"] or ["content","property"]')).min(1).max(2),
+  syncToken: z
+    .string()
+    .min(1)
+    .max(1024)
+    .describe('the new sync-token (RFC 6578); left out of a push whose message would not fit one Web Push record or FCM data message, which makes the client sync')
+    .optional(),
   urgency: z.enum(URGENCIES as [string, ...string[]]).optional(),
-  ttl: z.number().int().min(0).max(2_419_200).optional(),
-  // Garbage entries are ignored (draft §Push-Dont-Notify: MUST ignore invalid values), but bounded.
-  dontNotify: z.union([z.literal('*'), z.array(z.unknown()).max(1000)]).optional(),
+  ttl: z
+    .number()
+    .int()
+    .min(0)
+    .max(2_419_200)
+    .describe('seconds (RFC 8030 §5.2); every push gets one attempt with what is left of it, 0 at the least; retries stop at the deadline')
+    .optional(),
+  // The calendar server's Push-Dont-Notify header: each array element one header line, or the
+  // value as one string; parsed by the header's grammar (parsePushDontNotify in @davpush/webdav-push).
+  // Invalid values are ignored (draft §Push-Dont-Notify: MUST ignore invalid values), but bounded.
+  dontNotify: z
+    .union([z.string().max(MAX_DONT_NOTIFY_CHARS), z.array(z.unknown()).max(MAX_EVENTS_PER_REQUEST)])
+    .describe('the Push-Dont-Notify header as the calendar server got it: one string per header line, or the value as one string; quoted registration URLs or "*"')
+    .optional(),
   id: z
     .string()
     .min(1)
@@ -29,3 +54,40 @@ export const EventsBody = z.union([
  * client ids (`client-id`, `Push-Client-Id`): registrations made with one of them are not notified.
  */
 export type EventInput = z.infer<typeof EventJson> & { skipClients?: string[] };
+
+/** Shown in every answer to an event of the wrong shape. */
+export const EXPECTED_EVENT_JSON =
+  'expected {"topic": "…", "changes": ["content"|"property", …], "syncToken"?: "…", "urgency"?: "very-low"|"low"|"normal"|"high", ' +
+  `"ttl"?: seconds, "dontNotify"?: ["<Push-Dont-Notify value>", …] | "<value>", "id"?: "…"}, or {"events": [up to ${MAX_EVENTS_PER_REQUEST} of those]}`;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A parsed `POST /v1/events` body → its events, each checked against {@link EventJson} and
+ * assertEventText (what XML can carry), so nothing that would fail at delivery is answered 202.
+ * @throws ValidationError naming the field (`events[3].topic: required: …`) and showing the expected shape.
+ */
+export function parseEventsJson(body: unknown): EventInput[] {
+  const wrong = (why: string) => new ValidationError(`${why}; ${EXPECTED_EVENT_JSON}`);
+  if (!isObject(body)) throw wrong(`the body is ${Array.isArray(body) ? 'an array' : body === null ? 'null' : `a ${typeof body}`}, not an object`);
+  const batch = body.events !== undefined;
+  if (batch && !Array.isArray(body.events)) throw wrong('events must be an array');
+  const list = batch ? (body.events as unknown[]) : [body];
+  if (list.length === 0 || list.length > MAX_EVENTS_PER_REQUEST) throw wrong(`events must hold 1 to ${MAX_EVENTS_PER_REQUEST} events`);
+  return list.map((raw, i) => {
+    const where = batch ? `events[${i}]` : '';
+    if (!isObject(raw)) throw wrong(`${where || 'the event'} is not an object`);
+    const r = EventJson.safeParse(raw);
+    if (!r.success) {
+      const issues = r.error.issues.slice(0, 3).map((x) => `${[where, ...x.path].filter((p) => p !== '').join('.')}: ${x.message}`);
+      throw wrong(issues.join('; '));
+    }
+    try {
+      assertEventText(r.data);
+    } catch (err) {
+      if (err instanceof ValidationError && where) throw new ValidationError(`${where}.${err.message}`);
+      throw err;
+    }
+    return r.data;
+  });
+}

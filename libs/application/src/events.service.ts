@@ -6,7 +6,8 @@ import { PushMetrics } from '@davpush/observability';
 import { JobPublisher } from '@davpush/queue';
 import { EventStore, IdempotencyStore, KnownTopicStore, RegistrationStore, type EventStatus } from '@davpush/storage';
 import { RegistrationsService } from './registrations.service';
-import { assertTopic } from './topic';
+import { parsePushDontNotify } from '@davpush/webdav-push';
+import { assertEventText } from './topic';
 import type { EventInput } from './change-event.dto';
 
 export interface AcceptedEvents {
@@ -27,13 +28,25 @@ export class EventsService {
     @Optional() private readonly knownTopics?: KnownTopicStore,
   ) {}
 
+  /**
+   * `dontNotify` carries the calendar server's `Push-Dont-Notify` header as it came: one string per
+   * header line (or the whole value as one string), each `1#quoted-string / "*"` (RFC 9110 §5.6.1,
+   * §5.6.4), parsed by {@link parsePushDontNotify}. An unquoted URL must then equal a registration
+   * URL as handed out in `Location`, byte for byte; anything else is ignored (draft: MUST ignore
+   * invalid values), and so are registrations of other topics or tenants (the fan-out only skips
+   * its own targets).
+   *
+   * @throws ValidationError for a topic or sync-token that cannot be carried (see assertEventText).
+   */
   toEvent(tenantId: string, input: EventInput, now: number): ChangeEvent {
-    assertTopic(input.topic);
+    assertEventText(input);
+    const lines = typeof input.dontNotify === 'string' ? [input.dontNotify] : (input.dontNotify ?? []).filter((l): l is string => typeof l === 'string');
+    const values = parsePushDontNotify(lines);
     const dontNotify =
-      input.dontNotify === '*'
+      values === '*'
         ? '*'
         : [
-            ...(input.dontNotify ?? []).flatMap((u) => (typeof u === 'string' ? (this.registrationUrls.idFromUrl(u) ?? []) : [])),
+            ...new Set(values.flatMap((u) => this.registrationUrls.idFromUrl(u) ?? [])),
             // CC/CD 70025 `client-id`: registrations made by that client are skipped (docs/cc70025.md).
             ...(input.skipClients ?? []).map(clientSkipEntry),
           ];
@@ -61,7 +74,7 @@ export class EventsService {
     const topics = new Map<string, boolean>();
     for (const e of events) {
       if (!fresh.has(e.id)) continue;
-      topics.set(e.topic, (topics.get(e.topic) ?? false) || e.urgency === 'high');
+      topics.set(e.topic, (topics.get(e.topic) ?? false) || this.notToBeHeld(e));
     }
     this.metrics.eventsAccepted.inc(fresh.size);
     await Promise.all([...topics].map(([topic, urgent]) => this.publisher.scheduleFanout({ tenantId, topic, requestId }, urgent)));
@@ -75,6 +88,15 @@ export class EventsService {
       events: events.map((e) => ({ id: e.id, topic: e.topic })),
       noSubscribers: distinct.filter((_, i) => counts[i] === 0),
     };
+  }
+
+  /**
+   * An urgent event, or one whose TTL would be used up by the coalescing window, starts its topic's
+   * fan-out at once: holding a `ttl: 0` push for the window would make it stale before its first
+   * attempt (RFC 8030 §5.2: TTL 0 means deliver now or not at all).
+   */
+  private notToBeHeld(e: ChangeEvent): boolean {
+    return e.urgency === 'high' || e.ttl * 1000 <= this.config.coalesceMs;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@davpush/config';
 import {
+  fieldNamesOf,
   NotFoundError,
   PreconditionFailedError,
   validateRegistrationRequest,
@@ -62,7 +63,7 @@ export class RegistrationsService {
         await assertPublicDestination(new URL(valid.subscription.pushResource), this.config.allowPrivatePushEndpoints);
       } catch (err) {
         const why = err instanceof ForbiddenAddressError ? 'resolves to a non-public address' : 'has a host that does not resolve';
-        throw new PreconditionFailedError('invalid-subscription', `push-resource ${why}`);
+        throw new PreconditionFailedError('invalid-subscription', `${fieldNamesOf(request).pushResource} ${why}`);
       }
     }
     const { registrationsPerTopic: perTopic, registrationsPerPrincipal: perPrincipal } = this.config.limits;

@@ -8,3 +8,4 @@ export * from './delivery-outcome';
 export * from './retry-policy';
 export * from './cc70025';
 export * from './push-client-id';
+export * from './base64';

@@ -12,6 +12,30 @@ export interface PushMessage {
   propertyUpdate?: { props?: string[] };
 }
 
+/**
+ * RFC 8291 §4: a push message is one aes128gcm record of at most 4096 octets, which leaves 3993
+ * octets of plaintext (4096 − 86 header − 16 tag − 1 delimiter). Push services refuse or truncate
+ * more (UnifiedPush specifications issues #26, #28: https://github.com/UnifiedPush/specifications/issues/26).
+ */
+export const WEB_PUSH_MAX_PLAINTEXT_BYTES = 3993;
+
+/**
+ * FCM refuses a data message over 4096 bytes ("Message is too big"; FCM concept docs, "message
+ * types"). davpush measures its `data` as the UTF-8 length of its JSON text, which is never less
+ * than the sum of keys and values FCM counts.
+ */
+export const FCM_MAX_DATA_BYTES = 4096;
+
+/**
+ * The same message without the sync-token, for a message too large for its transport: the draft
+ * only says a push-message SHOULD carry it, and a client that gets none simply syncs, which is
+ * always correct. Returns `m` itself when there is no sync-token to drop.
+ */
+export function withoutSyncToken(m: PushMessage): PushMessage {
+  if (m.contentUpdate?.syncToken === undefined) return m;
+  return { ...m, contentUpdate: {} };
+}
+
 /** Which of the changed kinds a registration asked to hear about (reference §9 item 27). */
 export function kindsFor(trigger: Trigger, changes: readonly ChangeKind[]): ChangeKind[] {
   return changes.filter((k) => (k === 'content' ? !!trigger.contentUpdate : !!trigger.propertyUpdate));

@@ -53,6 +53,51 @@ describe('validateRegistrationRequest', () => {
     expect(preconditionOf(() => sut(request, policy))).toBe(expected);
   });
 
+  describe('encoded values are accepted as clients write them and stored in one form', () => {
+    // A key and secret whose standard encodings contain `+` and `/` (found by search, fixed here).
+    const std = { publicKey: '', authSecret: '' };
+    for (let i = 0; !/[+/]/.test(std.publicKey) || !/[+/]/.test(std.authSecret); i++) {
+      const e = createECDH('prime256v1');
+      e.generateKeys();
+      std.publicKey = e.getPublicKey('base64');
+      std.authSecret = randomBytes(16).toString('base64');
+    }
+    const canonical = (b64: string) => Buffer.from(b64, 'base64').toString('base64url');
+
+    it.each([
+      ['standard base64 with padding', std.publicKey, std.authSecret],
+      ['standard base64 without padding', std.publicKey.replace(/=+$/, ''), std.authSecret.replace(/=+$/, '')],
+      ['base64url with padding', `${canonical(std.publicKey)}=`, `${canonical(std.authSecret)}==`],
+      ['wrapped at 76 characters with a trailing newline (Android Base64.DEFAULT)', `${std.publicKey.slice(0, 76)}\n${std.publicKey.slice(76)}\n`, `${std.authSecret}\n`],
+      ['pretty-printed XML text', `\n    ${std.publicKey.slice(0, 40)}\n    ${std.publicKey.slice(40)}\n  `, `\n    ${std.authSecret}\n  `],
+    ])('%s → stored as unpadded base64url', (_name, key, secret) => {
+      const r = sut(webPush({ publicKey: key, authSecret: secret }), policy);
+      expect(r.subscription).toMatchObject({ publicKey: canonical(std.publicKey), authSecret: canonical(std.authSecret) });
+    });
+
+    it('FCM tokens lose the whitespace pretty-printing put in, and nothing else', () => {
+      const token = 'dGVzdA:APA91bH-x_y'.padEnd(160, 'z');
+      const r = sut({ subscription: { type: 'fcm', token: `\n   ${token.slice(0, 80)}\n   ${token.slice(80)}\n` } }, { ...policy, transports: ['fcm'] });
+      expect(r.subscription).toEqual({ type: 'fcm', token });
+    });
+  });
+
+  it('names the fields as the client\'s document does', () => {
+    const json = { pushResource: 'subscription.pushResource', publicKey: 'keys.p256dh', authSecret: 'keys.auth' };
+    const messageOf = (req: RegistrationRequest) => {
+      try {
+        sut(req, policy);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    };
+    expect(messageOf(webPush({ publicKey: 'abc' }))).toMatch(/^subscription-public-key must be/);
+    expect(messageOf({ ...webPush({ publicKey: 'abc' }), fieldNames: json })).toMatch(/^keys\.p256dh must be/);
+    expect(messageOf({ ...webPush({ authSecret: undefined }), fieldNames: json })).toBe('keys.auth is missing');
+    expect(messageOf({ ...webPush({ pushResource: 'ftp://x' }), fieldNames: json })).toMatch(/^subscription\.pushResource must be an https URL/);
+  });
+
   it('lowers an over-deep property-update depth and keeps content-update infinity', () => {
     const r = sut({ ...webPush(), trigger: { contentUpdate: { depth: 'infinity' }, propertyUpdate: { depth: '1', props: ['{DAV:}displayname'] } } }, policy);
     expect(r.trigger).toEqual({ contentUpdate: { depth: 'infinity' }, propertyUpdate: { depth: '0', props: ['{DAV:}displayname'] } });

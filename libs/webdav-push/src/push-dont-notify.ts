@@ -13,16 +13,17 @@
  *   duplicates. Invalid elements are dropped (the draft: servers MUST ignore invalid values). Never throws.
  */
 export function parsePushDontNotify(lines: readonly (string | undefined)[]): '*' | string[] {
-  const urls: string[] = [];
+  // A Set keeps insertion order and makes a long list linear (a value may hold thousands of URLs).
+  const urls = new Set<string>();
   for (const line of lines) {
     if (typeof line !== 'string') continue;
     for (const element of splitList(line)) {
       if (element === '*') return '*';
       const url = unquote(element);
-      if (url !== undefined && url.length > 0 && !urls.includes(url)) urls.push(url);
+      if (url !== undefined && url.length > 0) urls.add(url);
     }
   }
-  return urls;
+  return [...urls];
 }
 
 /** Splits on commas outside quoted-strings and trims optional whitespace (SP / HTAB). */

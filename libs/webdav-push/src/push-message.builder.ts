@@ -1,5 +1,5 @@
 import { create } from 'xmlbuilder2';
-import type { PushMessage } from '@davpush/domain';
+import { ValidationError, withoutSyncToken, type PushMessage } from '@davpush/domain';
 import { DAV_NS, WEBDAV_PUSH_NS } from './namespaces';
 import { propElement, text } from './xml-writer';
 
@@ -41,4 +41,39 @@ export function buildPushMessage(m: PushMessage): string {
     }
   }
   return doc.end({ prettyPrint: false });
+}
+
+/** A push-message and its encoding, as it will be sent. */
+export interface FittedPushMessage {
+  message: PushMessage;
+  payload: string;
+  /** True when the sync-token was left out to make it fit. */
+  shrunk: boolean;
+}
+
+/** A message that cannot be made to fit its transport; the caller must not send it. */
+export class PushMessageTooLargeError extends ValidationError {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`the push-message is ${bytes} bytes, over the limit of ${limit} even without its sync-token`);
+  }
+}
+
+/**
+ * {@link buildPushMessage}, kept within `maxBytes` of UTF-8 (the Web Push limit is
+ * WEB_PUSH_MAX_PLAINTEXT_BYTES). Deterministic: a message that does not fit is built again without
+ * its sync-token (XML escaping counted: `&` becomes five bytes), and nothing else is ever dropped.
+ *
+ * @throws PushMessageTooLargeError when even that is too large; ValidationError as buildPushMessage.
+ */
+export function buildPushMessageWithin(m: PushMessage, maxBytes: number): FittedPushMessage {
+  const payload = buildPushMessage(m);
+  if (Buffer.byteLength(payload, 'utf8') <= maxBytes) return { message: m, payload, shrunk: false };
+  const smaller = withoutSyncToken(m);
+  const second = smaller === m ? payload : buildPushMessage(smaller);
+  const bytes = Buffer.byteLength(second, 'utf8');
+  if (bytes > maxBytes) throw new PushMessageTooLargeError(bytes, maxBytes);
+  return { message: smaller, payload: second, shrunk: true };
 }

@@ -1,12 +1,12 @@
 import { Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { ValidationError } from '@davpush/domain';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
 import { IngestRateLimit } from '../http/ingest-rate-limit';
 import { bodyKind, parseJson } from '../http/request-body';
 import { pushClientIdOf } from '../http/request-headers';
-import { assertTopic, EventJson, EventsBody, EventsService, type AcceptedEvents, type EventInput } from '@davpush/application';
+import { EventsService, parseEventsJson, type AcceptedEvents, type EventInput } from '@davpush/application';
 
 @Controller('v1/events')
 @UseGuards(TenantGuard)
@@ -25,17 +25,7 @@ export class EventsController {
   @HttpCode(202)
   async accept(@TenantId() tenantId: string, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<AcceptedEvents> {
     bodyKind(req, ['json']);
-    const body = parseJson(req, EventsBody) as { events?: unknown[] };
-    const list = Array.isArray(body.events) ? body.events : [body];
-    const inputs: EventInput[] = list.map((raw, i) => {
-      const r = EventJson.safeParse(raw);
-      if (!r.success) {
-        const where = Array.isArray(body.events) ? `events[${i}].` : '';
-        throw new ValidationError(r.error.issues.slice(0, 3).map((x: z.core.$ZodIssue) => `${where}${x.path.join('.')}: ${x.message}`).join('; '));
-      }
-      assertTopic(r.data.topic);
-      return r.data;
-    });
+    const inputs: EventInput[] = parseEventsJson(parseJson(req, z.unknown()));
     // CC/CD 70025 Push-Client-Id of the client whose request caused the changes: its registrations are skipped.
     const clientId = pushClientIdOf(req);
     if (clientId !== undefined) for (const input of inputs) input.skipClients = [clientId];

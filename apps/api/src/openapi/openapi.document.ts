@@ -1,5 +1,5 @@
 import { gatewayPaths, gatewaySchemas } from './openapi.gateway';
-import { FCM_REGISTER_EXAMPLE, PUSH_REGISTER_EXAMPLE, schemas } from './openapi.schemas';
+import { FCM_REGISTER_EXAMPLE, PUSH_REGISTER_EXAMPLE, REGISTRATION_JSON_EXAMPLES, schemas } from './openapi.schemas';
 
 type Op = Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -50,12 +50,12 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           { name: 'Push-Client-Id', in: 'header', required: false, schema: { type: 'string', maxLength: 256 }, description: 'CC/CD 70025: the registering client; a push naming it in client-id skips this registration' }],
         requestBody: { required: true, content: {
           'application/xml': { schema: { type: 'string' }, examples: { webPush: { value: PUSH_REGISTER_EXAMPLE }, fcm: { value: FCM_REGISTER_EXAMPLE } } },
-          ...json(ref('RegistrationJson'), { subscription: { type: 'web-push', pushResource: 'https://push.example.net/yohd4yai5Phiz1wi', publicKey: 'BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4', authSecret: 'BTBZMqHH6r4Tts7J_aSIgg' }, trigger: { contentUpdate: { depth: '1' } } }),
+          'application/json': { schema: ref('RegistrationJson'), examples: REGISTRATION_JSON_EXAMPLES },
         } },
         responses: {
           201: { description: 'registered', headers: regHeaders() },
           204: { description: 'the same subscription for this topic was updated', headers: regHeaders() },
-          400: problem('malformed body (for XML requests: a DAV:error document)'),
+          400: problem('malformed body (for XML requests: a DAV:error document); for JSON the detail names the field, in the JSON names, and shows the accepted shapes'),
           403: problem('precondition: invalid-subscription, no-supported-trigger or push-not-available (also when a registration limit per topic or principal is reached: type registration-limit)'),
           413: problem('body over 16 KiB'), 415: problem('neither XML nor JSON, or a charset other than UTF-8'), ...common,
         } },

@@ -82,3 +82,33 @@ export const PUSH_REGISTER_EXAMPLE = `<push-register xmlns="https://bitfire.at/w
 export const FCM_REGISTER_EXAMPLE = `<push-register xmlns="https://bitfire.at/webdav-push" xmlns:X="https://davpush.dev/ns">
   <subscription><X:fcm-subscription><X:token>fcm-registration-token</X:token></X:fcm-subscription></subscription>
 </push-register>`;
+
+const SAMPLE = {
+  endpoint: 'https://push.example.net/yohd4yai5Phiz1wi',
+  p256dh: 'BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4',
+  auth: 'BTBZMqHH6r4Tts7J_aSIgg',
+};
+
+/**
+ * The accepted JSON registration shapes (apps/api/src/registrations/registration-request.dto.ts).
+ * Keys may be base64url or standard base64, padded or not, with line breaks; stored as base64url.
+ */
+export const REGISTRATION_JSON_EXAMPLES = {
+  davpush: {
+    summary: 'davpush form (Web Push)',
+    value: { subscription: { type: 'web-push', pushResource: SAMPLE.endpoint, publicKey: SAMPLE.p256dh, authSecret: SAMPLE.auth }, trigger: { contentUpdate: { depth: '1' } } },
+  },
+  fcm: { summary: 'davpush form (FCM)', value: { subscription: { type: 'fcm', token: 'fcm-registration-token' } } },
+  browser: {
+    summary: "a browser's PushSubscription.toJSON() as it is (expirationTime, when a number, bounds the registration)",
+    value: { endpoint: SAMPLE.endpoint, expirationTime: null, keys: { p256dh: SAMPLE.p256dh, auth: SAMPLE.auth } },
+  },
+  browserWrapped: {
+    summary: 'PushSubscription.toJSON() as "subscription", with trigger and expires',
+    value: {
+      subscription: { endpoint: SAMPLE.endpoint, expirationTime: null, keys: { p256dh: SAMPLE.p256dh, auth: SAMPLE.auth } },
+      trigger: { contentUpdate: { depth: '1' }, propertyUpdate: { depth: '0', props: ['{DAV:}displayname'] } },
+      expires: 'Wed, 25 Nov 2026 10:00:00 GMT',
+    },
+  },
+};

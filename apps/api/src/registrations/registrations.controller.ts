@@ -1,12 +1,13 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
+import { z } from 'zod';
 import { UnauthorizedError } from '@davpush/domain';
 import { TenantStore } from '@davpush/storage';
 import { parsePushRegister } from '@davpush/webdav-push';
 import { bearerToken, TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
 import { bodyKind, parseJson, xmlBodyText } from '../http/request-body';
 import { principalOf, pushClientIdOf } from '../http/request-headers';
-import { RegistrationJson, toRegistrationRequest } from './registration-request.dto';
+import { toRegistrationRequest } from './registration-request.dto';
 import { assertTopic, RegistrationsService } from '@davpush/application';
 
 @Controller('v1')
@@ -26,7 +27,7 @@ export class RegistrationsController {
     assertTopic(topic);
     const principal = principalOf(req);
     const kind = bodyKind(req, ['xml', 'json']);
-    const request = kind === 'xml' ? parsePushRegister(xmlBodyText(req)) : toRegistrationRequest(parseJson(req, RegistrationJson));
+    const request = kind === 'xml' ? parsePushRegister(xmlBodyText(req)) : toRegistrationRequest(parseJson(req, z.unknown()));
     // CC/CD 70025 Push-Client-Id of the registering client (docs/cc70025.md): a push naming it skips this registration.
     const clientId = pushClientIdOf(req);
     if (clientId !== undefined) request.clientId = clientId;

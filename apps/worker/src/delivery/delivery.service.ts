@@ -8,12 +8,13 @@ import {
   type Registration,
   type RetryPolicy,
   type Transport,
+  ValidationError,
 } from '@davpush/domain';
-import { OriginGate, PushGatewayRegistry, type GateResult, type PushDelivery } from '@davpush/gateways';
+import { ORIGIN_BUSY, OriginGate, PushGatewayRegistry, type GateResult, type PushDelivery } from '@davpush/gateways';
 import { PushMetrics, redact } from '@davpush/observability';
 import { JobPublisher, deliverQueueFor, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
 import { DeliveryLedger, EventStore, RegistrationStore, SecretStore } from '@davpush/storage';
-import { MessageCache } from './message-cache';
+import { MessageCache, type BuiltMessage } from './message-cache';
 
 /** What the processor must do with the job after one attempt. */
 export type DeliveryStep =
@@ -24,6 +25,9 @@ function throwFirstFailure(results: readonly PromiseSettledResult<unknown>[]): v
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 }
+
+/** No outcome-driven attempt made yet (see DeliverJobData.attempt): the push has not reached a push service. */
+const isFirstAttempt = (job: Pick<DeliverJobData, 'attempt'>): boolean => (job.attempt ?? 0) === 0;
 
 /** Only transient failures count against an origin's circuit; 4xx say nothing about its health. */
 const gateResult = (o: DeliveryOutcome): GateResult =>
@@ -135,7 +139,12 @@ export class DeliveryService implements OnModuleInit {
     // A busy, hanging or failing push service waits for its own turn without holding a worker slot.
     const admission = await this.gate.acquire(gateway.routeKey(ready.registration.subscription), now);
     if (!admission.admitted) {
-      if (admission.retryAt >= job.deadline) return this.giveUp(job, ready.registration.subscription.type, `TTL ran out while the push service was unavailable (${admission.reason})`);
+      // Our own concurrency cap never costs a push its first attempt; a push service known to be
+      // failing (circuit open) does once the TTL is over.
+      const firstTurnedAwayByUs = isFirstAttempt(job) && admission.reason === ORIGIN_BUSY;
+      if (admission.retryAt >= job.deadline && !firstTurnedAwayByUs) {
+        return this.giveUp(job, ready.registration.subscription.type, `TTL ran out while the push service was unavailable (${admission.reason})`);
+      }
       return { retryAt: admission.retryAt, countsAsAttempt: false };
     }
     const started = performance.now();
@@ -159,10 +168,23 @@ export class DeliveryService implements OnModuleInit {
       await this.events.settle(job.dispatchId, job.registrationId, 'skipped');
       return { done: 'skipped' };
     }
-    const remainingTtl = Math.floor((job.deadline - now) / 1000);
-    if (remainingTtl <= 0) return this.giveUp(job, reg.subscription.type, 'TTL ran out before the push could be sent') as Promise<Extract<DeliveryStep, { done: string }>>;
-    const built = this.messages.get(job.tenantId, job.topic, job.kinds, job.syncToken);
-    return { registration: reg, ...built, ttlSeconds: remainingTtl, urgency: job.urgency };
+    // The first attempt is always made, with what is left of the TTL (0 at the least: RFC 8030 §5.2,
+    // deliver now or never). Only a retry can be too late: it is never scheduled past the deadline
+    // (decideRetry), and one that still runs after it (a busy queue) is given up here.
+    const remainingMs = job.deadline - now;
+    if (remainingMs <= 0 && !isFirstAttempt(job)) {
+      return this.giveUp(job, reg.subscription.type, 'TTL ran out before the push could be sent again') as Promise<Extract<DeliveryStep, { done: string }>>;
+    }
+    let built: BuiltMessage;
+    try {
+      built = this.messages.get(job.tenantId, job.topic, job.kinds, job.syncToken);
+    } catch (err) {
+      // Never sent at all rather than sent changed or over a push service's size limit.
+      if (!(err instanceof ValidationError)) throw err;
+      const refused: DeliveryOutcome = { kind: 'rejected', reason: `the push-message cannot be sent: ${err.message}` };
+      return this.giveUp(job, reg.subscription.type, refused.reason, refused) as Promise<Extract<DeliveryStep, { done: string }>>;
+    }
+    return { registration: reg, ...built, ttlSeconds: Math.max(0, Math.floor(remainingMs / 1000)), urgency: job.urgency };
   }
 
   private async handle(job: DeliverJobData, reg: Registration, outcome: DeliveryOutcome, now: number): Promise<DeliveryStep> {

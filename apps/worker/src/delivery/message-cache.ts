@@ -1,5 +1,5 @@
-import { collapseKeyFor, pushMessageFor, type ChangeKind, type PushMessage } from '@davpush/domain';
-import { buildPushMessage } from '@davpush/webdav-push';
+import { collapseKeyFor, pushMessageFor, WEB_PUSH_MAX_PLAINTEXT_BYTES, type ChangeKind, type PushMessage } from '@davpush/domain';
+import { buildPushMessageWithin } from '@davpush/webdav-push';
 
 export interface BuiltMessage {
   message: PushMessage;
@@ -13,6 +13,10 @@ const MAX_ENTRIES = 2000;
  * Every registration of one dispatch gets the same push-message and the same collapse key; only
  * the encryption differs per subscription (RFC 8291). Building the XML and the HMAC once per
  * dispatch instead of once per push saves a measurable share of a worker's CPU on large topics.
+ * The message is kept within one Web Push record (buildPushMessageWithin: without the sync-token
+ * when it would not fit), so every transport gets the same message.
+ *
+ * @throws ValidationError (from the builder) for a message that cannot be built or made to fit.
  */
 export class MessageCache {
   private readonly entries = new Map<string, BuiltMessage>();
@@ -23,8 +27,8 @@ export class MessageCache {
     const key = JSON.stringify([tenantId, topic, kinds, syncToken ?? null]);
     let hit = this.entries.get(key);
     if (!hit) {
-      const message = pushMessageFor(topic, kinds, syncToken);
-      hit = { message, payload: buildPushMessage(message), collapseKey: collapseKeyFor(this.topicKey, tenantId, topic, kinds) };
+      const { message, payload } = buildPushMessageWithin(pushMessageFor(topic, kinds, syncToken), WEB_PUSH_MAX_PLAINTEXT_BYTES);
+      hit = { message, payload, collapseKey: collapseKeyFor(this.topicKey, tenantId, topic, kinds) };
       // Insertion order is age: drop the oldest when full.
       if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(key, hit);

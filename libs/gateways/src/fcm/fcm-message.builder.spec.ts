@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { PushMessage, Urgency } from '@davpush/domain';
+import { FCM_MAX_DATA_BYTES, pushMessageFor, WEB_PUSH_MAX_PLAINTEXT_BYTES, type PushMessage, type Urgency } from '@davpush/domain';
+import { buildPushMessageWithin, PushMessageTooLargeError } from '@davpush/webdav-push';
 import type { PushDelivery } from '../push-gateway';
-import { buildFcmMessage as sut } from './fcm-message.builder';
+import { buildFcmMessage as sut, dataBytes } from './fcm-message.builder';
 
 const XML = '<push-message xmlns="https://bitfire.at/webdav-push"/>';
 
@@ -53,5 +54,38 @@ describe('buildFcmMessage', () => {
     const d = delivery({ topic: 'T' }, 'high', 1);
     d.registration.subscription = { type: 'web-push', pushResource: 'https://push.example/x', publicKey: 'k', authSecret: 'a', contentEncoding: 'aes128gcm' };
     expect(() => sut(d)).toThrow(/web-push/);
+  });
+});
+
+describe('buildFcmMessage: FCM data within 4096 bytes (C1 kind)', () => {
+  const fill = (unit: string, n: number) => unit.repeat(Math.floor(n / unit.length));
+  const units = ['a', '&', '<', '"', '\\', 'あ', '😀', '\u2028'];
+
+  it.each(units.flatMap((t) => units.map((s) => [t, s])))('topic of %j, sync-token of %j: fits, topic intact, sync-token whole or absent everywhere', (t, s) => {
+    const topic = fill(t, 512);
+    const syncToken = fill(s, 1024);
+    const fitted = buildPushMessageWithin(pushMessageFor(topic, ['content', 'property'], syncToken), WEB_PUSH_MAX_PLAINTEXT_BYTES);
+    const m = sut({ ...delivery(fitted.message, 'normal', 60), payload: fitted.payload });
+    const data = m.data!;
+    expect(dataBytes(data)).toBeLessThanOrEqual(FCM_MAX_DATA_BYTES);
+    expect(Object.entries(data).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0)).toBeLessThanOrEqual(4096);
+    expect(data.topic).toBe(topic);
+    expect(data.changes).toBe('content,property');
+    const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    expect(data.push_message).toContain(`<topic>${esc(topic)}</topic>`);
+    // Whole in both places, or in neither.
+    const kept = data.sync_token !== undefined;
+    expect(data.sync_token).toBe(kept ? syncToken : undefined);
+    expect(data.push_message!.includes(`<D:sync-token>${esc(syncToken)}</D:sync-token>`)).toBe(kept);
+    expect(data.push_message!.includes('sync-token')).toBe(kept);
+  });
+
+  it('keeps the sync-token when it fits', () => {
+    const fitted = buildPushMessageWithin(pushMessageFor('cal', ['content'], 'S'.repeat(1024)), WEB_PUSH_MAX_PLAINTEXT_BYTES);
+    expect(sut({ ...delivery(fitted.message, 'normal', 60), payload: fitted.payload }).data!.sync_token).toBe('S'.repeat(1024));
+  });
+
+  it('refuses (never truncates) what cannot fit', () => {
+    expect(() => sut({ ...delivery({ topic: 'x'.repeat(5000), contentUpdate: {} }, 'normal', 60) })).toThrow(PushMessageTooLargeError);
   });
 });

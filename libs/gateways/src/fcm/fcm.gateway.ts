@@ -6,6 +6,7 @@ import type { DeliveryOutcome, OutcomeKind } from '@davpush/domain';
 import { PushGateway, type PushDelivery } from '../push-gateway';
 import { CredentialHealth, EndpointTokenCredential, loadServiceAccount, observedCredential, type ServiceAccountKey } from './fcm-credentials';
 import { endpointRoute, RetryAfterProbe, type EndpointRoute } from './fcm-endpoint';
+import { PushMessageTooLargeError } from '@davpush/webdav-push';
 import { buildFcmMessage } from './fcm-message.builder';
 import { classifyFcmError } from './fcm.classifier';
 
@@ -132,8 +133,14 @@ export class FcmGateway extends PushGateway implements OnApplicationShutdown {
     const positions: number[] = [];
     batch.forEach((d, i) => {
       if (d.registration.subscription.type === 'fcm') {
-        messages.push(buildFcmMessage(d));
-        positions.push(i);
+        try {
+          messages.push(buildFcmMessage(d));
+          positions.push(i);
+        } catch (err) {
+          // Too large even without its sync-token: never sent, not retried, dead-lettered.
+          if (!(err instanceof PushMessageTooLargeError)) throw err;
+          outcomes[i] = { kind: 'rejected', reason: err.message };
+        }
       } else {
         outcomes[i] = { kind: 'rejected', reason: `not an fcm registration (${d.registration.subscription.type})` };
       }

@@ -33,6 +33,9 @@ const ANSWERING_WINDOW_MS = 500;
 
 export type GateResult = 'success' | 'failure' | 'neutral';
 
+/** The reason of a turn-away by our own concurrency cap (the origin itself is healthy). */
+export const ORIGIN_BUSY = 'origin busy';
+
 export type Admission = { admitted: true; release: (result: GateResult) => void } | { admitted: false; retryAt: number; reason: string };
 
 interface OriginState {
@@ -68,7 +71,7 @@ export class OriginGate {
   /** Admits now, after a short wait for a slot, or not (then `retryAt` says when to come back). */
   async acquire(origin: string, now = Date.now()): Promise<Admission> {
     const first = this.admit(origin, now);
-    if (first.admitted || first.reason !== 'origin busy') return first;
+    if (first.admitted || first.reason !== ORIGIN_BUSY) return first;
     const s = this.state(origin);
     // A busy origin that keeps answering frees slots every few milliseconds: any number may queue
     // for up to maxWaitMs. One that has stopped answering (hanging) gets at most maxWaiting waiters,
@@ -90,7 +93,7 @@ export class OriginGate {
     // A woken waiter was handed the slot of the request that finished.
     if (gotSlot) return this.grant(s, false);
     const open = s.openUntil > Date.now();
-    return { admitted: false, retryAt: (open ? s.openUntil : Date.now()) + Math.floor(this.random() * 500), reason: open ? 'circuit open' : 'origin busy' };
+    return { admitted: false, retryAt: (open ? s.openUntil : Date.now()) + Math.floor(this.random() * 500), reason: open ? 'circuit open' : ORIGIN_BUSY };
   }
 
   admit(origin: string, now = Date.now()): Admission {
@@ -99,7 +102,7 @@ export class OriginGate {
     if (s.openUntil > now) return { admitted: false, retryAt: s.openUntil + jitter(), reason: 'circuit open' };
     const halfOpen = s.opens > 0 && s.failures >= this.opts.failureThreshold;
     if (halfOpen && s.probing) return { admitted: false, retryAt: now + 1000 + jitter(), reason: 'circuit half-open' };
-    if (s.inFlight >= this.opts.maxInFlight) return { admitted: false, retryAt: now + 100 + jitter(), reason: 'origin busy' };
+    if (s.inFlight >= this.opts.maxInFlight) return { admitted: false, retryAt: now + 100 + jitter(), reason: ORIGIN_BUSY };
     s.inFlight++;
     return this.grant(s, halfOpen);
   }

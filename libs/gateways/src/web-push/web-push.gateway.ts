@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { DeliveryOutcome, Subscription } from '@davpush/domain';
+import { ValidationError, WEB_PUSH_MAX_PLAINTEXT_BYTES, type DeliveryOutcome, type Subscription } from '@davpush/domain';
+import { buildPushMessageWithin } from '@davpush/webdav-push';
 import { SafeHttpClient } from '../http/safe-http.client';
 import { PushGateway, type PushDelivery } from '../push-gateway';
 import { classifyWebPushAnswer, classifyWebPushError } from './web-push.classifier';
@@ -45,6 +46,18 @@ export class WebPushGateway extends PushGateway {
     } catch {
       return { kind: 'gone', reason: 'push resource is not a valid URL' };
     }
+    // RFC 8291 §4: one record, at most 3993 bytes of plaintext. Whatever the caller built (the
+    // delivery path fits it already; VAPID rotation and future callers may not), nothing larger
+    // reaches the wire: shrink it the one documented way, or refuse it without sending.
+    let payload = d.payload;
+    if (Buffer.byteLength(payload, 'utf8') > WEB_PUSH_MAX_PLAINTEXT_BYTES) {
+      try {
+        payload = buildPushMessageWithin(d.message, WEB_PUSH_MAX_PLAINTEXT_BYTES).payload;
+      } catch (err) {
+        if (err instanceof ValidationError) return { kind: 'rejected', reason: err.message };
+        throw err;
+      }
+    }
     // Our own key store failing is our trouble, not the push service's: it throws to the caller.
     const authorization = await this.vapid.authorization(url.origin, keys);
     let request: EncryptedRequest;
@@ -53,7 +66,7 @@ export class WebPushGateway extends PushGateway {
         endpoint: sub.pushResource,
         p256dh: sub.publicKey,
         auth: sub.authSecret,
-        payload: d.payload,
+        payload,
         options: {
           TTL: d.ttlSeconds,
           urgency: d.urgency,
