@@ -4,3 +4,7 @@ export * from './push-message.builder';
 export * from './properties.builder';
 export * from './dav-error.builder';
 export * from './push-dont-notify';
+export * from './proxy-topic';
+export * from './propfind.rewriter';
+export * from './xml-reader';
+export * from './collection-state.reader';
