@@ -1,6 +1,6 @@
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MKCALENDAR, PUSH_PROPFIND, EVENT, startProxyHarness, type ProxyHarness } from './proxy-harness';
+import { EVENT, MKCALENDAR, must, PUSH_PROPFIND, startProxyHarness, type ProxyHarness } from './proxy-harness';
 
 const P = 'https://bitfire.at/webdav-push';
 
@@ -31,8 +31,8 @@ describe('proxy in front of Radicale: discovery', () => {
 
   beforeAll(async () => {
     h = await startProxyHarness('radicale');
-    expect((await h.dav('MKCALENDAR', '/alice/cal/', { user: 'alice', body: MKCALENDAR('Cal') })).status).toBe(201);
-    expect((await h.dav('PUT', '/alice/cal/e1.ics', { user: 'alice', body: EVENT('e1'), headers: { 'content-type': 'text/calendar' } })).status).toBe(201);
+    await must(h.dav('MKCALENDAR', '/alice/cal/', { user: 'alice', body: MKCALENDAR('Cal') }), 201);
+    await must(h.dav('PUT', '/alice/cal/e1.ics', { user: 'alice', body: EVENT('e1'), headers: { 'content-type': 'text/calendar' } }), 201);
   });
   afterAll(async () => h?.close());
 

@@ -88,3 +88,10 @@ export const PUSH_PROPFIND = (extra = '') =>
   `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:P="https://bitfire.at/webdav-push"><D:prop>${extra}<P:transports/><P:topic/><P:supported-triggers/></D:prop></D:propfind>`;
 
 export const SYNC_TOKEN_PROPFIND = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:sync-token/></D:prop></D:propfind>';
+
+/** Set-up steps: the response, or an Error naming the status when it is not `status`. */
+export async function must(res: Promise<Response>, status: number): Promise<Response> {
+  const r = await res;
+  if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${await r.text()}`);
+  return r;
+}
