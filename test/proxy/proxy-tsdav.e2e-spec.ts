@@ -54,13 +54,13 @@ describe('proxy in front of Radicale: tsdav', () => {
     for (const uid of ['a', 'b', 'c']) await viaProxy.createCalendarObject({ calendar: calendar!, filename: `${uid}.ics`, iCalString: EVENT(uid) });
     const sync = async (c: Client, base: string) => {
       const responses = await c.syncCollection({ url: new URL('/alice/cal/', base).href, props: { 'd:getetag': {} }, syncLevel: 1 });
-      return responses.map((r) => ({ href: r.href, etag: r.props?.getetag })).sort((x, y) => String(x.href).localeCompare(String(y.href)));
+      return responses.map((r) => ({ href: r.href, etag: r.props?.getetag })).toSorted((x, y) => String(x.href).localeCompare(String(y.href)));
     };
     const proxied = await sync(viaProxy, h.proxyUrl);
     expect(proxied.filter((r) => r.etag)).toHaveLength(3);
     expect(proxied).toEqual(await sync(direct, h.upstream.url));
     const objects = (c: Client, base: string) =>
-      c.fetchCalendarObjects({ calendar: { ...calendar!, url: new URL('/alice/cal/', base).href } }).then((os) => os.map((o) => o.data).sort());
+      c.fetchCalendarObjects({ calendar: { ...calendar!, url: new URL('/alice/cal/', base).href } }).then((os) => os.map((o) => o.data).toSorted());
     expect(await objects(viaProxy, h.proxyUrl)).toEqual(await objects(direct, h.upstream.url));
   });
 });
