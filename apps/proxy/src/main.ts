@@ -22,7 +22,11 @@ async function main(): Promise<void> {
   @Module({ imports: [CoreModule.forRoot(config), ProxyModule] })
   class ProxyRoot {}
 
-  const app = await NestFactory.createApplicationContext(ProxyRoot, { logger, abortOnError: false });
+  const app = await NestFactory.createApplicationContext(ProxyRoot, { logger, abortOnError: false }).catch(async (err: Error) => {
+    // The upstream check runs at boot: stop a redis-server this process spawned before exiting.
+    await runtime.redis?.stop();
+    throw err;
+  });
   installShutdown(app, runtime, logger);
   const proxy = app.get(ProxyServer);
   process.stdout.write(`\n  davpush proxy is listening on ${config.proxy.publicUrl} for ${config.proxy.upstream}\n  proxy tenant: ${proxy.tenantId}\n\n`);
