@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic } from './dav-servers';
@@ -73,5 +74,19 @@ describe('proxy in front of Radicale: pass-through', () => {
       expect(`${method} ${proxied.status}`).toBe(`${method} ${direct.status}`);
       expect(await proxied.text()).toBe(await direct.text());
     }
+  });
+
+  it('is no open proxy: an absolute-form target still goes to the configured DAV server', async () => {
+    await must(h.dav('PUT', '/alice/a/abs.ics', { user: 'alice', body: EVENT('abs'), headers: ics }), 201);
+    const port = new URL(h.proxyUrl).port;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = net.createConnection({ host: '127.0.0.1', port: Number(port) }, () => {
+        s.write(`GET http://example.com/alice/a/abs.ics HTTP/1.1\r\nHost: example.com\r\nAuthorization: ${basic('alice')}\r\nConnection: close\r\n\r\n`);
+      });
+      let text = '';
+      s.on('data', (c: Buffer) => (text += c.toString())).on('end', () => resolve(text)).on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(answer).toContain('UID:abs');
   });
 });

@@ -85,6 +85,14 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // An absolute-form target (RFC 9112 §3.2.2) still means a path on the one DAV server.
+    // `OPTIONS *` (RFC 9110 §9.3.7) asks about the server as a whole: its root answers that.
+    if (req.url === '*') req.url = '/';
+    else if (req.url !== undefined && !req.url.startsWith('/')) {
+      if (!URL.canParse(req.url)) return sendText(res, 400, 'bad request target\n');
+      const u = new URL(req.url);
+      req.url = `${u.pathname}${u.search}`;
+    }
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);

@@ -36,12 +36,13 @@ export class PushRegisterHandler {
    */
   async register(req: IncomingMessage, res: ServerResponse, path: string, body: string): Promise<void> {
     try {
-      const request = parsePushRegister(body);
+      // Credentials first: who may not read the collection learns nothing, not even a body problem.
       const authorization = req.headers.authorization;
       const read = await this.upstream.collectionState(path, authorization);
       if (read.status === 401) return this.relayUnauthorized(res, read.wwwAuthenticate);
       if (read.status !== 207 || !read.state) throw notAvailable(`the DAV server answered ${read.status} for this resource`);
       if (!read.state.pushCapable) throw notAvailable('push is offered on calendars and address books only');
+      const request = parsePushRegister(body);
       const topic = this.identity.topicOf(path);
       const r = await this.registrations.register(this.identity.tenantId, topic, request, this.identity.principalOf(authorization), 'proxy');
       await this.notifier.remember(topic, this.identity.canonical(path), read.state.syncToken ?? read.state.ctag);
