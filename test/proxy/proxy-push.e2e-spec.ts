@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RegistrationStore } from '@davpush/storage';
 import { basic } from './dav-servers';
@@ -71,6 +72,26 @@ describe('proxy in front of Radicale: registration and pushes', () => {
     expect(h.push.received(h.push.idOf(phone))).toHaveLength(0);
     // Pushed once, although Radicale's hook reported the same write.
     expect(h.push.received(h.push.idOf(laptop))).toHaveLength(1);
+  });
+
+  it('Push-Dont-Notify over several header lines, with an invalid value ignored', async () => {
+    const [phone, tablet, laptop] = [h.push.subscribe(), h.push.subscribe(), h.push.subscribe()];
+    const phoneUrl = (await must(h.register('/alice/cal/', phone, { user: 'alice' }), 201)).headers.get('location')!;
+    const tabletUrl = (await must(h.register('/alice/cal/', tablet, { user: 'alice' }), 201)).headers.get('location')!;
+    await must(h.register('/alice/cal/', laptop, { user: 'alice' }), 201);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(new URL('/alice/cal/lines.ics', h.proxyUrl), {
+        method: 'PUT',
+        headers: { ...ics, authorization: basic('alice'), 'push-dont-notify': [`"${phoneUrl}", "unterminated`, `"${tabletUrl}"`] },
+      });
+      req.on('response', (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject);
+      req.end(EVENT('lines'));
+    });
+    expect(status).toBe(201);
+    await h.push.waitFor({ id: h.push.idOf(laptop) });
+    await sleep(800);
+    expect(h.push.received(h.push.idOf(phone))).toHaveLength(0);
+    expect(h.push.received(h.push.idOf(tablet))).toHaveLength(0);
   });
 
   it("another user's Push-Dont-Notify does not silence a registration (shared collection)", async () => {
