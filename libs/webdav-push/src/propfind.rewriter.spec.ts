@@ -107,6 +107,13 @@ describe('rewriteMultistatus', () => {
     });
   });
 
+  it('adds no 404 propstat under Prefer: return=minimal (RFC 8144)', () => {
+    const plan = planPropfind(propfind('<D:displayname/><P:topic/>'))!;
+    const out = summary(rewriteMultistatus(answer, plan, () => values, { minimal: true })!);
+    expect(out['/alice/']).toEqual({ 'HTTP/1.1 200 OK': ['{DAV:}displayname'] });
+    expect(out['/alice/cal/']!['HTTP/1.1 200 OK']).toEqual(['{DAV:}displayname', `{${P}}topic`]);
+  });
+
   it('returns undefined for an answer that is no multistatus', () => {
     const plan = planPropfind(propfind('<P:topic/>'))!;
     expect(rewriteMultistatus('<html/>', plan, () => values)).toBeUndefined();

@@ -82,10 +82,16 @@ export interface PushPropertyValues {
  *
  * @param valuesFor the values for a push-capable resource, by its `D:href` text; `undefined`
  *   treats the resource as not push-capable.
+ * @param opts.minimal the client sent `Prefer: return=minimal` (RFC 8144 §2.1): no 404 propstats.
  * @returns the new document, or `undefined` when `xml` is no bounded, well-formed multistatus
  *   (the answer is then passed on unchanged).
  */
-export function rewriteMultistatus(xml: string, plan: PropfindPlan, valuesFor: (href: string) => PushPropertyValues | undefined): string | undefined {
+export function rewriteMultistatus(
+  xml: string,
+  plan: PropfindPlan,
+  valuesFor: (href: string) => PushPropertyValues | undefined,
+  opts: { minimal?: boolean } = {},
+): string | undefined {
   let doc: Document;
   try {
     doc = parseBoundedXml(xml, ANSWER_LIMITS);
@@ -99,10 +105,12 @@ export function rewriteMultistatus(xml: string, plan: PropfindPlan, valuesFor: (
     if (propstats.length === 0) continue;
     const href = (elementChildren(response, DAV_NS, 'href')[0]?.textContent ?? '').trim();
     const values = isPushCapable(propstats) ? valuesFor(href) : undefined;
-    const target = values ? propstatFor(doc, response, propstats, 200) : propstatFor(doc, response, propstats, 404);
-    const targetProp = elementChildren(target, DAV_NS, 'prop')[0]!;
-    for (const name of plan.requested) {
-      targetProp.appendChild(values ? fragment(doc, valueOf(values, name)) : doc.createElementNS(WEBDAV_PUSH_NS, name));
+    if (values || !opts.minimal) {
+      const target = values ? propstatFor(doc, response, propstats, 200) : propstatFor(doc, response, propstats, 404);
+      const targetProp = elementChildren(target, DAV_NS, 'prop')[0]!;
+      for (const name of plan.requested) {
+        targetProp.appendChild(values ? fragment(doc, valueOf(values, name)) : doc.createElementNS(WEBDAV_PUSH_NS, name));
+      }
     }
     for (const ps of elementChildren(response, DAV_NS, 'propstat')) {
       const prop = elementChildren(ps, DAV_NS, 'prop')[0];

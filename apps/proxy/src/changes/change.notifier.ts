@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { EventsService, RegistrationsService } from '@davpush/application';
 import type { ChangeKind } from '@davpush/domain';
 import { ProxyStateStore, RegistrationStore } from '@davpush/storage';
@@ -32,11 +32,12 @@ const PURGE_WAIT_MS = 30_000;
  * and the poller wait for them: the writer's own event (with its Push-Dont-Notify) comes first.
  */
 @Injectable()
-export class ChangeNotifier {
+export class ChangeNotifier implements OnApplicationShutdown {
   private readonly log = new Logger('Proxy');
   private inflight = 0;
   private waiters: (() => void)[] = [];
   private cache?: { at: number; paths: Map<string, string> };
+  private stopped = false;
 
   constructor(
     private readonly upstream: UpstreamClient,
@@ -101,7 +102,10 @@ export class ChangeNotifier {
         if ((await this.store.countLive(this.identity.tenantId, topic)) === 0) continue;
         const dontNotify = await this.ownDontNotify(w.dontNotifyLines, topic, w.principal);
         if (change.deleted) await this.pushDeletion(topic, dontNotify);
-        else await this.pushIfChanged(topic, change.path, change.kind, w.authorization, dontNotify);
+        // Always posted, even when another write already pushed this token: two writers close
+        // together each get their own event (with their own Push-Dont-Notify), which the fan-out
+        // coalesces (libs/domain/src/change-event.ts), so neither writer misses the other's change.
+        else await this.pushIfChanged(topic, change.path, change.kind, w.authorization, dontNotify, true);
       }
     } catch (err) {
       this.log.warn({ msg: 'change after a proxied write not pushed', method: w.method, error: (err as Error).message });
@@ -109,20 +113,28 @@ export class ChangeNotifier {
   }
 
   /**
-   * Reads the collection's token (with `authorization`, falling back to the service account) and
-   * posts the event. A content change whose token was already posted is not posted again; a
-   * property change always is (Radicale's sync-token covers items only).
+   * Reads the collection's token (with `authorization`, falling back to the service account),
+   * records it as pushed, and posts the event. Unless `always`, a content change whose token was
+   * already pushed is not posted again; a property change always is (Radicale's sync-token covers
+   * items only).
    *
    * @returns whether an event was posted.
    */
-  async pushIfChanged(topic: string, path: string, kind: ChangeKind, authorization: string | undefined, dontNotify: string[] = []): Promise<boolean> {
+  async pushIfChanged(
+    topic: string,
+    path: string,
+    kind: ChangeKind,
+    authorization: string | undefined,
+    dontNotify: string[] = [],
+    always = false,
+  ): Promise<boolean> {
     let read = await this.upstream.collectionState(path, authorization);
     const service = this.identity.serviceAuthorization();
     if (read.status !== 207 && service && service !== authorization) read = await this.upstream.collectionState(path, service);
     const token = read.state?.syncToken ?? read.state?.ctag;
     if (token !== undefined) {
       const fresh = await this.state.swapToken(this.upstream.id, topic, token);
-      if (!fresh && kind === 'content') return false;
+      if (!fresh && kind === 'content' && !always) return false;
     } else if (read.status !== 207) {
       return false;
     }
@@ -135,20 +147,30 @@ export class ChangeNotifier {
   /** A collection deleted through the proxy: a last push, then its registrations go once it was delivered. */
   private async pushDeletion(topic: string, dontNotify: string[]): Promise<void> {
     const accepted = await this.events.accept(this.identity.tenantId, [{ topic, changes: ['content'], dontNotify: dontNotify.length > 0 ? dontNotify : undefined }]);
-    const id = accepted.events[0]!.id;
+    // Not awaited: the write stops counting as in flight once its event is posted.
+    void this.purgeAfterDelivery(topic, accepted.events[0]!.id).catch((err: Error) =>
+      this.log.warn({ msg: 'registrations of a deleted collection not removed (they expire)', error: err.message }),
+    );
+  }
+
+  private async purgeAfterDelivery(topic: string, id: string): Promise<void> {
     const until = Date.now() + PURGE_WAIT_MS;
-    while (Date.now() < until) {
+    while (Date.now() < until && !this.stopped) {
       const s = await this.events.status(this.identity.tenantId, id).catch(() => undefined);
       if (s?.state === 'done') break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    for (;;) {
+    while (!this.stopped) {
       const { targets } = await this.store.liveTargets(this.identity.tenantId, topic, 0, 500);
       if (targets.length === 0) break;
       for (const t of targets) await this.store.remove(t.id, { tenantId: this.identity.tenantId });
     }
     await this.state.forgetPath(this.upstream.id, topic);
     this.cache = undefined;
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
   }
 
   /**

@@ -57,7 +57,9 @@ export class PropfindRewriter {
     }
     const text = decode(answer.buffer, up.headers['content-encoding']);
     const values = await this.pushValues();
-    const rewritten = text === undefined ? undefined : rewriteMultistatus(text, plan, (href) => ({ ...values, topic: topicElement(this.identity.topicOf(hrefPath(href))) }));
+    const minimal = /\breturn=minimal\b/i.test(String(req.headers.prefer ?? '')) || req.headers.brief === 't';
+    const rewritten =
+      text === undefined ? undefined : rewriteMultistatus(text, plan, (href) => ({ ...values, topic: topicElement(this.identity.topicOf(hrefPath(href))) }), { minimal });
     if (rewritten === undefined) {
       res.writeHead(207, proxy.answerHeaders(up.headers));
       res.end(answer.buffer);
