@@ -1,7 +1,8 @@
 import * as http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RegistrationStore } from '@davpush/storage';
-import { basic } from './dav-servers';
+import { LogRecorder } from '../operations/log-recorder';
+import { basic, USERS } from './dav-servers';
 import { EVENT, MKCALENDAR, must, PUSH_PROPFIND, startProxyHarness, SYNC_TOKEN_PROPFIND, type ProxyHarness } from './proxy-harness';
 import { readPush, sleep, syncTokenIn, topicIn } from './push-documents';
 
@@ -10,13 +11,19 @@ const ics = { 'content-type': 'text/calendar; charset=utf-8' };
 describe('proxy in front of Radicale: registration and pushes', () => {
   let h: ProxyHarness;
   let topic: string;
+  const logs = new LogRecorder();
+  const tokensSeen = new Set<string>();
 
-  const tokenOf = async (path: string, user = 'alice') =>
-    syncTokenIn(await (await must(h.dav('PROPFIND', path, { user, depth: '0', body: SYNC_TOKEN_PROPFIND }), 207)).text());
+  const tokenOf = async (path: string, user = 'alice') => {
+    const token = syncTokenIn(await (await must(h.dav('PROPFIND', path, { user, depth: '0', body: SYNC_TOKEN_PROPFIND }), 207)).text());
+    if (token) tokensSeen.add(token);
+    return token;
+  };
   const liveCount = (t: string) => h.app.get(RegistrationStore).countLive(h.tenantId, t);
 
   beforeAll(async () => {
-    h = await startProxyHarness('radicale');
+    h = await startProxyHarness('radicale', { DAVPUSH_LOG_LEVEL: 'verbose' });
+    h.app.useLogger(logs);
     await must(h.dav('MKCALENDAR', '/alice/cal/', { user: 'alice', body: MKCALENDAR('Cal') }), 201);
     await must(h.dav('MKCALENDAR', '/alice/shared/', { user: 'alice', body: MKCALENDAR('Shared') }), 201);
     topic = topicIn(await (await must(h.dav('PROPFIND', '/alice/cal/', { user: 'alice', depth: '0', body: PUSH_PROPFIND() }), 207)).text());
@@ -141,5 +148,23 @@ describe('proxy in front of Radicale: registration and pushes', () => {
     const [record] = await h.push.waitFor({ id: h.push.idOf(client) });
     expect(readPush(h.push, record!).topic).toBe(oldTopic);
     await expect.poll(() => liveCount(oldTopic), { timeout: 10_000 }).toBe(0);
+  });
+
+  it('a malformed push-register is answered 400 by the proxy, never forwarded', async () => {
+    for (const body of ['<P:push-register xmlns:P="https://bitfire.at/webdav-push"><P:subscription>', '<!DOCTYPE x><push-register xmlns="https://bitfire.at/webdav-push"/>']) {
+      const res = await h.dav('POST', '/alice/cal/', { user: 'alice', body });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('<D:error');
+    }
+  });
+
+  it('no credential, sync-token or user name reached the logs', async () => {
+    const text = logs.text();
+    for (const secret of [...Object.values(USERS), basic('alice').slice(6), basic('bob').slice(6), basic('davpush').slice(6), ...tokensSeen]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).not.toMatch(/alice|bob/);
+    expect(tokensSeen.size).toBeGreaterThan(0);
+    expect(logs.matching({ msg: 'change posted', kind: 'content' }).length).toBeGreaterThan(0);
   });
 });

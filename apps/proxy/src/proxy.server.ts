@@ -224,11 +224,17 @@ function advertisePush(headers: Record<string, string | string[]>, status: numbe
   headers.dav = `${value}, webdav-push`;
 }
 
+/**
+ * Whether a POST body is a `push-register`: its root is `P:push-register`. A body that is not
+ * well-formed (or has a DOCTYPE) but plainly means to be one is answered by the proxy too (a clear
+ * 400 rather than a stray object stored by a server that treats POST as add-member).
+ */
 function isPushRegister(body: Buffer): boolean {
+  const text = body.toString('utf8');
   try {
-    const root = parseBoundedXml(body.toString('utf8'), { what: 'POST body', maxBytes: MAX_PEEK_BYTES, maxDepth: 32, maxTextBytes: 8 * 1024 }).documentElement!;
+    const root = parseBoundedXml(text, { what: 'POST body', maxBytes: MAX_PEEK_BYTES, maxDepth: 32, maxTextBytes: 8 * 1024 }).documentElement!;
     return root.namespaceURI === WEBDAV_PUSH_NS && root.localName === 'push-register';
   } catch {
-    return false;
+    return text.includes(WEBDAV_PUSH_NS) && /<(?:[A-Za-z_][\w.-]*:)?push-register[\s/>]/.test(text);
   }
 }

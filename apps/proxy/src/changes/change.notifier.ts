@@ -141,6 +141,8 @@ export class ChangeNotifier implements OnApplicationShutdown {
     await this.events.accept(this.identity.tenantId, [
       { topic, changes: [kind], syncToken: read.state?.syncToken, dontNotify: dontNotify.length > 0 ? dontNotify : undefined },
     ]);
+    // Topics are opaque; the token and the writer stay out of the log.
+    this.log.debug({ msg: 'change posted', topic, kind, dontNotify: dontNotify.length });
     return true;
   }
 
