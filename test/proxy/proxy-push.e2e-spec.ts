@@ -101,7 +101,9 @@ describe('proxy in front of Radicale: registration and pushes', () => {
     expect(h.push.received(h.push.idOf(tablet))).toHaveLength(0);
   });
 
-  it("another user's Push-Dont-Notify does not silence a registration (shared collection)", async () => {
+  it("a shared collection has one topic for all its users, and another user's Push-Dont-Notify does not silence a registration", async () => {
+    const topicFor = async (user: string) => topicIn(await (await must(h.dav('PROPFIND', '/alice/shared/', { user, depth: '0', body: PUSH_PROPFIND() }), 207)).text());
+    expect(await topicFor('bob')).toBe(await topicFor('alice'));
     const bobs = h.push.subscribe();
     const bobUrl = (await must(h.register('/alice/shared/', bobs, { user: 'bob' }), 201)).headers.get('location')!;
     const put = await h.dav('PUT', '/alice/shared/s.ics', { user: 'alice', body: EVENT('s'), headers: { ...ics, 'push-dont-notify': `"${bobUrl}", *` } });

@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '@davpush/config';
 import { freePort, startHarness } from '../e2e/harness';
@@ -44,6 +48,29 @@ describe('proxy in front of Xandikos (no hook: the poller)', () => {
     expect(readPush(h.push, pushes[1]!).syncToken).toBe(await token());
     await sleep(2500); // two more polls
     expect(h.push.received(h.push.idOf(client))).toHaveLength(2);
+  });
+
+  it('npm run start:proxy: the proxy role alone, on the same Redis, with the same tenant', async () => {
+    const port = await freePort();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'davpush-proxy-role-'));
+    const child = spawn(process.execPath, ['dist/apps/proxy/src/main.js'], {
+      env: { ...process.env, REDIS_URL: h.davpush.redis.url, DAVPUSH_DATA_DIR: dataDir, DAVPUSH_PROXY_UPSTREAM: h.upstream.url, DAVPUSH_PROXY_PORT: String(port), DAVPUSH_LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      await expect.poll(() => out, { timeout: 20_000 }).toContain('proxy tenant:');
+      expect(out).toContain(`proxy tenant: ${h.tenantId}`);
+      const res = await fetch(`http://127.0.0.1:${port}${CAL}`, { method: 'OPTIONS' });
+      expect(res.headers.get('dav')).toMatch(/, webdav-push$/);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('the hook endpoint refuses callers behind a forwarding proxy', async () => {
