@@ -1,4 +1,4 @@
-import { DOMParser, type Element } from '@xmldom/xmldom';
+import { DOMParser, XMLSerializer, type Element } from '@xmldom/xmldom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT, MKCALENDAR, must, PUSH_PROPFIND, startProxyHarness, type ProxyHarness } from './proxy-harness';
 
@@ -79,6 +79,26 @@ describe('proxy in front of Radicale: discovery', () => {
     const objects = await h.dav('PROPFIND', '/alice/cal/', { user: 'alice', depth: '1', body: PUSH_PROPFIND() });
     const inCal = props(await objects.text());
     expect(names(inCal['/alice/cal/e1.ics']!['404'])).toEqual([`{${P}}transports`, `{${P}}topic`, `{${P}}supported-triggers`]);
+  });
+
+  it('apart from the push properties, the answer is the DAV server\'s as XML', async () => {
+    const props = '<D:resourcetype/><D:displayname/><D:getetag/>';
+    const plain = `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>${props}</D:prop></D:propfind>`;
+    const [proxied, direct] = await Promise.all([
+      h.dav('PROPFIND', '/alice/', { user: 'alice', depth: '1', body: PUSH_PROPFIND(props) }),
+      h.dav('PROPFIND', '/alice/', { user: 'alice', depth: '1', body: plain, via: 'direct' }),
+    ]);
+    const doc = new DOMParser().parseFromString(await proxied.text(), 'application/xml');
+    const pushEls = doc.getElementsByTagNameNS(P, '*');
+    for (const el of Array.from({ length: pushEls.length }, (_, i) => pushEls[i]!).filter((e) => e.parentNode?.localName === 'prop')) el.parentNode!.removeChild(el);
+    const propstats = doc.getElementsByTagNameNS('DAV:', 'propstat');
+    for (const ps of Array.from({ length: propstats.length }, (_, i) => propstats[i]!)) {
+      const prop = ps.getElementsByTagNameNS('DAV:', 'prop')[0]!;
+      if (!Array.from({ length: prop.childNodes.length }, (_, i) => prop.childNodes[i]!).some((n) => n.nodeType === 1)) ps.parentNode!.removeChild(ps);
+    }
+    // The same serializer on both sides: `<principal />` and `<principal/>` are the same XML.
+    const same = new XMLSerializer().serializeToString(new DOMParser().parseFromString(await direct.text(), 'application/xml'));
+    expect(new XMLSerializer().serializeToString(doc)).toBe(same);
   });
 
   it('the topic is the same for every alias of the collection', async () => {
