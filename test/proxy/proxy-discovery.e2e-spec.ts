@@ -82,10 +82,10 @@ describe('proxy in front of Radicale: discovery', () => {
   });
 
   it('apart from the push properties, the answer is the DAV server\'s as XML', async () => {
-    const props = '<D:resourcetype/><D:displayname/><D:getetag/>';
-    const plain = `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>${props}</D:prop></D:propfind>`;
+    const asked = '<D:resourcetype/><D:displayname/><D:getetag/>';
+    const plain = `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>${asked}</D:prop></D:propfind>`;
     const [proxied, direct] = await Promise.all([
-      h.dav('PROPFIND', '/alice/', { user: 'alice', depth: '1', body: PUSH_PROPFIND(props) }),
+      h.dav('PROPFIND', '/alice/', { user: 'alice', depth: '1', body: PUSH_PROPFIND(asked) }),
       h.dav('PROPFIND', '/alice/', { user: 'alice', depth: '1', body: plain, via: 'direct' }),
     ]);
     const doc = new DOMParser().parseFromString(await proxied.text(), 'application/xml');
