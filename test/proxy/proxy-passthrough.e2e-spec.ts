@@ -89,4 +89,11 @@ describe('proxy in front of Radicale: pass-through', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
     expect(answer).toContain('UID:abs');
   });
+
+  it('without a hook secret, the hook endpoint takes loopback callers, but not through a forwarding proxy', async () => {
+    const hook = `${h.proxyUrl}/.davpush/hooks/radicale`;
+    expect((await fetch(hook, { method: 'POST' })).status).toBe(202);
+    expect((await fetch(hook, { method: 'POST', headers: { 'x-forwarded-for': '203.0.113.9' } })).status).toBe(403);
+    expect((await fetch(hook, { method: 'POST', headers: { forwarded: 'for=203.0.113.9' } })).status).toBe(403);
+  });
 });

@@ -9,6 +9,7 @@ import { EVENT, must, PUSH_PROPFIND, startProxyHarness, SYNC_TOKEN_PROPFIND, typ
 import { readPush, sleep, syncTokenIn, topicIn } from './push-documents';
 
 const CAL = '/user/calendars/calendar/';
+const HOOK_SECRET = 'hook-secret-0123456789abcdef';
 const ics = { 'content-type': 'text/calendar; charset=utf-8' };
 
 describe('proxy in front of Xandikos (no hook: the poller)', () => {
@@ -16,7 +17,7 @@ describe('proxy in front of Xandikos (no hook: the poller)', () => {
   const token = async () => syncTokenIn(await (await must(h.dav('PROPFIND', CAL, { depth: '0', body: SYNC_TOKEN_PROPFIND }), 207)).text());
 
   beforeAll(async () => {
-    h = await startProxyHarness('xandikos', { DAVPUSH_PROXY_POLL_SECONDS: '1' });
+    h = await startProxyHarness('xandikos', { DAVPUSH_PROXY_POLL_SECONDS: '1', DAVPUSH_PROXY_HOOK_SECRET: HOOK_SECRET });
   });
   afterAll(async () => h?.close());
   beforeEach(() => h.push.reset());
@@ -73,10 +74,12 @@ describe('proxy in front of Xandikos (no hook: the poller)', () => {
     }
   });
 
-  it('the hook endpoint refuses callers behind a forwarding proxy', async () => {
+  it('with a hook secret, the hook endpoint takes the secret only, loopback or not', async () => {
     const hook = `${h.proxyUrl}/.davpush/hooks/radicale`;
-    expect((await fetch(hook, { method: 'POST' })).status).toBe(202);
-    expect((await fetch(hook, { method: 'POST', headers: { 'x-forwarded-for': '203.0.113.9' } })).status).toBe(403);
+    expect((await fetch(hook, { method: 'POST' })).status).toBe(403);
+    expect((await fetch(hook, { method: 'POST', headers: { authorization: 'Bearer wrong-secret-0123456789abc' } })).status).toBe(403);
+    expect((await fetch(hook, { method: 'POST', headers: { authorization: `Bearer ${HOOK_SECRET}` } })).status).toBe(202);
+    expect((await fetch(hook, { method: 'GET', headers: { authorization: `Bearer ${HOOK_SECRET}` } })).status).toBe(405);
   });
 });
 
