@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '@davpush/config';
-import { freePort, startHarness } from '../e2e/harness';
+import { ADMIN_TOKEN, freePort, startHarness } from '../e2e/harness';
 import { EVENT, must, PUSH_PROPFIND, startProxyHarness, SYNC_TOKEN_PROPFIND, type ProxyHarness } from './proxy-harness';
 import { readPush, sleep, syncTokenIn, topicIn } from './push-documents';
 
@@ -51,7 +51,8 @@ describe('proxy in front of Xandikos (no hook: the poller)', () => {
     expect(h.push.received(h.push.idOf(client))).toHaveLength(2);
   });
 
-  it('npm run start:proxy: the proxy role alone, on the same Redis, with the same tenant', async () => {
+  /** `npm run start:proxy` (the built entry) on the harness' Redis and DAV server; resolves with its banner. */
+  async function proxyRole(check: (base: string, banner: string) => Promise<void>): Promise<void> {
     const port = await freePort();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'davpush-proxy-role-'));
     const child = spawn(process.execPath, ['dist/apps/proxy/src/main.js'], {
@@ -63,15 +64,21 @@ describe('proxy in front of Xandikos (no hook: the poller)', () => {
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     try {
       await expect.poll(() => out, { timeout: 20_000 }).toContain('proxy tenant:');
-      expect(out).toContain(`proxy tenant: ${h.tenantId}`);
-      const res = await fetch(`http://127.0.0.1:${port}${CAL}`, { method: 'OPTIONS' });
-      expect(res.headers.get('dav')).toMatch(/, webdav-push$/);
+      await check(`http://127.0.0.1:${port}`, out);
     } finally {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
+  }
+
+  it('npm run start:proxy: the proxy role alone, on the same Redis, with the same tenant', async () => {
+    await proxyRole(async (base, banner) => {
+      expect(banner).toContain(`proxy tenant: ${h.tenantId}`);
+      const res = await fetch(`${base}${CAL}`, { method: 'OPTIONS' });
+      expect(res.headers.get('dav')).toMatch(/, webdav-push$/);
+    });
   });
 
   it('with a hook secret, the hook endpoint takes the secret only, loopback or not', async () => {
@@ -80,6 +87,16 @@ describe('proxy in front of Xandikos (no hook: the poller)', () => {
     expect((await fetch(hook, { method: 'POST', headers: { authorization: 'Bearer wrong-secret-0123456789abc' } })).status).toBe(403);
     expect((await fetch(hook, { method: 'POST', headers: { authorization: `Bearer ${HOOK_SECRET}` } })).status).toBe(202);
     expect((await fetch(hook, { method: 'GET', headers: { authorization: `Bearer ${HOOK_SECRET}` } })).status).toBe(405);
+  });
+
+  it('a proxy tenant deleted through the API is replaced by a new one at the next start', async () => {
+    const res = await h.davpush.request('DELETE', `/v1/tenants/${h.tenantId}`, { token: ADMIN_TOKEN });
+    expect(res.status).toBe(200);
+    await proxyRole(async (_base, banner) => {
+      const id = /proxy tenant: ([0-9a-f]{24})/.exec(banner)![1];
+      expect(id).not.toBe(h.tenantId);
+      expect((await h.davpush.request('GET', `/v1/tenants/${id}`, { token: ADMIN_TOKEN })).status).toBe(200);
+    });
   });
 });
 

@@ -15,6 +15,12 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `);
 
+/** KEYS: 1 tenant key. ARGV: 1 id. Deletes the key only while it still names that id. */
+const FORGET_TENANT = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`);
+
 /**
  * What the WebDAV-Push proxy keeps per upstream (docs/proxy.md): the tenant it acts for, the
  * collection path behind each topic it handed out (topics are one-way hashes, so the hook and the
@@ -33,6 +39,11 @@ export class ProxyStateStore {
     const id = await create();
     const won = await this.redis.client.set(k, id, 'NX');
     return won ? { id, created: true } : { id: (await this.redis.client.get(k))!, created: false };
+  }
+
+  /** Forgets a tenant id that no longer exists (deleted through the API), if it is still the one recorded. */
+  async forgetTenant(upstreamId: string, id: string): Promise<void> {
+    await FORGET_TENANT.run(this.redis.client, [proxyKeys(upstreamId).tenant], [id]);
   }
 
   async rememberPath(upstreamId: string, topic: string, canonicalPath: string): Promise<void> {

@@ -29,9 +29,16 @@ export class ProxyIdentity {
     // Separate keys per use, derived from the one server secret every process shares.
     this.topicKey = createHmac('sha256', secret).update('davpush proxy topics').digest();
     this.principalKey = createHmac('sha256', secret).update('davpush proxy principals').digest();
-    this.tenant = await this.state.tenant(this.upstream.id, async () => (await this.tenants.create(`proxy for ${this.upstream.id}`)).id);
-    const t = await this.tenants.get(this.tenant.id);
-    if (!t) throw new Error(`the proxy's tenant ${this.tenant.id} was deleted; restart to create a new one`);
+    const create = async () => (await this.tenants.create(`proxy for ${this.upstream.id}`)).id;
+    this.tenant = await this.state.tenant(this.upstream.id, create);
+    let t = await this.tenants.get(this.tenant.id);
+    if (!t) {
+      // Deleted through the API (with its registrations): start over with a new tenant.
+      await this.state.forgetTenant(this.upstream.id, this.tenant.id);
+      this.tenant = await this.state.tenant(this.upstream.id, create);
+      t = await this.tenants.get(this.tenant.id);
+      if (!t) throw new Error(`the proxy's tenant ${this.tenant.id} disappeared while starting; start again`);
+    }
     if (t.revokedAt) throw new Error(`the proxy's tenant ${this.tenant.id} is revoked; delete it (DELETE /v1/tenants/${this.tenant.id}) to start with a new one`);
   }
 
