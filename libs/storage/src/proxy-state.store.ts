@@ -31,14 +31,17 @@ return 1
 export class ProxyStateStore {
   constructor(private readonly redis: RedisService) {}
 
-  /** The proxy's tenant id; `create` runs only when none is recorded, and the first writer wins. */
-  async tenant(upstreamId: string, create: () => Promise<string>): Promise<{ id: string; created: boolean }> {
+  /**
+   * The proxy's tenant id; `create` runs only when none is recorded, and the first writer wins.
+   * `lost` is a tenant this call created but another process recorded first (the caller drops it).
+   */
+  async tenant(upstreamId: string, create: () => Promise<string>): Promise<{ id: string; created: boolean; lost?: string }> {
     const k = proxyKeys(upstreamId).tenant;
     const known = await this.redis.client.get(k);
     if (known) return { id: known, created: false };
     const id = await create();
     const won = await this.redis.client.set(k, id, 'NX');
-    return won ? { id, created: true } : { id: (await this.redis.client.get(k))!, created: false };
+    return won ? { id, created: true } : { id: (await this.redis.client.get(k))!, created: false, lost: id };
   }
 
   /** Forgets a tenant id that no longer exists (deleted through the API), if it is still the one recorded. */

@@ -12,7 +12,7 @@ import { UpstreamClient } from '../upstream/upstream.client';
  */
 @Injectable()
 export class ProxyIdentity {
-  private tenant?: { id: string; created: boolean };
+  private tenant?: { id: string; created: boolean; lost?: string };
   private topicKey?: Buffer;
   private principalKey?: Buffer;
 
@@ -31,15 +31,24 @@ export class ProxyIdentity {
     this.principalKey = createHmac('sha256', secret).update('davpush proxy principals').digest();
     const create = async () => (await this.tenants.create(`proxy for ${this.upstream.id}`)).id;
     this.tenant = await this.state.tenant(this.upstream.id, create);
+    await this.drop(this.tenant.lost);
     let t = await this.tenants.get(this.tenant.id);
     if (!t) {
       // Deleted through the API (with its registrations): start over with a new tenant.
       await this.state.forgetTenant(this.upstream.id, this.tenant.id);
       this.tenant = await this.state.tenant(this.upstream.id, create);
+      await this.drop(this.tenant.lost);
       t = await this.tenants.get(this.tenant.id);
       if (!t) throw new Error(`the proxy's tenant ${this.tenant.id} disappeared while starting; start again`);
     }
     if (t.revokedAt) throw new Error(`the proxy's tenant ${this.tenant.id} is revoked; delete it (DELETE /v1/tenants/${this.tenant.id}) to start with a new one`);
+  }
+
+  /** A tenant created by a start that lost the race with another process: never used, so removed. */
+  private async drop(id: string | undefined): Promise<void> {
+    if (!id) return;
+    await this.tenants.revoke(id);
+    await this.tenants.forget(id);
   }
 
   get tenantId(): string {
