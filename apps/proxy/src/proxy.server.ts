@@ -1,6 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PROXY_REGISTRATION_PATH } from '@davpush/application';
@@ -61,13 +60,6 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     this.server = server;
     this.outOfBand.startPolling();
     this.log.log({ msg: 'proxy listening', url: this.config.proxy!.publicUrl, upstream: this.upstream.id, tenant: this.identity.tenantId });
-  }
-
-  /** Where the proxy actually listens (`http://host:port`), e.g. when DAVPUSH_PROXY_PORT is 0. */
-  get address(): string {
-    const a = this.server?.address() as AddressInfo | null | undefined;
-    if (!a) return '';
-    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
 
   get tenantId(): string {
