@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as zlib from 'node:zlib';
-import { VapidService } from '@davpush/gateways';
+import { FcmGateway, PushGatewayRegistry, VapidService } from '@davpush/gateways';
 import {
   MAX_MULTISTATUS_BYTES,
   MAX_PROPFIND_REQUEST_BYTES,
@@ -30,6 +30,8 @@ export class PropfindRewriter {
     private readonly upstream: UpstreamClient,
     private readonly identity: ProxyIdentity,
     private readonly vapid: VapidService,
+    private readonly gateways: PushGatewayRegistry,
+    private readonly fcm: FcmGateway,
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse, proxy: Forwarder): Promise<void> {
@@ -73,12 +75,17 @@ export class PropfindRewriter {
     res.end(out);
   }
 
-  /** `transports` and `supported-triggers`, built once per VAPID key. */
+  /**
+   * `transports` and `supported-triggers`, built once per VAPID key (and FCM project): the same
+   * values the tenant API's discovery hands out, FCM included when it is configured.
+   */
   private async pushValues(): Promise<Omit<PushPropertyValues, 'topic'>> {
     const { publicKey } = await this.vapid.current();
-    if (this.values?.key !== publicKey) {
-      const built = buildDiscoveryProperties({ vapidPublicKey: publicKey, topic: 'x' });
-      this.values = { key: publicKey, transports: built.transports, supportedTriggers: built.supportedTriggers };
+    const projectId = this.gateways.transports().includes('fcm') ? this.fcm.state().projectId : undefined;
+    const key = `${publicKey} ${projectId ?? ''}`;
+    if (this.values?.key !== key) {
+      const built = buildDiscoveryProperties({ vapidPublicKey: publicKey, topic: 'x', fcm: projectId ? { projectId } : undefined });
+      this.values = { key, transports: built.transports, supportedTriggers: built.supportedTriggers };
     }
     return { transports: this.values.transports, supportedTriggers: this.values.supportedTriggers };
   }
