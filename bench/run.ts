@@ -8,6 +8,7 @@ import { RedisServer } from '../test/support/redis-server';
 import { ensureTestCa } from '../test/support/test-ca';
 import { WebPushClient } from '../test/support/webpush-client';
 import { Child, DIST, ROOT, freePort, median, until, type Figure } from './lib';
+import { proxyBench } from './proxy';
 
 /**
  * `npm run bench`: davpush's whole path against baselines run side by side in the same run, on the
@@ -16,6 +17,8 @@ import { Child, DIST, ROOT, freePort, median, until, type Figure } from './lib';
  *      100 topics) vs a naive `webpush.sendNotification` loop (re-signs VAPID per message). Target ≥ 2.5×.
  *   2. FCM: HTTP event → queue → worker → sendEach batches → local FCM (2,000 messages over 4 topics)
  *      vs direct firebase-admin `sendEach` batches of 500 to the same fake. Target ≥ 0.8×.
+ *   3. The WebDAV-Push proxy's overhead (bench/proxy.ts): GET, PUT and Depth-1 PROPFIND through it vs
+ *      straight to Radicale. Targets: ≥ 0.8× (GET, PUT), ≥ 0.6× (PROPFIND), ≤ 1 ms added latency.
  * Rounds alternate ours/baseline; the median of each is compared.
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -151,6 +154,7 @@ async function main(): Promise<void> {
       process.stdout.write(`fcm round ${r}: ours ${oursFcm.at(-1)!.toFixed(0)}/s, direct ${direct.at(-1)!.toFixed(0)}/s\n`);
     }
     figures.push(figure('FCM delivery throughput (event → local FCM 200)', 'messages/s', oursFcm, direct, 'direct firebase-admin sendEach, batches of 500', 0.8));
+    if (!ONLY || ONLY === 'proxy') figures.push(...(await proxyBench(ROUNDS)));
   } finally {
     await app.stop();
     await fcm.close();

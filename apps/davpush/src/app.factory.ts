@@ -5,10 +5,13 @@ import { ProbesModule } from '@davpush/observability';
 import { CoreModule } from '@davpush/runtime';
 import { ApiModule, configureHttp, setupOpenApi } from '../../api/src';
 import { WorkerModule } from '../../worker/src';
+import { ProxyModule, ProxyServer } from '../../proxy/src';
 
 export interface Roles {
   api: boolean;
   worker: boolean;
+  /** The WebDAV-Push proxy (docs/proxy.md); on by default when DAVPUSH_PROXY_UPSTREAM is set. */
+  proxy?: boolean;
 }
 
 /**
@@ -22,7 +25,12 @@ export async function createDavpushApp(
 ): Promise<INestApplication> {
   @Module({
     // The API carries the probes; a worker-only app gets them on their own.
-    imports: [CoreModule.forRoot(config), ...(roles.api ? [ApiModule] : [ProbesModule]), ...(roles.worker ? [WorkerModule] : [])],
+    imports: [
+      CoreModule.forRoot(config),
+      ...(roles.api ? [ApiModule] : [ProbesModule]),
+      ...(roles.worker ? [WorkerModule] : []),
+      ...((roles.proxy ?? !!config.proxy) && config.proxy ? [ProxyModule] : []),
+    ],
   })
   class DavpushRoot {}
 
@@ -30,4 +38,11 @@ export async function createDavpushApp(
   configureHttp(app);
   if (roles.api) setupOpenApi(app, config.http.publicUrl);
   return app;
+}
+
+/** Start-banner lines of the proxy role, when it runs in `app` (empty otherwise). */
+export function proxyBannerLines(app: INestApplication, config: AppConfig): string[] {
+  if (!config.proxy) return [];
+  const proxy = app.get(ProxyServer, { strict: false });
+  return [`WebDAV-Push proxy: ${config.proxy.publicUrl} → ${config.proxy.upstream}`, `proxy tenant: ${proxy.tenantId}`];
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { VapidService } from '@davpush/gateways';
 import { createLogger, installShutdown, prepareRuntime } from '@davpush/runtime';
-import { createDavpushApp } from './app.factory';
+import { createDavpushApp, proxyBannerLines } from './app.factory';
 
 /** `npm start`: API and worker in one process, with a private redis-server when REDIS_URL is unset. */
 async function main(): Promise<void> {
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     runtime.adminTokenFile ? `admin token: in ${runtime.adminTokenFile}` : 'admin token: from DAVPUSH_ADMIN_TOKEN',
     `VAPID public key: ${vapid.publicKey}`,
     runtime.redis?.spawned ? `redis: private redis-server (AOF) at ${runtime.redis.url}` : `redis: ${runtime.redis ? runtime.redis.url + ' (already running)' : 'REDIS_URL'}`,
+    ...proxyBannerLines(app, config),
   ];
   process.stdout.write(`\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
 }

@@ -24,6 +24,12 @@ export class RegistrationLimitError extends PreconditionFailedError {
   }
 }
 
+/** Where the WebDAV-Push proxy serves its registration URLs, under DAVPUSH_PROXY_PUBLIC_URL (docs/proxy.md). */
+export const PROXY_REGISTRATION_PATH = '/.davpush/registrations/';
+
+/** Which front door hands out the registration URL: the tenant API or the WebDAV-Push proxy. */
+export type RegistrationSurface = 'api' | 'proxy';
+
 export interface RegistrationResult {
   created: boolean;
   id: string;
@@ -39,19 +45,31 @@ export class RegistrationsService {
     private readonly gateways: PushGatewayRegistry,
   ) {}
 
-  registrationUrl(id: string): string {
+  registrationUrl(id: string, surface: RegistrationSurface = 'api'): string {
+    if (surface === 'proxy' && this.config.proxy) return `${this.config.proxy.publicUrl}${PROXY_REGISTRATION_PATH}${id}`;
     return `${this.config.http.publicUrl}/v1/registrations/${id}`;
   }
 
-  /** The id in a registration URL exactly as handed out in `Location` (Push-Dont-Notify matching). */
+  /**
+   * The id in a registration URL exactly as handed out in `Location` (Push-Dont-Notify matching):
+   * the tenant API's, or the proxy's when proxy mode is on.
+   */
   idFromUrl(url: string): string | undefined {
-    const prefix = `${this.config.http.publicUrl}/v1/registrations/`;
-    if (!url.startsWith(prefix)) return undefined;
+    const prefixes = [`${this.config.http.publicUrl}/v1/registrations/`];
+    if (this.config.proxy) prefixes.push(`${this.config.proxy.publicUrl}${PROXY_REGISTRATION_PATH}`);
+    const prefix = prefixes.find((p) => url.startsWith(p));
+    if (!prefix) return undefined;
     const id = url.slice(prefix.length);
     return /^[A-Za-z0-9_-]{16,64}$/.test(id) ? id : undefined;
   }
 
-  async register(tenantId: string, topic: string, request: RegistrationRequest, principal?: string): Promise<RegistrationResult> {
+  async register(
+    tenantId: string,
+    topic: string,
+    request: RegistrationRequest,
+    principal?: string,
+    surface: RegistrationSurface = 'api',
+  ): Promise<RegistrationResult> {
     const valid = validateRegistrationRequest(request, {
       now: Date.now(),
       maxExpirySeconds: this.config.maxExpirySeconds,
@@ -80,7 +98,7 @@ export class RegistrationsService {
     return {
       created: result.status === 'created',
       id: result.id,
-      location: this.registrationUrl(result.id),
+      location: this.registrationUrl(result.id, surface),
       expires: new Date(valid.expiresAt).toUTCString(),
     };
   }

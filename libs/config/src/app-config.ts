@@ -9,6 +9,20 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The WebDAV-Push reverse proxy: `upstream` is the DAV server's URL (origin and root path, no
+ * trailing slash), `publicUrl` the proxy's public base (no trailing slash), `pollSeconds` 0 = no
+ * polling, `service` the account that reads sync-tokens for the hook and the poller.
+ */
+export interface ProxyConfig {
+  upstream: string;
+  port: number;
+  publicUrl: string;
+  service?: { user: string; password: string };
+  pollSeconds: number;
+  hookSecret?: string;
+}
+
 export const PLACEHOLDER_VAPID_SUBJECT = 'mailto:davpush@example.invalid';
 
 /**
@@ -45,6 +59,8 @@ export class AppConfig {
   readonly log!: { level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; format: 'json' | 'pretty' };
   /** CalConnect CC/CD 70025 gateway: the refresh-interval advertised per transport (seconds). */
   readonly gateway!: { refreshIntervalSeconds: number };
+  /** Proxy mode (docs/proxy.md); absent unless DAVPUSH_PROXY_UPSTREAM is set. */
+  readonly proxy?: ProxyConfig;
 
   constructor(init: Omit<AppConfig, 'toJSON' | 'with'>) {
     Object.assign(this, init);
@@ -62,6 +78,11 @@ export class AppConfig {
       redis: { ...this.redis, url: this.redis.url?.replace(/\/\/[^@/]*@/, '//[redacted]@') },
       adminToken: redact(this.adminToken),
       vapid: { ...this.vapid, privateKey: redact(this.vapid.privateKey) },
+      proxy: this.proxy && {
+        ...this.proxy,
+        service: this.proxy.service && { user: this.proxy.service.user, password: '[redacted]' },
+        hookSecret: redact(this.proxy.hookSecret),
+      },
     };
   }
 }
@@ -133,5 +154,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     operations: { readyMaxWaitAgeMs: e.DAVPUSH_READY_MAX_WAIT_AGE_MS, workerPort: e.DAVPUSH_WORKER_PORT, shutdownDrainMs: e.DAVPUSH_SHUTDOWN_DRAIN_MS },
     log: { level: e.DAVPUSH_LOG_LEVEL, format: e.DAVPUSH_LOG_FORMAT },
     gateway: { refreshIntervalSeconds: e.DAVPUSH_GATEWAY_REFRESH_INTERVAL },
+    proxy: e.DAVPUSH_PROXY_UPSTREAM
+      ? {
+          upstream: e.DAVPUSH_PROXY_UPSTREAM.replace(/\/+$/, ''),
+          port: e.DAVPUSH_PROXY_PORT,
+          publicUrl: (e.DAVPUSH_PROXY_PUBLIC_URL ?? `http://${hostForUrl}:${e.DAVPUSH_PROXY_PORT}`).replace(/\/+$/, ''),
+          service: e.DAVPUSH_PROXY_SERVICE_USER ? { user: e.DAVPUSH_PROXY_SERVICE_USER, password: e.DAVPUSH_PROXY_SERVICE_PASSWORD! } : undefined,
+          pollSeconds: e.DAVPUSH_PROXY_POLL_SECONDS,
+          hookSecret: e.DAVPUSH_PROXY_HOOK_SECRET,
+        }
+      : undefined,
   });
 }

@@ -86,6 +86,14 @@ export const envSchema = z
     // CalConnect CC/CD 70025 gateway (docs/cc70025.md): the refresh-interval advertised per transport,
     // seconds; a subscription may not ask for more. The draft's examples use 172800 (two days).
     DAVPUSH_GATEWAY_REFRESH_INTERVAL: int(60, 31_536_000).default(172_800),
+    // Proxy mode (docs/proxy.md): a WebDAV-Push reverse proxy in front of a CalDAV/CardDAV server.
+    DAVPUSH_PROXY_UPSTREAM: url(['http:', 'https:']).optional(),
+    DAVPUSH_PROXY_PORT: int(0, 65535).default(8090),
+    DAVPUSH_PROXY_PUBLIC_URL: url(['http:', 'https:']).optional(),
+    DAVPUSH_PROXY_SERVICE_USER: z.string().min(1).max(256).optional(),
+    DAVPUSH_PROXY_SERVICE_PASSWORD: z.string().min(1).max(1024).optional(),
+    DAVPUSH_PROXY_POLL_SECONDS: int(0, 86_400).default(60),
+    DAVPUSH_PROXY_HOOK_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   })
   .superRefine((env, ctx) => {
     if (!!env.DAVPUSH_VAPID_PUBLIC_KEY !== !!env.DAVPUSH_VAPID_PRIVATE_KEY) {
@@ -97,6 +105,10 @@ export const envSchema = z
     }
     if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both' });
+    }
+    if (!!env.DAVPUSH_PROXY_SERVICE_USER !== !!env.DAVPUSH_PROXY_SERVICE_PASSWORD) {
+      const missing = env.DAVPUSH_PROXY_SERVICE_USER ? 'DAVPUSH_PROXY_SERVICE_PASSWORD' : 'DAVPUSH_PROXY_SERVICE_USER';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'must be set together with its pair' });
     }
   });
 

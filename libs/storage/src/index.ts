@@ -12,3 +12,4 @@ export * from './idempotency.store';
 export * from './rate-limit.store';
 export * from './lua-script';
 export * from './known-topic.store';
+export * from './proxy-state.store';

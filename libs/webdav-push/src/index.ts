@@ -5,3 +5,7 @@ export * from './properties.builder';
 export * from './dav-error.builder';
 export * from './push-dont-notify';
 export * from './cc70025';
+export * from './proxy-topic';
+export * from './propfind.rewriter';
+export * from './xml-reader';
+export * from './collection-state.reader';

@@ -1,6 +1,7 @@
-import { DOMParser, type Element, type Node } from '@xmldom/xmldom';
+import type { Element } from '@xmldom/xmldom';
 import { ValidationError, type RawTrigger, type RegistrationRequest } from '@davpush/domain';
 import { DAV_NS, DAVPUSH_NS, WEBDAV_PUSH_NS } from './namespaces';
+import { elementChildren, parseBoundedXml } from './xml-reader';
 
 /** CONTRACT.md §3: a registration body over 16 KiB is refused. A real one is under 1 KiB. */
 export const MAX_PUSH_REGISTER_BYTES = 16 * 1024;
@@ -8,10 +9,6 @@ export const MAX_PUSH_REGISTER_BYTES = 16 * 1024;
 export const MAX_ELEMENT_DEPTH = 32;
 /** The longest legitimate value is a push resource URL (UnifiedPush caps endpoints at 1000 bytes). */
 export const MAX_TEXT_NODE_BYTES = 8 * 1024;
-
-const ELEMENT_NODE = 1;
-const TEXT_NODE = 3;
-const CDATA_SECTION_NODE = 4;
 
 const ROOT_ERROR = `root element must be push-register in namespace ${WEBDAV_PUSH_NS}`;
 
@@ -38,66 +35,16 @@ export function parsePushRegister(xml: string): RegistrationRequest {
 }
 
 /**
- * CONTRACT.md §6: nothing a client sends is ever evaluated as XML entities. A DOCTYPE is the only
- * way to declare entities (billion laughs, XXE), and WebDAV bodies never need one, so it is refused
- * outright before any parser sees the text.
+ * CONTRACT.md §6: nothing a client sends is ever evaluated as XML entities; bodies are capped
+ * (see {@link parseBoundedXml}).
  */
 export function parseBounded(xml: string): Element {
-  if (Buffer.byteLength(xml, 'utf8') > MAX_PUSH_REGISTER_BYTES) {
-    throw new ValidationError(`push-register body exceeds ${MAX_PUSH_REGISTER_BYTES / 1024} KiB`);
-  }
-  if (/<!(?:DOCTYPE|ENTITY)/i.test(xml)) {
-    throw new ValidationError('DOCTYPE and entity declarations are not allowed');
-  }
-  // XML forbids anything before the declaration, but a BOM or a stray newline from a proxy or a
-  // template is harmless and common; strip it rather than answer 400.
-  const source = xml.replace(/^[\uFEFF\s]+/, '');
-  if (source === '') throw new ValidationError('malformed XML: the body is empty');
-
-  let problem: string | undefined;
-  const parser = new DOMParser({
-    // xmldom only *reports* most problems and would carry on with a repaired tree; any report is
-    // a refusal here. What onError throws comes back wrapped in a ParseError, so keep the first
-    // message for the answer.
-    onError: (_level, message) => {
-      problem ??= message;
-      throw new Error(message);
-    },
-  });
-  let root: Element | null;
-  try {
-    root = parser.parseFromString(source, 'application/xml').documentElement;
-  } catch (err) {
-    throw new ValidationError(`malformed XML: ${problem ?? (err instanceof Error ? err.message : String(err))}`);
-  }
-  if (!root) throw new ValidationError('malformed XML: missing root element');
-  checkBounds(root);
-  return root;
-}
-
-/**
- * Depth and text-size limits. They are checked on the tree rather than by scanning the text, which
- * cannot tell markup from CDATA or comments; the 16 KiB cap above already bounds the parse itself.
- */
-function checkBounds(root: Element): void {
-  const stack: Array<{ node: Node; depth: number }> = [{ node: root, depth: 1 }];
-  while (stack.length > 0) {
-    const { node, depth } = stack.pop()!;
-    if (node.nodeType === TEXT_NODE || node.nodeType === CDATA_SECTION_NODE) {
-      if (Buffer.byteLength(node.nodeValue ?? '', 'utf8') > MAX_TEXT_NODE_BYTES) {
-        const where = node.parentNode?.nodeName ?? 'the document';
-        throw new ValidationError(`a text node in ${where} exceeds ${MAX_TEXT_NODE_BYTES / 1024} KiB`);
-      }
-      continue;
-    }
-    if (node.nodeType !== ELEMENT_NODE) continue;
-    if (depth > MAX_ELEMENT_DEPTH) {
-      throw new ValidationError(`elements are nested deeper than ${MAX_ELEMENT_DEPTH} levels`);
-    }
-    for (let child = node.firstChild; child; child = child.nextSibling) {
-      stack.push({ node: child, depth: depth + 1 });
-    }
-  }
+  return parseBoundedXml(xml, {
+    what: 'push-register body',
+    maxBytes: MAX_PUSH_REGISTER_BYTES,
+    maxDepth: MAX_ELEMENT_DEPTH,
+    maxTextBytes: MAX_TEXT_NODE_BYTES,
+  }).documentElement!;
 }
 
 /**
@@ -166,14 +113,6 @@ function readTrigger(trigger: Element | undefined): RawTrigger | undefined {
     if (prop) raw.propertyUpdate.props = elementChildren(prop).map(clark);
   }
   return raw;
-}
-
-export function elementChildren(parent: Element): Element[] {
-  const out: Element[] = [];
-  for (let child = parent.firstChild; child; child = child.nextSibling) {
-    if (child.nodeType === ELEMENT_NODE) out.push(child as Element);
-  }
-  return out;
 }
 
 export function children(parent: Element, ns: string, localName: string): Element[] {

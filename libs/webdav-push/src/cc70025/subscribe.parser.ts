@@ -1,7 +1,8 @@
 import type { Element } from '@xmldom/xmldom';
 import { ValidationError } from '@davpush/domain';
 import { CC_PUSH_NS } from '../namespaces';
-import { children, elementChildren, MAX_PUSH_REGISTER_BYTES, parseBounded, single, textOf } from '../push-register.parser';
+import { children, MAX_PUSH_REGISTER_BYTES, parseBounded, single, textOf } from '../push-register.parser';
+import { elementChildren } from '../xml-reader';
 
 /** A client's CC/CD 70025 `subscribe` request, values as sent (trimmed). */
 export interface CcSubscribeRequest {

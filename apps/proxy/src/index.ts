@@ -1,0 +1,2 @@
+export * from './proxy.module';
+export * from './proxy.server';

@@ -1,0 +1,94 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PROXY_REGISTRATION_PATH, RegistrationsService } from '@davpush/application';
+import { NotFoundError, PreconditionFailedError } from '@davpush/domain';
+import { RegistrationStore } from '@davpush/storage';
+import { parsePushRegister } from '@davpush/webdav-push';
+import { ChangeNotifier } from '../changes/change.notifier';
+import { sendDomainError, sendText } from '../http/dav-answer';
+import { ProxyIdentity } from '../identity/proxy-identity.service';
+import { UpstreamClient } from '../upstream/upstream.client';
+
+const notAvailable = (why: string) => new PreconditionFailedError('push-not-available', why);
+
+/**
+ * `POST push-register` and `DELETE` of a registration URL, answered by the proxy itself and never
+ * forwarded (draft-bitfire-webdav-push-00 §"Subscription Registration", §"Removing a Subscription").
+ * The client's own credentials are checked by the DAV server first: a Depth-0 PROPFIND of the
+ * collection, so only a user who may read the collection can subscribe to it.
+ */
+@Injectable()
+export class PushRegisterHandler {
+  private readonly log = new Logger('Proxy');
+
+  constructor(
+    private readonly upstream: UpstreamClient,
+    private readonly identity: ProxyIdentity,
+    private readonly registrations: RegistrationsService,
+    private readonly store: RegistrationStore,
+    private readonly notifier: ChangeNotifier,
+  ) {}
+
+  /**
+   * `201` (new) or `204` (renewed) with the absolute `Location` under DAVPUSH_PROXY_PUBLIC_URL and
+   * `Expires`; a `401` of the DAV server is relayed with its `WWW-Authenticate`; a collection that is
+   * no calendar or address book, or that the user cannot read, is `403 <P:push-not-available/>`.
+   */
+  async register(req: IncomingMessage, res: ServerResponse, path: string, body: string): Promise<void> {
+    try {
+      // Credentials first: who may not read the collection learns nothing, not even a body problem.
+      const authorization = req.headers.authorization;
+      const read = await this.upstream.collectionState(path, authorization);
+      if (read.status === 401) return this.relayUnauthorized(res, read.wwwAuthenticate);
+      if (read.status !== 207 || !read.state) throw notAvailable(`the DAV server answered ${read.status} for this resource`);
+      if (!read.state.pushCapable) throw notAvailable('push is offered on calendars and address books only');
+      const request = parsePushRegister(body);
+      const topic = this.identity.topicOf(path);
+      const r = await this.registrations.register(this.identity.tenantId, topic, request, this.identity.principalOf(authorization), 'proxy');
+      await this.notifier.remember(topic, this.identity.canonical(path), read.state.syncToken ?? read.state.ctag);
+      res.writeHead(r.created ? 201 : 204, { location: r.location, expires: r.expires, 'content-length': 0 });
+      res.end();
+    } catch (err) {
+      this.fail(res, err);
+    }
+  }
+
+  /**
+   * `DELETE <public>/.davpush/registrations/<id>`: `204` for the owner (the user the DAV server
+   * accepts these credentials for); `404` for an unknown or expired id and for another user's.
+   */
+  async remove(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    try {
+      if (req.method !== 'DELETE') return sendText(res, 405, 'registration URLs take DELETE only\n', { allow: 'DELETE' });
+      const id = path.slice(PROXY_REGISTRATION_PATH.length);
+      const reg = await this.store.get(id, this.identity.tenantId);
+      const collection = reg && (await this.notifier.knownPaths()).get(reg.topic);
+      if (!reg || !collection) throw new NotFoundError('no such registration (unknown or expired)');
+      const authorization = req.headers.authorization;
+      const read = await this.upstream.collectionState(encodePath(collection), authorization);
+      if (read.status === 401) return this.relayUnauthorized(res, read.wwwAuthenticate);
+      // RegistrationsService.remove answers another principal's registration like an unknown one.
+      await this.registrations.remove(id, { tenantId: this.identity.tenantId, principal: this.identity.principalOf(authorization), strictPrincipal: true });
+      res.writeHead(204, 'Unregistered');
+      res.end();
+    } catch (err) {
+      this.fail(res, err);
+    }
+  }
+
+  private relayUnauthorized(res: ServerResponse, wwwAuthenticate: string | string[] | undefined): void {
+    sendText(res, 401, 'the DAV server did not accept these credentials\n', wwwAuthenticate ? { 'www-authenticate': wwwAuthenticate as string } : {});
+  }
+
+  private fail(res: ServerResponse, err: unknown): void {
+    if (res.headersSent) return void res.destroy();
+    if (sendDomainError(res, err)) return;
+    this.log.error({ msg: 'push registration failed', error: (err as Error).message });
+    sendText(res, 503, 'davpush could not handle this registration now; retry shortly\n', { 'retry-after': '2' });
+  }
+}
+
+/** A canonical (decoded) path as a request path again. */
+export function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}

@@ -1,0 +1,74 @@
+import { Injectable } from '@nestjs/common';
+import { digest, KEY_PREFIX } from './keys';
+import { LuaScript } from './lua-script';
+import { RedisService } from './redis.service';
+
+const proxyKeys = (upstreamId: string) => {
+  const base = `${KEY_PREFIX}:proxy:${digest(upstreamId)}`;
+  return { tenant: `${base}:tenant`, paths: `${base}:paths`, tokens: `${base}:tokens` };
+};
+
+/** KEYS: 1 tokens hash. ARGV: 1 topic, 2 token. Returns 1 when the token is new (and stores it), else 0. */
+const SWAP_TOKEN = new LuaScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`);
+
+/** KEYS: 1 tenant key. ARGV: 1 id. Deletes the key only while it still names that id. */
+const FORGET_TENANT = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`);
+
+/**
+ * What the WebDAV-Push proxy keeps per upstream (docs/proxy.md): the tenant it acts for, the
+ * collection path behind each topic it handed out (topics are one-way hashes, so the hook and the
+ * poller need this table to find the collection again), and the last sync-token pushed per topic
+ * (a change seen through the proxy, the hook and the poller is pushed once).
+ */
+@Injectable()
+export class ProxyStateStore {
+  constructor(private readonly redis: RedisService) {}
+
+  /**
+   * The proxy's tenant id; `create` runs only when none is recorded, and the first writer wins.
+   * `lost` is a tenant this call created but another process recorded first (the caller drops it).
+   */
+  async tenant(upstreamId: string, create: () => Promise<string>): Promise<{ id: string; created: boolean; lost?: string }> {
+    const k = proxyKeys(upstreamId).tenant;
+    const known = await this.redis.client.get(k);
+    if (known) return { id: known, created: false };
+    const id = await create();
+    const won = await this.redis.client.set(k, id, 'NX');
+    return won ? { id, created: true } : { id: (await this.redis.client.get(k))!, created: false, lost: id };
+  }
+
+  /** Forgets a tenant id that no longer exists (deleted through the API), if it is still the one recorded. */
+  async forgetTenant(upstreamId: string, id: string): Promise<void> {
+    await FORGET_TENANT.run(this.redis.client, [proxyKeys(upstreamId).tenant], [id]);
+  }
+
+  async rememberPath(upstreamId: string, topic: string, canonicalPath: string): Promise<void> {
+    await this.redis.client.hset(proxyKeys(upstreamId).paths, topic, canonicalPath);
+  }
+
+  async paths(upstreamId: string): Promise<Map<string, string>> {
+    return new Map(Object.entries(await this.redis.client.hgetall(proxyKeys(upstreamId).paths)));
+  }
+
+  async forgetPath(upstreamId: string, topic: string): Promise<void> {
+    const k = proxyKeys(upstreamId);
+    await this.redis.client.multi().hdel(k.paths, topic).hdel(k.tokens, topic).exec();
+  }
+
+  /** Records `token` as the topic's last pushed one; false when it already was (nothing new to push). */
+  async swapToken(upstreamId: string, topic: string, token: string): Promise<boolean> {
+    return (await SWAP_TOKEN.run(this.redis.client, [proxyKeys(upstreamId).tokens], [topic, token])) === 1;
+  }
+
+  /** A baseline for a topic that has none yet (its first registration): later changes compare against it. */
+  async baselineToken(upstreamId: string, topic: string, token: string): Promise<void> {
+    await this.redis.client.hsetnx(proxyKeys(upstreamId).tokens, topic, token);
+  }
+}
