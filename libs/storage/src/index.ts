@@ -11,3 +11,4 @@ export * from './storage.module';
 export * from './idempotency.store';
 export * from './rate-limit.store';
 export * from './lua-script';
+export * from './connection-error-log';

@@ -1,0 +1,122 @@
+import type { INestApplication, LoggerService } from '@nestjs/common';
+import { ConfigError } from '@davpush/config';
+import { ShutdownState } from '@davpush/observability';
+import { createLogger, prepareRuntime, type Runtime } from './bootstrap';
+import { mountHome, serviceLinks, type ServiceLink } from './home';
+import { reachRedis } from './redis-reachability';
+import { startUpWarnings } from './start-up-warnings';
+
+/** One process role (`npm start`, `start:api`, `start:worker`) as the launcher runs it. */
+export interface RoleSpec {
+  /** `davpush`, `davpush api`, `davpush worker`: the first word of every line printed without a logger. */
+  name: string;
+  /** Serves the API (docs, dashboard) or only probes and metrics. */
+  api: boolean;
+  /** Builds the Nest application (not yet listening). */
+  create(runtime: Runtime, logger: LoggerService): Promise<INestApplication>;
+  /** Where to listen, and the variable that sets the port (named when it is in use). */
+  listen(runtime: Runtime): { port: number; host: string; portVariable: string };
+  /** The public base URL of this process once it listens. */
+  baseUrl(runtime: Runtime, app: INestApplication): Promise<string>;
+  /** Role-specific lines for the banner (VAPID key, admin token file…). */
+  details?(runtime: Runtime, app: INestApplication): Record<string, string>;
+}
+
+type Signal = 'SIGTERM' | 'SIGINT';
+
+/**
+ * Runs a role: configuration, Redis (reachable, or the private one started), Nest, the listener,
+ * then a banner with the URLs that matter. Every failure is one line and exit 1, and a Redis this
+ * process spawned is stopped first. SIGTERM and SIGINT (also a second one, as when both the
+ * terminal and `npm` deliver Ctrl-C) stop everything within DAVPUSH_SHUTDOWN_TIMEOUT_MS; the last
+ * line says so.
+ */
+export async function launch(role: RoleSpec): Promise<void> {
+  let runtime: Runtime | undefined;
+  let logger: LoggerService | undefined;
+  let app: INestApplication | undefined;
+  let stopping: Signal | undefined;
+
+  // Installed before anything starts, so a signal during start-up is a clean stop too.
+  const onSignal = (signal: Signal) => {
+    if (stopping) return logger?.debug?.({ msg: 'already stopping', signal }, 'Shutdown');
+    stopping = signal;
+    void stop(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // A redis-server we spawned runs in its own process group: it must not outlive us on any exit path.
+  process.on('exit', () => runtime?.redis?.killNow());
+
+  async function stop(signal: Signal): Promise<void> {
+    const started = Date.now();
+    const timeoutMs = runtime?.config.shutdownTimeoutMs ?? 10_000;
+    try {
+      app?.get(ShutdownState, { strict: false }).begin();
+    } catch {
+      /* no probes in this context */
+    }
+    logger?.log({ msg: 'shutting down', signal, timeoutMs }, 'Shutdown');
+    // Redis goes last, after the app's connections closed; keep part of the budget for it.
+    const redisBudget = runtime?.redis?.spawned ? Math.min(2000, Math.floor(timeoutMs / 4)) : 0;
+    let timedOut = false;
+    if (app) {
+      const closing = app.close().catch((err: Error) => logger?.error({ msg: 'error during shutdown', error: err.message }, 'Shutdown'));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, timeoutMs - redisBudget))));
+      timedOut = (await Promise.race([closing, late])) === 'late';
+      clearTimeout(timer);
+      if (timedOut) logger?.warn({ msg: 'shutdown timeout passed; exiting with work still active (jobs return to the queue when their lock lapses)' }, 'Shutdown');
+    }
+    await runtime?.redis?.stop(Math.max(100, timeoutMs - (Date.now() - started)));
+    finish(timedOut ? 1 : 0, { msg: `${role.name} stopped`, signal, ms: Date.now() - started });
+  }
+
+  function finish(code: number, line: Record<string, unknown>): void {
+    if (logger) logger.log(line, 'Shutdown');
+    else process.stderr.write(`${role.name}: ${String(line.msg)}\n`);
+    process.exit(code);
+  }
+
+  try {
+    runtime = await prepareRuntime();
+    if (stopping) return;
+    logger = createLogger(runtime.config);
+    await reachRedis(runtime.config);
+    if (stopping) return;
+    app = await role.create(runtime, logger);
+    const { port, host, portVariable } = role.listen(runtime);
+    // The API's links use PUBLIC_URL; a worker's probe port has no public URL, so its links are relative.
+    mountHome(app, role.name, serviceLinks(role.api ? runtime.config.http.publicUrl : '', role));
+    await app.listen(port, host).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is in use (set ${portVariable})`) : err;
+    });
+    if (stopping) return;
+    banner(role, runtime, app, logger, await role.baseUrl(runtime, app));
+  } catch (err) {
+    if (stopping) return; // the stop in progress exits
+    stopping = 'SIGTERM';
+    const message = err instanceof ConfigError ? err.message : `could not start: ${(err as Error).message}`;
+    if (logger) logger.error({ msg: message }, 'Bootstrap');
+    else process.stderr.write(`${role.name}: ${message}\n`);
+    await app?.close().catch(() => undefined);
+    await runtime?.redis?.stop(2000);
+    process.exit(1);
+  }
+}
+
+/** The start-up banner: one JSON line in JSON mode, a short block in pretty mode; then the warnings. */
+function banner(role: RoleSpec, runtime: Runtime, app: INestApplication, logger: LoggerService, base: string): void {
+  const { config } = runtime;
+  const links: ServiceLink[] = serviceLinks(base, role);
+  const redis = runtime.redis?.spawned ? `private redis-server (AOF) at ${runtime.redis.url}` : runtime.redis ? `${runtime.redis.url} (already running)` : 'REDIS_URL';
+  const details: Record<string, string> = { ...role.details?.(runtime, app), redis };
+  if (config.log.format === 'json') {
+    logger.log({ msg: `${role.name} started on ${base}`, url: base, links: Object.fromEntries(links.map((l) => [l.rel, l.href])), ...details }, 'Bootstrap');
+  } else {
+    const width = Math.max(...links.map((l) => l.title.length));
+    const lines = [`${role.name} is listening on ${base}`, ...links.map((l) => `${l.title.padEnd(width)}  ${l.href}`), ...Object.entries(details).map(([k, v]) => `${k}: ${v}`)];
+    process.stdout.write(`\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
+  }
+  for (const warning of startUpWarnings(config)) logger.warn({ msg: warning }, 'Bootstrap');
+}
