@@ -23,6 +23,12 @@ export class DavpushLogger extends ConsoleLogger {
     if (typeof context === 'string' && FRAMEWORK_CONTEXTS.has(context)) return super.debug(message, ...optionalParams);
     super.log(message, ...optionalParams);
   }
+
+  /** NestApplication logs a failed listen (EADDRINUSE) before rethrowing it; the launcher reports it once, with the variable to change. */
+  override error(message: unknown, ...optionalParams: unknown[]): void {
+    if (optionalParams.at(-1) === 'NestApplication') return super.debug(message, ...optionalParams);
+    super.error(message, ...optionalParams);
+  }
 }
 
 export function createLogger(config: AppConfig): LoggerService {

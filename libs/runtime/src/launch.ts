@@ -105,6 +105,8 @@ export async function launch(role: RoleSpec): Promise<void> {
   }
 }
 
+const LABELS: Record<string, string> = { adminToken: 'admin token', vapidPublicKey: 'VAPID public key', redis: 'redis', concurrency: 'concurrency' };
+
 /** The start-up banner: one JSON line in JSON mode, a short block in pretty mode; then the warnings. */
 function banner(role: RoleSpec, runtime: Runtime, app: INestApplication, logger: LoggerService, base: string): void {
   const { config } = runtime;
@@ -115,8 +117,8 @@ function banner(role: RoleSpec, runtime: Runtime, app: INestApplication, logger:
     logger.log({ msg: `${role.name} started on ${base}`, url: base, links: Object.fromEntries(links.map((l) => [l.rel, l.href])), ...details }, 'Bootstrap');
   } else {
     const width = Math.max(...links.map((l) => l.title.length));
-    const lines = [`${role.name} is listening on ${base}`, ...links.map((l) => `${l.title.padEnd(width)}  ${l.href}`), ...Object.entries(details).map(([k, v]) => `${k}: ${v}`)];
+    const lines = [`${role.name} is listening on ${base}`, ...links.map((l) => `${l.title.padEnd(width)}  ${l.href}`), ...Object.entries(details).map(([k, v]) => `${LABELS[k] ?? k}: ${v}`)];
     process.stdout.write(`\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
   }
-  for (const warning of startUpWarnings(config)) logger.warn({ msg: warning }, 'Bootstrap');
+  for (const warning of startUpWarnings(config)) logger.warn(warning, 'Bootstrap');
 }
