@@ -20,7 +20,7 @@ function expectCleanStop(s: ServiceProcess, redisSocket?: string): void {
   expect(s.nonJson()).toEqual([]);
   expect(processesMatching(s.nodePid)).toEqual([]);
   expect(processesMatching(s.dataDir)).toEqual([]);
-  if (redisSocket) expect(processesMatching(redisSocket)).toEqual([]);
+  expect(redisSocket ? processesMatching(redisSocket) : []).toEqual([]);
 }
 
 const redisSocketOf = (s: ServiceProcess) => String(s.banner()!.redis).replace(/^.*unix:\/\/(\S+).*$/, '$1');
