@@ -31,6 +31,8 @@ describe('a third-party push receiver (web-push-testing) gets what the real serv
   }, 60_000);
 
   afterAll(async () => {
+    // The library keeps its http.Server there and offers no stop method (it is meant to run as a CLI).
+    // oxlint-disable-next-line no-underscore-dangle
     receiver?._server.close();
     await service?.kill();
   });
