@@ -97,8 +97,9 @@ describe('starting and stopping the real process', () => {
     expectCleanStop(s, socket);
   }, 90_000);
 
-  it('Ctrl-C in a terminal (SIGINT to the whole process group of `npm start`) stops everything', async () => {
-    const s = track(await ServiceProcess.start({ via: 'npm', env: { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
+  it('Ctrl-C in a terminal (SIGINT to the whole process group of `npm run start:api`) stops everything', async () => {
+    const s = track(await ServiceProcess.start({ role: 'api', via: 'npm', env: { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
+    expect(s.banner()).toMatchObject({ msg: `davpush api started on ${s.baseUrl}`, links: { docs: `${s.baseUrl}/docs`, dashboard: `${s.baseUrl}/admin/queues` } });
     const socket = redisSocketOf(s);
     const since = Date.now();
     s.signal('SIGINT', 'group');
@@ -109,14 +110,16 @@ describe('starting and stopping the real process', () => {
     expectCleanStop(s, socket);
   }, 60_000);
 
-  it('SIGINT to the node process of a worker started alone: its banner lists probes and metrics, GET / too; it stops cleanly', async () => {
-    const s = track(await ServiceProcess.start({ role: 'worker', env: { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
+  it('SIGINT to `npm run start:worker`: the worker banner lists probes and metrics, GET / too; it stops cleanly', async () => {
+    const s = track(await ServiceProcess.start({ role: 'worker', via: 'npm', env: { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
     expect(s.banner()!.links).toEqual({ metrics: `${s.baseUrl}/metrics`, ready: `${s.baseUrl}/health/ready`, live: `${s.baseUrl}/health/live` });
     expect(await (await fetch(`${s.baseUrl}/`)).json()).toEqual({ service: 'davpush worker', links: { metrics: '/metrics', ready: '/health/ready', live: '/health/live' } });
     const socket = redisSocketOf(s);
     const since = Date.now();
-    s.signal('SIGINT');
-    expect(await s.exitWithin(SHUTDOWN_TIMEOUT_MS + SLACK_MS, since)).toMatchObject({ code: 0 });
+    s.signal('SIGINT', 'npm');
+    const exit = await s.exitWithin(SHUTDOWN_TIMEOUT_MS + SLACK_MS, since);
+    expect(exit.code).toBe(0);
+    await waitGone(s.nodePid, SHUTDOWN_TIMEOUT_MS + SLACK_MS - exit.ms);
     expectCleanStop(s, socket);
   }, 60_000);
 
@@ -181,7 +184,7 @@ describe('starting and stopping the real process', () => {
     ]);
   }, 30_000);
 
-  it('a data dir too deep for the private Redis socket falls back to a short socket path, and still stops it', async () => {
+  it('a data dir too deep for the private Redis socket falls back to a short socket path; SIGINT to the node process stops both', async () => {
     const dataDir = path.join(ServiceProcess.dataDir(), 'a-checkout-nested-rather-deeply'.repeat(3), 'data');
     const s = track(await ServiceProcess.start({ dataDir, env: { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
     const socket = redisSocketOf(s);
@@ -189,7 +192,7 @@ describe('starting and stopping the real process', () => {
     expect(socket).toMatch(/\/davpush-\d+-[0-9a-f]{16}\/redis\.sock$/);
     expect(fs.statSync(path.dirname(socket)).mode & 0o777).toBe(0o700);
     expect(processesMatching(socket)).toHaveLength(1);
-    s.signal('SIGTERM');
+    s.signal('SIGINT');
     expect(await s.exitWithin(SHUTDOWN_TIMEOUT_MS + SLACK_MS)).toMatchObject({ code: 0 });
     expectCleanStop(s, socket);
   }, 60_000);
