@@ -44,9 +44,19 @@ export class ServiceProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
   }
 
-  /** A fresh data dir under the temp dir (short enough for the private Redis' socket). */
+  private static readonly ownedDirs = new Set<string>();
+
+  /** A fresh data dir under the temp dir (short enough for the private Redis' socket); removed by `removeDataDirs()`. */
   static dataDir(): string {
-    return fs.mkdtempSync(path.join(os.tmpdir(), 'dps-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dps-'));
+    ServiceProcess.ownedDirs.add(dir);
+    return dir;
+  }
+
+  /** Removes every data dir `dataDir()` made, and `extra` paths (a fallback socket dir). */
+  static removeDataDirs(...extra: string[]): void {
+    for (const dir of [...ServiceProcess.ownedDirs, ...extra]) fs.rmSync(dir, { recursive: true, force: true });
+    ServiceProcess.ownedDirs.clear();
   }
 
   static async start(opts: StartOptions & { dataDir?: string } = {}): Promise<ServiceProcess> {

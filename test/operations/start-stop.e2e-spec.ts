@@ -37,7 +37,9 @@ describe('starting and stopping the real process', () => {
     await Promise.all(running.map((s) => s.kill()));
     running = [];
     await RedisServer.stopAll();
+    ServiceProcess.removeDataDirs(...fallbackDirs.splice(0));
   });
+  const fallbackDirs: string[] = [];
 
   it('npm start: banner with the links, GET / lists them, warnings, no framework chatter; `davpush try` sees a push arrive decrypted; SIGTERM to npm stops it all', async () => {
     const s = track(await ServiceProcess.start({ via: 'npm', env: { DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: '1', DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
@@ -190,6 +192,7 @@ describe('starting and stopping the real process', () => {
     const socket = redisSocketOf(s);
     expect(Buffer.byteLength(path.join(dataDir, 'redis', 'redis.sock'))).toBeGreaterThan(103);
     expect(socket).toMatch(/\/davpush-\d+-[0-9a-f]{16}\/redis\.sock$/);
+    fallbackDirs.push(path.dirname(socket));
     expect(fs.statSync(path.dirname(socket)).mode & 0o777).toBe(0o700);
     expect(processesMatching(socket)).toHaveLength(1);
     s.signal('SIGINT');

@@ -35,6 +35,7 @@ describe('a third-party push receiver (web-push-testing) gets what the real serv
     // oxlint-disable-next-line no-underscore-dangle
     receiver?._server.close();
     await service?.kill();
+    ServiceProcess.removeDataDirs();
   });
 
   it('registers a web-push-testing subscription, posts an event, and the receiver decrypts the push-message', async () => {
