@@ -48,8 +48,12 @@ export async function launch(role: RoleSpec): Promise<void> {
   // A redis-server we spawned runs in its own process group: it must not outlive us on any exit path.
   process.on('exit', () => runtime?.redis?.killNow());
 
+  let preparing: Promise<Runtime> | undefined;
+
   async function stop(signal: Signal): Promise<void> {
     const started = Date.now();
+    // A signal while the private Redis is being spawned: let that finish, so it can be stopped too.
+    if (!runtime && preparing) runtime = await Promise.race([preparing.catch(() => undefined), new Promise<undefined>((r) => setTimeout(r, 10_000))]);
     const timeoutMs = runtime?.config.shutdownTimeoutMs ?? 10_000;
     try {
       app?.get(ShutdownState, { strict: false }).begin();
@@ -79,7 +83,8 @@ export async function launch(role: RoleSpec): Promise<void> {
   }
 
   try {
-    runtime = await prepareRuntime();
+    preparing = prepareRuntime();
+    runtime = await preparing;
     if (stopping) return;
     logger = createLogger(runtime.config);
     await reachRedis(runtime.config);
