@@ -53,7 +53,10 @@ export async function launch(role: RoleSpec): Promise<void> {
   async function stop(signal: Signal): Promise<void> {
     const started = Date.now();
     // A signal while the private Redis is being spawned: let that finish, so it can be stopped too.
-    if (!runtime && preparing) runtime = await Promise.race([preparing.catch(() => undefined), new Promise<undefined>((r) => setTimeout(r, 10_000))]);
+    if (!runtime && preparing) {
+      const late = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10_000));
+      runtime = await Promise.race([preparing.catch(() => undefined), late]);
+    }
     const timeoutMs = runtime?.config.shutdownTimeoutMs ?? 10_000;
     try {
       app?.get(ShutdownState, { strict: false }).begin();
