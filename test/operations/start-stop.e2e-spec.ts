@@ -90,12 +90,7 @@ describe('starting and stopping the real process', () => {
 
     const socket = redisSocketOf(s);
     expect(processesMatching(socket)).toHaveLength(1);
-    const since = Date.now();
-    s.signal('SIGTERM', 'npm');
-    const exit = await s.exitWithin(SHUTDOWN_TIMEOUT_MS + SLACK_MS, since);
-    expect(exit.code).toBe(0);
-    // npm exits with its child; give the node process the same bound to be gone.
-    await waitGone(s.nodePid, SHUTDOWN_TIMEOUT_MS + SLACK_MS - exit.ms);
+    await stopWithin(s, 'SIGTERM', 'npm');
     expectCleanStop(s, socket);
   }, 90_000);
 
@@ -103,11 +98,7 @@ describe('starting and stopping the real process', () => {
     const s = track(await ServiceProcess.start({ role: 'api', via: 'npm', env: { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
     expect(s.banner()).toMatchObject({ msg: `davpush api started on ${s.baseUrl}`, links: { docs: `${s.baseUrl}/docs`, dashboard: `${s.baseUrl}/admin/queues` } });
     const socket = redisSocketOf(s);
-    const since = Date.now();
-    s.signal('SIGINT', 'group');
-    const exit = await s.exitWithin(SHUTDOWN_TIMEOUT_MS + SLACK_MS, since);
-    expect(exit.code).toBe(0);
-    await waitGone(s.nodePid, SHUTDOWN_TIMEOUT_MS + SLACK_MS - exit.ms);
+    await stopWithin(s, 'SIGINT', 'group');
     expect(s.json().filter((l) => msg(l) === 'shutting down')).toHaveLength(1);
     expectCleanStop(s, socket);
   }, 60_000);
@@ -117,11 +108,7 @@ describe('starting and stopping the real process', () => {
     expect(s.banner()!.links).toEqual({ metrics: `${s.baseUrl}/metrics`, ready: `${s.baseUrl}/health/ready`, live: `${s.baseUrl}/health/live` });
     expect(await (await fetch(`${s.baseUrl}/`)).json()).toEqual({ service: 'davpush worker', links: { metrics: '/metrics', ready: '/health/ready', live: '/health/live' } });
     const socket = redisSocketOf(s);
-    const since = Date.now();
-    s.signal('SIGINT', 'npm');
-    const exit = await s.exitWithin(SHUTDOWN_TIMEOUT_MS + SLACK_MS, since);
-    expect(exit.code).toBe(0);
-    await waitGone(s.nodePid, SHUTDOWN_TIMEOUT_MS + SLACK_MS - exit.ms);
+    await stopWithin(s, 'SIGINT', 'npm');
     expectCleanStop(s, socket);
   }, 60_000);
 
@@ -200,6 +187,18 @@ describe('starting and stopping the real process', () => {
     expectCleanStop(s, socket);
   }, 60_000);
 });
+
+/**
+ * Signals, then expects exit code 0 and the node process gone (under npm it is a grandchild: npm
+ * exits with it) within DAVPUSH_SHUTDOWN_TIMEOUT_MS and the slack.
+ */
+async function stopWithin(s: ServiceProcess, signal: NodeJS.Signals, to: 'node' | 'npm' | 'group'): Promise<void> {
+  const since = Date.now();
+  s.signal(signal, to);
+  const exit = await s.exitWithin(SHUTDOWN_TIMEOUT_MS + SLACK_MS, since);
+  expect(exit.code).toBe(0);
+  await waitGone(s.nodePid, SHUTDOWN_TIMEOUT_MS + SLACK_MS - exit.ms);
+}
 
 async function waitGone(pid: number, ms: number): Promise<void> {
   const until = Date.now() + Math.max(ms, 200);

@@ -1,6 +1,6 @@
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { ConfigError } from '@davpush/config';
-import { ShutdownState } from '@davpush/observability';
+import { ShutdownState, within } from '@davpush/observability';
 import { createLogger, prepareRuntime, type Runtime } from './bootstrap';
 import { mountHome, serviceLinks, type ServiceLink } from './home';
 import { reachRedis } from './redis-reachability';
@@ -107,7 +107,7 @@ export async function launch(role: RoleSpec): Promise<void> {
     const message = err instanceof ConfigError ? err.message : `could not start: ${(err as Error).message}`;
     if (logger) logger.error({ msg: message }, 'Bootstrap');
     else process.stderr.write(`${role.name}: ${message}\n`);
-    await app?.close().catch(() => undefined);
+    if (app) await within(app.close(), 5000, 'closing').catch(() => undefined);
     await runtime?.redis?.stop(2000);
     process.exit(1);
   }
