@@ -41,7 +41,8 @@ export class ServiceProcess {
   ) {
     child.stdout?.on('data', (c: Buffer) => (this.output += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (this.output += c.toString()));
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
+    // 'close', not 'exit': the last lines are read only once stdout and stderr have ended.
+    this.exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, at: Date.now() })));
   }
 
   private static readonly ownedDirs = new Set<string>();

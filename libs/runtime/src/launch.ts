@@ -115,12 +115,14 @@ export async function launch(role: RoleSpec): Promise<void> {
 
 const LABELS: Record<string, string> = { adminToken: 'admin token', vapidPublicKey: 'VAPID public key', redis: 'redis', concurrency: 'concurrency' };
 
-/** The start-up banner: one JSON line in JSON mode, a short block in pretty mode; then the warnings. */
+/** The start-up warnings, then the banner: one JSON line in JSON mode, a short block in pretty mode. */
 function banner(role: RoleSpec, runtime: Runtime, app: INestApplication, logger: LoggerService, base: string): void {
   const { config } = runtime;
   const links: ServiceLink[] = serviceLinks(base, role);
   const redis = runtime.redis?.spawned ? `private redis-server (AOF) at ${runtime.redis.url}` : runtime.redis ? `${runtime.redis.url} (already running)` : 'REDIS_URL';
   const details: Record<string, string> = { ...role.details?.(runtime, app), redis };
+  // Warnings first: the banner is the last start-up line, the one left on screen.
+  for (const warning of startUpWarnings(config)) logger.warn(warning, 'Bootstrap');
   if (config.log.format === 'json') {
     logger.log({ msg: `${role.name} started on ${base}`, url: base, links: Object.fromEntries(links.map((l) => [l.rel, l.href])), ...details }, 'Bootstrap');
   } else {
@@ -128,5 +130,4 @@ function banner(role: RoleSpec, runtime: Runtime, app: INestApplication, logger:
     const lines = [`${role.name} is listening on ${base}`, ...links.map((l) => `${l.title.padEnd(width)}  ${l.href}`), ...Object.entries(details).map(([k, v]) => `${LABELS[k] ?? k}: ${v}`)];
     process.stdout.write(`\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
   }
-  for (const warning of startUpWarnings(config)) logger.warn(warning, 'Bootstrap');
 }
