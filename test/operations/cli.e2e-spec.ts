@@ -46,11 +46,11 @@ describe('operator CLI', () => {
   it('--help lists every command, exit 0; usage mistakes exit 2 without touching Redis', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const c of ['tenant create NAME', 'tenant list', 'vapid show', 'vapid rotate', 'dlq list', 'dlq replay [ID…]', 'stats']) expect(help.out).toContain(c);
+    for (const c of ['try [--url URL]', 'tenant create NAME', 'tenant list', 'vapid show', 'vapid rotate', 'dlq list', 'dlq replay [ID…]', 'stats']) expect(help.out).toContain(c);
     expect((await cli(['dlq', '--help'])).out).toContain('dlq replay');
     expect((await cli(['help', 'tenant', 'create'])).out).toContain('tenant create NAME');
     const before = opened;
-    for (const argv of [[], ['frobnicate'], ['tenant'], ['tenant', 'delete'], ['tenant', 'create'], ['tenant', 'list', 'extra'], ['dlq', 'list', '--limit', 'lots'], ['stats', '--verbose']]) {
+    for (const argv of [[], ['frobnicate'], ['tenant'], ['tenant', 'delete'], ['tenant', 'create'], ['tenant', 'list', 'extra'], ['dlq', 'list', '--limit', 'lots'], ['stats', '--verbose'], ['try', '--url', 'ftp://x'], ['try', 'extra']]) {
       const r = await cli(argv);
       expect({ argv, code: r.code }).toEqual({ argv, code: 2 });
       expect(r.err).toMatch(/^davpush: .+\n\nusage: davpush/);

@@ -56,7 +56,7 @@ describe('proxy in front of Xandikos (no hook: the poller)', () => {
     const port = await freePort();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'davpush-proxy-role-'));
     const child = spawn(process.execPath, ['dist/apps/proxy/src/main.js'], {
-      env: { ...process.env, REDIS_URL: h.davpush.redis.url, DAVPUSH_DATA_DIR: dataDir, DAVPUSH_PROXY_UPSTREAM: h.upstream.url, DAVPUSH_PROXY_PORT: String(port), DAVPUSH_LOG_LEVEL: 'error' },
+      env: { ...process.env, REDIS_URL: h.davpush.redis.url, DAVPUSH_DATA_DIR: dataDir, DAVPUSH_PROXY_UPSTREAM: h.upstream.url, DAVPUSH_PROXY_PORT: String(port), DAVPUSH_LOG_LEVEL: 'error', DAVPUSH_LOG_FORMAT: 'pretty' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

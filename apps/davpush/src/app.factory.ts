@@ -1,4 +1,4 @@
-import { type INestApplication, Module, type LoggerService } from '@nestjs/common';
+import { type INestApplication, type INestApplicationContext, Module, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AppConfig } from '@davpush/config';
 import { ProbesModule } from '@davpush/observability';
@@ -40,9 +40,9 @@ export async function createDavpushApp(
   return app;
 }
 
-/** Start-banner lines of the proxy role, when it runs in `app` (empty otherwise). */
-export function proxyBannerLines(app: INestApplication, config: AppConfig): string[] {
-  if (!config.proxy) return [];
+/** Start-banner details of the proxy role, when it runs in `app` (none otherwise). */
+export function proxyBannerDetails(app: INestApplicationContext, config: AppConfig): Record<string, string> {
+  if (!config.proxy) return {};
   const proxy = app.get(ProxyServer, { strict: false });
-  return [`WebDAV-Push proxy: ${config.proxy.publicUrl} → ${config.proxy.upstream}`, `proxy tenant: ${proxy.tenantId}`];
+  return { proxy: `${config.proxy.publicUrl} → ${config.proxy.upstream}`, proxyTenant: proxy.tenantId };
 }

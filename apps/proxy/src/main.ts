@@ -1,38 +1,26 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { CoreModule, createLogger, installShutdown, prepareRuntime } from '@davpush/runtime';
+import { ConfigError } from '@davpush/config';
+import { CoreModule, launch } from '@davpush/runtime';
 import { ProxyModule } from './proxy.module';
 import { ProxyServer } from './proxy.server';
 
 /**
  * `npm run start:proxy`: the WebDAV-Push proxy alone (DAVPUSH_PROXY_UPSTREAM required). It accepts
  * registrations and posts events; a worker (`npm run start:worker` or `npm start`) on the same
- * Redis delivers them.
+ * Redis delivers them. The proxy listens on DAVPUSH_PROXY_PORT by itself (see ProxyServer).
  */
-async function main(): Promise<void> {
-  const runtime = await prepareRuntime();
-  const { config } = runtime;
-  if (!config.proxy) {
-    process.stderr.write('davpush proxy: DAVPUSH_PROXY_UPSTREAM is not set (the URL of the CalDAV/CardDAV server to front)\n');
-    process.exit(1);
-  }
-  const logger = createLogger(config);
-
-  @Module({ imports: [CoreModule.forRoot(config), ProxyModule] })
-  class ProxyRoot {}
-
-  const app = await NestFactory.createApplicationContext(ProxyRoot, { logger, abortOnError: false }).catch(async (err: Error) => {
-    // The upstream check runs at boot: stop a redis-server this process spawned before exiting.
-    await runtime.redis?.stop();
-    throw err;
-  });
-  installShutdown(app, runtime, logger);
-  const proxy = app.get(ProxyServer);
-  process.stdout.write(`\n  davpush proxy is listening on ${config.proxy.publicUrl} for ${config.proxy.upstream}\n  proxy tenant: ${proxy.tenantId}\n\n`);
-}
-
-void main().catch((err: Error) => {
-  process.stderr.write(`davpush proxy: could not start: ${err.message}\n`);
-  process.exit(1);
+void launch({
+  name: 'davpush proxy',
+  api: false,
+  create: async (runtime, logger) => {
+    const { config } = runtime;
+    if (!config.proxy) throw new ConfigError(['DAVPUSH_PROXY_UPSTREAM: not set (the URL of the CalDAV/CardDAV server to front)']);
+    @Module({ imports: [CoreModule.forRoot(config), ProxyModule] })
+    class ProxyRoot {}
+    return NestFactory.createApplicationContext(ProxyRoot, { logger, abortOnError: false });
+  },
+  baseUrl: async ({ config }) => config.proxy!.publicUrl,
+  details: ({ config }, app) => ({ proxy: `${config.proxy!.publicUrl} → ${config.proxy!.upstream}`, proxyTenant: app.get(ProxyServer).tenantId }),
 });

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ProbesModule } from '@davpush/observability';
-import { CoreModule, createLogger, installShutdown, prepareRuntime } from '@davpush/runtime';
+import { CoreModule, launch } from '@davpush/runtime';
 import { WorkerModule } from './worker.module';
 
 /**
@@ -10,24 +10,20 @@ import { WorkerModule } from './worker.module';
  * DAVPUSH_WORKER_PORT (HOST) for `/health/live`, `/health/ready` and `/metrics` only, so an
  * orchestrator can probe it and Prometheus can scrape its delivery counters (docs/operations.md).
  */
-async function main(): Promise<void> {
-  const runtime = await prepareRuntime();
-  const { config } = runtime;
-  const logger = createLogger(config);
+void launch({
+  name: 'davpush worker',
+  api: false,
+  async create(runtime, logger) {
+    @Module({ imports: [CoreModule.forRoot(runtime.config), WorkerModule, ProbesModule] })
+    class WorkerRoot {}
 
-  @Module({ imports: [CoreModule.forRoot(config), WorkerModule, ProbesModule] })
-  class WorkerRoot {}
-
-  // No body parser: nothing here accepts a body.
-  const app = await NestFactory.create(WorkerRoot, { bodyParser: false, logger, abortOnError: false });
-  const express = app.getHttpAdapter().getInstance() as { disable(name: string): void };
-  express.disable('x-powered-by');
-  installShutdown(app, runtime, logger);
-  await app.listen(config.operations.workerPort, config.http.host);
-  logger.log({ msg: 'worker started', concurrency: config.worker.concurrency, probes: await app.getUrl() }, 'Bootstrap');
-}
-
-void main().catch((err: Error) => {
-  process.stderr.write(`davpush worker: could not start: ${err.message}\n`);
-  process.exit(1);
+    // No body parser: nothing here accepts a body.
+    const app = await NestFactory.create(WorkerRoot, { bodyParser: false, logger, abortOnError: false });
+    const express = app.getHttpAdapter().getInstance() as { disable(name: string): void };
+    express.disable('x-powered-by');
+    return app;
+  },
+  listen: ({ config }) => ({ port: config.operations.workerPort, host: config.http.host, portVariable: 'DAVPUSH_WORKER_PORT' }),
+  baseUrl: async (_runtime, app) => (await app.getUrl()).replace('[::1]', 'localhost'),
+  details: ({ config }) => ({ concurrency: String(config.worker.concurrency) }),
 });

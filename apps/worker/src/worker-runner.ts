@@ -2,6 +2,7 @@ import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationB
 import { MetricsTime, Worker, type Job, type WorkerOptions } from 'bullmq';
 import { AppConfig } from '@davpush/config';
 import { QUEUE_PREFIX, QueueName, bullConnection } from '@davpush/queue';
+import { connectionErrors } from '@davpush/storage';
 import { DeliverProcessor } from './delivery/deliver.processor';
 import { FanoutProcessor } from './fan-out/fanout.processor';
 import { MaintenanceProcessor } from './maintenance/maintenance.processor';
@@ -38,7 +39,7 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
     };
     const start = (queue: QueueName, handler: (job: Job, token?: string) => Promise<unknown>, concurrency: number) => {
       const w = new Worker(queue, handler, { ...base, concurrency });
-      w.on('error', (err) => this.logger.warn({ msg: 'worker error', queue, error: err.message }));
+      w.on('error', (err) => connectionErrors.report(`worker ${queue}`, err));
       w.on('failed', (job, err) => {
         if (err?.name !== 'DelayedError') this.logger.error({ msg: 'job failed', queue, jobId: job?.id, error: err?.message });
       });

@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { OutcomeKind, Transport } from '@davpush/domain';
+import { OUTCOME_KINDS, TRANSPORTS, type OutcomeKind, type Transport } from '@davpush/domain';
+
+/** Outcomes that schedule a retry, and the reasons for a prune or a dead letter (apps/worker/src/delivery/delivery.service.ts). */
+export const RETRY_OUTCOMES: readonly OutcomeKind[] = ['throttled', 'transient'];
+export const PRUNE_REASONS = ['gone', 'failure-window'] as const;
+export const DEAD_LETTER_REASONS = ['rejected', 'auth', 'throttled', 'transient', 'expired'] as const;
 
 /**
  * The service's own Prometheus metrics (CONTRACT §3 "Operations"). One registry per process;
@@ -71,6 +76,24 @@ export class PushMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'davpush_' });
+    this.zeroKnownSeries();
+  }
+
+  /**
+   * Every series with a known label set is exported from the start, at 0: `rate()` and
+   * `increase()` need a sample before the first increment, and an alert on a series that does not
+   * exist yet never fires (https://prometheus.io/docs/practices/instrumentation/#avoid-missing-metrics).
+   */
+  private zeroKnownSeries(): void {
+    this.eventsAccepted.inc(0);
+    for (const transport of TRANSPORTS) {
+      for (const outcome of OUTCOME_KINDS) this.deliveries.inc({ transport, outcome }, 0);
+      for (const outcome of RETRY_OUTCOMES) this.retries.inc({ transport, outcome }, 0);
+      for (const reason of PRUNE_REASONS) this.prunes.inc({ transport, reason }, 0);
+      for (const reason of DEAD_LETTER_REASONS) this.deadLetters.inc({ transport, reason }, 0);
+      this.endToEnd.zero({ transport });
+      this.pushLatency.zero({ transport });
+    }
   }
 
   delivery(transport: Transport, outcome: OutcomeKind, pushSeconds?: number): void {

@@ -1,9 +1,10 @@
-import { BullModule } from '@nestjs/bullmq';
-import { type DynamicModule, Module } from '@nestjs/common';
-import type { ConnectionOptions } from 'bullmq';
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
+import { type DynamicModule, Injectable, Module, type OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { ConnectionOptions, Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { AppConfig } from '@davpush/config';
-import { redisOptionsFrom } from '@davpush/storage';
+import { connectionErrors, redisOptionsFrom } from '@davpush/storage';
 import { ALL_QUEUES, QUEUE_PREFIX } from './queue-name';
 import { DeadLetterService } from './dead-letter.service';
 import { JobPublisher } from './job-publisher';
@@ -14,6 +15,22 @@ export function bullConnection(config: AppConfig): ConnectionOptions {
     return new Cluster(config.redis.clusterNodes, { redisOptions: { maxRetriesPerRequest: null } }) as unknown as ConnectionOptions;
   }
   return { ...redisOptionsFrom(config.redis.url!), maxRetriesPerRequest: null } as ConnectionOptions;
+}
+
+/**
+ * Gives every queue an `error` listener. Without one BullMQ prints each reconnect failure as a raw
+ * `console.error` stack dump (its QueueBase.emit falls back to it), which breaks JSON-lines logs.
+ */
+@Injectable()
+export class QueueErrorListener implements OnModuleInit {
+  constructor(private readonly moduleRef: ModuleRef) {}
+
+  onModuleInit(): void {
+    for (const name of ALL_QUEUES) {
+      const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
+      queue.on('error', (err: Error) => connectionErrors.report(`queue ${name}`, err));
+    }
+  }
 }
 
 @Module({})
@@ -29,7 +46,7 @@ export class QueueModule {
         }),
         BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),
       ],
-      providers: [JobPublisher, DeadLetterService],
+      providers: [JobPublisher, DeadLetterService, QueueErrorListener],
       exports: [BullModule, JobPublisher, DeadLetterService],
     };
   }

@@ -1,7 +1,6 @@
-import { ConsoleLogger, type INestApplicationContext, type LoggerService } from '@nestjs/common';
-import { AppConfig, ConfigError, loadConfig } from '@davpush/config';
+import { ConsoleLogger, type LoggerService } from '@nestjs/common';
+import { AppConfig, loadConfig } from '@davpush/config';
 import { loadServiceAccount } from '@davpush/gateways';
-import { ShutdownState } from '@davpush/observability';
 import { ensureAdminToken } from './admin-token';
 import { PrivateRedis } from './private-redis';
 
@@ -11,9 +10,30 @@ export interface Runtime {
   adminTokenFile?: string;
 }
 
+/**
+ * Nest's start-up chatter (a line per module and per route) is for debugging the framework, not
+ * for running the service: it goes to `debug`, so the banner and warnings stay visible.
+ */
+const FRAMEWORK_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication']);
+
+/** ConsoleLogger with the framework's start-up lines demoted to debug. */
+export class DavpushLogger extends ConsoleLogger {
+  override log(message: unknown, ...optionalParams: unknown[]): void {
+    const context = optionalParams.at(-1);
+    if (typeof context === 'string' && FRAMEWORK_CONTEXTS.has(context)) return super.debug(message, ...optionalParams);
+    super.log(message, ...optionalParams);
+  }
+
+  /** NestApplication logs a failed listen (EADDRINUSE) before rethrowing it; the launcher reports it once, with the variable to change. */
+  override error(message: unknown, ...optionalParams: unknown[]): void {
+    if (optionalParams.at(-1) === 'NestApplication') return super.debug(message, ...optionalParams);
+    super.error(message, ...optionalParams);
+  }
+}
+
 export function createLogger(config: AppConfig): LoggerService {
   const levels = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
-  return new ConsoleLogger({
+  return new DavpushLogger({
     json: config.log.format === 'json',
     colors: config.log.format === 'pretty',
     logLevels: levels.slice(0, levels.indexOf(config.log.level) + 1) as unknown as ('error' | 'warn' | 'log' | 'debug' | 'verbose')[],
@@ -21,61 +41,20 @@ export function createLogger(config: AppConfig): LoggerService {
 }
 
 /**
- * Everything before Nest starts: validate the environment (one message naming every bad variable,
- * then exit 1), start or reuse the private redis-server, and settle the admin token.
+ * Everything before Nest starts: validate the environment, settle the admin token, then start or
+ * reuse the private redis-server (last, so nothing that can fail comes after spawning it).
+ * @throws ConfigError naming every bad variable; Error when the admin token file or Redis fails.
  */
 export async function prepareRuntime(env?: NodeJS.ProcessEnv): Promise<Runtime> {
-  let config: AppConfig;
-  try {
-    config = loadConfig(env);
-    // A broken service-account file is a configuration error: refuse to start, naming the variable.
-    if (config.fcm.credentialsPath) loadServiceAccount(config.fcm.credentialsPath);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`davpush: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  let config = loadConfig(env);
+  // A broken service-account file is a configuration error: refuse to start, naming the variable.
+  if (config.fcm.credentialsPath) loadServiceAccount(config.fcm.credentialsPath);
+  const admin = ensureAdminToken(config.dataDir, config.adminToken);
+  config = config.with({ adminToken: admin.token });
   let redis: PrivateRedis | undefined;
   if (!config.redis.url && !config.redis.clusterNodes) {
     redis = await PrivateRedis.ensure(config.dataDir);
     config = config.with({ redis: { url: redis.url } });
   }
-  const admin = ensureAdminToken(config.dataDir, config.adminToken);
-  return { config: config.with({ adminToken: admin.token }), redis, adminTokenFile: admin.file };
-}
-
-/**
- * SIGTERM/SIGINT: stop taking work, let in-flight jobs finish (or return to the queue when the
- * timeout passes: BullMQ hands a job whose lock lapses to another worker), then stop a spawned Redis.
- */
-export function installShutdown(app: INestApplicationContext, runtime: Runtime, logger: LoggerService): void {
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    // Readiness answers 503 from this instant, before the server stops taking work.
-    try {
-      app.get(ShutdownState, { strict: false }).begin();
-    } catch {
-      /* no HTTP probes in this context (CLI) */
-    }
-    logger.log({ msg: 'shutting down', signal }, 'Shutdown');
-    const force = setTimeout(() => {
-      logger.warn({ msg: 'shutdown timeout passed; exiting with jobs still active (they return to the queue)' }, 'Shutdown');
-      void runtime.redis?.stop().finally(() => process.exit(1));
-    }, runtime.config.shutdownTimeoutMs);
-    force.unref();
-    try {
-      await app.close();
-    } catch (err) {
-      logger.error({ msg: 'error during shutdown', error: (err as Error).message }, 'Shutdown');
-    }
-    await runtime.redis?.stop();
-    clearTimeout(force);
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  return { config, redis, adminTokenFile: admin.file };
 }

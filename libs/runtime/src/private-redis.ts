@@ -1,12 +1,64 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
- * The redis-server `npm start` runs when REDIS_URL is unset (CONTRACT §1): data with AOF under
- * <dataDir>/redis, reachable only through a unix socket with mode 700. A second process started on
- * the same data dir (start:api + start:worker) reuses the running one; only the spawner stops it.
+ * The longest unix socket path, in bytes, that works everywhere: `sun_path` holds 108 bytes on
+ * Linux and 104 on macOS and the BSDs, the NUL included (unix(7), https://man7.org/linux/man-pages/man7/unix.7.html).
+ */
+export const MAX_UNIX_SOCKET_PATH = 103;
+
+/** "unix socket path too long" in words an operator can act on, or undefined when the path fits. */
+export function socketPathProblem(socketPath: string): string | undefined {
+  const bytes = Buffer.byteLength(socketPath);
+  if (bytes <= MAX_UNIX_SOCKET_PATH) return undefined;
+  return `unix socket path is ${bytes} bytes, too long for a Unix socket (at most ${MAX_UNIX_SOCKET_PATH}: sun_path is 108 bytes on Linux, 104 on macOS): ${socketPath}`;
+}
+
+/**
+ * Where the private Redis listens: `<dataDir>/redis/redis.sock`, or, when that path is too long
+ * for a Unix socket (a deep checkout), a directory of ours under the temp dir named after the data
+ * dir, so every process on the same data dir still finds the same server.
+ */
+export function privateSocketPath(dataDir: string): string {
+  const inDataDir = path.join(dataDir, 'redis', 'redis.sock');
+  if (!socketPathProblem(inDataDir)) return inDataDir;
+  const tag = createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16);
+  for (const base of [os.tmpdir(), '/tmp']) {
+    const dir = path.join(base, `davpush-${process.getuid?.() ?? 0}-${tag}`);
+    const socket = path.join(dir, 'redis.sock');
+    if (!socketPathProblem(socket)) {
+      ownPrivateDir(dir);
+      return socket;
+    }
+  }
+  throw new Error(socketPathProblem(inDataDir));
+}
+
+/** A directory only we can use: created mode 700, or refused when someone else owns it or it is a symlink. */
+function ownPrivateDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const st = fs.lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+    throw new Error(`${dir} is not a private directory of this user; remove it, or set DAVPUSH_DATA_DIR to a shorter path`);
+  }
+}
+
+/**
+ * The redis-server `npm start` runs when REDIS_URL is unset: data with AOF under <dataDir>/redis,
+ * reachable only through a unix socket with mode 700. A second process started on the same data
+ * dir (start:api + start:worker) reuses the running one; only the spawner stops it.
+ *
+ * It runs in a process group of its own, so a Ctrl-C in the terminal (SIGINT to the whole
+ * foreground group) reaches davpush only, and davpush stops Redis after its own connections closed.
  */
 export class PrivateRedis {
   private constructor(
@@ -17,7 +69,7 @@ export class PrivateRedis {
   static async ensure(dataDir: string): Promise<PrivateRedis> {
     const dir = path.join(dataDir, 'redis');
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const socket = path.join(dir, 'redis.sock');
+    const socket = privateSocketPath(dataDir);
     const url = `unix://${socket}`;
     if (await ping(socket)) return new PrivateRedis(url);
     const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
@@ -30,7 +82,7 @@ export class PrivateRedis {
       'redis-server',
       [
         '--port', '0',
-        '--unixsocket', 'redis.sock',
+        '--unixsocket', socket,
         '--unixsocketperm', '700',
         '--dir', '.',
         '--appendonly', 'yes',
@@ -40,13 +92,19 @@ export class PrivateRedis {
         '--maxmemory-policy', 'noeviction',
         '--daemonize', 'no',
       ],
-      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], detached: true },
     );
+    const server = new PrivateRedis(url, child);
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     for (let i = 0; i < 100; i++) {
       if (child.exitCode !== null) throw new Error(`redis-server exited at start: ${stderr.trim() || `code ${child.exitCode}`}`);
-      if (await ping(socket)) return new PrivateRedis(url, child);
+      if (await ping(socket)) {
+        // Our own exit must not wait for the server's stderr pipe.
+        child.stderr?.destroy();
+        child.unref();
+        return server;
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     child.kill('SIGKILL');
@@ -57,18 +115,27 @@ export class PrivateRedis {
     return !!this.child;
   }
 
-  /** Stops the server if this process started it (SIGTERM: Redis flushes the AOF and exits). */
-  async stop(): Promise<void> {
+  /**
+   * Stops the server if this process started it: SIGTERM (Redis flushes the AOF and exits), then
+   * SIGKILL when it has not exited within `graceMs`.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), Math.max(0, graceMs));
       child.once('exit', () => {
         clearTimeout(timer);
         resolve();
       });
       child.kill('SIGTERM');
     });
+  }
+
+  /** Synchronous last resort for `process.on('exit')`: a server we spawned must not outlive us. */
+  killNow(): void {
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
 

@@ -13,3 +13,4 @@ export * from './rate-limit.store';
 export * from './lua-script';
 export * from './known-topic.store';
 export * from './proxy-state.store';
+export * from './connection-error-log';

@@ -1,16 +1,16 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@davpush/config';
+import { connectionErrors } from './connection-error-log';
 import { createRedisClient, type RedisClient } from './redis-connection';
 
 /** The one shared client for davpush's own data (BullMQ makes its own connections). */
 @Injectable()
 export class RedisService implements OnApplicationShutdown {
-  private readonly logger = new Logger(RedisService.name);
   readonly client: RedisClient;
 
   constructor(config: AppConfig) {
     this.client = createRedisClient(config, { name: 'davpush', autoPipelining: true });
-    this.client.on('error', (err: Error) => this.logger.warn(`redis: ${err.message}`));
+    this.client.on('error', (err: Error) => connectionErrors.report('store', err));
   }
 
   async ping(): Promise<void> {

@@ -16,6 +16,8 @@ export interface ParsedArgs {
   json: boolean;
   help: boolean;
   limit?: number;
+  /** `--url`: the davpush base URL (`try`); default PUBLIC_URL. */
+  url?: string;
 }
 
 /**
@@ -33,6 +35,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         limit: { type: 'string' },
+        url: { type: 'string' },
       },
     });
   } catch (err) {
@@ -46,5 +49,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     }
     limit = Number(values.limit);
   }
-  return { positionals, json: values.json, help: values.help, limit };
+  let url: string | undefined;
+  if (values.url !== undefined) {
+    if (!/^https?:\/\/[^\s/]+/.test(values.url)) throw new UsageError(`--url must be an http: or https: URL, not ${JSON.stringify(values.url)}`);
+    url = values.url;
+  }
+  return { positionals, json: values.json, help: values.help, limit, url };
 }

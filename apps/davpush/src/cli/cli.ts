@@ -16,6 +16,7 @@ export function usage(commands: readonly Command[] = COMMANDS): string {
     '',
     'options:',
     '  --json       machine-readable output',
+    '  --url URL    davpush base URL for `try` (default PUBLIC_URL, or http://HOST:PORT)',
     '  -h, --help   help for a command',
     '',
     'Runs against the same Redis as the service: REDIS_URL, or the private redis-server under',
@@ -60,6 +61,8 @@ export async function runCli(argv: readonly string[], io: CliIo, open: OpenConte
   if (args.length < command.args.min || args.length > command.args.max) {
     return usageError(io, args.length < command.args.min ? 'missing argument' : `unexpected argument: ${args[command.args.max]}`, usage([command]));
   }
+  // Nothing to open: a standalone command talks HTTP to the running service and never reads `app`.
+  if (command.standalone) return command.run({ args, flags, io, optional, app: undefined as never });
   let ctx: Awaited<ReturnType<OpenContext>> | undefined;
   try {
     ctx = await open();

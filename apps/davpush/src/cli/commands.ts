@@ -5,6 +5,7 @@ import { QueueStatsService, RegistrationStatsService } from '@davpush/observabil
 import { RegistrationStore, TenantStore } from '@davpush/storage';
 import type { ParsedArgs } from './args';
 import { resolveOptional, type OptionalServices } from './optional-services';
+import { runTry } from './try/try.command';
 
 export interface CliIo {
   out(text: string): void;
@@ -24,6 +25,8 @@ export interface Command {
   usage: string;
   summary: string;
   args: { min: number; max: number };
+  /** Runs without Redis or a Nest context (talks HTTP to a running davpush): its `app` must not be used. */
+  standalone?: boolean;
   run(ctx: CommandContext): Promise<number>;
 }
 
@@ -41,6 +44,14 @@ export function table(rows: readonly (readonly string[])[]): string {
 const json = (io: CliIo, value: unknown) => io.out(`${JSON.stringify(value, null, 2)}\n`);
 
 export const COMMANDS: readonly Command[] = [
+  {
+    words: ['try'],
+    usage: 'try [--url URL] [--json]',
+    summary: 'end-to-end check on this machine: a local receiver registers, an event is posted, the push arrives and is decrypted',
+    args: { min: 0, max: 0 },
+    standalone: true,
+    run: ({ flags, io }) => runTry(flags, io),
+  },
   {
     words: ['tenant', 'create'],
     usage: 'tenant create NAME [--json]',

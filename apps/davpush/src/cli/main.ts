@@ -1,10 +1,7 @@
 import 'reflect-metadata';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { AppConfig } from '@davpush/config';
-import { within } from '@davpush/observability';
-import { CoreModule, prepareRuntime } from '@davpush/runtime';
-import { createRedisClient } from '@davpush/storage';
+import { CoreModule, prepareRuntime, reachRedis } from '@davpush/runtime';
 import { runCli, type OpenContext } from './cli';
 
 /**
@@ -42,23 +39,6 @@ const open: OpenContext = async () => {
     throw err;
   }
 };
-
-/**
- * One PING before Nest starts: an unreachable Redis becomes one clear line instead of BullMQ's
- * reconnect noise and a retry-limit message.
- */
-async function reachRedis(config: AppConfig): Promise<void> {
-  const client = createRedisClient(config, { name: 'davpush-cli' });
-  client.on('error', () => undefined); // reported below, once
-  try {
-    await within(client.ping(), 5000, 'Redis');
-  } catch (err) {
-    const where = config.redis.url?.replace(/\/\/[^@/]*@/, '//[redacted]@') ?? 'REDIS_CLUSTER_NODES';
-    throw new Error(`cannot reach Redis at ${where} (${(err as Error).message}); is it running, and is REDIS_URL the service's?`, { cause: err });
-  } finally {
-    client.disconnect();
-  }
-}
 
 void runCli(process.argv.slice(2), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }, open).then(
   (code) => finish(code),

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import webpush from 'web-push';
 import { AppConfig } from '@davpush/config';
 import { SecretStore, type VapidKeyPair } from '@davpush/storage';
@@ -16,7 +16,6 @@ const RELOAD_MS = 15_000;
  */
 @Injectable()
 export class VapidService implements OnModuleInit {
-  private readonly logger = new Logger(VapidService.name);
   private keys!: VapidKeyPair;
   private loadedAt = 0;
   private readonly cache = new Map<string, { header: string; exp: number }>();
@@ -27,10 +26,8 @@ export class VapidService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    // A placeholder or unreachable subject is reported once at start-up (libs/runtime/src/start-up-warnings.ts).
     await this.reload();
-    if (this.config.vapid.subjectIsPlaceholder) {
-      this.logger.warn('DAVPUSH_VAPID_SUBJECT is not set: using a placeholder contact; some push services (Apple) reject it');
-    }
   }
 
   private async reload(): Promise<void> {

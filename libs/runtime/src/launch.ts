@@ -1,0 +1,148 @@
+import type { INestApplication, INestApplicationContext, LoggerService } from '@nestjs/common';
+import { ConfigError } from '@davpush/config';
+import { ShutdownState, within } from '@davpush/observability';
+import { createLogger, prepareRuntime, type Runtime } from './bootstrap';
+import { mountHome, serviceLinks, type ServiceLink } from './home';
+import { reachRedis } from './redis-reachability';
+import { startUpWarnings } from './start-up-warnings';
+
+/** One process role (`npm start`, `start:api`, `start:worker`) as the launcher runs it. */
+export interface RoleSpec<A extends INestApplicationContext = INestApplicationContext> {
+  /** `davpush`, `davpush api`, `davpush worker`: the first word of every line printed without a logger. */
+  name: string;
+  /** Serves the API (docs, dashboard) or only probes and metrics. */
+  api: boolean;
+  /** Builds the Nest application (not yet listening), or a context for a role that serves its own listener. */
+  create(runtime: Runtime, logger: LoggerService): Promise<A>;
+  /**
+   * Where to listen, and the variable that sets the port (named when it is in use). Absent: the role
+   * listens by itself once created (the proxy's DAV listener), and gets no home page.
+   */
+  listen?(runtime: Runtime): { port: number; host: string; portVariable: string };
+  /** The public base URL of this process once it listens. */
+  baseUrl(runtime: Runtime, app: A): Promise<string>;
+  /** Role-specific lines for the banner (VAPID key, admin token file…). */
+  details?(runtime: Runtime, app: A): Record<string, string>;
+}
+
+type Signal = 'SIGTERM' | 'SIGINT';
+
+/**
+ * Runs a role: configuration, Redis (reachable, or the private one started), Nest, the listener,
+ * then a banner with the URLs that matter. Every failure is one line and exit 1, and a Redis this
+ * process spawned is stopped first. SIGTERM and SIGINT (also a second one, as when both the
+ * terminal and `npm` deliver Ctrl-C) stop everything within DAVPUSH_SHUTDOWN_TIMEOUT_MS; the last
+ * line says so.
+ */
+export async function launch<A extends INestApplicationContext>(role: RoleSpec<A>): Promise<void> {
+  let runtime: Runtime | undefined;
+  let logger: LoggerService | undefined;
+  let app: A | undefined;
+  let stopping: Signal | undefined;
+
+  // Installed before anything starts, so a signal during start-up is a clean stop too.
+  const onSignal = (signal: Signal) => {
+    if (stopping) return logger?.debug?.({ msg: 'already stopping', signal }, 'Shutdown');
+    stopping = signal;
+    void stop(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  // A redis-server we spawned runs in its own process group: it must not outlive us on any exit path.
+  process.on('exit', () => runtime?.redis?.killNow());
+
+  let preparing: Promise<Runtime> | undefined;
+
+  async function stop(signal: Signal): Promise<void> {
+    const started = Date.now();
+    // A signal while the private Redis is being spawned: let that finish, so it can be stopped too.
+    if (!runtime && preparing) {
+      const late = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10_000));
+      runtime = await Promise.race([preparing.catch(() => undefined), late]);
+    }
+    const timeoutMs = runtime?.config.shutdownTimeoutMs ?? 10_000;
+    try {
+      app?.get(ShutdownState, { strict: false }).begin();
+    } catch {
+      /* no probes in this context */
+    }
+    logger?.log({ msg: 'shutting down', signal, timeoutMs }, 'Shutdown');
+    // Redis goes last, after the app's connections closed; keep part of the budget for it.
+    const redisBudget = runtime?.redis?.spawned ? Math.min(2000, Math.floor(timeoutMs / 4)) : 0;
+    let timedOut = false;
+    if (app) {
+      const closing = app.close().catch((err: Error) => logger?.error({ msg: 'error during shutdown', error: err.message }, 'Shutdown'));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, timeoutMs - redisBudget))));
+      timedOut = (await Promise.race([closing, late])) === 'late';
+      clearTimeout(timer);
+      if (timedOut) logger?.warn({ msg: 'shutdown timeout passed; exiting with work still active (jobs return to the queue when their lock lapses)' }, 'Shutdown');
+    }
+    await runtime?.redis?.stop(Math.max(100, timeoutMs - (Date.now() - started)));
+    finish(timedOut ? 1 : 0, { msg: `${role.name} stopped`, signal, ms: Date.now() - started });
+  }
+
+  function finish(code: number, line: Record<string, unknown>): void {
+    if (logger) logger.log(line, 'Shutdown');
+    else process.stderr.write(`${role.name}: ${String(line.msg)}\n`);
+    process.exit(code);
+  }
+
+  try {
+    preparing = prepareRuntime();
+    runtime = await preparing;
+    if (stopping) return;
+    logger = createLogger(runtime.config);
+    await reachRedis(runtime.config);
+    if (stopping) return;
+    app = await role.create(runtime, logger);
+    if (role.listen) {
+      // A role with a listener of the launcher's creates an HTTP application (NestFactory.create).
+      const http = app as unknown as INestApplication;
+      const { port, host, portVariable } = role.listen(runtime);
+      // The API's links use PUBLIC_URL; a worker's probe port has no public URL, so its links are relative.
+      mountHome(http, role.name, serviceLinks(role.api ? runtime.config.http.publicUrl : '', role));
+      await http.listen(port, host).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is in use (set ${portVariable})`) : err;
+      });
+    }
+    if (stopping) return;
+    banner(role, runtime, app, logger, await role.baseUrl(runtime, app));
+  } catch (err) {
+    if (stopping) return; // the stop in progress exits
+    stopping = 'SIGTERM';
+    const message = err instanceof ConfigError ? err.message : `could not start: ${(err as Error).message}`;
+    if (logger) logger.error({ msg: message }, 'Bootstrap');
+    else process.stderr.write(`${role.name}: ${message}\n`);
+    if (app) await within(app.close(), 5000, 'closing').catch(() => undefined);
+    await runtime?.redis?.stop(2000);
+    process.exit(1);
+  }
+}
+
+const LABELS: Record<string, string> = {
+  adminToken: 'admin token',
+  vapidPublicKey: 'VAPID public key',
+  redis: 'redis',
+  concurrency: 'concurrency',
+  proxy: 'WebDAV-Push proxy',
+  proxyTenant: 'proxy tenant',
+};
+
+/** The start-up warnings, then the banner: one JSON line in JSON mode, a short block in pretty mode. */
+function banner<A extends INestApplicationContext>(role: RoleSpec<A>, runtime: Runtime, app: A, logger: LoggerService, base: string): void {
+  const { config } = runtime;
+  // A role without a listener of the launcher's (the proxy alone) has no probe or metrics links.
+  const links: ServiceLink[] = role.listen ? serviceLinks(base, role) : [];
+  const redis = runtime.redis?.spawned ? `private redis-server (AOF) at ${runtime.redis.url}` : runtime.redis ? `${runtime.redis.url} (already running)` : 'REDIS_URL';
+  const details: Record<string, string> = { ...role.details?.(runtime, app), redis };
+  // Warnings first: the banner is the last start-up line, the one left on screen.
+  for (const warning of startUpWarnings(config)) logger.warn(warning, 'Bootstrap');
+  if (config.log.format === 'json') {
+    logger.log({ msg: `${role.name} started on ${base}`, url: base, links: Object.fromEntries(links.map((l) => [l.rel, l.href])), ...details }, 'Bootstrap');
+  } else {
+    const width = Math.max(...links.map((l) => l.title.length));
+    const lines = [`${role.name} is listening on ${base}`, ...links.map((l) => `${l.title.padEnd(width)}  ${l.href}`), ...Object.entries(details).map(([k, v]) => `${LABELS[k] ?? k}: ${v}`)];
+    process.stdout.write(`\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
+  }
+}

@@ -1,0 +1,42 @@
+import type { AppConfig } from '@davpush/config';
+import { within } from '@davpush/observability';
+import { createRedisClient } from '@davpush/storage';
+import { socketPathProblem } from './private-redis';
+
+/** How long the start-up PING may take before Redis counts as unreachable. */
+export const REDIS_REACH_TIMEOUT_MS = 5000;
+
+/** A Redis URL fit for a log line: the password (and user) replaced by `[redacted]`. */
+export function redactRedisUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
+}
+
+/** Where the config points, for messages: the redacted URL, or the cluster nodes. */
+export function redisLocation(config: AppConfig): string {
+  if (config.redis.url) return redactRedisUrl(config.redis.url);
+  return `cluster ${config.redis.clusterNodes?.map((n) => `${n.host}:${n.port}`).join(',')}`;
+}
+
+/**
+ * One PING before Nest starts: an unreachable Redis becomes one line naming the (redacted) URL and
+ * the cause, instead of endless reconnect errors from every BullMQ connection.
+ * @throws Error `cannot reach Redis at <url>: <cause>`
+ */
+export async function reachRedis(config: AppConfig, timeoutMs = REDIS_REACH_TIMEOUT_MS): Promise<void> {
+  const where = redisLocation(config);
+  if (config.redis.url?.startsWith('unix:')) {
+    const problem = socketPathProblem(decodeURIComponent(new URL(config.redis.url).pathname));
+    if (problem) throw new Error(`cannot reach Redis at ${where}: ${problem}`);
+  }
+  const client = createRedisClient(config, { name: 'davpush-start' });
+  let lastError: Error | undefined;
+  client.on('error', (err: Error) => (lastError = err)); // reported below, once
+  try {
+    await within(client.ping(), timeoutMs, 'Redis');
+  } catch (err) {
+    const cause = lastError?.message || (err as Error).message;
+    throw new Error(`cannot reach Redis at ${where}: ${cause}`, { cause: err });
+  } finally {
+    client.disconnect();
+  }
+}
