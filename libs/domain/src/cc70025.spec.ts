@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidTopicsError, judgeCcExpiry, parseClientData, parseRfc3339, urgencyForPriority } from './cc70025';
+import { InvalidTopicsError, judgeCcExpiry, parseClientData, urgencyForPriority } from './cc70025';
+import { parseRfc3339 } from './rfc3339';
 import { PreconditionFailedError, ValidationError } from './errors';
 import { assertPushClientId, clientSkipEntry } from './push-client-id';
 

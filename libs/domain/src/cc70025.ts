@@ -7,6 +7,7 @@ import { DomainError, PreconditionFailedError, ValidationError } from './errors'
 import type { Urgency } from './change-event';
 import { isPushClientId } from './push-client-id';
 import type { RawFcmSubscription, RawWebPushSubscription } from './registration';
+import { parseRfc3339 } from './rfc3339';
 import type { Transport } from './subscription';
 
 /** Draft §6.1.3: `priority` 0..100, "implementations SHOULD default to 50". */
@@ -30,16 +31,6 @@ export function urgencyForPriority(priority: number): Urgency {
 
 /** What a subscription's `expires` asks for (draft §5.2.2 and §6.2.1.6). */
 export type CcExpiry = { kind: 'unsubscribe' } | { kind: 'subscribe'; expiresAt: number };
-
-/** RFC 3339 §5.6 `date-time` (any offset; `T`/`Z` in either case). */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
-
-/** RFC 3339 timestamp → epoch ms, or undefined. */
-export function parseRfc3339(value: unknown): number | undefined {
-  if (typeof value !== 'string' || !RFC3339.test(value.trim())) return undefined;
-  const t = Date.parse(value.trim().toUpperCase());
-  return Number.isFinite(t) ? t : undefined;
-}
 
 /**
  * Clock difference tolerated between an application server and davpush when it asks for exactly
