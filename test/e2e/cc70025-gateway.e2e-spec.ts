@@ -70,14 +70,19 @@ describe('CC/CD 70025 push gateway, end to end', () => {
   });
 
   it('answers discovery in the cc70025 dialect with the four properties, ready to embed (§5.2.3.1, §6.2.1)', async () => {
-    const res = await h.request('GET', '/v1/discovery?topic=cal%2F1&dialect=cc70025', { token: apiKey });
+    // The push-subscribe-URL is the calendar server's own relay (§6.2.1.1): required, and named when missing.
+    const missing = await h.request('GET', '/v1/discovery?topic=cal%2F1&dialect=cc70025', { token: apiKey });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { detail: string }).detail).toMatch(/subscribeUrl/);
+    const relay = 'https://cal.example/push/subscribe?a=1&b=2';
+    const res = await h.request('GET', `/v1/discovery?topic=cal%2F1&dialect=cc70025&subscribeUrl=${encodeURIComponent(relay)}`, { token: apiKey });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { properties: Record<string, string>; propertiesByName: Record<string, string>; subscribeUrl: string };
     expect(Object.keys(body.properties)).toEqual(['pushSubscribeUrl', 'supportedTransportSet', 'topic', 'pushVersion']);
     const read = (xml: string) => new DOMParser().parseFromString(xml, 'application/xml').documentElement!;
     const href = read(body.properties.pushSubscribeUrl!);
     expect(`{${href.namespaceURI}}${href.localName}`).toBe(`{${CC}}push-subscribe-URL`);
-    expect(href.getElementsByTagNameNS('DAV:', 'href')[0]!.textContent).toBe(`${h.baseUrl}/v1/gateway/subscribe`);
+    expect(href.getElementsByTagNameNS('DAV:', 'href')[0]!.textContent).toBe(relay);
     const set = read(body.properties.supportedTransportSet!);
     expect(Array.from(set.getElementsByTagNameNS(CC, 'transport-uri')).map((e) => e.textContent)).toEqual([webPushUri, fcmUri]);
     expect(Array.from(set.getElementsByTagNameNS(CC, 'refresh-interval')).map((e) => e.textContent)).toEqual(['172800', '172800']);

@@ -41,14 +41,13 @@ describe('CC/CD 70025 gateway refusals', () => {
     const good = { 'transport-uri': webPushUri, 'client-data': webPushData(c) };
     const bodies: [string, unknown, number, RegExp][] = [
       ['not JSON', '{"push-subscribe":', 400, /malformed JSON/],
-      ['two requests at once', { 'push-transports': [], push: [] }, 400, /exactly one member/],
-      ['an unknown request', { 'push-unsubscribe': {} }, 400, /exactly one member/],
+      ['two requests at once', { 'push-transports': [], push: [] }, 400, /exactly one of the members/],
+      ['an unknown request', { 'push-unsubscribe': {} }, 400, /exactly one of the members/],
       ['an array body', [{ push: [] }], 400, /expected record|object/i],
       ['topics as a string', { 'push-subscribe': { topics: 'hostile', transport: good, expires: inSeconds(60) } }, 400, /push-subscribe\.topics/],
       ['a number topic', { 'push-subscribe': { topics: [1], transport: good, expires: inSeconds(60) } }, 400, /push-subscribe\.topics\.0/],
       ['no topics', { 'push-subscribe': { topics: [], transport: good, expires: inSeconds(60) } }, 400, /topics/],
       ['a huge topic array', { 'push-subscribe': { topics: Array.from({ length: 5000 }, (_, i) => `t${i}`), transport: good, expires: inSeconds(60) } }, 400, /topics/],
-      ['an unknown key', { 'push-subscribe': { topics: ['h1'], transport: good, expires: inSeconds(60), admin: true } }, 400, /admin/],
       ['both transport spellings', { 'push-subscribe': { topics: ['h1'], transport: good, 'selected-transport': good, expires: inSeconds(60) } }, 400, /exactly one of/],
       ['client-data as an object', { 'push-subscribe': { topics: ['h1'], transport: { ...good, 'client-data': c.subscription }, expires: inSeconds(60) } }, 400, /client-data/],
       ['no expires', { 'push-subscribe': { topics: ['h1'], transport: good } }, 400, /expires/],
@@ -58,12 +57,8 @@ describe('CC/CD 70025 gateway refusals', () => {
       ['a short p256dh', { 'push-subscribe': { topics: ['h1'], transport: { ...good, 'client-data': JSON.stringify({ endpoint: c.pushResource, keys: { p256dh: 'AAAA', auth: c.authSecret } }) }, expires: inSeconds(60) } }, 403, /65 bytes/],
       // Address rules (SSRF) are those of registrations; this harness allows private push services, test/security/ssrf.e2e-spec.ts does not.
       ['a relative endpoint', { 'push-subscribe': { topics: ['h1'], transport: { ...good, 'client-data': JSON.stringify({ endpoint: '/push/1', keys: { p256dh: c.publicKey, auth: c.authSecret } }) }, expires: inSeconds(60) } }, 403, /absolute URL/],
-      ['an unknown client-data key', { 'push-subscribe': { topics: ['h1'], transport: { ...good, 'client-data': JSON.stringify({ ...c.subscription, extra: 1 }) }, expires: inSeconds(60) } }, 403, /unknown members/],
-      ['a priority out of range', { push: [{ topic: 'h1', priority: 101 }] }, 400, /push\.0\.priority/],
-      ['a fractional priority', { push: { messages: [{ topic: 'h1', priority: 50.5 }] } }, 400, /priority/],
-      ['a string priority', { push: [{ topic: 'h1', priority: '100' }] }, 400, /priority/],
-      ['an unknown message key', { push: [{ topic: 'h1', prio: 1 }] }, 400, /prio/],
-      ['a bad timestamp', { push: [{ topic: 'h1', timestamp: 'yesterday' }] }, 400, /timestamp/],
+      ['a string priority', { push: [{ topic: 'h1', priority: '100' }] }, 400, /push\.0\.priority/],
+      ['a number client-id', { push: [{ topic: 'h1', 'client-id': 7 }] }, 400, /client-id/],
       ['an empty push', { push: [] }, 400, /push/],
       ['a huge push', { push: Array.from({ length: 1001 }, () => ({ topic: 'h1' })) }, 400, /push/],
       ['push-transports not a list', { 'push-transports': {} }, 400, /push-transports/],
@@ -112,7 +107,7 @@ ${topics.map((t) => `  <P:topic>${t}</P:topic>`).join('\n')}
     expect(listed).toEqual(['123', 'abc']);
 
     // Discovery shows "123"; "abc" is still unknown to this tenant: the request fails as a whole.
-    const disc = await h.request('GET', '/v1/discovery?topic=123&dialect=cc70025', { token: key });
+    const disc = await h.request('GET', `/v1/discovery?topic=123&dialect=cc70025&subscribeUrl=${encodeURIComponent('https://cal.example/subscribe')}`, { token: key });
     expect(disc.status).toBe(200);
     const partly = await post(xml(['123', 'abc']));
     expect(partly.status).toBe(403);

@@ -5,10 +5,10 @@ import {
   InvalidTopicsError,
   judgeCcExpiry,
   parseClientData,
-  parseRfc3339,
   PreconditionFailedError,
   urgencyForPriority,
   ValidationError,
+  isPushClientId,
   type CcTransport,
   type Transport,
 } from '@davpush/domain';
@@ -18,6 +18,30 @@ import type { EventInput } from './change-event.dto';
 import { EventsService } from './events.service';
 import { RegistrationsService } from './registrations.service';
 import { assertTopic } from './topic';
+
+/** A topic a subscription could have been made for ({@link assertTopic}). */
+const isTopic = (topic: string): boolean => {
+  try {
+    assertTopic(topic);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** §6.1.3 priority 0–100, default 50; a value outside is rounded into the range. */
+const ccPriority = (p: number | undefined): number => (p === undefined ? DEFAULT_CC_PRIORITY : Math.min(100, Math.max(0, Math.round(p))));
+
+/**
+ * An absolute URI in RFC 3986 §6.2.2/§6.2.3 normal form as WHATWG URL writes it (scheme and host
+ * lower-cased, default port dropped, dot segments removed), without a trailing slash; undefined if
+ * it is not one.
+ */
+function normalizeUri(uri: string): string | undefined {
+  if (uri.length > 2048 || !URL.canParse(uri)) return undefined;
+  const u = new URL(uri);
+  return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}${u.search}`;
+}
 
 /** A subscription as the gateway API (`push-subscribe`) or the client's `subscribe` XML carries it. */
 export interface CcSubscription {
@@ -77,11 +101,6 @@ export class CcGatewayService {
     return `${this.config.http.publicUrl}/v1/gateway`;
   }
 
-  /** Where a client's `subscribe` XML is handled (forwarded by the calendar server with its key). */
-  subscribeUrl(): string {
-    return `${this.gatewayUrl()}/subscribe`;
-  }
-
   /** The `transport-uri` of one of davpush's transports: an identifier only, never fetched. */
   transportUri(transport: Transport): string {
     return `${this.gatewayUrl()}/transports/${transport}`;
@@ -103,12 +122,16 @@ export class CcGatewayService {
   }
 
   /**
-   * The transport a `transport-uri` names: one of ours as advertised, or its short name
-   * (`web-push`, `fcm`). Anything else is `push-not-available`: davpush relays to no other gateway.
+   * The transport a `transport-uri` names: one of ours as advertised, compared after URI
+   * normalisation (RFC 3986 §6.2.2 and §6.2.3: scheme and host case, the default port, an empty
+   * path or a trailing slash), or its short name (`web-push`, `fcm`). Anything else is
+   * `push-not-available`: davpush relays to no other gateway.
    */
   transportOf(uri: string): Transport {
     const configured = this.gateways.transports();
-    const found = configured.find((t) => uri === this.transportUri(t) || uri === t);
+    const given = uri.trim();
+    const wanted = normalizeUri(given);
+    const found = configured.find((t) => given === t || (wanted !== undefined && wanted === normalizeUri(this.transportUri(t))));
     if (found) return found;
     const known = configured.map((t) => this.transportUri(t)).join(', ');
     throw new PreconditionFailedError('push-not-available', `transport-uri ${JSON.stringify(uri.slice(0, 200))} is not a transport of this gateway (${known})`);
@@ -154,37 +177,31 @@ export class CcGatewayService {
   /**
    * A `push` (§5.4, §6.1.3): one content change event per message, priority mapped to urgency
    * ({@link urgencyForPriority}), `client-id` skipping that client's registrations. Returns the
-   * topics nobody is subscribed to (unknown topics are no error).
+   * topics nobody is subscribed to, in the order first named (unknown topics are no error, §5.4).
+   *
+   * One message never sinks the others: a topic no subscription can have (not 1–512 characters,
+   * control characters) is only listed in `no-subscribers`; a `client-id` no subscription can
+   * carry (not a 1–256 character token) names nobody and is ignored; a `timestamp` is not used,
+   * so it is not judged; a priority outside 0–100 is rounded into the range.
    */
   async push(tenantId: string, messages: readonly CcMessage[], requestId?: string): Promise<{ noSubscribers: string[] }> {
-    const inputs: EventInput[] = messages.map((m, i) => {
-      this.checkMessage(m, i);
-      return {
+    const inputs: EventInput[] = [];
+    const unusable = new Set<string>();
+    for (const m of messages) {
+      if (!isTopic(m.topic)) {
+        unusable.add(m.topic);
+        continue;
+      }
+      inputs.push({
         topic: m.topic,
         changes: ['content'],
-        urgency: urgencyForPriority(m.priority ?? DEFAULT_CC_PRIORITY),
-        ...(m.clientId === undefined ? {} : { skipClients: [m.clientId] }),
-      };
-    });
-    const accepted = await this.events.accept(tenantId, inputs, requestId);
-    return { noSubscribers: accepted.noSubscribers };
-  }
-
-  /**
-   * Judges one message without side effects: a usable topic, an RFC 3339 `timestamp` if given
-   * (read, not used: a push carries no time), a priority in range.
-   * @throws ValidationError naming `messages[i]`.
-   */
-  checkMessage(m: CcMessage, i: number): void {
-    try {
-      assertTopic(m.topic);
-    } catch (err) {
-      throw new ValidationError(`messages[${i}].topic: ${(err as Error).message}`);
+        urgency: urgencyForPriority(ccPriority(m.priority)),
+        ...(isPushClientId(m.clientId) ? { skipClients: [m.clientId] } : {}),
+      });
     }
-    if (m.timestamp !== undefined && parseRfc3339(m.timestamp) === undefined) {
-      throw new ValidationError(`messages[${i}].timestamp must be an RFC 3339 timestamp`);
-    }
-    urgencyForPriority(m.priority ?? DEFAULT_CC_PRIORITY);
+    const accepted = inputs.length > 0 ? (await this.events.accept(tenantId, inputs, requestId)).noSubscribers : [];
+    const none = new Set([...accepted, ...unusable]);
+    return { noSubscribers: [...new Set(messages.map((m) => m.topic))].filter((t) => none.has(t)) };
   }
 
   /** Marks a topic as one the tenant's clients may subscribe to (discovery was asked for it). */
@@ -194,14 +211,7 @@ export class CcGatewayService {
 
   private async checkTopics(tenantId: string, topics: readonly string[], allowed: CcSubscribeOptions['topics']): Promise<void> {
     if (topics.length === 0) throw new ValidationError('topics must name at least one topic');
-    const malformed = topics.filter((t) => {
-      try {
-        assertTopic(t);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    const malformed = topics.filter((t) => !isTopic(t));
     let refused = malformed;
     if (malformed.length === 0 && allowed !== 'any') {
       refused = allowed === 'known' ? await this.knownTopics.unknown(tenantId, topics) : topics.filter((t) => !allowed.includes(t));

@@ -18,9 +18,11 @@ export class DiscoveryController {
 
   /**
    * `dialect` = `webdav-push` (default) or `cc70025`: the CalConnect CC/CD 70025 properties
-   * (draft-gajda-dav-push-00 §6.2.1, docs/cc70025.md), with `subscribeUrl` (the calendar server's
-   * own URL that forwards `subscribe` documents to `POST /v1/gateway/subscribe`; default: that
-   * davpush URL). Asking for a topic makes it one the tenant's clients may subscribe to.
+   * (draft-gajda-dav-push-00 §6.2.1, docs/cc70025.md), with `subscribeUrl` required: the
+   * push-subscribe-URL is a resource of the DAV server (§5.2.3.2, §6.2.1.1), which relays the
+   * client's `subscribe` to `POST /v1/gateway/subscribe` with its API key; a client could not
+   * authenticate to davpush itself. Asking for a topic makes it one the tenant's clients may
+   * subscribe to.
    */
   @Get()
   async discover(
@@ -50,13 +52,15 @@ export class DiscoveryController {
   }
 
   private async discoverCc(topic: string, subscribeUrl: unknown) {
-    let url = this.ccGateway.subscribeUrl();
-    if (subscribeUrl !== undefined) {
-      if (typeof subscribeUrl !== 'string' || subscribeUrl.length > 2048 || !/^https?:\/\//i.test(subscribeUrl) || !URL.canParse(subscribeUrl)) {
-        throw new ValidationError('the query parameter subscribeUrl must be one absolute http(s) URL');
-      }
-      url = subscribeUrl;
+    if (subscribeUrl === undefined) {
+      throw new ValidationError(
+        "dialect=cc70025 needs the query parameter subscribeUrl: the calendar server's own URL where clients POST their subscribe and which relays it to POST /v1/gateway/subscribe (docs/cc70025.md)",
+      );
     }
+    if (typeof subscribeUrl !== 'string' || subscribeUrl.length > 2048 || !/^https?:\/\//i.test(subscribeUrl) || !URL.canParse(subscribeUrl)) {
+      throw new ValidationError('the query parameter subscribeUrl must be one absolute http(s) URL');
+    }
+    const url = subscribeUrl;
     const transports = await this.ccGateway.transports();
     const input = { subscribeUrl: url, topic, transports };
     return {

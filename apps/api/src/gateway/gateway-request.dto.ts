@@ -5,17 +5,19 @@ import { MAX_SUBSCRIBE_TOPICS } from '@davpush/webdav-push';
 
 /**
  * The JSON bodies of `POST /v1/gateway` (CC/CD 70025, draft-gajda-dav-push-00 §5.1, §5.3, §5.4 and
- * §6.1). Objects are strict: an unknown member is a 400 naming it (a misspelt `priority` would
- * otherwise silently become 50). Where the draft spells a member two ways, both are read
- * (docs/cc70025.md); types and sizes are checked here, values by the use case.
+ * §6.1). Unknown members are ignored everywhere (an application server adding a vendor member
+ * keeps working: the draft defines no extension point, so ignoring is the only way to extend). Where the
+ * draft spells a member two ways, both are read (docs/cc70025.md). Only the JSON types and the
+ * counts are checked here: a value out of bounds is judged per message by the use case, so one
+ * bad message never sinks the others.
  */
 
 /** §6.1.1: the application server sends an empty list; its contents, if any, are ignored. */
 export const PushTransports = z.array(z.unknown()).max(64);
 
-const SelectedTransport = z.strictObject({
-  'transport-uri': z.string().min(1).max(2048),
-  'client-data': z.string().min(1).max(8192),
+const SelectedTransport = z.object({
+  'transport-uri': z.string().min(1),
+  'client-data': z.string().min(1),
 });
 
 /**
@@ -23,8 +25,8 @@ const SelectedTransport = z.strictObject({
  * Exactly one of them.
  */
 export const PushSubscribe = z
-  .strictObject({
-    topics: z.array(z.string().max(4096)).min(1).max(MAX_SUBSCRIBE_TOPICS),
+  .object({
+    topics: z.array(z.string()).min(1).max(MAX_SUBSCRIBE_TOPICS),
     'selected-transport': SelectedTransport.optional(),
     transport: SelectedTransport.optional(),
     expires: z.string().min(1).max(64),
@@ -36,20 +38,21 @@ export const PushSubscribe = z
 
 /**
  * §6.1.3 message; `timestamp` defaults to the time of receipt, `priority` to 50. An optional member
- * sent as `null` counts as absent (the draft says "omit", a serializer may write null).
+ * sent as `null` counts as absent (the draft says "omit", a serializer may write null). Values are
+ * judged by the use case per message (`CcGatewayService.push`).
  */
-const Message = z.strictObject({
-  topic: z.string().max(4096),
-  priority: z.number().int().min(0).max(100).nullish(),
-  timestamp: z.string().min(1).max(64).nullish(),
-  'client-id': z.string().min(1).max(256).nullish(),
+const Message = z.object({
+  topic: z.string(),
+  priority: z.number().nullish(),
+  timestamp: z.string().nullish(),
+  'client-id': z.string().nullish(),
 });
 
 /** §6.1.3 syntax: `"push": [message, …]`; the example of §5.4: `"push": {"messages": [message, …]}`. */
 export const Messages = z.array(Message).min(1).max(MAX_EVENTS_PER_REQUEST);
-export const MessagesObject = z.strictObject({ messages: Messages });
+export const MessagesObject = z.object({ messages: Messages });
 
-/** The envelope: exactly one of the three request members. */
+/** The envelope: exactly one of the three request members; other members are ignored. */
 export const GatewayEnvelope = z.record(z.string(), z.unknown());
 
 const KINDS = ['push-transports', 'push-subscribe', 'push'] as const;
@@ -74,11 +77,12 @@ function member<T extends z.ZodType>(schema: T, value: unknown, root: string): z
  */
 export function readGatewayRequest(body: Record<string, unknown>): GatewayRequest {
   const names = Object.keys(body);
-  const kind = KINDS.find((k) => names.length === 1 && names[0] === k);
-  if (!kind) {
-    const got = names.length === 0 ? 'an empty object' : names.slice(0, 5).map((n) => JSON.stringify(n.slice(0, 32))).join(', ');
-    throw new ValidationError(`the body must have exactly one member, push-transports, push-subscribe or push; got ${got}`);
+  const present = KINDS.filter((k) => Object.hasOwn(body, k));
+  if (present.length !== 1) {
+    const got = present.length > 1 ? present.join(', ') : names.length === 0 ? 'an empty object' : names.slice(0, 5).map((n) => JSON.stringify(n.slice(0, 32))).join(', ');
+    throw new ValidationError(`the body must have exactly one of the members push-transports, push-subscribe or push; got ${got}`);
   }
+  const kind = present[0]!;
   const value = body[kind];
   if (kind === 'push-transports') {
     member(PushTransports, value, kind);

@@ -11,6 +11,19 @@ import { GatewayExceptionFilter } from './gateway-exception.filter';
 import { GatewayEnvelope, readGatewayRequest } from './gateway-request.dto';
 import { bootstrapResponse, pushResponse, subscribeResponse } from './gateway-response';
 
+/**
+ * `X-Davpush-Readable-Topics`: the topics the calendar server says the user may read (RFC 9110
+ * §5.6.4 quoted-strings, comma-separated), or undefined when absent.
+ * @throws ValidationError for `*` or a value that is not a list of quoted-strings.
+ */
+function readableTopicsOf(req: AuthedRequest): string[] | undefined {
+  const readable = req.headers['x-davpush-readable-topics'];
+  if (readable === undefined) return undefined;
+  const list = parsePushDontNotify(Array.isArray(readable) ? readable : [readable]);
+  if (list === '*') throw new ValidationError('X-Davpush-Readable-Topics lists topics as quoted-strings; * is not allowed');
+  return list;
+}
+
 const requestIdOf = (req: AuthedRequest) => (typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined);
 
 /**
@@ -52,27 +65,21 @@ export class GatewayController {
   async subscribeXml(@TenantId() tenantId: string, @Req() req: AuthedRequest, @Res() res: Response): Promise<void> {
     bodyKind(req, ['xml']);
     const parsed = parseCcSubscribe(xmlBodyText(req));
-    const readable = req.headers['x-davpush-readable-topics'];
-    let topics: 'known' | string[] = 'known';
-    if (readable !== undefined) {
-      const list = parsePushDontNotify(Array.isArray(readable) ? readable : [readable]);
-      if (list === '*') throw new ValidationError('X-Davpush-Readable-Topics lists topics as quoted-strings; * is not allowed');
-      topics = list;
-    }
-    const r = await this.gateway.subscribe(tenantId, parsed, { principal: principalOf(req), clientId: pushClientIdOf(req), topics });
+    const r = await this.gateway.subscribe(tenantId, parsed, { principal: principalOf(req), clientId: pushClientIdOf(req), topics: readableTopicsOf(req) ?? 'known' });
     if (r.outcome.kind === 'subscribed') res.setHeader('Expires', new Date(r.outcome.expiresAt).toUTCString());
     res.status(204).end();
   }
 
   private async subscribe(tenantId: string, req: AuthedRequest, subscription: CcSubscription) {
-    // The application server subscribes for its own topics: it knows them (§5.2.2 "verify the Push Topic").
-    const r = await this.gateway.subscribe(tenantId, subscription, { principal: principalOf(req), clientId: pushClientIdOf(req), topics: 'any' });
+    // The application server subscribes for its own topics, having verified them (§5.2.2 "verify the
+    // Push Topic"); when it says which topics the user may read, exactly those are allowed.
+    const topics = readableTopicsOf(req) ?? 'any';
+    const r = await this.gateway.subscribe(tenantId, subscription, { principal: principalOf(req), clientId: pushClientIdOf(req), topics });
     return subscribeResponse(r.pushUrl);
   }
 
   private async push(tenantId: string, req: AuthedRequest, res: Response, messages: CcMessage[]) {
-    // Everything is judged before the limit is charged, and charged before anything is queued.
-    messages.forEach((m, i) => this.gateway.checkMessage(m, i));
+    // The limit is charged before anything is queued; values are judged per message by the use case.
     await this.rateLimit.charge(tenantId, messages.length, res);
     const { noSubscribers } = await this.gateway.push(tenantId, messages, requestIdOf(req));
     return pushResponse(noSubscribers);

@@ -2,7 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import type { Request, Response } from 'express';
 import { DomainError, PreconditionFailedError, RateLimitedError } from '@davpush/domain';
 import { RedisService } from '@davpush/storage';
-import { writeProblem } from './problem';
+import { type DavErrorBuilder, wantsXml, webDavPushError, writeProblem } from './problem';
 
 const STATUS: Record<DomainError['kind'], [number, string]> = {
   validation: [400, 'Bad Request'],
@@ -22,6 +22,11 @@ export class DomainExceptionFilter implements ExceptionFilter {
 
   constructor(private readonly redis: RedisService) {}
 
+  /** How an error answers in XML (DAV:error), or null for problem+json; by Content-Type here. */
+  protected davErrorFor(req: Request): DavErrorBuilder | null {
+    return wantsXml(req) ? webDavPushError : null;
+  }
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const req = host.switchToHttp().getRequest<Request>();
     const res = host.switchToHttp().getResponse<Response>();
@@ -32,20 +37,20 @@ export class DomainExceptionFilter implements ExceptionFilter {
       if (exception instanceof RateLimitedError) headers['Retry-After'] = String(exception.retryAfterSeconds);
       const precondition = exception instanceof PreconditionFailedError ? exception.precondition : undefined;
       const problemType = (exception as { problemType?: unknown }).problemType;
-      return writeProblem(req, res, status, title, exception.message, precondition, headers, typeof problemType === 'string' ? problemType : undefined);
+      return writeProblem(req, res, status, title, exception.message, precondition, headers, typeof problemType === 'string' ? problemType : undefined, this.davErrorFor(req));
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      return writeProblem(req, res, status, exception.name.replace(/Exception$/, '').replace(/([a-z])([A-Z])/g, '$1 $2'), exception.message);
+      return writeProblem(req, res, status, exception.name.replace(/Exception$/, '').replace(/([a-z])([A-Z])/g, '$1 $2'), exception.message, undefined, {}, undefined, this.davErrorFor(req));
     }
     // The route template, not the path: paths carry registration ids, which are capabilities.
     const route = typeof req.route?.path === 'string' ? `${req.baseUrl ?? ''}${req.route.path}` : 'unmatched';
     if (this.redis.client.status !== 'ready') {
       // Redis is down or reconnecting: nothing was accepted; the caller should come back shortly.
       this.logger.warn({ msg: 'request failed while Redis is unavailable', route, redis: this.redis.client.status, requestId: req.headers['x-request-id'] });
-      return writeProblem(req, res, 503, 'Service Unavailable', 'storage is unavailable; nothing was accepted, retry shortly', undefined, { 'Retry-After': '2' });
+      return writeProblem(req, res, 503, 'Service Unavailable', 'storage is unavailable; nothing was accepted, retry shortly', undefined, { 'Retry-After': '2' }, undefined, this.davErrorFor(req));
     }
     this.logger.error({ msg: 'unhandled error', route, error: (exception as Error)?.stack ?? String(exception), requestId: req.headers['x-request-id'] });
-    writeProblem(req, res, 500, 'Internal Server Error', 'an unexpected error occurred; it has been logged');
+    writeProblem(req, res, 500, 'Internal Server Error', 'an unexpected error occurred; it has been logged', undefined, {}, undefined, this.davErrorFor(req));
   }
 }

@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { contentCodingProblem, unsupportedContentCodings } from './content-encoding';
 import { writeProblem } from './problem';
 
 /** Registration documents are small (CONTRACT §3: 413 over 16 KiB); event batches hold up to 1000 events. */
@@ -22,6 +23,8 @@ const limitFor = (path: string): number =>
  */
 export function rawBody(req: Request, res: Response, next: NextFunction): void {
   if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE' || req.method === 'OPTIONS') return next();
+  const codings = unsupportedContentCodings(req);
+  if (codings.length > 0) return writeProblem(req, res, 415, 'Unsupported Media Type', contentCodingProblem(codings), undefined, { 'Accept-Encoding': 'identity' });
   const limit = limitFor(req.path);
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {

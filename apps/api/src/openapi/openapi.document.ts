@@ -40,7 +40,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
         parameters: [
           { name: 'topic', in: 'query', required: true, schema: { type: 'string', maxLength: 512 }, example: 'cal-1' },
           { name: 'dialect', in: 'query', required: false, schema: { type: 'string', enum: ['webdav-push', 'cc70025'] }, description: 'cc70025: the CalConnect CC/CD 70025 properties (docs/cc70025.md)' },
-          { name: 'subscribeUrl', in: 'query', required: false, schema: { type: 'string', format: 'uri' }, description: 'cc70025: the push-subscribe-URL to advertise (default: POST /v1/gateway/subscribe)' },
+          { name: 'subscribeUrl', in: 'query', required: false, schema: { type: 'string', format: 'uri' }, description: 'cc70025 (required there): the calendar server\'s own URL where clients POST their subscribe; it relays the body to POST /v1/gateway/subscribe' },
         ],
         responses: { 200: { description: 'discovery', content: json(ref('Discovery')) }, 400: problem('topic missing or invalid'), ...common } },
     },

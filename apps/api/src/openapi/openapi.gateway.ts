@@ -31,9 +31,9 @@ const SUBSCRIBE_XML = `<P:subscribe xmlns:P="urn:ietf:params:xml:ns:dav-push">
 export const gatewaySchemas: Record<string, unknown> = {
   GatewayRequest: {
     oneOf: [
-      { type: 'object', required: ['push-transports'], additionalProperties: false, properties: { 'push-transports': fromZod(PushTransports) } },
-      { type: 'object', required: ['push-subscribe'], additionalProperties: false, properties: { 'push-subscribe': fromZod(PushSubscribe) } },
-      { type: 'object', required: ['push'], additionalProperties: false, properties: { push: { oneOf: [fromZod(Messages), fromZod(MessagesObject)] } } },
+      { type: 'object', required: ['push-transports'], properties: { 'push-transports': fromZod(PushTransports) } },
+      { type: 'object', required: ['push-subscribe'], properties: { 'push-subscribe': fromZod(PushSubscribe) } },
+      { type: 'object', required: ['push'], properties: { push: { oneOf: [fromZod(Messages), fromZod(MessagesObject)] } } },
     ],
   },
   GatewayResponse: {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CcTransport } from '@davpush/domain';
 import { readTree, readXml, tree } from '../__fixtures__/xml-tree';
-import { buildInvalidTopicsError } from './invalid-topics.builder';
+import { buildCcPreconditionError, buildInvalidTopicsError } from './invalid-topics.builder';
 import { buildCcDiscoveryProperties as sut, buildCcProperty, ccPropertyDefinitionName, CC_PROPERTY_NAMES } from './properties.builder';
 
 const NS = 'urn:ietf:params:xml:ns:dav-push';
@@ -120,5 +120,13 @@ describe('buildInvalidTopicsError (draft §6.2.2 invalid-topics precondition)', 
 
   it('can always be built, even for a topic XML cannot carry', () => {
     expect(readTree(buildInvalidTopicsError(['a\u0001b']), { allowWarnings: true }).children![0]!.children![0]!.text).toBe('a\uFFFDb');
+  });
+});
+
+describe('buildCcPreconditionError (a refused subscribe, in the CC namespace)', () => {
+  it.each(['invalid-subscription', 'push-not-available'] as const)('names %s in urn:ietf:params:xml:ns:dav-push, never the WebDAV-Push namespace', (precondition) => {
+    const xml = buildCcPreconditionError(precondition, 'why');
+    expect(readTree(xml)).toEqual({ name: '{DAV:}error', children: [{ name: `${X}${precondition}` }, { name: '{DAV:}responsedescription', text: 'why' }] });
+    expect(xml).not.toContain('bitfire.at');
   });
 });
