@@ -5,6 +5,7 @@ import { OutOfBandChanges } from './changes/out-of-band.service';
 import { PropfindRewriter } from './discovery/propfind-rewriter.service';
 import { ProxyIdentity } from './identity/proxy-identity.service';
 import { ProxyServer } from './proxy.server';
+import { CcSubscribeHandler } from './registrations/cc-subscribe.handler';
 import { PushRegisterHandler } from './registrations/push-register.handler';
 import { UpstreamClient } from './upstream/upstream.client';
 
@@ -14,7 +15,7 @@ import { UpstreamClient } from './upstream/upstream.client';
  * listening on DAVPUSH_PROXY_PORT when the application boots.
  */
 @Module({
-  providers: [UpstreamClient, ProxyStateStore, ProxyIdentity, ChangeNotifier, OutOfBandChanges, PropfindRewriter, PushRegisterHandler, ProxyServer],
+  providers: [UpstreamClient, ProxyStateStore, ProxyIdentity, ChangeNotifier, OutOfBandChanges, PropfindRewriter, PushRegisterHandler, CcSubscribeHandler, ProxyServer],
   exports: [ProxyServer],
 })
 export class ProxyModule {}

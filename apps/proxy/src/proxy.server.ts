@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PROXY_REGISTRATION_PATH } from '@davpush/application';
 import { AppConfig } from '@davpush/config';
-import { WEBDAV_PUSH_NS, parseBoundedXml } from '@davpush/webdav-push';
+import { CC_PUSH_NS, WEBDAV_PUSH_NS, parseBoundedXml } from '@davpush/webdav-push';
 import { ChangeNotifier } from './changes/change.notifier';
 import { WRITE_METHODS } from './changes/changed-collections';
 import { HOOK_PATH, OutOfBandChanges } from './changes/out-of-band.service';
@@ -12,8 +12,9 @@ import { PropfindRewriter } from './discovery/propfind-rewriter.service';
 import { hasBody, isXml, readPrefix, replay } from './http/body';
 import { sendText } from './http/dav-answer';
 import type { ForwardOptions, Forwarder } from './http/forwarder';
-import { clientResponseHeaders, headerLines, upstreamRequestHeaders } from './http/headers';
+import { clientResponseHeaders, headerLines, pushClientIdOf, upstreamRequestHeaders } from './http/headers';
 import { ProxyIdentity } from './identity/proxy-identity.service';
+import { CcSubscribeHandler } from './registrations/cc-subscribe.handler';
 import { PushRegisterHandler } from './registrations/push-register.handler';
 import { UpstreamClient } from './upstream/upstream.client';
 
@@ -40,6 +41,7 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly identity: ProxyIdentity,
     private readonly propfind: PropfindRewriter,
     private readonly registers: PushRegisterHandler,
+    private readonly ccSubscribes: CcSubscribeHandler,
     private readonly notifier: ChangeNotifier,
     private readonly outOfBand: OutOfBandChanges,
   ) {
@@ -116,13 +118,16 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /**
-   * A `push-register` (an XML body whose root is `P:push-register`) is answered here; any other
-   * POST is a write for the DAV server (RFC 5995 add-member, scheduling outbox, Radicale's /.web).
+   * A `push-register` (an XML body whose root is `P:push-register`) or a CC/CD 70025 `subscribe`
+   * (root `subscribe` in `urn:ietf:params:xml:ns:dav-push`) is answered here; any other POST is a
+   * write for the DAV server (RFC 5995 add-member, scheduling outbox, Radicale's /.web).
    */
   private async post(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
     if (!isXml(req.headers['content-type']) || !hasBody(req)) return this.write(req, res, path);
     const prefix = await readPrefix(req, MAX_PEEK_BYTES);
-    if (prefix.complete && isPushRegister(prefix.buffer)) return this.registers.register(req, res, path, prefix.buffer.toString('utf8'));
+    const kind = prefix.complete ? pushRequestKind(prefix.buffer) : undefined;
+    if (kind === 'push-register') return this.registers.register(req, res, path, prefix.buffer.toString('utf8'));
+    if (kind === 'cc-subscribe') return this.ccSubscribes.subscribe(req, res, path, prefix.buffer.toString('utf8'));
     return this.write(req, res, path, replay(prefix, req));
   }
 
@@ -142,6 +147,7 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
           authorization: req.headers.authorization,
           principal: this.identity.principalOf(req.headers.authorization),
           dontNotifyLines: headerLines(req.rawHeaders, 'push-dont-notify'),
+          pushClientId: pushClientIdOf(req.headers),
         })
         .finally(end);
     } catch (err) {
@@ -217,16 +223,21 @@ function advertisePush(headers: Record<string, string | string[]>, status: numbe
 }
 
 /**
- * Whether a POST body is a `push-register`: its root is `P:push-register`. A body that is not
- * well-formed (or has a DOCTYPE) but plainly means to be one is answered by the proxy too (a clear
- * 400 rather than a stray object stored by a server that treats POST as add-member).
+ * Whether a POST body is a `push-register` (root `P:push-register`) or a CC/CD 70025 `subscribe`
+ * (root `subscribe` in the CC namespace). A body that is not well-formed (or has a DOCTYPE) but
+ * plainly means to be one is answered by the proxy too (a clear 400 rather than a stray object
+ * stored by a server that treats POST as add-member).
  */
-function isPushRegister(body: Buffer): boolean {
+function pushRequestKind(body: Buffer): 'push-register' | 'cc-subscribe' | undefined {
   const text = body.toString('utf8');
   try {
     const root = parseBoundedXml(text, { what: 'POST body', maxBytes: MAX_PEEK_BYTES, maxDepth: 32, maxTextBytes: 8 * 1024 }).documentElement!;
-    return root.namespaceURI === WEBDAV_PUSH_NS && root.localName === 'push-register';
+    if (root.namespaceURI === WEBDAV_PUSH_NS && root.localName === 'push-register') return 'push-register';
+    if (root.namespaceURI === CC_PUSH_NS && root.localName === 'subscribe') return 'cc-subscribe';
+    return undefined;
   } catch {
-    return text.includes(WEBDAV_PUSH_NS) && /<(?:[A-Za-z_][\w.-]*:)?push-register[\s/>]/.test(text);
+    if (text.includes(WEBDAV_PUSH_NS) && /<(?:[A-Za-z_][\w.-]*:)?push-register[\s/>]/.test(text)) return 'push-register';
+    if (text.includes(CC_PUSH_NS) && /<(?:[A-Za-z_][\w.-]*:)?subscribe[\s/>]/.test(text)) return 'cc-subscribe';
+    return undefined;
   }
 }

@@ -120,3 +120,36 @@ describe('rewriteMultistatus', () => {
     expect(rewriteMultistatus('not xml', plan, () => values)).toBeUndefined();
   });
 });
+
+describe('CC/CD 70025 properties in PROPFIND (draft-gajda-dav-push-00 §6.2.1)', () => {
+  const CC = 'urn:ietf:params:xml:ns:dav-push';
+  const ccPropfind = (props: string) => `<D:propfind xmlns:D="DAV:" xmlns:X="${CC}" xmlns:P="${P}"><D:prop>${props}</D:prop></D:propfind>`;
+  const cc = {
+    'subscribe-URL': `<subscribe-URL xmlns="${CC}" xmlns:D="DAV:"><D:href>https://proxy.example/alice/cal/</D:href></subscribe-URL>`,
+    'push-version': `<push-version xmlns="${CC}">1</push-version>`,
+  };
+
+  it('plans them by the name asked, in either spelling, alone or with WebDAV-Push ones', () => {
+    const plan = planPropfind(ccPropfind('<D:displayname/><X:subscribe-URL/><X:push-version/><P:topic/><X:unknown/>'))!;
+    expect(plan.requestedCc).toEqual(['subscribe-URL', 'push-version']);
+    expect(plan.requested).toEqual(['topic']);
+    expect(plan.upstreamBody).not.toContain('subscribe-URL');
+    expect(plan.upstreamBody).toContain('unknown');
+    expect(planPropfind(ccPropfind('<X:topic/>'))!.requestedCc).toEqual(['topic']);
+  });
+
+  it('never answers them to allprop', () => {
+    expect(planPropfind('<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>')).toBeUndefined();
+  });
+
+  it('puts them into calendars and address books, and lists them 404 elsewhere', () => {
+    const plan = planPropfind(ccPropfind('<X:subscribe-URL/><X:push-version/>'))!;
+    const out = rewriteMultistatus(answer, plan, () => ({ ...values, cc }))!;
+    expect(summary(out)).toMatchObject({
+      '/alice/': { 'HTTP/1.1 404 Not Found': [`{${CC}}subscribe-URL`, `{${CC}}push-version`] },
+      '/alice/cal/': { 'HTTP/1.1 200 OK': ['{DAV:}displayname', `{${CC}}subscribe-URL`, `{${CC}}push-version`] },
+      '/alice/book/': { 'HTTP/1.1 200 OK': [`{${CC}}subscribe-URL`, `{${CC}}push-version`] },
+    });
+    expect(out).toContain('<D:href>https://proxy.example/alice/cal/</D:href>');
+  });
+});

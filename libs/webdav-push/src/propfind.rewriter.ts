@@ -1,5 +1,6 @@
 import { DOMParser, XMLSerializer, type Document, type Element } from '@xmldom/xmldom';
-import { DAV_NS, WEBDAV_PUSH_NS } from './namespaces';
+import { CC_PROPERTY_NAMES } from './cc70025/properties.builder';
+import { CC_PUSH_NS, DAV_NS, WEBDAV_PUSH_NS } from './namespaces';
 import { elementChildren, parseBoundedXml } from './xml-reader';
 
 const CALDAV_NS = 'urn:ietf:params:xml:ns:caldav';
@@ -21,6 +22,11 @@ const ANSWER_LIMITS = { what: 'multistatus answer', maxBytes: MAX_MULTISTATUS_BY
 export interface PropfindPlan {
   /** Push properties the client asked for, in its order. */
   requested: PushProperty[];
+  /**
+   * CC/CD 70025 properties (draft-gajda-dav-push-00 §6.2.1, in {@link CC_PUSH_NS}) the client
+   * asked for, by the local name it used (either spelling of {@link CC_PROPERTY_NAMES}), in its order.
+   */
+  requestedCc: string[];
   /** The request body for the DAV server: the push properties removed, `D:resourcetype` added. */
   upstreamBody: string;
   /** `D:resourcetype` was added by the proxy and is removed from the answer again. */
@@ -49,19 +55,24 @@ export function planPropfind(body: string): PropfindPlan | undefined {
   const list = prop ?? include;
   if (!list) return undefined;
   const requested: PushProperty[] = [];
+  const requestedCc: string[] = [];
   for (const el of elementChildren(list)) {
-    if (el.namespaceURI !== WEBDAV_PUSH_NS || !(PUSH_PROPERTIES as readonly string[]).includes(el.localName ?? '')) continue;
-    if (!requested.includes(el.localName as PushProperty)) requested.push(el.localName as PushProperty);
+    const name = el.localName ?? '';
+    if (el.namespaceURI === WEBDAV_PUSH_NS && (PUSH_PROPERTIES as readonly string[]).includes(name)) {
+      if (!requested.includes(name as PushProperty)) requested.push(name as PushProperty);
+    } else if (el.namespaceURI === CC_PUSH_NS && Object.hasOwn(CC_PROPERTY_NAMES, name)) {
+      if (!requestedCc.includes(name)) requestedCc.push(name);
+    } else continue;
     list.removeChild(el);
   }
-  if (requested.length === 0) return undefined;
+  if (requested.length === 0 && requestedCc.length === 0) return undefined;
   let addedResourcetype = false;
   if (prop && elementChildren(prop, DAV_NS, 'resourcetype').length === 0) {
     prop.appendChild(doc.createElementNS(DAV_NS, qualified(prop, 'resourcetype')));
     addedResourcetype = true;
   }
   if (include && elementChildren(include).length === 0) root.removeChild(include);
-  return { requested, upstreamBody: new XMLSerializer().serializeToString(doc), addedResourcetype };
+  return { requested, requestedCc, upstreamBody: new XMLSerializer().serializeToString(doc), addedResourcetype };
 }
 
 /** Serialized, standalone elements (each with its own `xmlns`), e.g. from `buildDiscoveryProperties`. */
@@ -69,6 +80,11 @@ export interface PushPropertyValues {
   transports: string;
   topic: string;
   supportedTriggers: string;
+  /**
+   * The CC/CD 70025 properties by the local name asked for (`buildCcProperty`); needed only when
+   * the plan has `requestedCc`.
+   */
+  cc?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -110,6 +126,10 @@ export function rewriteMultistatus(
       const targetProp = elementChildren(target, DAV_NS, 'prop')[0]!;
       for (const name of plan.requested) {
         targetProp.appendChild(values ? fragment(doc, valueOf(values, name)) : doc.createElementNS(WEBDAV_PUSH_NS, name));
+      }
+      for (const name of plan.requestedCc) {
+        const value = values?.cc?.[name];
+        targetProp.appendChild(value ? fragment(doc, value) : doc.createElementNS(CC_PUSH_NS, name));
       }
     }
     for (const ps of elementChildren(response, DAV_NS, 'propstat')) {

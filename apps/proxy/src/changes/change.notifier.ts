@@ -19,6 +19,8 @@ export interface ProxiedWrite {
   principal: string;
   /** Every `Push-Dont-Notify` line of the request. */
   dontNotifyLines: string[];
+  /** The writer's `Push-Client-Id` (CC/CD 70025 §7.1): its CC subscriptions are skipped. */
+  pushClientId?: string;
 }
 
 const PATHS_CACHE_MS = 1000;
@@ -101,11 +103,12 @@ export class ChangeNotifier implements OnApplicationShutdown {
         if (!known.has(topic)) continue;
         if ((await this.store.countLive(this.identity.tenantId, topic)) === 0) continue;
         const dontNotify = await this.ownDontNotify(w.dontNotifyLines, topic, w.principal);
-        if (change.deleted) await this.pushDeletion(topic, dontNotify);
+        const skipClients = w.pushClientId ? [w.pushClientId] : [];
+        if (change.deleted) await this.pushDeletion(topic, dontNotify, skipClients);
         // Always posted, even when another write already pushed this token: two writers close
         // together each get their own event (with their own Push-Dont-Notify), which the fan-out
         // coalesces (libs/domain/src/change-event.ts), so neither writer misses the other's change.
-        else await this.pushIfChanged(topic, change.path, change.kind, w.authorization, dontNotify, true);
+        else await this.pushIfChanged(topic, change.path, change.kind, w.authorization, dontNotify, true, skipClients);
       }
     } catch (err) {
       this.log.warn({ msg: 'change after a proxied write not pushed', method: w.method, error: (err as Error).message });
@@ -127,6 +130,7 @@ export class ChangeNotifier implements OnApplicationShutdown {
     authorization: string | undefined,
     dontNotify: string[] = [],
     always = false,
+    skipClients: string[] = [],
   ): Promise<boolean> {
     let read = await this.upstream.collectionState(path, authorization);
     const service = this.identity.serviceAuthorization();
@@ -139,7 +143,7 @@ export class ChangeNotifier implements OnApplicationShutdown {
       return false;
     }
     await this.events.accept(this.identity.tenantId, [
-      { topic, changes: [kind], syncToken: read.state?.syncToken, dontNotify: dontNotify.length > 0 ? dontNotify : undefined },
+      { topic, changes: [kind], syncToken: read.state?.syncToken, dontNotify: dontNotify.length > 0 ? dontNotify : undefined, skipClients },
     ]);
     // Topics are opaque; the token and the writer stay out of the log.
     this.log.debug({ msg: 'change posted', topic, kind, dontNotify: dontNotify.length });
@@ -147,8 +151,8 @@ export class ChangeNotifier implements OnApplicationShutdown {
   }
 
   /** A collection deleted through the proxy: a last push, then its registrations go once it was delivered. */
-  private async pushDeletion(topic: string, dontNotify: string[]): Promise<void> {
-    const accepted = await this.events.accept(this.identity.tenantId, [{ topic, changes: ['content'], dontNotify: dontNotify.length > 0 ? dontNotify : undefined }]);
+  private async pushDeletion(topic: string, dontNotify: string[], skipClients: string[]): Promise<void> {
+    const accepted = await this.events.accept(this.identity.tenantId, [{ topic, changes: ['content'], dontNotify: dontNotify.length > 0 ? dontNotify : undefined, skipClients }]);
     // Not awaited: the write stops counting as in flight once its event is posted.
     void this.purgeAfterDelivery(topic, accepted.events[0]!.id).catch((err: Error) =>
       this.log.warn({ msg: 'registrations of a deleted collection not removed (they expire)', error: err.message }),

@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as zlib from 'node:zlib';
+import { CcGatewayService } from '@davpush/application';
+import { AppConfig } from '@davpush/config';
 import { FcmGateway, PushGatewayRegistry, VapidService } from '@davpush/gateways';
 import {
   MAX_MULTISTATUS_BYTES,
   MAX_PROPFIND_REQUEST_BYTES,
   WEBDAV_PUSH_NS,
+  buildCcProperty,
   buildDiscoveryProperties,
   planPropfind,
   rewriteMultistatus,
@@ -18,13 +21,15 @@ import { ProxyIdentity } from '../identity/proxy-identity.service';
 import { UpstreamClient } from '../upstream/upstream.client';
 
 /**
- * PROPFIND with the WebDAV-Push properties (draft §"Service Detection"): the request goes to the
- * DAV server without them (plus `D:resourcetype`, which tells calendars and address books apart),
- * and they are put into its 207 answer. Any other PROPFIND streams through untouched.
+ * PROPFIND with the WebDAV-Push properties (draft §"Service Detection") or the CC/CD 70025 ones
+ * (draft-gajda-dav-push-00 §6.2.1; only when asked for by name, never in allprop): the request goes
+ * to the DAV server without them (plus `D:resourcetype`, which tells calendars and address books
+ * apart), and they are put into its 207 answer. Any other PROPFIND streams through untouched.
  */
 @Injectable()
 export class PropfindRewriter {
   private values?: { key: string; transports: string; supportedTriggers: string };
+  private readonly publicOrigin: string;
 
   constructor(
     private readonly upstream: UpstreamClient,
@@ -32,7 +37,11 @@ export class PropfindRewriter {
     private readonly vapid: VapidService,
     private readonly gateways: PushGatewayRegistry,
     private readonly fcm: FcmGateway,
-  ) {}
+    private readonly cc: CcGatewayService,
+    config: AppConfig,
+  ) {
+    this.publicOrigin = new URL(config.proxy!.publicUrl).origin;
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse, proxy: Forwarder): Promise<void> {
     if (!hasBody(req)) return void (await proxy.forward(req, res));
@@ -60,8 +69,16 @@ export class PropfindRewriter {
     const text = decode(answer.buffer, up.headers['content-encoding']);
     const values = await this.pushValues();
     const minimal = /\breturn=minimal\b/i.test(String(req.headers.prefer ?? '')) || req.headers.brief === 't';
-    const rewritten =
-      text === undefined ? undefined : rewriteMultistatus(text, plan, (href) => ({ ...values, topic: topicElement(this.identity.topicOf(hrefPath(href))) }), { minimal });
+    const ccTransports = plan.requestedCc.length > 0 ? await this.cc.transports() : [];
+    const valuesFor = (href: string) => {
+      const path = hrefPath(href);
+      const topic = this.identity.topicOf(path);
+      if (plan.requestedCc.length === 0) return { ...values, topic: topicElement(topic) };
+      // The push-subscribe-URL is the collection itself: the proxy takes a client's `subscribe` POSTed there.
+      const input = { subscribeUrl: `${this.publicOrigin}${path}`, topic, transports: ccTransports };
+      return { ...values, topic: topicElement(topic), cc: Object.fromEntries(plan.requestedCc.map((name) => [name, buildCcProperty(name, input)!])) };
+    };
+    const rewritten = text === undefined ? undefined : rewriteMultistatus(text, plan, valuesFor, { minimal });
     if (rewritten === undefined) {
       res.writeHead(207, proxy.answerHeaders(up.headers));
       res.end(answer.buffer);

@@ -2,7 +2,8 @@ import type { ServerResponse } from 'node:http';
 import { DomainError, PreconditionFailedError, RateLimitedError } from '@davpush/domain';
 import { buildDavError, buildDavErrorMessage } from '@davpush/webdav-push';
 
-const STATUS: Record<DomainError['kind'], number> = {
+/** The HTTP status of each domain error kind, as the tenant API answers them. */
+export const STATUS_OF: Record<DomainError['kind'], number> = {
   validation: 400,
   precondition: 403,
   'not-found': 404,
@@ -30,7 +31,7 @@ export function sendDomainError(res: ServerResponse, err: unknown): boolean {
   const headers: Record<string, string> = {};
   if (err instanceof RateLimitedError) headers['retry-after'] = String(err.retryAfterSeconds);
   const body = err instanceof PreconditionFailedError ? buildDavError(err.precondition, err.message) : buildDavErrorMessage(err.message);
-  sendDavError(res, STATUS[err.kind], body, headers);
+  sendDavError(res, STATUS_OF[err.kind], body, headers);
   return true;
 }
 

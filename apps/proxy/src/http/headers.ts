@@ -1,3 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { isPushClientId } from '@davpush/domain';
+
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1) never cross the proxy, plus what undici sets itself (`host`,
  * framing, `expect`: Node already answered `100 Continue`) and `push-dont-notify`, which the proxy
@@ -84,4 +87,15 @@ export function headerLines(raw: readonly string[], name: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) out.push(raw[i + 1]!);
   return out;
+}
+
+/**
+ * The client's `Push-Client-Id` (CC/CD 70025, draft-gajda-dav-push-00 §7.1): one token, given once;
+ * anything else is ignored (it could name no subscription).
+ */
+export function pushClientIdOf(headers: IncomingHttpHeaders): string | undefined {
+  const v = headers['push-client-id'];
+  if (typeof v !== 'string') return undefined;
+  const id = v.trim();
+  return isPushClientId(id) ? id : undefined;
 }

@@ -1,0 +1,90 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CcGatewayService } from '@davpush/application';
+import { DomainError, InvalidTopicsError, PreconditionFailedError, RateLimitedError } from '@davpush/domain';
+import { buildCcPreconditionError, buildDavErrorMessage, buildInvalidTopicsError, parseCcSubscribe } from '@davpush/webdav-push';
+import { ChangeNotifier } from '../changes/change.notifier';
+import { sendDavError, sendText, STATUS_OF } from '../http/dav-answer';
+import { pushClientIdOf } from '../http/headers';
+import { ProxyIdentity } from '../identity/proxy-identity.service';
+import { UpstreamClient } from '../upstream/upstream.client';
+import { encodePath } from './push-register.handler';
+
+/**
+ * A client's CC/CD 70025 `subscribe` (draft-gajda-dav-push-00 §5.2.3.2, §6.2.2) POSTed to a
+ * collection's `push-subscribe-URL`, which in proxy mode is the collection itself: answered by the
+ * proxy and never forwarded, relayed to the gateway use case for the proxy's tenant, as the
+ * application server of the draft does. The client's own credentials are checked by the DAV server
+ * first (a Depth-0 PROPFIND), as for `push-register`.
+ */
+@Injectable()
+export class CcSubscribeHandler {
+  private readonly log = new Logger('Proxy');
+
+  constructor(
+    private readonly upstream: UpstreamClient,
+    private readonly identity: ProxyIdentity,
+    private readonly gateway: CcGatewayService,
+    private readonly notifier: ChangeNotifier,
+  ) {}
+
+  /**
+   * `204` with `Expires` (IMF-fixdate, the granted expiry), or `204` without it for an unsubscribe.
+   * Topics the user may subscribe to: the collection's own, and those of collections registered
+   * through the proxy before that these credentials can read too (each re-checked). Any other
+   * topic → `403` `invalid-topics` listing it, nothing stored. A `401` of the DAV server is relayed;
+   * a resource that is no calendar or address book → `403` `P:push-not-available`. Errors are
+   * DAV:errors in the CC namespace (docs/cc70025.md).
+   */
+  async subscribe(req: IncomingMessage, res: ServerResponse, path: string, body: string): Promise<void> {
+    try {
+      const authorization = req.headers.authorization;
+      const read = await this.upstream.collectionState(path, authorization);
+      if (read.status === 401) return this.relayUnauthorized(res, read.wwwAuthenticate);
+      if (read.status !== 207 || !read.state) throw new PreconditionFailedError('push-not-available', `the DAV server answered ${read.status} for this resource`);
+      if (!read.state.pushCapable) throw new PreconditionFailedError('push-not-available', 'push is offered on calendars and address books only');
+      const request = parseCcSubscribe(body);
+      const own = this.identity.topicOf(path);
+      const collections = new Map<string, { path: string; token?: string }>([[own, { path: this.identity.canonical(path), token: read.state.syncToken ?? read.state.ctag }]]);
+      const known = await this.notifier.knownPaths();
+      for (const topic of new Set(request.topics)) {
+        const other = topic === own ? undefined : known.get(topic);
+        if (other === undefined) continue;
+        const r = await this.upstream.collectionState(encodePath(other), authorization);
+        if (r.status === 207 && r.state?.pushCapable) collections.set(topic, { path: other, token: r.state.syncToken ?? r.state.ctag });
+      }
+      const r = await this.gateway.subscribe(this.identity.tenantId, request, {
+        principal: this.identity.principalOf(authorization),
+        clientId: pushClientIdOf(req.headers),
+        topics: [...collections.keys()],
+      });
+      if (r.outcome.kind === 'unsubscribed') {
+        res.writeHead(204, { 'content-length': 0 });
+        return void res.end();
+      }
+      for (const topic of new Set(request.topics)) {
+        const c = collections.get(topic)!;
+        await this.notifier.remember(topic, c.path, c.token);
+      }
+      res.writeHead(204, { expires: new Date(r.outcome.expiresAt).toUTCString(), 'content-length': 0 });
+      res.end();
+    } catch (err) {
+      this.fail(res, err);
+    }
+  }
+
+  private relayUnauthorized(res: ServerResponse, wwwAuthenticate: string | string[] | undefined): void {
+    sendText(res, 401, 'the DAV server did not accept these credentials\n', wwwAuthenticate ? { 'www-authenticate': wwwAuthenticate as string } : {});
+  }
+
+  private fail(res: ServerResponse, err: unknown): void {
+    if (res.headersSent) return void res.destroy();
+    if (err instanceof InvalidTopicsError) return sendDavError(res, 403, buildInvalidTopicsError(err.topics, err.message));
+    if (err instanceof DomainError) {
+      const body = err instanceof PreconditionFailedError ? buildCcPreconditionError(err.precondition, err.message) : buildDavErrorMessage(err.message);
+      return sendDavError(res, STATUS_OF[err.kind], body, err instanceof RateLimitedError ? { 'retry-after': String(err.retryAfterSeconds) } : {});
+    }
+    this.log.error({ msg: 'CC subscription failed', error: (err as Error).message });
+    sendText(res, 503, 'davpush could not handle this subscription now; retry shortly\n', { 'retry-after': '2' });
+  }
+}
