@@ -9,6 +9,7 @@ import {
   urgencyForPriority,
   ValidationError,
   isPushClientId,
+  normalizeTransportUri,
   type CcTransport,
   type Transport,
 } from '@davpush/domain';
@@ -31,17 +32,6 @@ const isTopic = (topic: string): boolean => {
 
 /** §6.1.3 priority 0–100, default 50; a value outside is rounded into the range. */
 const ccPriority = (p: number | undefined): number => (p === undefined ? DEFAULT_CC_PRIORITY : Math.min(100, Math.max(0, Math.round(p))));
-
-/**
- * An absolute URI in RFC 3986 §6.2.2/§6.2.3 normal form as WHATWG URL writes it (scheme and host
- * lower-cased, default port dropped, dot segments removed), without a trailing slash; undefined if
- * it is not one.
- */
-function normalizeUri(uri: string): string | undefined {
-  if (uri.length > 2048 || !URL.canParse(uri)) return undefined;
-  const u = new URL(uri);
-  return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}${u.search}`;
-}
 
 /** A subscription as the gateway API (`push-subscribe`) or the client's `subscribe` XML carries it. */
 export interface CcSubscription {
@@ -130,8 +120,8 @@ export class CcGatewayService {
   transportOf(uri: string): Transport {
     const configured = this.gateways.transports();
     const given = uri.trim();
-    const wanted = normalizeUri(given);
-    const found = configured.find((t) => given === t || (wanted !== undefined && wanted === normalizeUri(this.transportUri(t))));
+    const wanted = normalizeTransportUri(given);
+    const found = configured.find((t) => given === t || (wanted !== undefined && wanted === normalizeTransportUri(this.transportUri(t))));
     if (found) return found;
     const known = configured.map((t) => this.transportUri(t)).join(', ');
     throw new PreconditionFailedError('push-not-available', `transport-uri ${JSON.stringify(uri.slice(0, 200))} is not a transport of this gateway (${known})`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidTopicsError, judgeCcExpiry, parseClientData, urgencyForPriority } from './cc70025';
+import { InvalidTopicsError, judgeCcExpiry, normalizeTransportUri, parseClientData, urgencyForPriority } from './cc70025';
 import { parseRfc3339 } from './rfc3339';
 import { PreconditionFailedError, ValidationError } from './errors';
 import { assertPushClientId, clientSkipEntry } from './push-client-id';
@@ -120,5 +120,29 @@ describe('client ids', () => {
   it('invalid-topics carries the topics', () => {
     const e = new InvalidTopicsError(['a', 'b'], 'why');
     expect([e.kind, e.precondition, e.topics]).toEqual(['precondition', 'invalid-topics', ['a', 'b']]);
+  });
+});
+
+describe('normalizeTransportUri (RFC 3986 §6.2.2, §6.2.3)', () => {
+  const ours = 'https://push.example.com/v1/gateway/transports/web-push';
+  it.each([
+    ['itself', ours],
+    ['a trailing slash', `${ours}/`],
+    ['upper-case scheme and host', 'HTTPS://PUSH.Example.COM/v1/gateway/transports/web-push'],
+    ['the default port', 'https://push.example.com:443/v1/gateway/transports/web-push'],
+    ['dot segments', 'https://push.example.com/v1/./gateway/x/../transports/web-push'],
+  ])('reads %s as ours', (_what, uri) => {
+    expect(normalizeTransportUri(uri)).toBe(normalizeTransportUri(ours));
+  });
+  it.each([
+    ['another port', 'https://push.example.com:8443/v1/gateway/transports/web-push'],
+    ['http', 'http://push.example.com/v1/gateway/transports/web-push'],
+    ['a path in another case', 'https://push.example.com/v1/gateway/transports/Web-Push'],
+  ])('keeps %s apart', (_what, uri) => {
+    expect(normalizeTransportUri(uri)).not.toBe(normalizeTransportUri(ours));
+  });
+  it('is undefined for a short name or a relative reference', () => {
+    expect(normalizeTransportUri('web-push')).toBeUndefined();
+    expect(normalizeTransportUri('/v1/gateway')).toBeUndefined();
   });
 });

@@ -145,6 +145,17 @@ export function parseClientData(transport: Transport, clientData: unknown): CcCl
 }
 
 /**
+ * A `transport-uri` (draft §6.2.1.4) in the normal form it is compared in: RFC 3986 §6.2.2 and
+ * §6.2.3 as WHATWG URL writes it (scheme and host lower-cased, the scheme's default port dropped,
+ * dot segments removed), without trailing slashes; undefined when it is not an absolute URI.
+ */
+export function normalizeTransportUri(uri: string): string | undefined {
+  if (uri.length > 2048 || !URL.canParse(uri)) return undefined;
+  const u = new URL(uri);
+  return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}${u.search}`;
+}
+
+/**
  * One transport as a gateway advertises it (draft §6.1.1 bootstrap, §6.2.1.3 `transport`):
  * `transportUri` identifies it, `refreshInterval` is in seconds, `transportData` is flat
  * (string values only: §6.1.1 "MUST NOT contain structured data").
