@@ -83,9 +83,13 @@ export const gatewayPaths: Record<string, Record<string, Record<string, unknown>
       description:
         'Bootstrap `{"push-transports": []}` → the transports; `{"push-subscribe": {topics, selected-transport|transport: {transport-uri, client-data}, expires}}` → `{"push-url"}` ' +
         '(expires beyond refresh-interval → 400; in the past → unsubscribe); `{"push": {"messages": [...]}}` or `{"push": [...]}` → `{"push-response": {}}` or with `no-subscribers`. ' +
-        'priority 0–24 very-low, 25–49 low, 50–74 normal (default 50), 75–100 high (Web Push Urgency; FCM android.priority high only for high). See docs/cc70025.md.',
+        'priority 0–24 very-low, 25–49 low, 50–74 normal (default 50), 75–100 high (Web Push Urgency; FCM android.priority high only for high). ' +
+        'Unknown members are ignored; a message with a topic no subscription can have is listed in no-subscribers, the others are delivered. See docs/cc70025.md.',
       security: tenant,
-      parameters: [{ name: 'Push-Client-Id', in: 'header', required: false, schema: { type: 'string', maxLength: 256 }, description: "push-subscribe: the subscribing client's id, when client-data carries none" }],
+      parameters: [
+        { name: 'Push-Client-Id', in: 'header', required: false, schema: { type: 'string', maxLength: 256 }, description: "push-subscribe: the subscribing client's id, when client-data carries none" },
+        { name: 'X-Davpush-Readable-Topics', in: 'header', required: false, schema: { type: 'string' }, description: 'push-subscribe: quoted-strings, the topics the user may read; without it, any well-formed topic' },
+      ],
       requestBody: {
         required: true,
         content: {

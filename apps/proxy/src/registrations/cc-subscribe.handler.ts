@@ -8,6 +8,7 @@ import { sendDavError, sendText, STATUS_OF } from '../http/dav-answer';
 import { pushClientIdOf } from '../http/headers';
 import { ProxyIdentity } from '../identity/proxy-identity.service';
 import { UpstreamClient } from '../upstream/upstream.client';
+import { collectionAccess, relayUnauthorized } from './collection-access';
 import { encodePath } from './push-register.handler';
 
 /**
@@ -39,13 +40,11 @@ export class CcSubscribeHandler {
   async subscribe(req: IncomingMessage, res: ServerResponse, path: string, body: string): Promise<void> {
     try {
       const authorization = req.headers.authorization;
-      const read = await this.upstream.collectionState(path, authorization);
-      if (read.status === 401) return this.relayUnauthorized(res, read.wwwAuthenticate);
-      if (read.status !== 207 || !read.state) throw new PreconditionFailedError('push-not-available', `the DAV server answered ${read.status} for this resource`);
-      if (!read.state.pushCapable) throw new PreconditionFailedError('push-not-available', 'push is offered on calendars and address books only');
+      const access = await collectionAccess(this.upstream, path, authorization);
+      if (access.kind === 'unauthorized') return relayUnauthorized(res, access.wwwAuthenticate);
       const request = parseCcSubscribe(body);
       const own = this.identity.topicOf(path);
-      const collections = new Map<string, { path: string; token?: string }>([[own, { path: this.identity.canonical(path), token: read.state.syncToken ?? read.state.ctag }]]);
+      const collections = new Map<string, { path: string; token?: string }>([[own, { path: this.identity.canonical(path), token: access.state.syncToken ?? access.state.ctag }]]);
       const known = await this.notifier.knownPaths();
       for (const topic of new Set(request.topics)) {
         const other = topic === own ? undefined : known.get(topic);
@@ -71,10 +70,6 @@ export class CcSubscribeHandler {
     } catch (err) {
       this.fail(res, err);
     }
-  }
-
-  private relayUnauthorized(res: ServerResponse, wwwAuthenticate: string | string[] | undefined): void {
-    sendText(res, 401, 'the DAV server did not accept these credentials\n', wwwAuthenticate ? { 'www-authenticate': wwwAuthenticate as string } : {});
   }
 
   private fail(res: ServerResponse, err: unknown): void {

@@ -1,15 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROXY_REGISTRATION_PATH, RegistrationsService } from '@davpush/application';
-import { NotFoundError, PreconditionFailedError } from '@davpush/domain';
+import { NotFoundError } from '@davpush/domain';
 import { RegistrationStore } from '@davpush/storage';
 import { parsePushRegister } from '@davpush/webdav-push';
 import { ChangeNotifier } from '../changes/change.notifier';
 import { sendDomainError, sendText } from '../http/dav-answer';
 import { ProxyIdentity } from '../identity/proxy-identity.service';
+import { collectionAccess, relayUnauthorized } from './collection-access';
 import { UpstreamClient } from '../upstream/upstream.client';
-
-const notAvailable = (why: string) => new PreconditionFailedError('push-not-available', why);
 
 /**
  * `POST push-register` and `DELETE` of a registration URL, answered by the proxy itself and never
@@ -38,14 +37,12 @@ export class PushRegisterHandler {
     try {
       // Credentials first: who may not read the collection learns nothing, not even a body problem.
       const authorization = req.headers.authorization;
-      const read = await this.upstream.collectionState(path, authorization);
-      if (read.status === 401) return this.relayUnauthorized(res, read.wwwAuthenticate);
-      if (read.status !== 207 || !read.state) throw notAvailable(`the DAV server answered ${read.status} for this resource`);
-      if (!read.state.pushCapable) throw notAvailable('push is offered on calendars and address books only');
+      const access = await collectionAccess(this.upstream, path, authorization);
+      if (access.kind === 'unauthorized') return relayUnauthorized(res, access.wwwAuthenticate);
       const request = parsePushRegister(body);
       const topic = this.identity.topicOf(path);
       const r = await this.registrations.register(this.identity.tenantId, topic, request, this.identity.principalOf(authorization), 'proxy');
-      await this.notifier.remember(topic, this.identity.canonical(path), read.state.syncToken ?? read.state.ctag);
+      await this.notifier.remember(topic, this.identity.canonical(path), access.state.syncToken ?? access.state.ctag);
       res.writeHead(r.created ? 201 : 204, { location: r.location, expires: r.expires, 'content-length': 0 });
       res.end();
     } catch (err) {
@@ -66,7 +63,7 @@ export class PushRegisterHandler {
       if (!reg || !collection) throw new NotFoundError('no such registration (unknown or expired)');
       const authorization = req.headers.authorization;
       const read = await this.upstream.collectionState(encodePath(collection), authorization);
-      if (read.status === 401) return this.relayUnauthorized(res, read.wwwAuthenticate);
+      if (read.status === 401) return relayUnauthorized(res, read.wwwAuthenticate);
       // RegistrationsService.remove answers another principal's registration like an unknown one.
       await this.registrations.remove(id, { tenantId: this.identity.tenantId, principal: this.identity.principalOf(authorization), strictPrincipal: true });
       res.writeHead(204, 'Unregistered');
@@ -74,10 +71,6 @@ export class PushRegisterHandler {
     } catch (err) {
       this.fail(res, err);
     }
-  }
-
-  private relayUnauthorized(res: ServerResponse, wwwAuthenticate: string | string[] | undefined): void {
-    sendText(res, 401, 'the DAV server did not accept these credentials\n', wwwAuthenticate ? { 'www-authenticate': wwwAuthenticate as string } : {});
   }
 
   private fail(res: ServerResponse, err: unknown): void {
