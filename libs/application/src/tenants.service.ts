@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError } from '@davpush/domain';
 import { KnownTopicStore, RegistrationStore, TenantStore, type Tenant } from '@davpush/storage';
 
 /**
- * Tenant key lifecycle (issue #6). Rotation hands out a new key and kills the old one in one Redis
+ * Tenant key lifecycle (docs/security.md "Tenant keys: rotate, revoke, delete"). Rotation hands out a new key and kills the old one in one Redis
  * step. Revocation disables the tenant for good: the key stops working at once, nothing it stored
  * is deleted (registrations stay, are never pushed again because no events can arrive, and stay
  * removable through their capability URLs). Deletion revokes first, then removes the tenant's

@@ -26,7 +26,7 @@ export interface ChangeEvent {
 }
 
 /**
- * What one push carries after coalescing (reference §1.7): the union of change kinds, the newest
+ * What one push carries after coalescing (WebDAV-Push draft, "Rate limiting and merging": https://github.com/bitfireAT/webdav-push): the union of change kinds, the newest
  * sync-token, the highest urgency, the latest deadline, and the registrations that every merged
  * event asked to skip (a registration skipped by one event but not another must still hear of the other).
  */

@@ -17,7 +17,7 @@ export function backoffMs(attempt: number, p: RetryPolicy, random = Math.random)
 }
 
 /**
- * When to try a failed delivery again (CONTRACT §5). `attempt` counts the attempts made so far.
+ * When to try a failed delivery again (README "Delivery semantics"). `attempt` counts the attempts made so far.
  * A push service's Retry-After is a floor, never shortened; no retry may land past the message's
  * deadline (its TTL), and the attempt count is bounded too.
  */

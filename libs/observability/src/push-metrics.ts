@@ -8,7 +8,7 @@ export const PRUNE_REASONS = ['gone', 'failure-window'] as const;
 export const DEAD_LETTER_REASONS = ['rejected', 'auth', 'throttled', 'transient', 'expired'] as const;
 
 /**
- * The service's own Prometheus metrics (CONTRACT §3 "Operations"). One registry per process;
+ * The service's own Prometheus metrics (docs/operations.md "Metrics"). One registry per process;
  * api and worker processes are scraped separately (README "Operations").
  */
 @Injectable()

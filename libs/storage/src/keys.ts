@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * Every key davpush writes. One `{davpush}` hash tag keeps all keys in one Redis Cluster slot,
- * so the multi-key Lua scripts below stay legal in cluster mode (CONTRACT §6).
+ * so the multi-key Lua scripts below stay legal in cluster mode (Redis Cluster hash tags: https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags).
  */
 const P = '{davpush}';
 

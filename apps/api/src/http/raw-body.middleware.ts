@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { writeProblem } from './problem';
 
-/** Registration documents are small (CONTRACT §3: 413 over 16 KiB); event batches hold up to 1000 events. */
+/** Registration documents are small (README "HTTP API": 413 over 16 KiB); event batches hold up to 1000 events. */
 export const REGISTRATION_BODY_LIMIT = 16 * 1024;
 export const EVENTS_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_LIMIT = 64 * 1024;

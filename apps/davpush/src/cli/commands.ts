@@ -30,7 +30,7 @@ export interface Command {
   run(ctx: CommandContext): Promise<number>;
 }
 
-/** Exit codes (issue #5): 0 ok, 1 runtime error, 2 usage error or a command this build lacks. */
+/** Exit codes (docs/operations.md "CLI"): 0 ok, 1 runtime error, 2 usage error or a command this build lacks. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 const NOT_AVAILABLE = 'not available in this build';

@@ -2,7 +2,7 @@ import type { INestApplicationContext, Type } from '@nestjs/common';
 import { VapidRotationService } from '@davpush/gateways';
 import { DeadLetterService } from '@davpush/queue';
 
-/** What `davpush vapid rotate` needs (issue #5): the rotation notifies subscribers, then swaps keys. */
+/** What `davpush vapid rotate` needs (docs/operations.md "CLI"): the rotation notifies subscribers, then swaps keys. */
 export interface VapidRotation {
   rotate(): Promise<{ notified: number; publicKey: string }>;
 }
