@@ -9,3 +9,4 @@ export * from './retry-policy';
 export * from './cc70025';
 export * from './push-client-id';
 export * from './base64';
+export * from './digest';
