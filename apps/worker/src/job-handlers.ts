@@ -6,7 +6,7 @@ import { FanoutProcessor } from './fan-out/fanout.processor';
 import { MaintenanceProcessor } from './maintenance/maintenance.processor';
 
 /** The queues a worker consumes, each with the job names it accepts (checked against `QueueJobs`). */
-export const CONSUMED_QUEUES = {
+const CONSUMED_QUEUES = {
   [QueueName.Fanout]: [JobName.Fanout],
   [QueueName.DeliverWebPush]: [JobName.Deliver, JobName.DeliverBatch],
   [QueueName.DeliverFcm]: [JobName.Deliver, JobName.DeliverBatch],

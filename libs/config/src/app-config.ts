@@ -23,7 +23,7 @@ export interface ProxyConfig {
   hookSecret?: string;
 }
 
-export const PLACEHOLDER_VAPID_SUBJECT = 'mailto:davpush@example.invalid';
+const PLACEHOLDER_VAPID_SUBJECT = 'mailto:davpush@example.invalid';
 
 /**
  * The validated, typed configuration. The one place that reads the environment (STYLE "config once");

@@ -42,7 +42,7 @@ export interface RegistrationFieldNames {
 }
 
 /** The WebDAV-Push draft's element names (and davpush's `token` for FCM). */
-export const XML_FIELD_NAMES: RegistrationFieldNames = {
+const XML_FIELD_NAMES: RegistrationFieldNames = {
   subscription: 'subscription',
   pushResource: 'push-resource',
   contentEncoding: 'content-encoding',
@@ -201,7 +201,7 @@ function validateTrigger(raw: RawTrigger | undefined, names: RegistrationFieldNa
 }
 
 /** RFC 3339 or IMF-fixdate (RFC 9110 §5.6.7); both parse with Date. */
-export function parseExpires(value: string): number | undefined {
+function parseExpires(value: string): number | undefined {
   const v = value.trim();
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(v) &&
       !/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(v)) {

@@ -21,7 +21,7 @@ export function bullConnection(config: AppConfig): ConnectionOptions {
  * `console.error` stack dump (its QueueBase.emit falls back to it), which breaks JSON-lines logs.
  */
 @Injectable()
-export class QueueErrorListener implements OnModuleInit {
+class QueueErrorListener implements OnModuleInit {
   constructor(private readonly moduleRef: ModuleRef) {}
 
   onModuleInit(): void {

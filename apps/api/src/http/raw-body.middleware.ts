@@ -2,8 +2,8 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { writeProblem } from './problem';
 
 /** Registration documents are small (README "HTTP API": 413 over 16 KiB); event batches hold up to 1000 events. */
-export const REGISTRATION_BODY_LIMIT = 16 * 1024;
-export const EVENTS_BODY_LIMIT = 1024 * 1024;
+const REGISTRATION_BODY_LIMIT = 16 * 1024;
+const EVENTS_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_LIMIT = 64 * 1024;
 
 // Express matches routes case-insensitively and with a trailing slash, so the cap must too:

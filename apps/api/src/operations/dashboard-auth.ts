@@ -78,7 +78,7 @@ export function dashboardAuth(opts: DashboardAuthOptions) {
  * this origin (no operator's browser tells a font CDN where the dashboard lives), and forbids
  * framing (clickjacking the job actions).
  */
-export const DASHBOARD_CSP = [
+const DASHBOARD_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",

@@ -15,7 +15,7 @@ const STATUS: Record<DomainError['kind'], number> = {
 };
 
 /** A DAV:error body (RFC 4918 §16), as a DAV client expects from a DAV server. */
-export function sendDavError(res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}): void {
+function sendDavError(res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}): void {
   res.writeHead(status, { 'content-type': 'application/xml; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
 }

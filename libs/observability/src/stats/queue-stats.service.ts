@@ -45,7 +45,7 @@ const HISTORY_POINTS = 15;
  * started" (a retried job re-enters wait after its previous attempt). A retried job's backoff makes
  * this a slight over-estimate, never an under-estimate of a stuck job.
  */
-export function runnableSince(job: Pick<Job, 'timestamp' | 'processedOn' | 'opts'>): number {
+function runnableSince(job: Pick<Job, 'timestamp' | 'processedOn' | 'opts'>): number {
   return Math.max(job.timestamp + (job.opts?.delay ?? 0), job.processedOn ?? 0);
 }
 
