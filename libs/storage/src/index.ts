@@ -5,6 +5,7 @@ export * from './redis.service';
 export * from './tenant.store';
 export * from './registration.store';
 export * from './registration-census.store';
+export * from './job-history.store';
 export * from './secret.store';
 export * from './event.store';
 export * from './delivery-ledger';
