@@ -8,7 +8,7 @@ const NS = 'https://bitfire.at/webdav-push';
 const COALESCE_MS = 1500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** CONTRACT §5 delivery semantics, observed at a local push service. */
+/** README "Delivery semantics", observed at a local push service. */
 describe('delivery semantics', () => {
   let h: Harness;
   let push: FakePushService;

@@ -10,7 +10,7 @@ import { ADMIN_TOKEN, eventually, startHarness, type Harness } from '../e2e/harn
 import { WorkerProcess } from './worker-process';
 
 /**
- * Issue #4 §11: real worker processes killed mid-flight, a real Redis restarted, push services that
+ * Crash safety (README "Delivery semantics"): real worker processes killed mid-flight, a real Redis restarted, push services that
  * fail or hang. The API runs in-process; workers are separate OS processes.
  */
 describe('crash safety with real processes', () => {

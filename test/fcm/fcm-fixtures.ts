@@ -1,6 +1,6 @@
 import { loadConfig, type AppConfig } from '@davpush/config';
 import type { PushMessage, Urgency } from '@davpush/domain';
-import type { PushDelivery } from '../../libs/gateways/src/push-gateway';
+import type { PushDelivery } from '@davpush/gateways';
 import { buildPushMessage } from '@davpush/webdav-push';
 
 /** AppConfig as start-up would build it from DAVPUSH_FCM_CREDENTIALS / DAVPUSH_FCM_ENDPOINT. */

@@ -4,7 +4,7 @@ import { getApps } from 'firebase-admin/app';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AppConfig } from '@davpush/config';
 import type { DeliveryOutcome } from '@davpush/domain';
-import { FcmGateway, FcmGatewayOptions, isFcmConfigured } from '../../libs/gateways/src/fcm';
+import { FcmGateway, FcmGatewayOptions, isFcmConfigured } from '@davpush/gateways';
 import { ensureTestCa } from '../support/test-ca';
 import { FakeFcm, type FakeFcmRequest } from './fake-fcm';
 import { fcmConfig, fcmDelivery, SYNC_TOKEN } from './fcm-fixtures';
@@ -87,7 +87,7 @@ describe('FcmGateway via DAVPUSH_FCM_ENDPOINT (fake FCM)', () => {
       data: { topic: 'T3', changes: 'property' },
       android: { priority: 'normal', ttl: '2419200s' },
     },
-  ])('sends a data message as CONTRACT §4 says: $name', async ({ input, data, android }) => {
+  ])('sends a data message as README "FCM (our own apps)" says: $name', async ({ input, data, android }) => {
     const d = fcmDelivery('shape-token', { ...input, collapseKey: 'Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3Jh' });
     expect(await sut.send(d)).toEqual({ kind: 'accepted' });
     expect(fake.sends).toHaveLength(1);

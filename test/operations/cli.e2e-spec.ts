@@ -7,7 +7,6 @@ import { JobPublisher, QueueName } from '@davpush/queue';
 import { CoreModule } from '@davpush/runtime';
 import { TenantStore } from '@davpush/storage';
 import { runCli, type OpenContext } from '../../apps/davpush/src/cli/cli';
-import type { OptionalServices } from '../../apps/davpush/src/cli/optional-services';
 import { RedisServer } from '../support/redis-server';
 
 /**
@@ -26,10 +25,10 @@ describe('operator CLI', () => {
     return { app, close: () => app.close() };
   };
 
-  async function cli(argv: string[], optional?: OptionalServices) {
+  async function cli(argv: string[]) {
     let out = '';
     let err = '';
-    const code = await runCli(argv, { out: (t) => (out += t), err: (t) => (err += t) }, open, optional);
+    const code = await runCli(argv, { out: (t) => (out += t), err: (t) => (err += t) }, open);
     return { code, out, err };
   }
 
@@ -129,14 +128,6 @@ describe('operator CLI', () => {
     expect(result.notified).toBe(0);
     expect(result.publicKey).not.toBe(before);
     expect((await cli(['vapid', 'show'])).out).toContain(result.publicKey);
-  });
-
-  it('says "not available in this build" (exit 2) when a command lacks its service', async () => {
-    for (const argv of [['vapid', 'rotate'], ['dlq', 'list'], ['dlq', 'replay', 'x']]) {
-      const r = await cli(argv, {});
-      expect(r.code).toBe(2);
-      expect(r.err).toBe(`davpush: ${argv.slice(0, 2).join(' ')}: not available in this build\n`);
-    }
   });
 
   it('reports a runtime failure with exit 1', async () => {

@@ -13,7 +13,7 @@ const ARTIFACTS = path.resolve('test-results/operations');
 const SCREENSHOT = path.join(ARTIFACTS, 'queue-dashboard.png');
 
 /**
- * The bull-board dashboard in a real browser (issue #5): opened once with `?token=`, it must show
+ * The bull-board dashboard in a real browser (docs/operations.md "Queue dashboard"): opened once with `?token=`, it must show
  * every queue, keep the token out of the address bar, hold the session in an HttpOnly SameSite=Strict
  * cookie, load nothing from other origins, and refuse a browser that has no token.
  */

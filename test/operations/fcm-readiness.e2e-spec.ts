@@ -10,7 +10,7 @@ interface Ready {
 }
 
 /**
- * Readiness reports the FCM credential (issue #5) when the FCM transport is on: up before and after
+ * Readiness reports the FCM credential (docs/operations.md "Health probes") when the FCM transport is on: up before and after
  * a good OAuth exchange, degraded (still 200) once Google refuses the service account, because
  * taking the API out of rotation would not fix a revoked key and would stop Web Push too.
  */

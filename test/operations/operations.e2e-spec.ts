@@ -17,7 +17,7 @@ interface AdminQueues {
 }
 
 /**
- * Issue #5 end to end: real app (api + worker) on its own Redis, a local push service scripted to
+ * docs/operations.md end to end: real app (api + worker) on its own Redis, a local push service scripted to
  * accept, 410, 500-then-accept and 400; then what an operator reads: probes, /metrics, the admin
  * queue view, and the JSON logs with one request id from the HTTP request into the jobs it caused.
  */

@@ -8,7 +8,7 @@ import { mutate, rngFor, type Generated, type Rng } from './fuzz-inputs';
 import { diff, idOf, pool, snapshot, type Snapshot } from './support';
 
 /**
- * Issue #6 item 5: at least 10,000 generated bodies per endpoint, mutations of valid documents
+ * docs/security.md "Hostile input": at least 10,000 generated bodies per endpoint, mutations of valid documents
  * (fuzz-inputs.ts). Asserted: never a 5xx (or a dropped connection), the process stays up, and
  * `{davpush}:reg*` / `{davpush}:tenant*` change only as far as 2xx answers explain. Every body is
  * determined by (SEED, endpoint, index): a failure names both, and `mutate(rngFor(…))` replays it.

@@ -7,7 +7,7 @@ import { ADMIN_TOKEN, startHarness, type Harness } from '../e2e/harness';
 import { diff, snapshot, type Snapshot } from './support';
 
 /**
- * Issue #6 item 5: hostile XML, JSON, headers and path parameters get a clear 4xx, never a 5xx;
+ * docs/security.md "Hostile input": hostile XML, JSON, headers and path parameters get a clear 4xx, never a 5xx;
  * nothing is stored from them and no prototype is polluted.
  */
 describe('hostile input', () => {

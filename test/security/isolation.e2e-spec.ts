@@ -6,7 +6,7 @@ import { ADMIN_TOKEN, eventually, startHarness, type Harness } from '../e2e/harn
 import { diff, idOf, snapshot, type Snapshot } from './support';
 
 /**
- * Issue #6 item 2: tenant A can neither read, change, delete, register into nor notify anything of
+ * docs/security.md "Isolation between tenants": tenant A can neither read, change, delete, register into nor notify anything of
  * tenant B. Every refusal is the 404 an unknown object gets (never a 403 that confirms it exists),
  * B's stored data is byte-for-byte unchanged afterwards, and B's devices receive nothing.
  */
@@ -175,7 +175,7 @@ describe('tenant isolation', () => {
       const del = (token: string | undefined, headers: Record<string, string>) => h.request('DELETE', `/v1/registrations/${bBound}`, { token, headers });
       expect((await del(b.apiKey, {})).status).toBe(404);
       expect((await del(b.apiKey, { 'x-davpush-principal': 'alice' })).status).toBe(404);
-      // The capability URL alone is enough (CONTRACT §3), but not when it names someone else.
+      // The capability URL alone is enough (docs/security.md "Registrations"), but not when it names someone else.
       expect((await del(undefined, { 'x-davpush-principal': 'alice' })).status).toBe(404);
       expect((await get({ 'x-davpush-principal': 'bob' })).status).toBe(200);
       expect((await del(undefined, {})).status).toBe(204);

@@ -4,7 +4,7 @@ import { WebPushClient } from '../support/webpush-client';
 import { startHarness, type Harness } from '../e2e/harness';
 
 /**
- * Issue #6 item 6: no unbounded growth. Registration limits per topic and per principal, enforced
+ * docs/security.md "Limits": no unbounded growth. Registration limits per topic and per principal, enforced
  * atomically in the upsert; a per-tenant ingest rate limit that refuses a flood with 429 while
  * other tenants are served.
  */

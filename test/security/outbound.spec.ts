@@ -7,7 +7,7 @@ import { classifyWebPushAnswer, classifyWebPushError, MAX_BODY_BYTES, PushTimeou
 import { issueServerCert } from '../support/test-ca';
 
 /**
- * SafeHttpClient at send time (issue #6 item 4): the SSRF guard on the address actually connected
+ * SafeHttpClient at send time (docs/security.md "Outbound requests (SSRF)"): the SSRF guard on the address actually connected
  * to, no redirects, a capped body read and timeouts that fire. Real local servers, real sockets.
  */
 const TIMEOUT_MS = 400;

@@ -10,7 +10,7 @@ import { ADMIN_TOKEN, eventually } from '../e2e/harness';
 import { CapturedOutput, startCapturingHarness, type CapturingHarness } from './capturing-harness';
 
 /**
- * Issue #6 item 7: a whole run — tenants, key rotation, registrations (XML, JSON, FCM), events,
+ * docs/security.md "Secrets in logs": a whole run — tenants, key rotation, registrations (XML, JSON, FCM), events,
  * deliveries that succeed, are gone (410/UNREGISTERED), fail (500/INTERNAL), are throttled or
  * redirected, dead letters and their replay, and the error paths (401/400/403/404/413/429) — with
  * every line the process writes captured. None of them may carry a credential or a push target.

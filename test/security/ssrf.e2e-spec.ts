@@ -7,7 +7,7 @@ import { eventually, startHarness, type Harness } from '../e2e/harness';
 import { idOf } from './support';
 
 /**
- * Issue #6 item 4, end to end with DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS=0 (the production default):
+ * docs/security.md "Outbound requests (SSRF)", end to end with DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS=0 (the production default):
  * no registration may aim davpush's outbound requests at the machine or network it runs in.
  */
 describe('SSRF: push resources aimed inside are refused', () => {

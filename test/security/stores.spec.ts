@@ -6,7 +6,7 @@ import { RateLimitStore, RedisService, RegistrationStore, TenantStore } from '@d
 import { RedisServer } from '../support/redis-server';
 
 /**
- * The storage half of issue #6 on real Redis: registration limits and principal checks inside the
+ * The storage half of docs/security.md on real Redis: registration limits and principal checks inside the
  * Lua steps, index hygiene, tenant key rotation/revocation/removal, and the token bucket's arithmetic.
  */
 const ecdh = createECDH('prime256v1');
@@ -19,7 +19,7 @@ const reg = (resource: string, expiresAt = now + day): ValidRegistration => ({
   expiresAt,
 });
 
-describe('storage on real Redis (issue #6)', () => {
+describe('storage on real Redis (docs/security.md)', () => {
   let server: RedisServer;
   let redis: RedisService;
   let registrations: RegistrationStore;

@@ -4,7 +4,7 @@ import { FakePushService } from '../support/fake-push-service';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../e2e/harness';
 import { idOf, snapshot } from './support';
 
-/** Issue #6 item 1: rotating, revoking and deleting a tenant's key, through the admin API. */
+/** docs/security.md "Tenant keys: rotate, revoke, delete": rotating, revoking and deleting a tenant's key, through the admin API. */
 describe('tenant keys: rotate, revoke, delete', () => {
   let h: Harness;
   let push: FakePushService;

@@ -1,11 +1,9 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { MetricsTime, Worker, type Job, type WorkerOptions } from 'bullmq';
+import { MetricsTime, Worker, type WorkerOptions } from 'bullmq';
 import { AppConfig } from '@davpush/config';
 import { QUEUE_PREFIX, QueueName, bullConnection } from '@davpush/queue';
 import { connectionErrors } from '@davpush/storage';
-import { DeliverProcessor } from './delivery/deliver.processor';
-import { FanoutProcessor } from './fan-out/fanout.processor';
-import { MaintenanceProcessor } from './maintenance/maintenance.processor';
+import { JobHandlers, type ConsumedQueue } from './job-handlers';
 
 /**
  * Starts one BullMQ Worker per queue with options from the validated config (decorator options
@@ -20,9 +18,7 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
 
   constructor(
     private readonly config: AppConfig,
-    private readonly fanout: FanoutProcessor,
-    private readonly deliver: DeliverProcessor,
-    private readonly maintenance: MaintenanceProcessor,
+    private readonly handlers: JobHandlers,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -37,18 +33,18 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
       // Per-minute completed/failed counts for /v1/admin/queues and the dashboard (a week kept).
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
     };
-    const start = (queue: QueueName, handler: (job: Job, token?: string) => Promise<unknown>, concurrency: number) => {
-      const w = new Worker(queue, handler, { ...base, concurrency });
+    const start = (queue: ConsumedQueue, concurrency: number) => {
+      const w = new Worker(queue, this.handlers.processorFor(queue), { ...base, concurrency });
       w.on('error', (err) => connectionErrors.report(`worker ${queue}`, err));
       w.on('failed', (job, err) => {
         if (err?.name !== 'DelayedError') this.logger.error({ msg: 'job failed', queue, jobId: job?.id, error: err?.message });
       });
       this.workers.push(w);
     };
-    start(QueueName.Fanout, (job) => this.fanout.process(job), 8);
-    start(QueueName.DeliverWebPush, (job, token) => this.deliver.process(job, token), this.config.worker.concurrency);
-    start(QueueName.DeliverFcm, (job, token) => this.deliver.process(job, token), this.config.worker.concurrency);
-    start(QueueName.Maintenance, (job) => this.maintenance.process(job), 1);
+    start(QueueName.Fanout, 8);
+    start(QueueName.DeliverWebPush, this.config.worker.concurrency);
+    start(QueueName.DeliverFcm, this.config.worker.concurrency);
+    start(QueueName.Maintenance, 1);
   }
 
   /** In-flight jobs finish; whatever outlives DAVPUSH_SHUTDOWN_TIMEOUT_MS returns to the queue via its lapsed lock. */

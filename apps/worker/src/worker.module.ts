@@ -4,6 +4,7 @@ import { DeliverProcessor } from './delivery/deliver.processor';
 import { FanoutProcessor } from './fan-out/fanout.processor';
 import { FanoutService } from './fan-out/fanout.service';
 import { MaintenanceProcessor } from './maintenance/maintenance.processor';
+import { JobHandlers } from './job-handlers';
 import { WorkerRunner } from './worker-runner';
 
 /**
@@ -11,6 +12,6 @@ import { WorkerRunner } from './worker-runner';
  * Infrastructure (config, Redis, queues, gateways) comes from CoreModule, imported by the entry point.
  */
 @Module({
-  providers: [FanoutService, FanoutProcessor, DeliveryService, DeliverProcessor, MaintenanceProcessor, WorkerRunner],
+  providers: [FanoutService, FanoutProcessor, DeliveryService, DeliverProcessor, MaintenanceProcessor, JobHandlers, WorkerRunner],
 })
 export class WorkerModule {}

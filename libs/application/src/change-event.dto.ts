@@ -5,7 +5,7 @@ import { assertEventText } from './topic';
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
 /** Longest `dontNotify` header value taken as one string (a thousand registration URLs fit). */
-export const MAX_DONT_NOTIFY_CHARS = 256 * 1024;
+const MAX_DONT_NOTIFY_CHARS = 256 * 1024;
 
 /** Names a missing field instead of zod's "expected string, received undefined". */
 const required = (what: string) => ({
@@ -44,11 +44,6 @@ export const EventJson = z.object({
     .optional(),
 });
 
-export const EventsBody = z.union([
-  z.object({ events: z.array(z.unknown()).min(1).max(MAX_EVENTS_PER_REQUEST) }),
-  z.object({ topic: z.unknown() }).passthrough(),
-]);
-
 /**
  * An event as the use case takes it. `skipClients` (not part of the events JSON) carries CC/CD 70025
  * client ids (`client-id`, `Push-Client-Id`): registrations made with one of them are not notified.
@@ -56,7 +51,7 @@ export const EventsBody = z.union([
 export type EventInput = z.infer<typeof EventJson> & { skipClients?: string[] };
 
 /** Shown in every answer to an event of the wrong shape. */
-export const EXPECTED_EVENT_JSON =
+const EXPECTED_EVENT_JSON =
   'expected {"topic": "…", "changes": ["content"|"property", …], "syncToken"?: "…", "urgency"?: "very-low"|"low"|"normal"|"high", ' +
   `"ttl"?: seconds, "dontNotify"?: ["<Push-Dont-Notify value>", …] | "<value>", "id"?: "…"}, or {"events": [up to ${MAX_EVENTS_PER_REQUEST} of those]}`;
 

@@ -5,3 +5,5 @@ export * from './registrations.service';
 export * from './tenants.service';
 export * from './topic';
 export * from './cc-gateway.service';
+export * from './dead-letters.service';
+export * from './vapid-rotation.service';

@@ -122,7 +122,7 @@ export class RegistrationsService {
 
   /**
    * A registration bound to a principal (X-Davpush-Principal at registration) is only shown to a
-   * request naming that principal; anything else answers like an unknown id (issue #6: no leak).
+   * request naming that principal; anything else answers like an unknown id (docs/security.md "Isolation between tenants": no leak).
    */
   async get(id: string, tenantId: string, principal: string | undefined): Promise<Registration> {
     const reg = await this.store.get(id, tenantId);

@@ -1,9 +1,18 @@
 import { Injectable, Optional } from '@nestjs/common';
+import { z } from 'zod';
 import { ConflictError, NotFoundError } from '@davpush/domain';
 import { KnownTopicStore, RegistrationStore, TenantStore, type Tenant } from '@davpush/storage';
 
+/** A tenant's display name: 1 to 200 characters (trimmed), no control characters. */
+export const TenantName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[^\u0000-\u001f\u007f]+$/, { message: 'must not contain control characters' });
+
 /**
- * Tenant key lifecycle (issue #6). Rotation hands out a new key and kills the old one in one Redis
+ * Tenant key lifecycle (docs/security.md "Tenant keys: rotate, revoke, delete"). Rotation hands out a new key and kills the old one in one Redis
  * step. Revocation disables the tenant for good: the key stops working at once, nothing it stored
  * is deleted (registrations stay, are never pushed again because no events can arrive, and stay
  * removable through their capability URLs). Deletion revokes first, then removes the tenant's
@@ -17,6 +26,17 @@ export class TenantsService {
     private readonly registrations: RegistrationStore,
     @Optional() private readonly knownTopics?: KnownTopicStore,
   ) {}
+
+  /** A new tenant and its API key: the key is in this answer only; davpush keeps its SHA-256. */
+  async create(name: string): Promise<{ id: string; name: string; apiKey: string }> {
+    const t = await this.tenants.create(name);
+    return { id: t.id, name: t.name, apiKey: t.apiKey };
+  }
+
+  /** Every tenant, oldest first; `revokedAt` on revoked ones only. Keys are never shown again. */
+  list(): Promise<Tenant[]> {
+    return this.tenants.list();
+  }
 
   async get(id: string): Promise<Tenant> {
     const t = await this.tenants.get(id);

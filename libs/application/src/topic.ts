@@ -1,7 +1,7 @@
 import { ValidationError } from '@davpush/domain';
 
-export const MAX_TOPIC_LENGTH = 512;
-export const MAX_SYNC_TOKEN_LENGTH = 1024;
+const MAX_TOPIC_LENGTH = 512;
+const MAX_SYNC_TOKEN_LENGTH = 1024;
 
 /** C0 controls, DEL, the XML non-characters U+FFFE/U+FFFF. */
 const CONTROL = /[\u0000-\u001f\u007f\uFFFE\uFFFF]/;
@@ -24,7 +24,7 @@ export const assertTopic = (topic: string): string => assertCarriedText(topic, '
  * could not be carried unchanged (XML readers turn CR into LF, XML 1.0 §2.11; most C0 cannot be
  * written at all) and would only fail at delivery, after the 202: refused here instead.
  */
-export const assertSyncToken = (syncToken: string): string => assertCarriedText(syncToken, 'syncToken', MAX_SYNC_TOKEN_LENGTH);
+const assertSyncToken = (syncToken: string): string => assertCarriedText(syncToken, 'syncToken', MAX_SYNC_TOKEN_LENGTH);
 
 /** The text an event carries into the push-message: its topic and sync-token. */
 export function assertEventText(e: { topic: string; syncToken?: string }): void {

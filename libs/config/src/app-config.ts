@@ -23,7 +23,7 @@ export interface ProxyConfig {
   hookSecret?: string;
 }
 
-export const PLACEHOLDER_VAPID_SUBJECT = 'mailto:davpush@example.invalid';
+const PLACEHOLDER_VAPID_SUBJECT = 'mailto:davpush@example.invalid';
 
 /**
  * The validated, typed configuration. The one place that reads the environment (STYLE "config once");
@@ -41,7 +41,7 @@ export class AppConfig {
   readonly defaultTtlSeconds!: number;
   readonly ingestRatePerSecond!: number;
   readonly maxExpirySeconds!: number;
-  /** Issue #6: live registrations per tenant topic and per tenant principal (X-Davpush-Principal). */
+  /** docs/security.md "Limits": live registrations per tenant topic and per tenant principal (X-Davpush-Principal). */
   readonly limits!: { registrationsPerTopic: number; registrationsPerPrincipal: number };
   readonly worker!: { concurrency: number; pushTimeoutMs: number };
   readonly shutdownTimeoutMs!: number;
@@ -54,7 +54,7 @@ export class AppConfig {
     retryBaseMs: number;
     retryMaxMs: number;
   };
-  /** Issue #5: readiness backlog threshold, the worker-alone probe port, the post-SIGTERM drain delay. */
+  /** docs/operations.md: readiness backlog threshold, the worker-alone probe port, the post-SIGTERM drain delay. */
   readonly operations!: { readyMaxWaitAgeMs: number; workerPort: number; shutdownDrainMs: number };
   readonly log!: { level: 'error' | 'warn' | 'log' | 'debug' | 'verbose'; format: 'json' | 'pretty' };
   /** CalConnect CC/CD 70025 gateway: the refresh-interval advertised per transport (seconds). */

@@ -31,7 +31,7 @@ const url = (protocols: string[]) =>
   );
 
 /**
- * Every environment variable davpush reads (CONTRACT §2). Validated once at start-up; any error
+ * Every environment variable davpush reads (README "Configuration"). Validated once at start-up; any error
  * stops start-up with one message naming each bad variable.
  */
 export const envSchema = z
@@ -60,7 +60,7 @@ export const envSchema = z
     DAVPUSH_DEFAULT_TTL: int(0, 2_419_200).default(43_200),
     DAVPUSH_INGEST_RATE: int(1, 1_000_000).default(500),
     DAVPUSH_MAX_EXPIRY: int(259_200, 31_536_000).default(604_800),
-    // Issue #6: no unbounded growth (WebDAV-Push checklist item 19). New registrations beyond these
+    // No unbounded growth (docs/security.md "Limits"). New registrations beyond these
     // are refused with 403; updates of existing ones are always allowed.
     DAVPUSH_MAX_REGISTRATIONS_PER_TOPIC: int(1, 10_000_000).default(10_000),
     DAVPUSH_MAX_REGISTRATIONS_PER_PRINCIPAL: int(1, 1_000_000).default(100),
@@ -75,7 +75,7 @@ export const envSchema = z
     DAVPUSH_PRUNE_AFTER_SECONDS: int(0, 31_536_000).default(259_200),
     DAVPUSH_RETRY_BASE_MS: int(10, 3_600_000).default(1000),
     DAVPUSH_RETRY_MAX_MS: int(100, 86_400_000).default(600_000),
-    // Operations (issue #5): readiness turns `degraded` past this backlog age; the worker-alone
+    // Operations (docs/operations.md): readiness turns `degraded` past this backlog age; the worker-alone
     // process serves /health/* and /metrics on its own port; a drain delay keeps answering 503 on
     // /health/ready after SIGTERM so load balancers stop routing before the server closes.
     DAVPUSH_READY_MAX_WAIT_AGE_MS: int(1000, 86_400_000).default(60_000),

@@ -36,7 +36,7 @@ export type CcExpiry = { kind: 'unsubscribe' } | { kind: 'subscribe'; expiresAt:
  * Clock difference tolerated between an application server and davpush when it asks for exactly
  * `now + refresh-interval`: the request is granted, shortened to the interval.
  */
-export const CC_EXPIRY_SKEW_MS = 60_000;
+const CC_EXPIRY_SKEW_MS = 60_000;
 
 /**
  * Judges a subscription's `expires` (RFC 3339): at or before now → unsubscribe (§5.2.2); beyond

@@ -5,7 +5,7 @@ export const CHANGE_KINDS: readonly ChangeKind[] = ['content', 'property'];
 export type Urgency = 'very-low' | 'low' | 'normal' | 'high';
 export const URGENCIES: readonly Urgency[] = ['very-low', 'low', 'normal', 'high'];
 
-export const maxUrgency = (a: Urgency, b: Urgency): Urgency =>
+const maxUrgency = (a: Urgency, b: Urgency): Urgency =>
   URGENCIES.indexOf(a) >= URGENCIES.indexOf(b) ? a : b;
 
 /** An accepted change event, as queued. Times are epoch milliseconds; ttl is seconds. */
@@ -26,7 +26,7 @@ export interface ChangeEvent {
 }
 
 /**
- * What one push carries after coalescing (reference §1.7): the union of change kinds, the newest
+ * What one push carries after coalescing (WebDAV-Push draft, "Rate limiting and merging": https://github.com/bitfireAT/webdav-push): the union of change kinds, the newest
  * sync-token, the highest urgency, the latest deadline, and the registrations that every merged
  * event asked to skip (a registration skipped by one event but not another must still hear of the other).
  */

@@ -1,5 +1,5 @@
 /**
- * The one vocabulary every gateway's classifier speaks (CONTRACT §5). Decisions (retry? prune?
+ * The one vocabulary every gateway's classifier speaks (README "Delivery semantics"). Decisions (retry? prune?
  * dead-letter?) are taken on these, never on status codes or SDK error text.
  */
 export type DeliveryOutcome =

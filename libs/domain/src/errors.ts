@@ -3,7 +3,7 @@
  * (apps/api/src/http/domain-exception.filter.ts). Never an HttpException below the API.
  */
 export abstract class DomainError extends Error {
-  abstract readonly kind: 'validation' | 'precondition' | 'not-found' | 'too-large' | 'unsupported-media-type' | 'unauthorized' | 'conflict' | 'rate-limited';
+  abstract readonly kind: 'validation' | 'precondition' | 'not-found' | 'too-large' | 'unsupported-media-type' | 'unauthorized' | 'conflict' | 'rate-limited' | 'unavailable';
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -48,6 +48,20 @@ export class ConflictError extends DomainError {
 export class RateLimitedError extends DomainError {
   readonly kind = 'rate-limited' as const;
   constructor(message: string, readonly retryAfterSeconds: number) {
+    super(message);
+  }
+}
+
+/**
+ * The store could not be reached (Redis down or reconnecting): nothing was accepted, and the caller
+ * should come back shortly (503 with `Retry-After`). Raised by libs/storage (`RedisService.asDomainError`).
+ */
+export class StorageUnavailableError extends DomainError {
+  readonly kind = 'unavailable' as const;
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 2,
+  ) {
     super(message);
   }
 }

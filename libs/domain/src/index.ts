@@ -10,3 +10,4 @@ export * from './cc70025';
 export * from './push-client-id';
 export * from './base64';
 export * from './rfc3339';
+export * from './digest';

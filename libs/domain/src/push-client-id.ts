@@ -26,6 +26,6 @@ export function assertPushClientId(value: unknown, what = 'client-id'): string {
  * the same way (a client skipped by one merged event but not by another is notified, which is what
  * CC/CD 70025 §6.1.3 asks of `client-id` after merging).
  */
-export const CLIENT_SKIP_PREFIX = 'client:';
+const CLIENT_SKIP_PREFIX = 'client:';
 export const clientSkipEntry = (clientId: string): string => `${CLIENT_SKIP_PREFIX}${clientId}`;
 

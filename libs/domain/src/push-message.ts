@@ -36,7 +36,7 @@ export function withoutSyncToken(m: PushMessage): PushMessage {
   return { ...m, contentUpdate: {} };
 }
 
-/** Which of the changed kinds a registration asked to hear about (reference §9 item 27). */
+/** Which of the changed kinds a registration asked to hear about (a content-update trigger is not told of property changes, and vice versa: WebDAV-Push draft, "Subscription Registration"). */
 export function kindsFor(trigger: Trigger, changes: readonly ChangeKind[]): ChangeKind[] {
   return changes.filter((k) => (k === 'content' ? !!trigger.contentUpdate : !!trigger.propertyUpdate));
 }

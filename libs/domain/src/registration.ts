@@ -42,7 +42,7 @@ export interface RegistrationFieldNames {
 }
 
 /** The WebDAV-Push draft's element names (and davpush's `token` for FCM). */
-export const XML_FIELD_NAMES: RegistrationFieldNames = {
+const XML_FIELD_NAMES: RegistrationFieldNames = {
   subscription: 'subscription',
   pushResource: 'push-resource',
   contentEncoding: 'content-encoding',
@@ -178,7 +178,7 @@ function depthOrDefault(value: string | undefined, fallback: '0' | '1', name: st
 }
 
 /**
- * Trigger leniency (draft "relaxed processing" + DAVx5 compatibility, reference §9 items 14-16):
+ * Trigger leniency (draft "relaxed processing" + DAVx5 compatibility, README "HTTP API", registration errors):
  * no `trigger` at all means content-update depth 1; over-deep depths are lowered; an empty trigger
  * (or one naming only what we do not support) is `no-supported-trigger`.
  */
@@ -201,7 +201,7 @@ function validateTrigger(raw: RawTrigger | undefined, names: RegistrationFieldNa
 }
 
 /** RFC 3339 or IMF-fixdate (RFC 9110 §5.6.7); both parse with Date. */
-export function parseExpires(value: string): number | undefined {
+function parseExpires(value: string): number | undefined {
   const v = value.trim();
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(v) &&
       !/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(v)) {
@@ -213,7 +213,7 @@ export function parseExpires(value: string): number | undefined {
 
 /**
  * Granted expiry: the requested time when it lies within (now, now + max]; later requests are clamped
- * to the maximum; absent or past requests get the maximum (reference §9 item 7).
+ * to the maximum; absent or past requests get the maximum (WebDAV-Push draft, "Subscription Registration": the server may shorten the requested expiry).
  */
 export function grantExpiry(requested: string | undefined, policy: Pick<RegistrationPolicy, 'now' | 'maxExpirySeconds'>, name = 'expires'): number {
   // HTTP dates have second precision: grant only what the Expires header can say.

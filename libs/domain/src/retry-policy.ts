@@ -6,18 +6,18 @@ export interface RetryPolicy {
   maxAttempts: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { baseDelayMs: 1000, maxDelayMs: 10 * 60_000, maxAttempts: 25 };
+const DEFAULT_RETRY_POLICY: RetryPolicy = { baseDelayMs: 1000, maxDelayMs: 10 * 60_000, maxAttempts: 25 };
 
 export type RetryDecision = { retryAt: number } | { giveUp: string };
 
 /** Full-jitter exponential backoff: uniform in [0, min(cap, base·2^(n-1))] (spreads retry storms). */
-export function backoffMs(attempt: number, p: RetryPolicy, random = Math.random): number {
+function backoffMs(attempt: number, p: RetryPolicy, random = Math.random): number {
   const ceiling = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(random() * ceiling);
 }
 
 /**
- * When to try a failed delivery again (CONTRACT §5). `attempt` counts the attempts made so far.
+ * When to try a failed delivery again (README "Delivery semantics"). `attempt` counts the attempts made so far.
  * A push service's Retry-After is a floor, never shortened; no retry may land past the message's
  * deadline (its TTL), and the attempt count is bounded too.
  */
@@ -45,7 +45,7 @@ export interface PrunePolicy {
   minSilenceMs: number;
 }
 
-export const DEFAULT_PRUNE_POLICY: PrunePolicy = { minConsecutiveFailures: 10, minSilenceMs: 3 * 86_400_000 };
+const DEFAULT_PRUNE_POLICY: PrunePolicy = { minConsecutiveFailures: 10, minSilenceMs: 3 * 86_400_000 };
 
 /** Tolerance window (draft §"Invalid subscriptions"): transient errors prune only when both limits are passed. */
 export function shouldPruneAfterFailures(

@@ -1,6 +1,6 @@
 /** WebDAV-Push trigger types (draft §"Triggers"); DAV depth values per RFC 4918 (`infinity`, not `infinite`). */
 export type Depth = '0' | '1' | 'infinity';
-export const DEPTHS: readonly Depth[] = ['0', '1', 'infinity'];
+const DEPTHS: readonly Depth[] = ['0', '1', 'infinity'];
 
 export interface Trigger {
   contentUpdate?: { depth: Depth };

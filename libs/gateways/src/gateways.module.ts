@@ -5,7 +5,6 @@ import { FcmGateway, isFcmConfigured } from './fcm';
 import { DEFAULT_ORIGIN_GATE, OriginGate } from './http/origin-gate';
 import { SafeHttpClient } from './http/safe-http.client';
 import { PushGateway, PushGatewayRegistry } from './push-gateway';
-import { VapidRotationService } from './web-push/vapid-rotation.service';
 import { VapidService } from './web-push/vapid.service';
 import { WebPushGateway } from './web-push/web-push.gateway';
 import { WebPushEncryptor } from './web-push/web-push-encryptor';
@@ -37,7 +36,6 @@ class DefaultGatewayRegistry extends PushGatewayRegistry {
   providers: [
     SafeHttpClient,
     VapidService,
-    VapidRotationService,
     WebPushEncryptor,
     WebPushGateway,
     FcmGateway,
@@ -48,6 +46,6 @@ class DefaultGatewayRegistry extends PushGatewayRegistry {
       useFactory: (config: AppConfig) => new OriginGate({ ...DEFAULT_ORIGIN_GATE, maxInFlight: config.delivery.originConcurrency, maxWaiting: config.delivery.originConcurrency }),
     },
   ],
-  exports: [SafeHttpClient, VapidService, VapidRotationService, WebPushEncryptor, WebPushGateway, FcmGateway, PushGatewayRegistry, OriginGate],
+  exports: [SafeHttpClient, VapidService, WebPushEncryptor, WebPushGateway, FcmGateway, PushGatewayRegistry, OriginGate],
 })
 export class GatewaysModule {}

@@ -4,7 +4,6 @@ export * from './http/safe-http.client';
 export * from './http/origin-gate';
 export * from './web-push/web-push.classifier';
 export * from './web-push/vapid.service';
-export * from './web-push/vapid-rotation.service';
 export * from './web-push/web-push.gateway';
 export * from './web-push/web-push-encryptor';
 export * from './gateways.module';

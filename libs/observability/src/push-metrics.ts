@@ -3,12 +3,12 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 import { OUTCOME_KINDS, TRANSPORTS, type OutcomeKind, type Transport } from '@davpush/domain';
 
 /** Outcomes that schedule a retry, and the reasons for a prune or a dead letter (apps/worker/src/delivery/delivery.service.ts). */
-export const RETRY_OUTCOMES: readonly OutcomeKind[] = ['throttled', 'transient'];
-export const PRUNE_REASONS = ['gone', 'failure-window'] as const;
-export const DEAD_LETTER_REASONS = ['rejected', 'auth', 'throttled', 'transient', 'expired'] as const;
+const RETRY_OUTCOMES: readonly OutcomeKind[] = ['throttled', 'transient'];
+const PRUNE_REASONS = ['gone', 'failure-window'] as const;
+const DEAD_LETTER_REASONS = ['rejected', 'auth', 'throttled', 'transient', 'expired'] as const;
 
 /**
- * The service's own Prometheus metrics (CONTRACT §3 "Operations"). One registry per process;
+ * The service's own Prometheus metrics (docs/operations.md "Metrics"). One registry per process;
  * api and worker processes are scraped separately (README "Operations").
  */
 @Injectable()

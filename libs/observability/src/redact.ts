@@ -10,16 +10,3 @@ export function redact(value: string | undefined | null): string {
   return `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
 }
 
-/**
- * A push endpoint with its origin kept (which push service: useful, not secret) and the path
- * hashed (the path is the capability: whoever knows it can push to the device).
- */
-export function redactEndpoint(url: string | undefined | null): string {
-  if (!url) return '-';
-  try {
-    const u = new URL(url);
-    return `${u.origin}/…#${redact(`${u.pathname}${u.search}`)}`;
-  } catch {
-    return redact(url);
-  }
-}

@@ -3,4 +3,3 @@ export * from './jobs';
 export * from './job-options';
 export * from './queue.module';
 export * from './job-publisher';
-export * from './dead-letter.service';

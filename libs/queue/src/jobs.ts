@@ -1,3 +1,4 @@
+import type { Job } from 'bullmq';
 import type { ChangeKind, Transport, Urgency } from '@davpush/domain';
 import { QueueName } from './queue-name';
 
@@ -56,6 +57,24 @@ export interface JobMap {
 }
 
 export type JobOf<N extends JobName> = JobMap[N];
+
+/** A BullMQ job whose `name` is `N` and whose `data` is `JobOf<N>`: `job.name` narrows `job.data`. */
+export type TypedJob<N extends JobName> = Job<JobOf<N>, unknown, N>;
+
+/** The job names each queue carries (the dead-letter queue is read by operators, not by a worker). */
+export interface QueueJobs {
+  [QueueName.Fanout]: JobName.Fanout;
+  [QueueName.DeliverWebPush]: JobName.Deliver | JobName.DeliverBatch;
+  [QueueName.DeliverFcm]: JobName.Deliver | JobName.DeliverBatch;
+  [QueueName.Maintenance]: JobName.SweepExpired | JobName.RecoverStranded;
+  [QueueName.DeadLetter]: JobName.DeadLetter;
+}
+
+/** Runs one job; `token` is the worker's lock token (needed to move the job to the delayed set). */
+export type JobHandler<N extends JobName> = (job: TypedJob<N>, token?: string) => Promise<unknown>;
+
+/** One handler per job name a worker consumes: a name added to {@link JobName} without a handler fails to compile. */
+export type JobHandlerMap = { [N in Exclude<JobName, JobName.DeadLetter>]: JobHandler<N> };
 
 export const deliverQueueFor = (t: Transport): QueueName.DeliverWebPush | QueueName.DeliverFcm =>
   t === 'web-push' ? QueueName.DeliverWebPush : QueueName.DeliverFcm;

@@ -6,7 +6,6 @@ import { Cluster } from 'ioredis';
 import { AppConfig } from '@davpush/config';
 import { connectionErrors, redisOptionsFrom } from '@davpush/storage';
 import { ALL_QUEUES, QUEUE_PREFIX } from './queue-name';
-import { DeadLetterService } from './dead-letter.service';
 import { JobPublisher } from './job-publisher';
 
 /** BullMQ connection: options (not a shared client) so BullMQ sets up producer and blocking connections itself. */
@@ -22,7 +21,7 @@ export function bullConnection(config: AppConfig): ConnectionOptions {
  * `console.error` stack dump (its QueueBase.emit falls back to it), which breaks JSON-lines logs.
  */
 @Injectable()
-export class QueueErrorListener implements OnModuleInit {
+class QueueErrorListener implements OnModuleInit {
   constructor(private readonly moduleRef: ModuleRef) {}
 
   onModuleInit(): void {
@@ -46,8 +45,8 @@ export class QueueModule {
         }),
         BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),
       ],
-      providers: [JobPublisher, DeadLetterService, QueueErrorListener],
-      exports: [BullModule, JobPublisher, DeadLetterService],
+      providers: [JobPublisher, QueueErrorListener],
+      exports: [BullModule, JobPublisher],
     };
   }
 }

@@ -4,15 +4,15 @@ import { createRedisClient } from '@davpush/storage';
 import { socketPathProblem } from './private-redis';
 
 /** How long the start-up PING may take before Redis counts as unreachable. */
-export const REDIS_REACH_TIMEOUT_MS = 5000;
+const REDIS_REACH_TIMEOUT_MS = 5000;
 
 /** A Redis URL fit for a log line: the password (and user) replaced by `[redacted]`. */
-export function redactRedisUrl(url: string): string {
+function redactRedisUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
 }
 
 /** Where the config points, for messages: the redacted URL, or the cluster nodes. */
-export function redisLocation(config: AppConfig): string {
+function redisLocation(config: AppConfig): string {
   if (config.redis.url) return redactRedisUrl(config.redis.url);
   return `cluster ${config.redis.clusterNodes?.map((n) => `${n.host}:${n.port}`).join(',')}`;
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 
 /** At most one line per this many milliseconds while Redis stays unreachable. */
-export const CONNECTION_ERROR_LOG_INTERVAL_MS = 10_000;
+const CONNECTION_ERROR_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Redis connection errors, rate-limited. While Redis is away every ioredis client (ours, and each

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { keys } from './keys';
 import { RedisService } from './redis.service';
 
-/** How long a finished answer is replayed for a repeated Idempotency-Key (CONTRACT §3). */
+/** How long a finished answer is replayed for a repeated Idempotency-Key (README "HTTP API", `POST /v1/events`). */
 const DONE_TTL_SECONDS = 24 * 3600;
 /** A request that crashed mid-way must not block its key for a day. */
 const PENDING_TTL_SECONDS = 60;

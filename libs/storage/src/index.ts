@@ -1,8 +1,11 @@
-export * from './keys';
+/** Kept for libs/queue/src/job-options.ts until it imports `digest` from @davpush/domain. */
+export { digest } from '@davpush/domain';
 export * from './redis-connection';
 export * from './redis.service';
 export * from './tenant.store';
 export * from './registration.store';
+export * from './registration-census.store';
+export * from './job-history.store';
 export * from './secret.store';
 export * from './event.store';
 export * from './delivery-ledger';

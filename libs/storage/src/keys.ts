@@ -1,13 +1,14 @@
-import { createHash } from 'node:crypto';
+import { digest } from '@davpush/domain';
 
 /**
- * Every key davpush writes. One `{davpush}` hash tag keeps all keys in one Redis Cluster slot,
- * so the multi-key Lua scripts below stay legal in cluster mode (CONTRACT §6).
+ * Every key davpush writes. Private to libs/storage (not exported from its index): other libs ask
+ * a store for what they need. One `{davpush}` hash tag keeps all keys in one Redis Cluster slot,
+ * so the multi-key Lua scripts below stay legal in cluster mode (Redis Cluster hash tags: https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags).
  */
 const P = '{davpush}';
 
 /** Topics and identities are client text of any length: keys carry their SHA-256, never the text. */
-export const digest = (value: string): string => createHash('sha256').update(value).digest('base64url');
+export { digest };
 
 export const keys = {
   tenant: (id: string) => `${P}:tenant:${id}`,

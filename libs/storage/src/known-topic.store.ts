@@ -3,7 +3,7 @@ import { digest, KEY_PREFIX } from './keys';
 import { RedisService } from './redis.service';
 
 /** One set per tenant of SHA-256 digests of its topics (never the text, as everywhere in keys.ts). */
-export const knownTopicsKey = (tenantId: string): string => `${KEY_PREFIX}:known-topics:${tenantId}`;
+const knownTopicsKey = (tenantId: string): string => `${KEY_PREFIX}:known-topics:${tenantId}`;
 
 /**
  * The topics a tenant has shown davpush: asked discovery for, posted an event for, or subscribed

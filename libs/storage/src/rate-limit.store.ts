@@ -51,7 +51,7 @@ redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
 return {allowed, tostring(tokens)}
 `);
 
-/** Per-tenant token buckets in Redis (issue #6: ingest rate limit, counting events, not requests). */
+/** Per-tenant token buckets in Redis (docs/security.md "Limits": the ingest rate counts events, not requests). */
 @Injectable()
 export class RateLimitStore {
   constructor(private readonly redis: RedisService) {}

@@ -5,13 +5,15 @@ import { IdempotencyStore } from './idempotency.store';
 import { KnownTopicStore } from './known-topic.store';
 import { RateLimitStore } from './rate-limit.store';
 import { RedisService } from './redis.service';
+import { JobHistoryStore } from './job-history.store';
+import { RegistrationCensusStore } from './registration-census.store';
 import { RegistrationStore } from './registration.store';
 import { SecretStore } from './secret.store';
 import { TenantStore } from './tenant.store';
 
 @Global()
 @Module({
-  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DeliveryLedger, IdempotencyStore, RateLimitStore, KnownTopicStore],
-  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DeliveryLedger, IdempotencyStore, RateLimitStore, KnownTopicStore],
+  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DeliveryLedger, IdempotencyStore, RateLimitStore, KnownTopicStore, RegistrationCensusStore, JobHistoryStore],
+  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DeliveryLedger, IdempotencyStore, RateLimitStore, KnownTopicStore, RegistrationCensusStore, JobHistoryStore],
 })
 export class StorageModule {}

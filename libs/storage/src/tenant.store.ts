@@ -8,7 +8,7 @@ export interface Tenant {
   id: string;
   name: string;
   createdAt: string;
-  /** Set once the tenant was revoked: its key no longer works (issue #6). */
+  /** Set once the tenant was revoked: its key no longer works (docs/security.md "Tenant keys: rotate, revoke, delete"). */
   revokedAt?: string;
 }
 

@@ -21,7 +21,7 @@ describe('buildDavError', () => {
       xml: `${DECL}<D:error xmlns:D="DAV:" xmlns:P="https://bitfire.at/webdav-push"><P:push-not-available/></D:error>`,
     },
     {
-      // Prose name and the RNG's spelling (reference §10 Q1): clients may look for either.
+      // Prose name and the RNG's spelling (libs/webdav-push/src/dav-error.builder.ts): clients may look for either.
       precondition: 'no-supported-trigger',
       elements: [`${P}no-supported-trigger`, `${P}no-trigger-supported`],
       xml: `${DECL}<D:error xmlns:D="DAV:" xmlns:P="https://bitfire.at/webdav-push"><P:no-supported-trigger/><P:no-trigger-supported/></D:error>`,

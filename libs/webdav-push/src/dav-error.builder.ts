@@ -5,7 +5,7 @@ import { lenientText, type XMLBuilder } from './xml-writer';
 
 /**
  * Precondition element names per {@link Precondition}. The draft's prose calls the trigger failure
- * `no-supported-trigger` while its RNG schema spells it `no-trigger-supported` (reference §1.3 and
+ * `no-supported-trigger` while its RNG schema spells it `no-trigger-supported` (draft text and `xml/webdav-push.rng` in https://github.com/bitfireAT/webdav-push; and
  * §10 Q1); clients match either, so both are sent (DAV:error may carry several conditions, RFC 4918
  * §16).
  */

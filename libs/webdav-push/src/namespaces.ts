@@ -2,7 +2,7 @@
  * XML namespaces of the WebDAV-Push codec.
  *
  * WebDAV-Push moved from `DAV:Push` (2024-06) to `https://bitfire.at/webdav-push` (2024-11); clients
- * match the namespace exactly (davx5-ose#1493), so only the current one is read or written
+ * match the namespace exactly (https://github.com/bitfireAT/davx5-ose/issues/1493), so only the current one is read or written
  * (reference webdav-push-and-gateways.md §1.1).
  */
 export const WEBDAV_PUSH_NS = 'https://bitfire.at/webdav-push';

@@ -20,13 +20,13 @@ export interface DiscoveryProperties {
 
 /**
  * The three live properties a push-capable resource exposes (draft §"Service Detection",
- * reference §1.2; CONTRACT.md §3 `GET /v1/discovery`). They are embedded by the calendar server
+ * WebDAV-Push draft "Service Detection"; README "HTTP API" `GET /v1/discovery`). They are embedded by the calendar server
  * inside its own `D:prop`, so there is no XML declaration and each element carries the namespace
  * declarations it needs: whatever prefixes the host document uses, the embedded element means the
  * same.
  *
  * - `transports`: `web-push` with `vapid-public-key type="p256ecdsa"` (DAVx5 only registers when a
- *   VAPID key is advertised, reference §1.2), plus our own `fcm` element in {@link DAVPUSH_NS} when
+ *   VAPID key is advertised: https://github.com/lennart-k/rustical/issues/221), plus our own `fcm` element in {@link DAVPUSH_NS} when
  *   FCM is on; clients skip transport elements they do not know (draft: one child per transport).
  * - `topic`: the opaque topic.
  * - `supported-triggers`: the maximum depth per trigger type, from {@link SUPPORTED_TRIGGERS}, the same

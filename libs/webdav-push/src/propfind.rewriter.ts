@@ -7,7 +7,7 @@ const CALDAV_NS = 'urn:ietf:params:xml:ns:caldav';
 const CARDDAV_NS = 'urn:ietf:params:xml:ns:carddav';
 
 /** The WebDAV-Push live properties (draft-bitfire-webdav-push-00 §"Service Detection"), as local names. */
-export const PUSH_PROPERTIES = ['transports', 'topic', 'supported-triggers'] as const;
+const PUSH_PROPERTIES = ['transports', 'topic', 'supported-triggers'] as const;
 export type PushProperty = (typeof PUSH_PROPERTIES)[number];
 
 /** A PROPFIND request body is small (DAVx5's largest is under 2 KiB). */

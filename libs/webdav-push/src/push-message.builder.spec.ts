@@ -8,7 +8,7 @@ const DECL = '<?xml version="1.0" encoding="UTF-8"?>';
 const ROOT = '<push-message xmlns="https://bitfire.at/webdav-push" xmlns:D="DAV:">';
 
 describe('buildPushMessage', () => {
-  // CONTRACT.md §4, byte for byte: this is what clients decrypt.
+  // The draft's push-message, byte for byte: this is what clients decrypt.
   const cases: Array<{ name: string; message: PushMessage; xml: string; tree: XmlTree }> = [
     {
       name: 'content update with sync-token',

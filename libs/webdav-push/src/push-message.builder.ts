@@ -4,7 +4,7 @@ import { DAV_NS, WEBDAV_PUSH_NS } from './namespaces';
 import { propElement, text } from './xml-writer';
 
 /**
- * The WebDAV-Push `push-message` (draft §"Push message", reference §1.5; CONTRACT.md §4):
+ * The WebDAV-Push `push-message` (WebDAV-Push draft, "Push Message": https://github.com/bitfireAT/webdav-push):
  *
  *   <push-message xmlns="https://bitfire.at/webdav-push" xmlns:D="DAV:">
  *     <topic>T</topic>

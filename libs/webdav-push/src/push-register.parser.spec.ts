@@ -49,7 +49,7 @@ const doc = (inner: string, root = `<push-register xmlns="${NS}" xmlns:D="DAV:">
 const minimalSub = webPush(`<push-resource>https://push.example/x</push-resource>`);
 
 // DAVx5 (Android XmlSerializer): single-quoted declaration, no trigger, no content-encoding,
-// expires = IMF-fixdate three days ahead (reference §5).
+// expires = IMF-fixdate three days ahead (RFC 9110 §5.6.7).
 const davx5Body = (p: string) =>
   `<${p}subscription><${p}web-push-subscription>` +
   `<${p}push-resource>https://ntfy.example.org/upAbC123?up=1&amp;x=2</${p}push-resource>` +

@@ -3,7 +3,7 @@ import { ValidationError, type RawTrigger, type RegistrationRequest } from '@dav
 import { DAV_NS, DAVPUSH_NS, WEBDAV_PUSH_NS } from './namespaces';
 import { elementChildren, parseBoundedXml } from './xml-reader';
 
-/** CONTRACT.md §3: a registration body over 16 KiB is refused. A real one is under 1 KiB. */
+/** README "HTTP API": a registration body over 16 KiB is refused. A real one is under 1 KiB. */
 export const MAX_PUSH_REGISTER_BYTES = 16 * 1024;
 /** `push-register` is five levels deep at most; 32 leaves room for extensions, not for stack games. */
 export const MAX_ELEMENT_DEPTH = 32;
@@ -13,12 +13,12 @@ export const MAX_TEXT_NODE_BYTES = 8 * 1024;
 const ROOT_ERROR = `root element must be push-register in namespace ${WEBDAV_PUSH_NS}`;
 
 /**
- * Reads a WebDAV-Push `push-register` body (draft §"Subscription Registration", reference §1.3) into
+ * Reads a WebDAV-Push `push-register` body (WebDAV-Push draft, "Subscription Registration": https://github.com/bitfireAT/webdav-push) into
  * the raw {@link RegistrationRequest}. Only the shape is judged here; whether the values are usable
  * (URL, key lengths, depths) is `validateRegistrationRequest` in @davpush/domain.
  *
  * Elements are matched by (namespace, local name) only, so any prefix or a default namespace works.
- * Unknown elements are ignored anywhere (the draft has changed element names often, reference §1.11),
+ * Unknown elements are ignored anywhere (the draft has changed element names often: see the history of https://github.com/bitfireAT/webdav-push),
  * but a known single-valued element that appears twice is refused: two `push-resource`s would let
  * two readers of the same body disagree about where the pushes go.
  *
@@ -35,7 +35,7 @@ export function parsePushRegister(xml: string): RegistrationRequest {
 }
 
 /**
- * CONTRACT.md §6: nothing a client sends is ever evaluated as XML entities; bodies are capped
+ * docs/security.md "Hostile input": nothing a client sends is ever evaluated as XML entities; bodies are capped
  * (see {@link parseBoundedXml}).
  */
 export function parseBounded(xml: string): Element {
@@ -48,7 +48,7 @@ export function parseBounded(xml: string): Element {
 }
 
 /**
- * Only the current namespace is accepted (reference §1.1). Documents in `DAV:Push` (2024-06) or in
+ * Only the current namespace is accepted (https://github.com/bitfireAT/davx5-ose/issues/1493). Documents in `DAV:Push` (2024-06) or in
  * `bitfire.at/webdav-push` without a scheme are from drafts no client should speak any more, and
  * silently accepting them would hide the client's bug; say so in the answer instead.
  */

@@ -44,7 +44,7 @@ export interface QName {
 }
 
 /** Clark notation (`{DAV:}displayname`, or `displayname` for no namespace) as the domain stores props. */
-export function parseClarkName(name: string): QName {
+function parseClarkName(name: string): QName {
   let namespace: string | null = null;
   let localName = name;
   if (name.startsWith('{')) {

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Post, Query, Req, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { ValidationError } from '@davpush/domain';
-import { DeadLetterService } from '@davpush/queue';
+import { DeadLetterService } from '@davpush/application';
 import { AdminGuard, type AuthedRequest } from '../http/auth.guards';
 import { bodyKind, parseJson } from '../http/request-body';
 

@@ -17,7 +17,7 @@ export class EventsController {
   ) {}
 
   /**
-   * One event or `{"events": [...]}`; 202 as soon as they are durably queued (CONTRACT §3).
+   * One event or `{"events": [...]}`; 202 as soon as they are durably queued (README "Delivery semantics").
    * The whole batch is validated before the rate limit is charged (a 400 costs nothing), and
    * charged before anything is queued (a 429 queues nothing).
    */

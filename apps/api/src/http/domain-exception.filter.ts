@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { DomainError, PreconditionFailedError, RateLimitedError } from '@davpush/domain';
+import { DomainError, PreconditionFailedError, RateLimitedError, StorageUnavailableError } from '@davpush/domain';
 import { RedisService } from '@davpush/storage';
 import { type DavErrorBuilder, wantsXml, webDavPushError, writeProblem } from './problem';
 
@@ -13,6 +13,7 @@ const STATUS: Record<DomainError['kind'], [number, string]> = {
   unauthorized: [401, 'Unauthorized'],
   conflict: [409, 'Conflict'],
   'rate-limited': [429, 'Too Many Requests'],
+  unavailable: [503, 'Service Unavailable'],
 };
 
 /** The only place domain errors become HTTP (immich's filter). Unknown errors: 500, logged, no detail leaked. */
@@ -27,9 +28,17 @@ export class DomainExceptionFilter implements ExceptionFilter {
     return wantsXml(req) ? webDavPushError : null;
   }
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
     const req = host.switchToHttp().getRequest<Request>();
     const res = host.switchToHttp().getResponse<Response>();
+    // A Redis failure while the connection is down becomes StorageUnavailableError (503) here.
+    const exception = thrown instanceof DomainError || thrown instanceof HttpException ? thrown : this.redis.asDomainError(thrown);
+    // The route template, not the path: paths carry registration ids, which are capabilities.
+    const route = typeof req.route?.path === 'string' ? `${req.baseUrl ?? ''}${req.route.path}` : 'unmatched';
+    if (exception instanceof StorageUnavailableError) {
+      this.logger.warn({ msg: 'request failed while Redis is unavailable', route, error: exception.message, requestId: req.headers['x-request-id'] });
+      return writeProblem(req, res, 503, 'Service Unavailable', 'storage is unavailable; nothing was accepted, retry shortly', undefined, { 'Retry-After': String(exception.retryAfterSeconds) }, undefined, this.davErrorFor(req));
+    }
     if (exception instanceof DomainError) {
       const [status, title] = STATUS[exception.kind];
       const headers: Record<string, string> = {};
@@ -42,13 +51,6 @@ export class DomainExceptionFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       return writeProblem(req, res, status, exception.name.replace(/Exception$/, '').replace(/([a-z])([A-Z])/g, '$1 $2'), exception.message, undefined, {}, undefined, this.davErrorFor(req));
-    }
-    // The route template, not the path: paths carry registration ids, which are capabilities.
-    const route = typeof req.route?.path === 'string' ? `${req.baseUrl ?? ''}${req.route.path}` : 'unmatched';
-    if (this.redis.client.status !== 'ready') {
-      // Redis is down or reconnecting: nothing was accepted; the caller should come back shortly.
-      this.logger.warn({ msg: 'request failed while Redis is unavailable', route, redis: this.redis.client.status, requestId: req.headers['x-request-id'] });
-      return writeProblem(req, res, 503, 'Service Unavailable', 'storage is unavailable; nothing was accepted, retry shortly', undefined, { 'Retry-After': '2' }, undefined, this.davErrorFor(req));
     }
     this.logger.error({ msg: 'unhandled error', route, error: (exception as Error)?.stack ?? String(exception), requestId: req.headers['x-request-id'] });
     writeProblem(req, res, 500, 'Internal Server Error', 'an unexpected error occurred; it has been logged', undefined, {}, undefined, this.davErrorFor(req));

@@ -5,7 +5,7 @@ import { PayloadTooLargeError, RateLimitedError } from '@davpush/domain';
 import { RateLimitStore, type TokenBucket } from '@davpush/storage';
 
 /**
- * The per-tenant ingest limit (CONTRACT §2 `DAVPUSH_INGEST_RATE`, issue #6): a token bucket of
+ * The per-tenant ingest limit (`DAVPUSH_INGEST_RATE`, README "Configuration"; docs/security.md "Limits"): a token bucket of
  * DAVPUSH_INGEST_RATE events per second with a burst of twice that, counting events, not requests.
  * A batch is charged whole or not at all: a refused batch queues nothing.
  *

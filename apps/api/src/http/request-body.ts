@@ -20,7 +20,7 @@ export function bodyKind(req: AuthedRequest, accepted: readonly BodyKind[]): Bod
   throw new UnsupportedMediaTypeError(`Content-Type must be ${names.join(' or ')}${type ? `, not ${type.slice(0, 64)}` : ''}`);
 }
 
-export function bodyText(req: AuthedRequest): string {
+function bodyText(req: AuthedRequest): string {
   const raw = req.rawBody ?? Buffer.alloc(0);
   if (raw.length === 0) throw new ValidationError('the request body is empty');
   const text = new TextDecoder('utf-8', { fatal: false }).decode(raw);

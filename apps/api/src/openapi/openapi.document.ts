@@ -10,7 +10,7 @@ const tenant = [{ tenant: [] }];
 const common = { 401: problem('missing or wrong credentials'), 503: problem('storage (Redis) unavailable: nothing was accepted; retry after Retry-After') };
 
 /**
- * The OpenAPI 3.1 description of every HTTP endpoint (CONTRACT §3). Request bodies reuse the zod
+ * The OpenAPI 3.1 description of every HTTP endpoint (README "HTTP API"). Request bodies reuse the zod
  * schemas the controllers validate with; a test compares these paths with the routes the app
  * actually serves, so an endpoint cannot be added without being described here.
  */

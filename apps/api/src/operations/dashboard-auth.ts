@@ -43,7 +43,7 @@ function cookie(req: Request, name: string): string | undefined {
 }
 
 /**
- * Admin auth for the bull-board pages (CONTRACT §3 `/admin/*`). An API client sends
+ * Admin auth for the bull-board pages (`/admin/*`, docs/operations.md "Queue dashboard"). An API client sends
  * `Authorization: Bearer`; a browser cannot on navigation, so `?token=<admin token>` is accepted
  * once: it sets an HttpOnly SameSite=Strict cookie (no cross-site request carries it, which also
  * covers CSRF on the dashboard's actions) and redirects to the same URL without the token, so it
@@ -78,7 +78,7 @@ export function dashboardAuth(opts: DashboardAuthOptions) {
  * this origin (no operator's browser tells a font CDN where the dashboard lives), and forbids
  * framing (clickjacking the job actions).
  */
-export const DASHBOARD_CSP = [
+const DASHBOARD_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",

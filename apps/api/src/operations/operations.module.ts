@@ -9,7 +9,7 @@ import { AdminGuard } from '../http/auth.guards';
 import { AdminQueuesController } from './admin-queues.controller';
 import { dashboardAuth } from './dashboard-auth';
 
-export const DASHBOARD_ROUTE = '/admin/queues';
+const DASHBOARD_ROUTE = '/admin/queues';
 
 /** bull-board serves from an Express app of its own; it should not announce itself either (configure-http). */
 class DashboardAdapter extends ExpressAdapter {

@@ -58,7 +58,7 @@ export class RegistrationsController {
   }
 
   /**
-   * The unguessable URL is the capability (CONTRACT §3). With a tenant key the removal is limited
+   * The unguessable URL is the capability (docs/security.md "Registrations"). With a tenant key the removal is limited
    * to that tenant and, for a registration bound to a principal, to that principal.
    */
   @Delete('registrations/:id')

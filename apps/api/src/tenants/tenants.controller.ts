@@ -1,21 +1,16 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
-import { TenantStore, type Tenant } from '@davpush/storage';
+import { TenantName, TenantsService } from '@davpush/application';
+import type { Tenant } from '@davpush/storage';
 import { AdminGuard, type AuthedRequest } from '../http/auth.guards';
 import { bodyKind, parseJson } from '../http/request-body';
-import { TenantsService } from '@davpush/application';
 
-const CreateTenant = z.object({
-  name: z.string().trim().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]+$/, { message: 'must not contain control characters' }),
-});
+const CreateTenant = z.object({ name: TenantName });
 
 @Controller('v1/tenants')
 @UseGuards(AdminGuard)
 export class TenantsController {
-  constructor(
-    private readonly tenants: TenantStore,
-    private readonly lifecycle: TenantsService,
-  ) {}
+  constructor(private readonly lifecycle: TenantsService) {}
 
   /** The API key is in this answer only; davpush keeps its SHA-256. */
   @Post()
@@ -23,14 +18,13 @@ export class TenantsController {
   async create(@Req() req: AuthedRequest): Promise<{ id: string; name: string; apiKey: string }> {
     bodyKind(req, ['json']);
     const { name } = parseJson(req, CreateTenant);
-    const t = await this.tenants.create(name);
-    return { id: t.id, name: t.name, apiKey: t.apiKey };
+    return this.lifecycle.create(name);
   }
 
   /** `revokedAt` appears on revoked tenants only. */
   @Get()
   list(): Promise<Tenant[]> {
-    return this.tenants.list();
+    return this.lifecycle.list();
   }
 
   @Get(':id')

@@ -1,7 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { parseCommandLine, type ParsedArgs } from './args';
 import { COMMANDS, EXIT, type CliIo, type Command } from './commands';
-import { OPTIONAL_SERVICES, type OptionalServices } from './optional-services';
 
 /** Opens the Nest context the commands run in, and closes it (and a Redis the CLI spawned) after. */
 export type OpenContext = () => Promise<{ app: INestApplicationContext; close(): Promise<void> }>;
@@ -36,7 +35,7 @@ function find(words: readonly string[]): { command?: Command; group?: Command[] 
  * `npx davpush …`. Arguments are checked before anything connects (a typo never spawns a Redis),
  * then the command runs in a Nest application context of CoreModule: no HTTP, no workers.
  */
-export async function runCli(argv: readonly string[], io: CliIo, open: OpenContext, optional: OptionalServices = OPTIONAL_SERVICES): Promise<number> {
+export async function runCli(argv: readonly string[], io: CliIo, open: OpenContext): Promise<number> {
   let flags: ParsedArgs;
   try {
     flags = parseCommandLine(argv);
@@ -62,11 +61,11 @@ export async function runCli(argv: readonly string[], io: CliIo, open: OpenConte
     return usageError(io, args.length < command.args.min ? 'missing argument' : `unexpected argument: ${args[command.args.max]}`, usage([command]));
   }
   // Nothing to open: a standalone command talks HTTP to the running service and never reads `app`.
-  if (command.standalone) return command.run({ args, flags, io, optional, app: undefined as never });
+  if (command.standalone) return command.run({ args, flags, io, app: undefined as never });
   let ctx: Awaited<ReturnType<OpenContext>> | undefined;
   try {
     ctx = await open();
-    return await command.run({ app: ctx.app, args, flags, io, optional });
+    return await command.run({ app: ctx.app, args, flags, io });
   } catch (err) {
     io.err(`davpush: ${command.words.join(' ')}: ${(err as Error).message}\n`);
     return EXIT.failed;

@@ -1,10 +1,9 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { DeadLetterService, TenantName, TenantsService, VapidRotationService, type DeadLetterView } from '@davpush/application';
 import { AppConfig } from '@davpush/config';
 import { VapidService } from '@davpush/gateways';
 import { QueueStatsService, RegistrationStatsService } from '@davpush/observability';
-import { RegistrationStore, TenantStore } from '@davpush/storage';
 import type { ParsedArgs } from './args';
-import { resolveOptional, type OptionalServices } from './optional-services';
 import { runTry } from './try/try.command';
 
 export interface CliIo {
@@ -17,7 +16,6 @@ export interface CommandContext {
   args: string[];
   flags: ParsedArgs;
   io: CliIo;
-  optional: OptionalServices;
 }
 
 export interface Command {
@@ -30,10 +28,11 @@ export interface Command {
   run(ctx: CommandContext): Promise<number>;
 }
 
-/** Exit codes (issue #5): 0 ok, 1 runtime error, 2 usage error or a command this build lacks. */
+/**
+ * Exit codes (docs/operations.md "CLI"): 0 ok, 1 runtime error (a domain error such as "no such
+ * tenant" included: runCli prints its message), 2 usage error.
+ */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-
-const NOT_AVAILABLE = 'not available in this build';
 
 /** Left-aligned columns, two spaces apart: readable in a terminal, easy to `awk`. */
 export function table(rows: readonly (readonly string[])[]): string {
@@ -58,12 +57,12 @@ export const COMMANDS: readonly Command[] = [
     summary: 'add a tenant (one calendar/contacts server) and print its API key, shown only this once',
     args: { min: 1, max: 1 },
     async run({ app, args, flags, io }) {
-      const name = args[0]!.trim();
-      if (!name || name.length > 200 || /[\u0000-\u001f\u007f]/.test(name)) {
+      const name = TenantName.safeParse(args[0]);
+      if (!name.success) {
         io.err('davpush: NAME must be 1 to 200 characters without control characters\n');
         return EXIT.usage;
       }
-      const t = await app.get(TenantStore).create(name);
+      const t = await app.get(TenantsService).create(name.data);
       if (flags.json) json(io, { id: t.id, name: t.name, apiKey: t.apiKey });
       else io.out(`tenant created\n  id:      ${t.id}\n  name:    ${t.name}\n  api key: ${t.apiKey}\n(the key is shown once; davpush keeps only its hash)\n`);
       return EXIT.ok;
@@ -75,7 +74,7 @@ export const COMMANDS: readonly Command[] = [
     summary: 'list tenants (id, created, name); API keys are never shown again',
     args: { min: 0, max: 0 },
     async run({ app, flags, io }) {
-      const tenants = await app.get(TenantStore).list();
+      const tenants = await app.get(TenantsService).list();
       if (flags.json) json(io, tenants);
       else if (tenants.length === 0) io.out('no tenants yet: davpush tenant create NAME\n');
       else io.out(table([['ID', 'CREATED', 'REVOKED', 'NAME'], ...tenants.map((t) => [t.id, t.createdAt, t.revokedAt ?? '-', t.name])]));
@@ -88,12 +87,8 @@ export const COMMANDS: readonly Command[] = [
     summary: "issue a new API key for a tenant (shown once); the old key stops working at once",
     args: { min: 1, max: 1 },
     async run({ app, args, flags, io }) {
-      const r = await app.get(TenantStore).rotateKey(args[0]!);
-      if (r.status !== 'rotated') {
-        io.err(`davpush: ${r.status === 'revoked' ? 'tenant is revoked' : 'no such tenant'}: ${args[0]}\n`);
-        return EXIT.failed;
-      }
-      if (flags.json) json(io, { id: args[0], apiKey: r.apiKey });
+      const r = await app.get(TenantsService).rotateKey(args[0]!);
+      if (flags.json) json(io, r);
       else io.out(`new api key: ${r.apiKey}\n(the key is shown once; the previous key no longer works)\n`);
       return EXIT.ok;
     },
@@ -104,11 +99,7 @@ export const COMMANDS: readonly Command[] = [
     summary: 'disable a tenant for good: its key stops working; its registrations are kept until deleted',
     args: { min: 1, max: 1 },
     async run({ app, args, flags, io }) {
-      const t = await app.get(TenantStore).revoke(args[0]!);
-      if (!t) {
-        io.err(`davpush: no such tenant: ${args[0]}\n`);
-        return EXIT.failed;
-      }
+      const t = await app.get(TenantsService).revoke(args[0]!);
       if (flags.json) json(io, t);
       else io.out(`tenant ${t.id} (${t.name}) revoked at ${t.revokedAt}\n`);
       return EXIT.ok;
@@ -120,14 +111,7 @@ export const COMMANDS: readonly Command[] = [
     summary: "revoke a tenant, then remove its registrations and the tenant itself (re-run finishes a crashed delete)",
     args: { min: 1, max: 1 },
     async run({ app, args, flags, io }) {
-      const tenants = app.get(TenantStore);
-      const id = args[0]!;
-      if (!(await tenants.revoke(id))) {
-        io.err(`davpush: no such tenant: ${id}\n`);
-        return EXIT.failed;
-      }
-      const registrationsRemoved = await app.get(RegistrationStore).removeAllOfTenant(id);
-      await tenants.forget(id);
+      const { id, registrationsRemoved } = await app.get(TenantsService).delete(args[0]!);
       if (flags.json) json(io, { id, registrationsRemoved });
       else io.out(`tenant ${id} deleted with ${registrationsRemoved} registrations\n`);
       return EXIT.ok;
@@ -153,10 +137,8 @@ export const COMMANDS: readonly Command[] = [
     usage: 'vapid rotate [--json]',
     summary: 'tell every Web Push subscriber the key changes, then switch to a new key pair',
     args: { min: 0, max: 0 },
-    async run({ app, flags, io, optional }) {
-      const rotation = resolveOptional(app, optional.vapidRotation);
-      if (!rotation) return notAvailable(io, 'vapid rotate');
-      const r = await rotation.rotate();
+    async run({ app, flags, io }) {
+      const r = await app.get(VapidRotationService).rotate();
       if (flags.json) json(io, r);
       else io.out(`VAPID key rotated: ${r.notified} subscriber(s) notified\nnew public key: ${r.publicKey}\n`);
       return EXIT.ok;
@@ -167,10 +149,8 @@ export const COMMANDS: readonly Command[] = [
     usage: 'dlq list [--limit N] [--json]',
     summary: 'list dead letters (deliveries given up), oldest first; N defaults to 100',
     args: { min: 0, max: 0 },
-    async run({ app, flags, io, optional }) {
-      const dlq = resolveOptional(app, optional.deadLetters);
-      if (!dlq) return notAvailable(io, 'dlq list');
-      const items = await dlq.list(flags.limit ?? 100);
+    async run({ app, flags, io }) {
+      const items = await app.get(DeadLetterService).list(flags.limit ?? 100);
       if (flags.json) json(io, items);
       else if (items.length === 0) io.out('the dead-letter queue is empty\n');
       else io.out(table([['ID', 'FAILED', 'TRANSPORT', 'REASON'], ...items.map(deadLetterRow)]));
@@ -182,15 +162,12 @@ export const COMMANDS: readonly Command[] = [
     usage: 'dlq replay [ID…] [--json]',
     summary: 'send dead letters again with a fresh TTL (all of them, up to 1000, when no ID is given)',
     args: { min: 0, max: 1000 },
-    async run({ app, args, flags, io, optional }) {
-      const dlq = resolveOptional(app, optional.deadLetters);
-      if (!dlq) return notAvailable(io, 'dlq replay');
-      const r = await dlq.replay(args.length ? args : undefined);
-      const missing = (r as { missing?: unknown }).missing;
+    async run({ app, args, flags, io }) {
+      const r = await app.get(DeadLetterService).replay(args.length ? args : undefined);
       if (flags.json) json(io, r);
       else io.out(`replayed ${r.replayed} dead letter(s)\n`);
-      if (Array.isArray(missing) && missing.length > 0) {
-        io.err(`davpush: not in the dead-letter queue: ${missing.join(', ')}\n`);
+      if (r.missing.length > 0) {
+        io.err(`davpush: not in the dead-letter queue: ${r.missing.join(', ')}\n`);
         return EXIT.failed;
       }
       return EXIT.ok;
@@ -222,13 +199,6 @@ export const COMMANDS: readonly Command[] = [
   },
 ];
 
-function notAvailable(io: CliIo, what: string): number {
-  io.err(`davpush: ${what}: ${NOT_AVAILABLE}\n`);
-  return EXIT.usage;
-}
-
-function deadLetterRow(item: unknown): string[] {
-  const d = (item ?? {}) as Record<string, unknown>;
-  const s = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '-');
-  return [s(d.id), s(d.failedAt), s(d.transport), s(d.reason)];
+function deadLetterRow(d: DeadLetterView): string[] {
+  return [d.id, d.failedAt, d.transport, d.reason];
 }

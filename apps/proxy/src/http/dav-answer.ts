@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { DomainError, PreconditionFailedError, RateLimitedError } from '@davpush/domain';
+import { DomainError, PreconditionFailedError, RateLimitedError, StorageUnavailableError } from '@davpush/domain';
 import { buildDavError, buildDavErrorMessage } from '@davpush/webdav-push';
 
 /** The HTTP status of each domain error kind, as the tenant API answers them. */
@@ -12,6 +12,7 @@ export const STATUS_OF: Record<DomainError['kind'], number> = {
   unauthorized: 401,
   conflict: 409,
   'rate-limited': 429,
+  unavailable: 503,
 };
 
 /** A DAV:error body (RFC 4918 §16), as a DAV client expects from a DAV server. */
@@ -29,7 +30,7 @@ export function sendDavError(res: ServerResponse, status: number, body: string, 
 export function sendDomainError(res: ServerResponse, err: unknown): boolean {
   if (!(err instanceof DomainError)) return false;
   const headers: Record<string, string> = {};
-  if (err instanceof RateLimitedError) headers['retry-after'] = String(err.retryAfterSeconds);
+  if (err instanceof RateLimitedError || err instanceof StorageUnavailableError) headers['retry-after'] = String(err.retryAfterSeconds);
   const body = err instanceof PreconditionFailedError ? buildDavError(err.precondition, err.message) : buildDavErrorMessage(err.message);
   sendDavError(res, STATUS_OF[err.kind], body, headers);
   return true;

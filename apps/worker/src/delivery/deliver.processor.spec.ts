@@ -1,12 +1,12 @@
-import { DelayedError, type Job } from 'bullmq';
+import { DelayedError } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { JobName, QueueName, type DeliverBatchJobData } from '@davpush/queue';
+import { JobName, QueueName, type DeliverBatchJobData, type TypedJob } from '@davpush/queue';
 import { DeliverProcessor } from './deliver.processor';
 import type { DeliveryService } from './delivery.service';
 
 const data: DeliverBatchJobData = { dispatchId: 'd1', registrationIds: ['r1', 'r2'], tenantId: 't1', topic: 'cal', kinds: ['content'], urgency: 'normal', deadline: Date.now() + 60_000, acceptedAt: Date.now() };
 const batchJob = (attemptsMade: number, queueName = QueueName.DeliverWebPush) =>
-  ({ id: 'b-d1-x', name: JobName.DeliverBatch, queueName, data, attemptsMade, opts: { attempts: 5 } }) as unknown as Job<DeliverBatchJobData>;
+  ({ id: 'b-d1-x', name: JobName.DeliverBatch, queueName, data, attemptsMade, opts: { attempts: 5 } }) as unknown as TypedJob<JobName.DeliverBatch>;
 
 function processor(failure: Error) {
   const abandoned: unknown[][] = [];

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DelayedError, type Job } from 'bullmq';
-import { JobName, QueueName, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
+import { DelayedError } from 'bullmq';
+import { JobName, QueueName, type TypedJob } from '@davpush/queue';
 import { DeliveryService, type DeliveryStep } from './delivery.service';
 
 /**
@@ -12,28 +12,28 @@ import { DeliveryService, type DeliveryStep } from './delivery.service';
 export class DeliverProcessor {
   constructor(private readonly delivery: DeliveryService) {}
 
-  async process(job: Job<DeliverJobData | DeliverBatchJobData>, token?: string): Promise<DeliveryStep | undefined> {
+  async process(job: TypedJob<JobName.Deliver> | TypedJob<JobName.DeliverBatch>, token?: string): Promise<DeliveryStep | undefined> {
     try {
       if (job.name === JobName.DeliverBatch) {
-        await this.delivery.attemptBatch(job.data as DeliverBatchJobData, job.id ?? '');
+        await this.delivery.attemptBatch(job.data, job.id ?? '');
         return undefined;
       }
-      return await this.single(job as Job<DeliverJobData>, token);
+      return await this.single(job, token);
     } catch (err) {
       if (err instanceof DelayedError || job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw err;
       // Last attempt: nothing may stay owed in silence (dead letters can be replayed).
       const transport = job.queueName === QueueName.DeliverFcm ? 'fcm' : 'web-push';
       if (job.name === JobName.DeliverBatch) {
-        const { registrationIds, ...common } = job.data as DeliverBatchJobData;
+        const { registrationIds, ...common } = job.data;
         await this.delivery.abandon(transport, registrationIds.map((registrationId) => ({ ...common, registrationId })), (err as Error).message, job.id ?? '');
       } else {
-        await this.delivery.abandon(transport, [job.data as DeliverJobData], (err as Error).message);
+        await this.delivery.abandon(transport, [job.data], (err as Error).message);
       }
       throw err;
     }
   }
 
-  private async single(job: Job<DeliverJobData>, token?: string): Promise<DeliveryStep> {
+  private async single(job: TypedJob<JobName.Deliver>, token?: string): Promise<DeliveryStep> {
     const step = await this.delivery.attempt(job.data);
     if ('retryAt' in step) {
       if (step.countsAsAttempt) await job.updateData({ ...job.data, attempt: (job.data.attempt ?? 0) + 1 });

@@ -1,6 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import type { Job, Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { AppConfig } from '@davpush/config';
 import { JobName, JobPublisher, QueueName, jobOptions } from '@davpush/queue';
 import { EventStore, RegistrationStore } from '@davpush/storage';
@@ -29,18 +29,18 @@ export class MaintenanceProcessor implements OnApplicationBootstrap {
     await this.queue.upsertJobScheduler('recover-stranded', { every: 15_000 }, { name: JobName.RecoverStranded, data: {}, opts });
   }
 
-  async process(job: Job): Promise<number> {
-    if (job.name === JobName.SweepExpired) {
-      const n = await this.registrations.sweepExpired();
-      if (n) this.logger.log({ msg: 'expired registrations swept', count: n });
-      return n;
-    }
-    if (job.name === JobName.RecoverStranded) {
-      const stranded = await this.events.strandedTopics(this.config.coalesceMs * 2 + 30_000);
-      for (const t of stranded) await this.publisher.scheduleFanout(t, true);
-      if (stranded.length) this.logger.warn({ msg: 'stranded topics re-scheduled', count: stranded.length });
-      return stranded.length;
-    }
-    throw new Error(`unexpected job ${job.name} on ${QueueName.Maintenance}`);
+  /** Removes expired registrations; returns how many went. */
+  async sweepExpired(): Promise<number> {
+    const n = await this.registrations.sweepExpired();
+    if (n) this.logger.log({ msg: 'expired registrations swept', count: n });
+    return n;
+  }
+
+  /** Re-schedules fan-out for topics with stored events but no fan-out job; returns how many. */
+  async recoverStranded(): Promise<number> {
+    const stranded = await this.events.strandedTopics(this.config.coalesceMs * 2 + 30_000);
+    for (const t of stranded) await this.publisher.scheduleFanout(t, true);
+    if (stranded.length) this.logger.warn({ msg: 'stranded topics re-scheduled', count: stranded.length });
+    return stranded.length;
   }
 }

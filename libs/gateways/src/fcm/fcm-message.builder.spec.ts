@@ -45,7 +45,7 @@ describe('buildFcmMessage', () => {
     });
   });
 
-  it('puts the data keys in the order CONTRACT §4 lists them', () => {
+  it('puts the data keys in the order README "FCM (our own apps)" lists them', () => {
     const m = sut(delivery({ topic: 'T', contentUpdate: { syncToken: 'S' }, propertyUpdate: {} }, 'high', 1));
     expect(Object.keys(m.data!)).toEqual(['topic', 'changes', 'sync_token', 'push_message']);
   });

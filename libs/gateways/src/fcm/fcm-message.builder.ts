@@ -19,7 +19,7 @@ function dataOf(message: PushMessage, payload: string): Record<string, string> {
   return data;
 }
 
-/** `changes` as CONTRACT §4 spells it: the kinds carried, in a fixed order. */
+/** `changes` as README "FCM (our own apps)" spells it: the kinds carried, in a fixed order. */
 export function changesOf(message: PushMessage): string {
   const kinds: string[] = [];
   if (message.contentUpdate) kinds.push('content');
@@ -28,7 +28,7 @@ export function changesOf(message: PushMessage): string {
 }
 
 /**
- * One delivery → one FCM v1 data message (CONTRACT §4). A data message, not a notification: the
+ * One delivery → one FCM v1 data message (README "FCM (our own apps)"). A data message, not a notification: the
  * client app syncs in the background and decides itself whether anything is worth showing.
  * `android.ttl` is in milliseconds here; firebase-admin turns it into the `"<seconds>s"` duration.
  * Web Push urgencies below `high` all map to `normal`, FCM's only other Android priority.

@@ -1,7 +1,7 @@
 import { parseRetryAfter, type DeliveryOutcome } from '@davpush/domain';
 
 /**
- * FCM answers → outcome (CONTRACT §5, dispatch-anchors §4), by code only, never by message text:
+ * FCM answers → outcome (README "FCM (our own apps)"; FCM error codes: https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode), by code only, never by message text:
  *
  * | FCM v1 errorCode / status (HTTP)                    | firebase-admin `.code`                        | outcome   |
  * |-----------------------------------------------------|-----------------------------------------------|-----------|

@@ -47,7 +47,7 @@ export interface FcmGatewayStats {
 let appSequence = 0;
 
 /**
- * FCM HTTP v1 through firebase-admin (issue #3). One firebase App per gateway (one credential),
+ * FCM HTTP v1 through firebase-admin (README "FCM (our own apps)"). One firebase App per gateway (one credential),
  * created at start-up and deleted at shutdown; `sendMany` cuts deliveries into sendEach batches of
  * 500 and classifies each result on its own, so one bad token never fails its neighbours.
  */

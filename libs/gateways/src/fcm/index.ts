@@ -11,3 +11,4 @@ export {
   type CredentialHealthState,
   type ServiceAccountKey,
 } from './fcm-credentials';
+export { endpointRoute, type EndpointRoute } from './fcm-endpoint';

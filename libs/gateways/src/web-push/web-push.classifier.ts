@@ -2,7 +2,7 @@ import { parseRetryAfter, type DeliveryOutcome } from '@davpush/domain';
 import type { HttpAnswer } from '../http/safe-http.client';
 
 /**
- * RFC 8030 answers → outcome (CONTRACT §5, reference §2 table). By status code only, never by text:
+ * RFC 8030 answers → outcome (RFC 8030 §5; README "Delivery semantics"). By status code only, never by text:
  * 404/410 gone; 401/403 our VAPID is wrong (keep the registration); 400/413 and other 4xx this
  * message can't go; 429 wait for Retry-After; 5xx transient; 3xx is not followed (SSRF) and fails.
  */

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Job, Queue } from 'bullmq';
 import { ALL_QUEUES, QueueName } from '@davpush/queue';
-import { RedisService } from '@davpush/storage';
+import { JobHistoryStore } from '@davpush/storage';
 import { Cached, within } from './cached';
 
 /** Queues whose waiting jobs mean "a user is waiting for a push". Dead letters wait on purpose; maintenance is housekeeping. */
@@ -45,7 +45,7 @@ const HISTORY_POINTS = 15;
  * started" (a retried job re-enters wait after its previous attempt). A retried job's backoff makes
  * this a slight over-estimate, never an under-estimate of a stuck job.
  */
-export function runnableSince(job: Pick<Job, 'timestamp' | 'processedOn' | 'opts'>): number {
+function runnableSince(job: Pick<Job, 'timestamp' | 'processedOn' | 'opts'>): number {
   return Math.max(job.timestamp + (job.opts?.delay ?? 0), job.processedOn ?? 0);
 }
 
@@ -61,7 +61,7 @@ export class QueueStatsService {
 
   constructor(
     private readonly moduleRef: ModuleRef,
-    private readonly redis: RedisService,
+    private readonly history: JobHistoryStore,
   ) {}
 
   /** A snapshot at most `maxAgeMs` old (default: the cache TTL). */
@@ -91,13 +91,13 @@ export class QueueStatsService {
 
   private async figures(name: QueueName, now: number): Promise<QueueFigures> {
     const q = this.queue(name);
-    const since = String(now - 60_000);
+    const since = now - 60_000;
     const [counts, oldest, completedLastMinute, failedLastMinute, completedHistory, failedHistory] = await Promise.all([
       q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed'),
       // asc = oldest first: the wait list's tail.
       q.getJobs(['wait'], 0, 0, true),
-      this.redis.client.zcount(q.toKey('completed'), since, '+inf'),
-      this.redis.client.zcount(q.toKey('failed'), since, '+inf'),
+      this.history.finishedSince(q.toKey('completed'), since),
+      this.history.finishedSince(q.toKey('failed'), since),
       q.getMetrics('completed', 0, HISTORY_POINTS - 1),
       q.getMetrics('failed', 0, HISTORY_POINTS - 1),
     ]);

@@ -4,7 +4,7 @@ import { CC_PUSH_NS, DAV_NS, DAVPUSH_NS } from '../namespaces';
 import { text, type XMLBuilder } from '../xml-writer';
 
 /** The protocol version davpush speaks (draft-gajda-dav-push-00 §6.2.1.8 `push-version`). */
-export const CC_PUSH_VERSION = '1';
+const CC_PUSH_VERSION = '1';
 
 export interface CcDiscoveryInput {
   /** Absolute URL the client POSTs its `subscribe` document to. */

@@ -7,7 +7,7 @@ import type { ParsedArgs } from '../args';
 import { PushReceiver, type ReceivedPush } from './push-receiver';
 
 /** How long `try` waits for davpush to answer /health/ready, for the push, and for the event to settle. */
-export const TRY_TIMEOUTS = { readyMs: 60_000, pushMs: 30_000, settleMs: 15_000 };
+const TRY_TIMEOUTS = { readyMs: 60_000, pushMs: 30_000, settleMs: 15_000 };
 
 interface Step {
   step: string;

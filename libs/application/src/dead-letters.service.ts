@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@davpush/config';
-import { JobPublisher } from './job-publisher';
-import { QueueName } from './queue-name';
-import type { DeadLetterJobData } from './jobs';
+import { JobPublisher, QueueName, type DeadLetterJobData } from '@davpush/queue';
 
 export interface DeadLetterView {
   id: string;

@@ -3,9 +3,8 @@ import webpush from 'web-push';
 import { AppConfig } from '@davpush/config';
 import { KEY_ROTATION_MESSAGE, type Registration } from '@davpush/domain';
 import { RegistrationStore } from '@davpush/storage';
+import { VapidService, WebPushGateway } from '@davpush/gateways';
 import { buildPushMessage } from '@davpush/webdav-push';
-import { WebPushGateway } from './web-push.gateway';
-import { VapidService } from './vapid.service';
 
 export interface RotationResult {
   notified: number;
