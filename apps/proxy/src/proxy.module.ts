@@ -2,11 +2,13 @@ import { Module } from '@nestjs/common';
 import { ProxyStateStore } from '@davpush/storage';
 import { ChangeNotifier } from './changes/change.notifier';
 import { OutOfBandChanges } from './changes/out-of-band.service';
+import { TokenReadReporter } from './changes/token-read.reporter';
 import { PropfindRewriter } from './discovery/propfind-rewriter.service';
 import { ProxyIdentity } from './identity/proxy-identity.service';
 import { ProxyServer } from './proxy.server';
 import { PushRegisterHandler } from './registrations/push-register.handler';
 import { UpstreamClient } from './upstream/upstream.client';
+import { UpstreamMonitor } from './upstream/upstream.monitor';
 
 /**
  * Proxy mode (docs/proxy.md): the WebDAV-Push reverse proxy in front of one CalDAV/CardDAV server.
@@ -14,7 +16,18 @@ import { UpstreamClient } from './upstream/upstream.client';
  * listening on DAVPUSH_PROXY_PORT when the application boots.
  */
 @Module({
-  providers: [UpstreamClient, ProxyStateStore, ProxyIdentity, ChangeNotifier, OutOfBandChanges, PropfindRewriter, PushRegisterHandler, ProxyServer],
+  providers: [
+    UpstreamClient,
+    UpstreamMonitor,
+    ProxyStateStore,
+    ProxyIdentity,
+    TokenReadReporter,
+    ChangeNotifier,
+    OutOfBandChanges,
+    PropfindRewriter,
+    PushRegisterHandler,
+    ProxyServer,
+  ],
   exports: [ProxyServer],
 })
 export class ProxyModule {}
