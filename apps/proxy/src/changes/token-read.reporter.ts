@@ -42,6 +42,7 @@ export class TokenReadReporter {
     this.metrics.proxyTokenReadFailures.inc({ source: o.source, reason });
     if (reason === 'unreachable') this.upstream.reachable(false, o.code);
     else if (o.service && reason === 'unauthorized') this.upstream.serviceAccount('refused', o.status);
+    else if (!o.serviceConfigured && reason === 'unauthorized' && o.source !== 'write') this.upstream.serviceAccount('missing', o.status);
     else if (o.service && (reason === 'forbidden' || reason === 'not-found')) this.upstream.serviceAccount('cannot-read', o.status);
 
     const key = `${o.source} ${reason}`;

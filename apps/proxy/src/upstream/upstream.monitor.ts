@@ -88,7 +88,7 @@ export class UpstreamMonitor implements OnApplicationShutdown {
     const service = this.identity.serviceAuthorization();
     const read = await this.upstream.collectionState(`${this.upstream.rootPath}/`, service);
     if (!service) {
-      this.state.serviceAccount('not-configured');
+      this.state.serviceAccount(read.status === 401 ? 'missing' : 'not-configured', read.status);
       if (read.status === 401) {
         this.log.warn({
           msg: 'the DAV server wants credentials but no service account is configured: changes that bypass the proxy (storage hook, poller, catch-up) cannot be read and are not pushed',

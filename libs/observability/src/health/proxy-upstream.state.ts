@@ -3,9 +3,10 @@ import { Injectable } from '@nestjs/common';
 /**
  * What the proxy's service account (DAVPUSH_PROXY_SERVICE_USER) last got from the DAV server:
  * `accepted` (a 207), `refused` (401: wrong user or password), `cannot-read` (403/404 on a
- * registered collection: its rights do not cover it), `not-configured`, or `unknown` (not tried yet).
+ * registered collection: its rights do not cover it), `not-configured` (and the server reads without
+ * credentials), `missing` (not configured, but the server wants credentials: 401), or `unknown`.
  */
-export type ServiceAccountState = 'unknown' | 'not-configured' | 'accepted' | 'refused' | 'cannot-read';
+export type ServiceAccountState = 'unknown' | 'not-configured' | 'missing' | 'accepted' | 'refused' | 'cannot-read';
 
 /** A snapshot for `/health/ready`: no credentials, no paths. */
 export interface ProxyUpstreamSnapshot {
@@ -38,7 +39,7 @@ export class ProxyUpstreamState {
   }
 
   serviceAccount(state: ServiceAccountState, status?: number): void {
-    this.state = { ...this.state, serviceAccount: state, serviceStatus: state === 'refused' || state === 'cannot-read' ? status : undefined };
+    this.state = { ...this.state, serviceAccount: state, serviceStatus: state === 'refused' || state === 'cannot-read' || state === 'missing' ? status : undefined };
   }
 
   snapshot(): ProxyUpstreamSnapshot {

@@ -134,6 +134,7 @@ describe('ReadinessIndicators.proxy', () => {
     ['answers, no account', (s: ProxyUpstreamState) => (s.reachable(true), s.serviceAccount('not-configured')), 'up'],
     ['does not answer', (s: ProxyUpstreamState) => s.reachable(false, 'ECONNREFUSED'), 'degraded'],
     ['account refused', (s: ProxyUpstreamState) => (s.reachable(true), s.serviceAccount('refused', 401)), 'degraded'],
+    ['no account, the server wants one', (s: ProxyUpstreamState) => (s.reachable(true), s.serviceAccount('missing', 401)), 'degraded'],
     ['account cannot read', (s: ProxyUpstreamState) => (s.reachable(true), s.serviceAccount('cannot-read', 403)), 'degraded'],
   ])('%s → %s', (_what, set, status) => {
     const state = new ProxyUpstreamState();

@@ -125,7 +125,8 @@ export class ReadinessIndicators {
    * Proxy mode only (undefined otherwise): the DAV server behind the proxy. `degraded` (200, like a
    * refused push credential: every replica shares the one DAV server, so taking this one out of the
    * load balancer fixes nothing) when it does not answer, or when the service account
-   * (DAVPUSH_PROXY_SERVICE_USER/_PASSWORD) is refused or cannot read a registered collection: then
+   * (DAVPUSH_PROXY_SERVICE_USER/_PASSWORD) is refused, cannot read a registered collection, or is
+   * missing where the server wants credentials: then
    * changes that bypass the proxy (storage hook, poller, catch-up) are not pushed.
    */
   proxy(): HealthIndicatorResult | undefined {
@@ -138,7 +139,7 @@ export class ReadinessIndicators {
       serviceAccount: s.serviceStatus ? `${s.serviceAccount} (${s.serviceStatus})` : s.serviceAccount,
     };
     if (s.reachable === false) return check.degraded(info);
-    if (s.serviceAccount === 'refused' || s.serviceAccount === 'cannot-read') {
+    if (s.serviceAccount === 'refused' || s.serviceAccount === 'cannot-read' || s.serviceAccount === 'missing') {
       return check.degraded({ ...info, message: 'changes that bypass the proxy are not pushed: check DAVPUSH_PROXY_SERVICE_USER / DAVPUSH_PROXY_SERVICE_PASSWORD and its read rights' });
     }
     return check.up(info);
