@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freePort, startHarness, type Harness } from '../e2e/harness';
 import { davx5Register } from '../e2e/push-documents';
@@ -137,6 +138,24 @@ describe('proxy faults (Radicale)', () => {
       expect(await res.text()).toMatch(/the DAV server did not answer \(ECONNREFUSED\)/);
     }
     expect((await ready(s.davpush)).proxyUpstream).toMatchObject({ status: 'degraded', upstream: 'does not answer (ECONNREFUSED)' });
+  });
+
+  it('chunked PUT: Radicale answers 400; with DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES the proxy sends it with a length, and refuses more with 413', async () => {
+    const s = await setUp({ DAVPUSH_PROXY_SERVICE_USER: 'davpush', DAVPUSH_PROXY_SERVICE_PASSWORD: USERS.davpush, DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES: '4096' });
+    await must(s.dav('MKCALENDAR', '/alice/cal/', { user: 'alice', body: MKCALENDAR('Cal') }), 201);
+    const chunkedPut = (base: string, path: string, body: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request(new URL(path, base), { method: 'PUT', headers: { ...ics, authorization: basic('alice') } });
+        req.on('response', (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject);
+        // Two writes without a length: Node sends Transfer-Encoding: chunked.
+        req.write(body.slice(0, 20));
+        req.end(body.slice(20));
+      });
+    expect(await chunkedPut(s.upstream.url, '/alice/cal/direct.ics', EVENT('direct'))).toBe(400);
+    expect(await chunkedPut(s.proxyUrl, '/alice/cal/chunked.ics', EVENT('chunked'))).toBe(201);
+    expect(await (await s.dav('GET', '/alice/cal/chunked.ics', { user: 'alice' })).text()).toContain('UID:chunked');
+    expect(await chunkedPut(s.proxyUrl, '/alice/cal/big.ics', EVENT('big', 'x'.repeat(5000)))).toBe(413);
+    expect((await s.dav('GET', '/alice/cal/big.ics', { user: 'alice' })).status).toBe(404);
   });
 
   it('MOVE to another host is 502 (RFC 4918 §9.9.4), never rewritten to the DAV server', async () => {

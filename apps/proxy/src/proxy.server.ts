@@ -188,9 +188,22 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     let body = opts.body;
     let contentLength = opts.headers?.contentLength;
     if (body === undefined && hasBody(req)) {
-      body = req;
       const len = req.headers['content-length'];
-      if (len !== undefined && req.headers['transfer-encoding'] === undefined) contentLength = Number(len);
+      const cap = this.config.proxy!.chunkedBufferBytes;
+      if (len === undefined && cap > 0) {
+        // A chunked body (RFC 9112 §7.1) for a server that wants Content-Length: buffered, bounded.
+        const prefix = await readPrefix(req, cap);
+        if (!prefix.complete) {
+          req.resume();
+          sendText(res, 413, `davpush proxy: a chunked request body over ${cap} bytes (DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES); send it with Content-Length\n`, { connection: 'close' });
+          return undefined;
+        }
+        body = prefix.buffer;
+        contentLength = prefix.buffer.length;
+      } else {
+        body = req;
+        if (len !== undefined && req.headers['transfer-encoding'] === undefined) contentLength = Number(len);
+      }
     } else if (Buffer.isBuffer(body) || typeof body === 'string') {
       contentLength = Buffer.byteLength(body);
     }
