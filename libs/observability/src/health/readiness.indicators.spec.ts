@@ -125,8 +125,9 @@ describe('ReadinessIndicators.credentials', () => {
 describe('ReadinessIndicators.proxy', () => {
   const proxyEnv = { DAVPUSH_PROXY_UPSTREAM: 'http://127.0.0.1:5232' };
 
-  it('is absent without proxy mode', () => {
+  it('is absent without proxy mode, and in a process that does not run the proxy', () => {
     expect(sut().proxy()).toBeUndefined();
+    expect(sut({ env: proxyEnv }).proxy()).toBeUndefined();
   });
 
   it.each([

@@ -131,8 +131,10 @@ export class ReadinessIndicators {
    */
   proxy(): HealthIndicatorResult | undefined {
     if (!this.config.proxy) return undefined;
-    const check = this.indicator.check('proxyUpstream');
     const s = this.proxyUpstream.snapshot();
+    // A process without the proxy role (`start:api` with the same environment) has nothing to say.
+    if (s.reachable === undefined && s.serviceAccount === 'unknown') return undefined;
+    const check = this.indicator.check('proxyUpstream');
     const info = {
       upstream: s.reachable === undefined ? 'not checked yet' : s.reachable ? 'answers' : `does not answer (${s.lastError ?? 'error'})`,
       since: s.since ? new Date(s.since).toISOString() : undefined,
