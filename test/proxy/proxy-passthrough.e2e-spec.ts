@@ -90,10 +90,14 @@ describe('proxy in front of Radicale: pass-through', () => {
     expect(answer).toContain('UID:abs');
   });
 
-  it('without a hook secret, the hook endpoint takes loopback callers, but not through a forwarding proxy', async () => {
+  it('without a hook secret, the hook endpoint takes loopback callers, but not through a forwarding proxy or front end', async () => {
     const hook = `${h.proxyUrl}/.davpush/hooks/radicale`;
     expect((await fetch(hook, { method: 'POST' })).status).toBe(202);
     expect((await fetch(hook, { method: 'POST', headers: { 'x-forwarded-for': '203.0.113.9' } })).status).toBe(403);
     expect((await fetch(hook, { method: 'POST', headers: { forwarded: 'for=203.0.113.9' } })).status).toBe(403);
+    // A TLS front end on the same host connects from loopback too: whatever it says about the client refuses it.
+    for (const header of ['x-real-ip', 'x-forwarded-host', 'x-client-ip', 'true-client-ip', 'cf-connecting-ip']) {
+      expect(`${header} ${(await fetch(hook, { method: 'POST', headers: { [header]: '203.0.113.9' } })).status}`).toBe(`${header} 403`);
+    }
   });
 });

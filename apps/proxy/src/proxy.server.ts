@@ -10,13 +10,14 @@ import { WRITE_METHODS } from './changes/changed-collections';
 import { HOOK_PATH, OutOfBandChanges } from './changes/out-of-band.service';
 import { PropfindRewriter } from './discovery/propfind-rewriter.service';
 import { hasBody, isXml, readPrefix, replay } from './http/body';
-import { sendText } from './http/dav-answer';
+import { sendText, sendUpstreamUnreachable } from './http/dav-answer';
 import type { ForwardOptions, Forwarder } from './http/forwarder';
 import { clientResponseHeaders, headerLines, pushClientIdOf, upstreamRequestHeaders } from './http/headers';
 import { ProxyIdentity } from './identity/proxy-identity.service';
 import { CcSubscribeHandler } from './registrations/cc-subscribe.handler';
 import { PushRegisterHandler } from './registrations/push-register.handler';
-import { UpstreamClient } from './upstream/upstream.client';
+import { UpstreamClient, UpstreamUnreachableError } from './upstream/upstream.client';
+import { UpstreamMonitor } from './upstream/upstream.monitor';
 
 /** A push-register body is under 1 KiB; bigger XML POSTs are not peeked at (draft: any other root falls through). */
 const MAX_PEEK_BYTES = 64 * 1024;
@@ -44,6 +45,7 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly ccSubscribes: CcSubscribeHandler,
     private readonly notifier: ChangeNotifier,
     private readonly outOfBand: OutOfBandChanges,
+    private readonly monitor: UpstreamMonitor,
   ) {
     this.publicOrigin = new URL(config.proxy!.publicUrl).origin;
   }
@@ -51,6 +53,7 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
   async onApplicationBootstrap(): Promise<void> {
     await this.upstream.check();
     await this.identity.init();
+    await this.monitor.checkAtStart();
     const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -61,6 +64,7 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     });
     this.server = server;
     this.outOfBand.startPolling();
+    this.monitor.watch();
     this.log.log({ msg: 'proxy listening', url: this.config.proxy!.publicUrl, upstream: this.upstream.id, tenant: this.identity.tenantId });
   }
 
@@ -136,6 +140,12 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     const end = this.notifier.begin();
     try {
       const destination = this.destination(req);
+      if (destination === 'foreign') {
+        req.resume();
+        end();
+        // RFC 4918 §9.9.4 (MOVE) and §9.8.5 (COPY): 502 when the destination is on another server.
+        return sendText(res, 502, 'davpush proxy: Destination names another server; moving or copying between servers is not supported\n');
+      }
       const status = await this.forward(req, res, { body, headers: { destination: destination?.forUpstream } });
       if (status === undefined || status < 200 || status > 299) return end();
       void this.notifier
@@ -156,13 +166,20 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  /** `Destination` (RFC 4918 §10.3) on the DAV server's own origin, and its path for change detection. */
-  private destination(req: http.IncomingMessage): { forUpstream: string; path: string } | undefined {
+  /**
+   * `Destination` (RFC 4918 §10.3) on the DAV server's own origin, and its path for change
+   * detection. An absolute URL must name this server: the public origin, the `Host` the client
+   * used, or the DAV server itself; any other host is `'foreign'` (answered 502, never rewritten).
+   */
+  private destination(req: http.IncomingMessage): { forUpstream: string; path: string } | 'foreign' | undefined {
     const value = req.headers.destination;
     if (typeof value !== 'string') return undefined;
     try {
       const u = new URL(value, this.publicOrigin);
-      return { forUpstream: /^[a-z][a-z0-9+.-]*:/i.test(value) ? `${this.upstream.origin}${u.pathname}${u.search}` : value, path: u.pathname };
+      if (!/^[a-z][a-z0-9+.-]*:/i.test(value)) return { forUpstream: value, path: u.pathname };
+      const ours = u.origin === this.publicOrigin || u.origin === this.upstream.origin || (req.headers.host !== undefined && u.host === req.headers.host.toLowerCase());
+      if (!ours) return 'foreign';
+      return { forUpstream: `${this.upstream.origin}${u.pathname}${u.search}`, path: u.pathname };
     } catch {
       return undefined;
     }
@@ -177,9 +194,22 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     let body = opts.body;
     let contentLength = opts.headers?.contentLength;
     if (body === undefined && hasBody(req)) {
-      body = req;
       const len = req.headers['content-length'];
-      if (len !== undefined && req.headers['transfer-encoding'] === undefined) contentLength = Number(len);
+      const cap = this.config.proxy!.chunkedBufferBytes;
+      if (len === undefined && cap > 0) {
+        // A chunked body (RFC 9112 §7.1) for a server that wants Content-Length: buffered, bounded.
+        const prefix = await readPrefix(req, cap);
+        if (!prefix.complete) {
+          req.resume();
+          sendText(res, 413, `davpush proxy: a chunked request body over ${cap} bytes (DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES); send it with Content-Length\n`, { connection: 'close' });
+          return undefined;
+        }
+        body = prefix.buffer;
+        contentLength = prefix.buffer.length;
+      } else {
+        body = req;
+        if (len !== undefined && req.headers['transfer-encoding'] === undefined) contentLength = Number(len);
+      }
     } else if (Buffer.isBuffer(body) || typeof body === 'string') {
       contentLength = Buffer.byteLength(body);
     }
@@ -189,6 +219,7 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
       headers: upstreamRequestHeaders(req.rawHeaders, { ...opts.headers, contentLength }),
       body,
     });
+    this.monitor.answered();
     const headers = this.answerHeaders(up.headers);
     opts.answerHeaders?.(headers, up.statusCode);
     res.writeHead(up.statusCode, headers);
@@ -204,11 +235,11 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
   /** The DAV server unreachable → `502`; anything else of ours → `500`. Never a credential or path in the log. */
   private fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
     const e = err as NodeJS.ErrnoException;
-    const unreachable = typeof e?.code === 'string' && (e.code.startsWith('UND_ERR') || ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE'].includes(e.code));
-    this.log.warn({ msg: unreachable ? 'DAV server did not answer' : 'proxy request failed', method: req.method, error: e?.code ?? e?.message });
+    if (err instanceof UpstreamUnreachableError) this.monitor.unreachable(err.code);
+    this.log.warn({ msg: err instanceof UpstreamUnreachableError ? 'DAV server did not answer' : 'proxy request failed', method: req.method, error: e?.code ?? e?.message });
     if (res.headersSent) return void res.destroy();
     req.resume();
-    if (unreachable) sendText(res, 502, `davpush proxy: the DAV server did not answer (${e.code})\n`);
+    if (err instanceof UpstreamUnreachableError) sendUpstreamUnreachable(res, err);
     else sendText(res, 500, 'davpush proxy: internal error; it has been logged\n');
   }
 }

@@ -21,6 +21,8 @@ export interface ProxyConfig {
   service?: { user: string; password: string };
   pollSeconds: number;
   hookSecret?: string;
+  /** Chunked request bodies up to this many bytes are sent with a Content-Length; 0 = off. */
+  chunkedBufferBytes: number;
 }
 
 const PLACEHOLDER_VAPID_SUBJECT = 'mailto:davpush@example.invalid';
@@ -162,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
           service: e.DAVPUSH_PROXY_SERVICE_USER ? { user: e.DAVPUSH_PROXY_SERVICE_USER, password: e.DAVPUSH_PROXY_SERVICE_PASSWORD! } : undefined,
           pollSeconds: e.DAVPUSH_PROXY_POLL_SECONDS,
           hookSecret: e.DAVPUSH_PROXY_HOOK_SECRET,
+          chunkedBufferBytes: e.DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES,
         }
       : undefined,
   });

@@ -94,6 +94,9 @@ export const envSchema = z
     DAVPUSH_PROXY_SERVICE_PASSWORD: z.string().min(1).max(1024).optional(),
     DAVPUSH_PROXY_POLL_SECONDS: int(0, 86_400).default(60),
     DAVPUSH_PROXY_HOOK_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+    // Bytes of a chunked request body (no Content-Length) the proxy buffers to send it with a length
+    // (Radicale 3.1.8 answers 400 to chunked PUTs); 0 = off, bodies stream as they come.
+    DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES: int(0, 16 * 1024 * 1024).default(0),
   })
   .superRefine((env, ctx) => {
     if (!!env.DAVPUSH_VAPID_PUBLIC_KEY !== !!env.DAVPUSH_VAPID_PRIVATE_KEY) {

@@ -6,6 +6,7 @@ export * from './stats/queue-stats.service';
 export * from './stats/registration-stats.service';
 export * from './health/shutdown-state';
 export * from './health/readiness.indicators';
+export * from './health/proxy-upstream.state';
 export * from './health/health.controller';
 export * from './health/metrics.controller';
 export * from './health/probes.module';

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { ShutdownState } from './health/shutdown-state';
+import { ProxyUpstreamState } from './health/proxy-upstream.state';
 import { PushMetrics } from './push-metrics';
 import { OperationalGauges } from './stats/operational-gauges';
 import { QueueStatsService } from './stats/queue-stats.service';
@@ -8,7 +9,7 @@ import { RegistrationStatsService } from './stats/registration-stats.service';
 /** Metrics and the figures behind them, in every role (api, worker, CLI); HTTP endpoints live in ProbesModule. */
 @Global()
 @Module({
-  providers: [PushMetrics, QueueStatsService, RegistrationStatsService, OperationalGauges, ShutdownState],
-  exports: [PushMetrics, QueueStatsService, RegistrationStatsService, ShutdownState],
+  providers: [PushMetrics, QueueStatsService, RegistrationStatsService, OperationalGauges, ShutdownState, ProxyUpstreamState],
+  exports: [PushMetrics, QueueStatsService, RegistrationStatsService, ShutdownState, ProxyUpstreamState],
 })
 export class ObservabilityModule {}

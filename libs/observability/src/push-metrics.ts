@@ -6,6 +6,11 @@ import { OUTCOME_KINDS, TRANSPORTS, type OutcomeKind, type Transport } from '@da
 const RETRY_OUTCOMES: readonly OutcomeKind[] = ['throttled', 'transient'];
 const PRUNE_REASONS = ['gone', 'failure-window'] as const;
 const DEAD_LETTER_REASONS = ['rejected', 'auth', 'throttled', 'transient', 'expired'] as const;
+/** Who read a collection's sync-token in proxy mode (apps/proxy/src/changes), and why a read failed. */
+export const PROXY_READ_SOURCES = ['write', 'hook', 'poller', 'catch-up'] as const;
+export const PROXY_READ_FAILURES = ['unauthorized', 'forbidden', 'not-found', 'other-status', 'unreachable'] as const;
+export type ProxyReadSource = (typeof PROXY_READ_SOURCES)[number];
+export type ProxyReadFailure = (typeof PROXY_READ_FAILURES)[number];
 
 /**
  * The service's own Prometheus metrics (docs/operations.md "Metrics"). One registry per process;
@@ -74,6 +79,14 @@ export class PushMetrics {
     registers: [this.registry],
   });
 
+  /** Proxy mode: a change that could not be pushed because its collection's token could not be read. */
+  readonly proxyTokenReadFailures = new Counter({
+    name: 'davpush_proxy_token_reads_failed_total',
+    help: 'Proxy mode: sync-token reads of registered collections that failed (the change was not pushed), by source (write, hook, poller, catch-up) and reason',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'davpush_' });
     this.zeroKnownSeries();
@@ -94,6 +107,7 @@ export class PushMetrics {
       this.endToEnd.zero({ transport });
       this.pushLatency.zero({ transport });
     }
+    for (const source of PROXY_READ_SOURCES) for (const reason of PROXY_READ_FAILURES) this.proxyTokenReadFailures.inc({ source, reason }, 0);
   }
 
   delivery(transport: Transport, outcome: OutcomeKind, pushSeconds?: number): void {

@@ -137,6 +137,12 @@ export function rewriteMultistatus(
       if (plan.addedResourcetype && prop) for (const rt of elementChildren(prop, DAV_NS, 'resourcetype')) prop.removeChild(rt);
       if (!prop || elementChildren(prop).length === 0) response.removeChild(ps);
     }
+    // RFC 4918 §14.24: a response needs a propstat (or a status). When minimal left none, the push
+    // properties are listed as not found after all.
+    if (elementChildren(response, DAV_NS, 'propstat').length === 0) {
+      const prop = elementChildren(propstatFor(doc, response, [], 404), DAV_NS, 'prop')[0]!;
+      for (const name of plan.requested) prop.appendChild(doc.createElementNS(WEBDAV_PUSH_NS, name));
+    }
   }
   return new XMLSerializer().serializeToString(doc);
 }

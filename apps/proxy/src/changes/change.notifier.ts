@@ -1,11 +1,13 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { EventsService, RegistrationsService } from '@davpush/application';
 import type { ChangeKind } from '@davpush/domain';
+import type { ProxyReadSource } from '@davpush/observability';
 import { ProxyStateStore, RegistrationStore } from '@davpush/storage';
 import { parsePushDontNotify } from '@davpush/webdav-push';
 import { ProxyIdentity } from '../identity/proxy-identity.service';
-import { UpstreamClient } from '../upstream/upstream.client';
+import { UpstreamClient, UpstreamUnreachableError, type StateRead } from '../upstream/upstream.client';
 import { changedCollections } from './changed-collections';
+import { TokenReadReporter } from './token-read.reporter';
 
 /** A write the DAV server answered, as the proxy saw it. */
 export interface ProxiedWrite {
@@ -48,6 +50,7 @@ export class ChangeNotifier implements OnApplicationShutdown {
     private readonly store: RegistrationStore,
     private readonly registrations: RegistrationsService,
     private readonly events: EventsService,
+    private readonly reporter: TokenReadReporter,
   ) {}
 
   /** Counts a write in flight; call the returned function once it is settled (idempotent). */
@@ -108,7 +111,7 @@ export class ChangeNotifier implements OnApplicationShutdown {
         // Always posted, even when another write already pushed this token: two writers close
         // together each get their own event (with their own Push-Dont-Notify), which the fan-out
         // coalesces (libs/domain/src/change-event.ts), so neither writer misses the other's change.
-        else await this.pushIfChanged(topic, change.path, change.kind, w.authorization, dontNotify, true, skipClients);
+        else await this.pushIfChanged(topic, change.path, change.kind, w.authorization, { source: 'write', dontNotify, always: true, skipClients });
       }
     } catch (err) {
       this.log.warn({ msg: 'change after a proxied write not pushed', method: w.method, error: (err as Error).message });
@@ -119,7 +122,8 @@ export class ChangeNotifier implements OnApplicationShutdown {
    * Reads the collection's token (with `authorization`, falling back to the service account),
    * records it as pushed, and posts the event. Unless `always`, a content change whose token was
    * already pushed is not posted again; a property change always is (Radicale's sync-token covers
-   * items only).
+   * items only). A read that fails (the server does not answer, or refuses both credentials) is
+   * counted and logged by TokenReadReporter, and nothing is posted.
    *
    * @returns whether an event was posted.
    */
@@ -128,19 +132,32 @@ export class ChangeNotifier implements OnApplicationShutdown {
     path: string,
     kind: ChangeKind,
     authorization: string | undefined,
-    dontNotify: string[] = [],
-    always = false,
-    skipClients: string[] = [],
+    opts: { source: ProxyReadSource; dontNotify?: string[]; always?: boolean; skipClients?: string[] },
   ): Promise<boolean> {
-    let read = await this.upstream.collectionState(path, authorization);
+    const { source, dontNotify = [], always = false, skipClients = [] } = opts;
     const service = this.identity.serviceAuthorization();
-    if (read.status !== 207 && service && service !== authorization) read = await this.upstream.collectionState(path, service);
+    let read: StateRead;
+    let usedService = authorization !== undefined && authorization === service;
+    try {
+      read = await this.upstream.collectionState(path, authorization);
+      if (read.status !== 207 && service && service !== authorization) {
+        usedService = true;
+        read = await this.upstream.collectionState(path, service);
+      }
+    } catch (err) {
+      if (!(err instanceof UpstreamUnreachableError)) throw err;
+      this.reporter.failed({ source, code: err.code, service: usedService, serviceConfigured: !!service });
+      return false;
+    }
+    if (read.status !== 207) {
+      this.reporter.failed({ source, status: read.status, service: usedService, serviceConfigured: !!service });
+      return false;
+    }
+    this.reporter.succeeded(usedService);
     const token = read.state?.syncToken ?? read.state?.ctag;
     if (token !== undefined) {
       const fresh = await this.state.swapToken(this.upstream.id, topic, token);
       if (!fresh && kind === 'content' && !always) return false;
-    } else if (read.status !== 207) {
-      return false;
     }
     await this.events.accept(this.identity.tenantId, [
       { topic, changes: [kind], syncToken: read.state?.syncToken, dontNotify: dontNotify.length > 0 ? dontNotify : undefined, skipClients },

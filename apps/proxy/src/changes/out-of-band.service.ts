@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { AppConfig } from '@davpush/config';
+import type { ProxyReadSource } from '@davpush/observability';
 import { RegistrationStore } from '@davpush/storage';
 import { sendText } from '../http/dav-answer';
 import { ProxyIdentity } from '../identity/proxy-identity.service';
@@ -10,6 +11,9 @@ import { ChangeNotifier } from './change.notifier';
 
 /** Where Radicale's `[storage] hook` reports writes (docs/proxy.md). */
 export const HOOK_PATH = '/.davpush/hooks/radicale';
+
+/** Headers a reverse proxy or CDN adds about the client it forwards for: never sent by Radicale's hook. */
+const FRONT_END_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-cluster-client-ip', 'via'];
 
 /** Hooks of one burst of writes are read once. */
 const HOOK_DEBOUNCE_MS = 250;
@@ -28,6 +32,8 @@ export class OutOfBandChanges implements OnApplicationShutdown {
   private poller?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
+  /** What asked for the check that is due (the first one asking names it). */
+  private due?: ProxyReadSource;
   private stopped = false;
 
   constructor(
@@ -40,13 +46,13 @@ export class OutOfBandChanges implements OnApplicationShutdown {
   startPolling(): void {
     const seconds = this.config.proxy!.pollSeconds;
     if (seconds <= 0) return;
-    this.poller = setInterval(() => this.schedule(0), seconds * 1000);
+    this.poller = setInterval(() => this.schedule(0, 'poller'), seconds * 1000);
     this.poller.unref();
   }
 
   /**
-   * `POST /.davpush/hooks/radicale`: `202` at once. Callers on loopback (without forwarding headers)
-   * are accepted, or anyone presenting DAVPUSH_PROXY_HOOK_SECRET as a Bearer token; when the secret
+   * `POST /.davpush/hooks/radicale`: `202` at once. Callers on loopback without any front-end
+   * header (FRONT_END_HEADERS) are accepted, or anyone presenting DAVPUSH_PROXY_HOOK_SECRET as a Bearer token; when the secret
    * is set it is always required.
    */
   hook(req: IncomingMessage, res: ServerResponse): void {
@@ -54,7 +60,7 @@ export class OutOfBandChanges implements OnApplicationShutdown {
     if (req.method !== 'POST') return sendText(res, 405, 'use POST\n', { allow: 'POST' });
     if (!this.hookAllowed(req)) return sendText(res, 403, 'the hook endpoint takes loopback callers or the hook secret only\n');
     sendText(res, 202, 'accepted\n');
-    this.schedule(HOOK_DEBOUNCE_MS);
+    this.schedule(HOOK_DEBOUNCE_MS, 'hook');
   }
 
   private hookAllowed(req: IncomingMessage): boolean {
@@ -65,14 +71,17 @@ export class OutOfBandChanges implements OnApplicationShutdown {
       const want = Buffer.from(secret);
       return given.length === want.length && timingSafeEqual(given, want);
     }
-    if (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined) return false;
+    // A front end on the same host (TLS terminator) connects from loopback too: any header such a
+    // front end adds about the real client means the caller is not local (RFC 7239 and the de-facto ones).
+    if (FRONT_END_HEADERS.some((h) => req.headers[h] !== undefined)) return false;
     const a = req.socket.remoteAddress ?? '';
     return a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
   }
 
   /** Runs {@link reconcile} after `delayMs`; hooks arriving meanwhile share the run, later ones get another. */
-  schedule(delayMs: number): void {
+  schedule(delayMs: number, source: ProxyReadSource): void {
     if (this.stopped) return;
+    this.due ??= source;
     if (this.running) {
       this.again = true;
       return;
@@ -80,14 +89,16 @@ export class OutOfBandChanges implements OnApplicationShutdown {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.running = this.reconcile()
+      const due = this.due ?? 'hook';
+      this.due = undefined;
+      this.running = this.reconcile(due)
         .then(() => undefined)
         .catch((err: Error) => this.log.warn({ msg: 'out-of-band change check failed', error: err.message }))
         .finally(() => {
           this.running = undefined;
           if (this.again) {
             this.again = false;
-            this.schedule(HOOK_DEBOUNCE_MS);
+            this.schedule(HOOK_DEBOUNCE_MS, this.due ?? 'hook');
           }
         });
     }, delayMs);
@@ -95,14 +106,14 @@ export class OutOfBandChanges implements OnApplicationShutdown {
   }
 
   /** Re-reads every registered collection's token; pushes the changed ones. Returns how many were pushed. */
-  async reconcile(): Promise<number> {
+  async reconcile(source: ProxyReadSource): Promise<number> {
     await this.notifier.idle();
     let pushed = 0;
     const service = this.identity.serviceAuthorization();
     for (const [topic, path] of await this.notifier.knownPaths()) {
       if (this.stopped) break;
       if ((await this.store.countLive(this.identity.tenantId, topic)) === 0) continue;
-      if (await this.notifier.pushIfChanged(topic, encodePath(path), 'content', service)) pushed++;
+      if (await this.notifier.pushIfChanged(topic, encodePath(path), 'content', service, { source })) pushed++;
     }
     return pushed;
   }

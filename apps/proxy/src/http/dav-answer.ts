@@ -40,3 +40,12 @@ export function sendText(res: ServerResponse, status: number, text: string, head
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
+
+/**
+ * `502 Bad Gateway` (RFC 9110 §15.6.3): the DAV server behind the proxy did not answer. The same
+ * for every method, push-register and registration DELETE included; `503` is kept for davpush's
+ * own store being out.
+ */
+export function sendUpstreamUnreachable(res: ServerResponse, err: { code: string }): void {
+  sendText(res, 502, `davpush proxy: the DAV server did not answer (${err.code})\n`);
+}

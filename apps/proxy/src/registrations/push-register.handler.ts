@@ -5,10 +5,10 @@ import { NotFoundError } from '@davpush/domain';
 import { RegistrationStore } from '@davpush/storage';
 import { parsePushRegister } from '@davpush/webdav-push';
 import { ChangeNotifier } from '../changes/change.notifier';
-import { sendDomainError, sendText } from '../http/dav-answer';
+import { sendDomainError, sendText, sendUpstreamUnreachable } from '../http/dav-answer';
 import { ProxyIdentity } from '../identity/proxy-identity.service';
 import { collectionAccess, relayUnauthorized } from './collection-access';
-import { UpstreamClient } from '../upstream/upstream.client';
+import { UpstreamClient, UpstreamUnreachableError } from '../upstream/upstream.client';
 
 /**
  * `POST push-register` and `DELETE` of a registration URL, answered by the proxy itself and never
@@ -76,8 +76,13 @@ export class PushRegisterHandler {
   private fail(res: ServerResponse, err: unknown): void {
     if (res.headersSent) return void res.destroy();
     if (sendDomainError(res, err)) return;
+    if (err instanceof UpstreamUnreachableError) {
+      this.log.warn({ msg: 'DAV server did not answer', method: 'push registration', error: err.code });
+      return sendUpstreamUnreachable(res, err);
+    }
+    // What is left is davpush's own store (Redis) failing: ours to fix, the client's to retry.
     this.log.error({ msg: 'push registration failed', error: (err as Error).message });
-    sendText(res, 503, 'davpush could not handle this registration now; retry shortly\n', { 'retry-after': '2' });
+    sendText(res, 503, "davpush could not store this registration now (its Redis did not answer); retry shortly\n", { 'retry-after': '2' });
   }
 }
 

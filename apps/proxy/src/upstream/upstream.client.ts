@@ -20,6 +20,28 @@ export interface StateRead {
   state?: CollectionState;
 }
 
+/** Network-level failures of the DAV server (undici's own codes and the socket errors it passes on). */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE']);
+
+/**
+ * The DAV server did not answer (refused, reset, timed out): the proxy answers `502 Bad Gateway`
+ * (RFC 9110 §15.6.3), never `503`, which it keeps for its own store being out.
+ */
+export class UpstreamUnreachableError extends Error {
+  constructor(
+    readonly code: string,
+    cause: unknown,
+  ) {
+    super(`the DAV server did not answer (${code})`, { cause });
+    this.name = 'UpstreamUnreachableError';
+  }
+}
+
+function asUnreachable(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('UND_ERR') || UNREACHABLE_CODES.has(code)) ? new UpstreamUnreachableError(code, err) : err;
+}
+
 /**
  * The one DAV server the proxy fronts (DAVPUSH_PROXY_UPSTREAM): a fixed origin, so the proxy can
  * never be used to reach anything else. undici's Pool keeps connections alive and streams bodies
@@ -42,8 +64,11 @@ export class UpstreamClient implements OnModuleDestroy {
     this.pool = new Pool(this.origin, { connections: 128, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 300_000 });
   }
 
+  /** @throws UpstreamUnreachableError when the server does not answer. */
   request(req: UpstreamRequest): Promise<Dispatcher.ResponseData> {
-    return this.pool.request({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body });
+    return this.pool.request({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body }).catch((err: unknown) => {
+      throw asUnreachable(err);
+    });
   }
 
   /**
@@ -51,6 +76,14 @@ export class UpstreamClient implements OnModuleDestroy {
    * client's own, or the service account's), as the upstream's own access check.
    */
   async collectionState(path: string, authorization: string | undefined): Promise<StateRead> {
+    try {
+      return await this.readState(path, authorization);
+    } catch (err) {
+      throw asUnreachable(err);
+    }
+  }
+
+  private async readState(path: string, authorization: string | undefined): Promise<StateRead> {
     const headers = ['content-type', 'application/xml; charset=utf-8', 'depth', '0', 'accept-encoding', 'identity'];
     if (authorization) headers.push('authorization', authorization);
     const res = await this.request({ method: 'PROPFIND', path, headers, body: COLLECTION_STATE_PROPFIND });
@@ -65,12 +98,17 @@ export class UpstreamClient implements OnModuleDestroy {
    */
   async check(timeoutMs = 5000): Promise<void> {
     try {
-      const res = await this.pool.request({ method: 'OPTIONS', path: `${this.rootPath}/`, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-      await res.body.dump();
+      await this.ping(timeoutMs);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       throw new Error(`the DAV server DAVPUSH_PROXY_UPSTREAM=${this.id}/ does not answer (${e.code ?? e.message}); start it first or fix the URL`, { cause: err });
     }
+  }
+
+  /** One OPTIONS of the root (no credentials needed); throws when the server does not answer. */
+  async ping(timeoutMs = 5000): Promise<void> {
+    const res = await this.pool.request({ method: 'OPTIONS', path: `${this.rootPath}/`, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    await res.body.dump();
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -64,12 +64,14 @@ export class HealthController {
       const lifecycle = { status: 'down' as const, since: new Date(this.shutdown.since!).toISOString() };
       throw new ServiceUnavailableException({ status: 'shutting_down', info: {}, error: { lifecycle }, details: { lifecycle } });
     }
+    const proxy = this.readiness.proxy();
     return this.health.check([
       () => this.readiness.redis(),
       () => this.readiness.queues(),
       () => this.readiness.backlog(),
       () => this.readiness.vapid(),
       ...this.readiness.credentials().map((r) => () => r),
+      ...(proxy ? [() => proxy] : []),
     ]);
   }
 }

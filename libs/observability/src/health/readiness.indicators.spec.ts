@@ -5,6 +5,7 @@ import type { PushGatewayRegistry, VapidService } from '@davpush/gateways';
 import { QueueName } from '@davpush/queue';
 import type { RedisService } from '@davpush/storage';
 import type { QueueFigures, QueuesSnapshot, QueueStatsService } from '../stats/queue-stats.service';
+import { ProxyUpstreamState } from './proxy-upstream.state';
 import { ReadinessIndicators, reportsCredentialState, type CredentialState } from './readiness.indicators';
 
 const config = (env: Record<string, string> = {}): AppConfig => loadConfig({ REDIS_URL: 'redis://127.0.0.1:1', DAVPUSH_DATA_DIR: '/tmp/davpush-unit', ...env });
@@ -22,6 +23,7 @@ interface Parts {
   gateways?: Record<string, object>;
   ping?: () => Promise<void>;
   env?: Record<string, string>;
+  proxy?: ProxyUpstreamState;
 }
 
 function sut(p: Parts = {}): ReadinessIndicators {
@@ -30,7 +32,7 @@ function sut(p: Parts = {}): ReadinessIndicators {
   const gateways = p.gateways ?? { 'web-push': {} };
   const registry = { transports: () => Object.keys(gateways), for: (t: string) => gateways[t] } as unknown as PushGatewayRegistry;
   const redis = { ping: p.ping ?? (async () => undefined) } as unknown as RedisService;
-  return new ReadinessIndicators(new HealthIndicatorService(), config(p.env), redis, stats, vapid, registry);
+  return new ReadinessIndicators(new HealthIndicatorService(), config(p.env), redis, stats, vapid, registry, p.proxy ?? new ProxyUpstreamState());
 }
 
 const snap = (...queues: QueueFigures[]): (() => Promise<QueuesSnapshot>) => async () => ({ at: Date.now(), queues, errors: [] });
@@ -117,5 +119,44 @@ describe('ReadinessIndicators.credentials', () => {
   it('reports the last error of a refused key', () => {
     const [result] = sut({ gateways: { fcm: fcm({ configured: true, lastTokenOk: false, lastError: 'invalid_grant', lastTokenAt: 0 }) } }).credentials();
     expect(result!.fcm).toMatchObject({ status: 'degraded', lastError: 'invalid_grant' });
+  });
+});
+
+describe('ReadinessIndicators.proxy', () => {
+  const proxyEnv = { DAVPUSH_PROXY_UPSTREAM: 'http://127.0.0.1:5232' };
+
+  it('is absent without proxy mode, and in a process that does not run the proxy', () => {
+    expect(sut().proxy()).toBeUndefined();
+    expect(sut({ env: proxyEnv }).proxy()).toBeUndefined();
+  });
+
+  it.each([
+    ['answers, account accepted', (s: ProxyUpstreamState) => (s.reachable(true), s.serviceAccount('accepted')), 'up'],
+    ['answers, no account', (s: ProxyUpstreamState) => (s.reachable(true), s.serviceAccount('not-configured')), 'up'],
+    ['does not answer', (s: ProxyUpstreamState) => s.reachable(false, 'ECONNREFUSED'), 'degraded'],
+    ['account refused', (s: ProxyUpstreamState) => (s.reachable(true), s.serviceAccount('refused', 401)), 'degraded'],
+    ['no account, the server wants one', (s: ProxyUpstreamState) => (s.reachable(true), s.serviceAccount('missing', 401)), 'degraded'],
+    ['account cannot read', (s: ProxyUpstreamState) => (s.reachable(true), s.serviceAccount('cannot-read', 403)), 'degraded'],
+  ])('%s → %s', (_what, set, status) => {
+    const state = new ProxyUpstreamState();
+    set(state);
+    const result = sut({ env: proxyEnv, proxy: state }).proxy()!;
+    expect(result.proxyUpstream!.status).toBe(status);
+  });
+
+  it('names the variables and the status when the account is refused', () => {
+    const state = new ProxyUpstreamState();
+    state.serviceAccount('refused', 401);
+    const r = sut({ env: proxyEnv, proxy: state }).proxy()!.proxyUpstream!;
+    expect(r).toMatchObject({ serviceAccount: 'refused (401)' });
+    expect(String(r.message)).toContain('DAVPUSH_PROXY_SERVICE_PASSWORD');
+  });
+
+  it('reports the flip back to reachable once', () => {
+    const state = new ProxyUpstreamState();
+    expect(state.reachable(true)).toBe(false);
+    expect(state.reachable(false, 'ECONNREFUSED')).toBe(false);
+    expect(state.reachable(true)).toBe(true);
+    expect(state.reachable(true)).toBe(false);
   });
 });

@@ -5,6 +5,7 @@ import { PushGatewayRegistry, VapidService } from '@davpush/gateways';
 import { RedisService } from '@davpush/storage';
 import { within } from '../stats/cached';
 import { DELIVERY_PATH_QUEUES, QueueStatsService } from '../stats/queue-stats.service';
+import { ProxyUpstreamState } from './proxy-upstream.state';
 
 /**
  * What a gateway may report about its credentials (FcmGateway#state() has this shape). Duck-typed
@@ -44,6 +45,7 @@ export class ReadinessIndicators {
     private readonly stats: QueueStatsService,
     private readonly vapidService: VapidService,
     private readonly gateways: PushGatewayRegistry,
+    private readonly proxyUpstream: ProxyUpstreamState,
   ) {}
 
   redis(): PromiseLike<HealthIndicatorResult> {
@@ -117,5 +119,31 @@ export class ReadinessIndicators {
     const info = { projectId: state.projectId, lastTokenAt: state.lastTokenAt ? new Date(state.lastTokenAt).toISOString() : undefined };
     if (state.lastTokenOk === false) return check.degraded({ ...info, lastError: state.lastError ?? 'token exchange failed' });
     return check.up({ ...info, token: state.lastTokenOk ? 'ok' : 'not fetched yet' });
+  }
+
+  /**
+   * Proxy mode only (undefined otherwise): the DAV server behind the proxy. `degraded` (200, like a
+   * refused push credential: every replica shares the one DAV server, so taking this one out of the
+   * load balancer fixes nothing) when it does not answer, or when the service account
+   * (DAVPUSH_PROXY_SERVICE_USER/_PASSWORD) is refused, cannot read a registered collection, or is
+   * missing where the server wants credentials: then
+   * changes that bypass the proxy (storage hook, poller, catch-up) are not pushed.
+   */
+  proxy(): HealthIndicatorResult | undefined {
+    if (!this.config.proxy) return undefined;
+    const s = this.proxyUpstream.snapshot();
+    // A process without the proxy role (`start:api` with the same environment) has nothing to say.
+    if (s.reachable === undefined && s.serviceAccount === 'unknown') return undefined;
+    const check = this.indicator.check('proxyUpstream');
+    const info = {
+      upstream: s.reachable === undefined ? 'not checked yet' : s.reachable ? 'answers' : `does not answer (${s.lastError ?? 'error'})`,
+      since: s.since ? new Date(s.since).toISOString() : undefined,
+      serviceAccount: s.serviceStatus ? `${s.serviceAccount} (${s.serviceStatus})` : s.serviceAccount,
+    };
+    if (s.reachable === false) return check.degraded(info);
+    if (s.serviceAccount === 'refused' || s.serviceAccount === 'cannot-read' || s.serviceAccount === 'missing') {
+      return check.degraded({ ...info, message: 'changes that bypass the proxy are not pushed: check DAVPUSH_PROXY_SERVICE_USER / DAVPUSH_PROXY_SERVICE_PASSWORD and its read rights' });
+    }
+    return check.up(info);
   }
 }
