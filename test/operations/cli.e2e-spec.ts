@@ -136,7 +136,7 @@ describe('operator CLI', () => {
     // The CLI's own SSRF guard refuses loopback (DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS is off here):
     // that is our refusal, not the push service saying the subscription is gone (RFC 8030 §8.2).
     const store = shared.get(RegistrationStore);
-    const subscription = { type: 'web-push' as const, pushResource: 'https://127.0.0.1:9/push/x', publicKey: createECDH('prime256v1').generateKeys('base64url'), authSecret: randomBytes(16).toString('base64url'), contentEncoding: 'aes128gcm' };
+    const subscription = { type: 'web-push' as const, pushResource: 'https://127.0.0.1:9/push/x', publicKey: createECDH('prime256v1').generateKeys('base64url'), authSecret: randomBytes(16).toString('base64url'), contentEncoding: 'aes128gcm' as const };
     const { id } = await store.upsert('t-rotate', 'cal', { subscription, trigger: { contentUpdate: { depth: '1' } }, expiresAt: Date.now() + 86_400_000 }, undefined);
     const r = await cli(['vapid', 'rotate']);
     expect(r.code).toBe(0);

@@ -4,7 +4,7 @@ import { DeadLetterService } from '@davpush/queue';
 
 /** What `davpush vapid rotate` needs (issue #5): the rotation notifies subscribers, then swaps keys. */
 export interface VapidRotation {
-  rotate(): Promise<{ notified: number; publicKey: string }>;
+  rotate(): Promise<{ notified: number; gone: number; failed: number; publicKey: string }>;
 }
 
 /** What `davpush dlq list|replay` needs. */
