@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as tty from 'node:tty';
 import type { INestApplication, INestApplicationContext, LoggerService } from '@nestjs/common';
 import { ConfigError } from '@davpush/config';
 import { ShutdownState, within } from '@davpush/observability';
@@ -25,14 +27,15 @@ export interface RoleSpec<A extends INestApplicationContext = INestApplicationCo
   details?(runtime: Runtime, app: A): Record<string, string>;
 }
 
-type Signal = 'SIGTERM' | 'SIGINT';
+type Signal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 
 /**
  * Runs a role: configuration, Redis (reachable, or the private one started), Nest, the listener,
  * then a banner with the URLs that matter. Every failure is one line and exit 1, and a Redis this
  * process spawned is stopped first. SIGTERM and SIGINT (also a second one, as when both the
- * terminal and `npm` deliver Ctrl-C) stop everything within DAVPUSH_SHUTDOWN_TIMEOUT_MS; the last
- * line says so.
+ * terminal and `npm` deliver Ctrl-C), and SIGHUP (the terminal closed: POSIX's default action would
+ * end us at once and leave the private redis-server, in its own process group, running) stop
+ * everything within DAVPUSH_SHUTDOWN_TIMEOUT_MS; the last line says so.
  */
 export async function launch<A extends INestApplicationContext>(role: RoleSpec<A>): Promise<void> {
   let runtime: Runtime | undefined;
@@ -40,6 +43,7 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
   let app: A | undefined;
   let stopping: Signal | undefined;
 
+  const startedOnTerminal = [0, 1, 2].filter((fd) => tty.isatty(fd));
   // Installed before anything starts, so a signal during start-up is a clean stop too.
   const onSignal = (signal: Signal) => {
     if (stopping) return logger?.debug?.({ msg: 'already stopping', signal }, 'Shutdown');
@@ -48,6 +52,7 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', onSignal);
   // A redis-server we spawned runs in its own process group: it must not outlive us on any exit path.
   process.on('exit', () => runtime?.redis?.killNow());
 
@@ -85,6 +90,7 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
   function finish(code: number, line: Record<string, unknown>): void {
     if (logger) logger.log(line, 'Shutdown');
     else process.stderr.write(`${role.name}: ${String(line.msg)}\n`);
+    releaseHungUpTerminal(startedOnTerminal);
     process.exit(code);
   }
 
@@ -120,6 +126,24 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
   }
 }
 
+/**
+ * Node 20 aborts at exit with a native stack trace ("ResetStdio … Assertion failed") when it cannot
+ * restore a terminal that went away (closed window, `npm start & disown`): tcsetattr fails with
+ * EIO (https://github.com/nodejs/node/issues/51519, fixed by https://github.com/nodejs/node/pull/58200
+ * in later releases). Node skips a descriptor the program closed, so close the ones whose terminal
+ * hung up: isatty() is false on a hung-up terminal (its ioctl fails with EIO).
+ */
+function releaseHungUpTerminal(startedOnTerminal: number[]): void {
+  for (const fd of startedOnTerminal) {
+    if (tty.isatty(fd)) continue;
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+  }
+}
+
 const LABELS: Record<string, string> = {
   adminToken: 'admin token',
   vapidPublicKey: 'VAPID public key',
@@ -134,7 +158,8 @@ function banner<A extends INestApplicationContext>(role: RoleSpec<A>, runtime: R
   const { config } = runtime;
   // A role without a listener of the launcher's (the proxy alone) has no probe or metrics links.
   const links: ServiceLink[] = role.listen ? serviceLinks(base, role) : [];
-  const redis = runtime.redis?.spawned ? `private redis-server (AOF) at ${runtime.redis.url}` : runtime.redis ? `${runtime.redis.url} (already running)` : 'REDIS_URL';
+  const adopted = runtime.redis?.adopted ? ', adopted from an earlier start' : '';
+  const redis = runtime.redis?.spawned ? `private redis-server (AOF) at ${runtime.redis.url}${adopted}` : runtime.redis ? `${runtime.redis.url} (already running)` : 'REDIS_URL';
   const details: Record<string, string> = { ...role.details?.(runtime, app), redis };
   // Warnings first: the banner is the last start-up line, the one left on screen.
   for (const warning of startUpWarnings(config)) logger.warn(warning, 'Bootstrap');
