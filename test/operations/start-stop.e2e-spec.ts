@@ -4,6 +4,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { QUEUE_PREFIX, QueueName } from '@davpush/queue';
 import { RedisServer } from '../support/redis-server';
 import { processesMatching, ServiceProcess, type JsonLine } from './service-process';
 
@@ -185,6 +187,24 @@ describe('starting and stopping the real process', () => {
       expect(fs.existsSync(path.join(s.dataDir, 'redis', 'appendonlydir'))).toBe(true); // it did start
       expect(processesMatching(s.dataDir)).toEqual([]);
     } finally {
+      blocker.close();
+    }
+  }, 60_000);
+
+  it('a start refused on a busy port consumes no job: its workers never started', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const redis = await RedisServer.start();
+    const fanout = new Queue(QueueName.Fanout, { connection: { path: redis.socketPath }, prefix: QUEUE_PREFIX });
+    try {
+      await fanout.add('fanout', { tenantId: 't', topic: 'x' });
+      const s = track(await ServiceProcess.start({ env: { PORT: String(port), REDIS_URL: redis.url }, waitFor: 'exit' }));
+      expect((await s.exited).code).toBe(1);
+      expect(s.json().filter((l) => l.level === 'error').map(msg)).toEqual([`could not start: port ${port} on 127.0.0.1 is in use (set PORT)`]);
+      expect(await fanout.getJobCounts('waiting', 'active', 'completed', 'failed')).toEqual({ waiting: 1, active: 0, completed: 0, failed: 0 });
+    } finally {
+      await fanout.close();
       blocker.close();
     }
   }, 60_000);

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as tty from 'node:tty';
 import type { INestApplication, INestApplicationContext, LoggerService } from '@nestjs/common';
 import { ConfigError } from '@davpush/config';
@@ -101,6 +102,9 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
     logger = createLogger(runtime.config);
     await reachRedis(runtime.config);
     if (stopping) return;
+    // Before anything is created: a worker consumes jobs (and pushes) from its bootstrap on, which
+    // comes before the listen that would fail on a busy port.
+    if (role.listen) await portFree(role.listen(runtime));
     app = await role.create(runtime, logger);
     if (role.listen) {
       // A role with a listener of the launcher's creates an HTTP application (NestFactory.create).
@@ -109,7 +113,7 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
       // The API's links use PUBLIC_URL; a worker's probe port has no public URL, so its links are relative.
       mountHome(http, role.name, serviceLinks(role.api ? runtime.config.http.publicUrl : '', role));
       await http.listen(port, host).catch((err: NodeJS.ErrnoException) => {
-        throw err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is in use (set ${portVariable})`) : err;
+        throw err.code === 'EADDRINUSE' ? portInUse({ port, host, portVariable }) : err;
       });
     }
     if (stopping) return;
@@ -124,6 +128,18 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
     await runtime?.redis?.stop(2000);
     process.exit(1);
   }
+}
+
+const portInUse = (l: { port: number; host: string; portVariable: string }) => new Error(`port ${l.port} on ${l.host} is in use (set ${l.portVariable})`);
+
+/** Binds and releases the port: a busy one is refused before the application exists. */
+async function portFree(l: { port: number; host: string; portVariable: string }): Promise<void> {
+  if (l.port === 0) return;
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? portInUse(l) : err));
+    probe.listen({ port: l.port, host: l.host, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 /**
