@@ -88,7 +88,7 @@ describe('input validation messages and the browser subscription shape', () => {
   });
 
   describe('lengths count characters (code points), in any script', () => {
-    const emoji = (n: number) => '😀'.repeat(n);
+    const emoji = (count: number) => '😀'.repeat(count);
     it('257 emoji of topic and 600 of sync-token are accepted and delivered; discovery takes the topic too', async () => {
       const c = push.subscribe();
       const topic = emoji(257);
