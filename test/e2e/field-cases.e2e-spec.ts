@@ -106,6 +106,9 @@ describe('field cases', () => {
       ['one string holding the whole value', (A) => `"${A}" , "https://elsewhere.example/x"`],
       ['a quoted-pair inside the quotes', (A) => [`"${A.replace('registrations', 'registr\\ations')}"`]],
       ['repeated', (A) => [`"${A}", "${A}"`, A]],
+      ['beside a `*` (an invalid element in a list, ignored: it does not silence B)', (A) => [`"${A}", *`]],
+      ['after a `*`', (A) => `*, "${A}"`],
+      ['after a CRLF inside the value (obs-fold)', (A) => `"https://elsewhere.example/x",\r\n "${A}"`],
     ])('%s → A skipped', async (_name, value) => {
       const { t, a, b, A, B } = await w.twoOnATopic();
       expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], dontNotify: value(A, B) }))).toMatchObject({ accepted: 1, skipped: 1 });
