@@ -70,6 +70,45 @@ describe('input validation messages and the browser subscription shape', () => {
     });
   });
 
+  describe('misspelt or mixed event fields are refused, not dropped', () => {
+    it.each([
+      ['a misspelt sync_token', { topic: 'a', changes: ['content'], sync_token: 's-1' }, 'the event has unknown field "sync_token"'],
+      ['a misspelt urgency', { topic: 'a', changes: ['content'], urgancy: 'high' }, 'the event has unknown field "urgancy"'],
+      ['two unknown fields', { topic: 'a', changes: ['content'], sync_token: 's', ttl_seconds: 5 }, 'the event has unknown fields "sync_token", "ttl_seconds"'],
+      ['an unknown field in a batch', { events: [{ topic: 'a', changes: ['content'] }, { topic: 'b', changes: ['content'], urgancy: 'low' }] }, 'events[1] has unknown field "urgancy"'],
+      ['topic beside events', { topic: 'a', changes: ['content'], events: [{ topic: 'b', changes: ['content'] }] }, 'a body holds one event or "events", not both: "topic", "changes" beside "events"'],
+      ['dontNotify of 1001 lines', { topic: 'a', changes: ['content'], dontNotify: Array.from({ length: 1001 }, (_, i) => `"https://d.example/${i}"`) }, 'dontNotify: must be one string of at most 262144 characters, or an array of at most 1000 header lines'],
+    ])('%s → 400 naming it, with the expected shape', async (_name, body, says) => {
+      const res = await post('/v1/events', body);
+      expect(res.status).toBe(400);
+      const { detail } = await problem(res);
+      expect(detail).toContain(says);
+      expect(detail).toContain('expected {"topic"');
+    });
+  });
+
+  describe('lengths count characters (code points), in any script', () => {
+    const emoji = (count: number) => '😀'.repeat(count);
+    it('257 emoji of topic and 600 of sync-token are accepted and delivered; discovery takes the topic too', async () => {
+      const c = push.subscribe();
+      const topic = emoji(257);
+      expect((await post(`/v1/topics/${encodeURIComponent(topic)}/registrations`, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } })).status).toBe(201);
+      expect((await h.request('GET', `/v1/discovery?topic=${encodeURIComponent(topic)}`, { token: apiKey })).status).toBe(200);
+      const res = await post('/v1/events', { topic, changes: ['content'], syncToken: emoji(600) });
+      expect(res.status).toBe(202);
+      const record = await eventually(async () => push.received(push.idOf(c))[0], 10_000, 'the push');
+      expect(c.decrypt(record.body)).toContain(`<topic>${topic}</topic>`);
+    });
+
+    it('a topic over 1536 bytes of UTF-8 (385 emoji) → 400 saying so, in events and discovery', async () => {
+      const says = 'topic must be 1 to 512 characters and at most 1536 bytes of UTF-8';
+      expect((await problem(await post('/v1/events', { topic: emoji(385), changes: ['content'] }))).detail).toContain(says);
+      const d = await h.request('GET', `/v1/discovery?topic=${encodeURIComponent(emoji(385))}`, { token: apiKey });
+      expect(d.status).toBe(400);
+      expect((await problem(d)).detail).toContain(says);
+    });
+  });
+
   describe('registrations in JSON', () => {
     it("accepts the browser's PushSubscription.toJSON() as it is, and delivers to it", async () => {
       const c = push.subscribe();

@@ -1,3 +1,4 @@
+import { createECDH, randomBytes } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import { loadConfig, type AppConfig } from '@davpush/config';
 import { VapidService } from '@davpush/gateways';
 import { JobPublisher, QueueName } from '@davpush/queue';
 import { CoreModule } from '@davpush/runtime';
-import { TenantStore } from '@davpush/storage';
+import { RegistrationStore, TenantStore } from '@davpush/storage';
 import { runCli, type OpenContext } from '../../apps/davpush/src/cli/cli';
 import { RedisServer } from '../support/redis-server';
 
@@ -128,6 +129,19 @@ describe('operator CLI', () => {
     expect(result.notified).toBe(0);
     expect(result.publicKey).not.toBe(before);
     expect((await cli(['vapid', 'show'])).out).toContain(result.publicKey);
+  });
+
+  it('vapid rotate never removes a registration this process refused to contact (only a 404/410 is gone)', async () => {
+    // The CLI's own SSRF guard refuses loopback (DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS is off here):
+    // that is our refusal, not the push service saying the subscription is gone (RFC 8030 §8.2).
+    const store = shared.get(RegistrationStore);
+    const subscription = { type: 'web-push' as const, pushResource: 'https://127.0.0.1:9/push/x', publicKey: createECDH('prime256v1').generateKeys('base64url'), authSecret: randomBytes(16).toString('base64url'), contentEncoding: 'aes128gcm' as const };
+    const { id } = await store.upsert('t-rotate', 'cal', { subscription, trigger: { contentUpdate: { depth: '1' } }, expiresAt: Date.now() + 86_400_000 }, undefined);
+    const r = await cli(['vapid', 'rotate']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^VAPID key rotated: 0 subscriber\(s\) notified, 0 gone \(removed\), 1 failed \(kept\)\n/);
+    expect(JSON.parse((await cli(['vapid', 'rotate', '--json'])).out)).toMatchObject({ notified: 0, gone: 0, failed: 1 });
+    expect(await store.get(id)).toBeDefined();
   });
 
   it('reports a runtime failure with exit 1', async () => {

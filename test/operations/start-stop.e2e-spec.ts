@@ -1,9 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { QUEUE_PREFIX, QueueName } from '@davpush/queue';
 import { RedisServer } from '../support/redis-server';
 import { processesMatching, ServiceProcess, type JsonLine } from './service-process';
 
@@ -112,6 +114,49 @@ describe('starting and stopping the real process', () => {
     expectCleanStop(s, socket);
   }, 60_000);
 
+  it('SIGHUP (the terminal closed) is a clean stop like SIGTERM: the stop line, and the private redis-server stopped too', async () => {
+    const s = track(await ServiceProcess.start({ env: { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
+    const socket = redisSocketOf(s);
+    expect(processesMatching(socket)).toHaveLength(1);
+    await stopWithin(s, 'SIGHUP', 'node');
+    expect(s.json().find((l) => msg(l) === 'shutting down')?.message).toMatchObject({ signal: 'SIGHUP' });
+    expectCleanStop(s, socket);
+  }, 60_000);
+
+  it.runIf(hasScript())('a terminal closed under a running start (`npm start & disown`): it stops on the hang-up, no native stack trace, nothing left running', async () => {
+    // script(1) gives the start a pseudo-terminal and closes it when its shell ends.
+    const dataDir = ServiceProcess.dataDir();
+    const err = path.join(dataDir, 'stderr.log');
+    const port = await closedPort();
+    const env = { ...process.env, PORT: String(port), DAVPUSH_WORKER_PORT: String(port), DAVPUSH_DATA_DIR: dataDir, DAVPUSH_LOG_FORMAT: 'json' };
+    const cmd = `node bin/start.js davpush 2>${err} & disown; sleep 8`;
+    await promisify(execFile)('script', ['-qec', cmd, '/dev/null'], { cwd: path.resolve(__dirname, '../..'), env, timeout: 30_000 });
+    const until = Date.now() + 15_000;
+    while (processesMatching(dataDir).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    const left = processesMatching(dataDir);
+    for (const p of left) process.kill(p.pid, 'SIGKILL');
+    expect(left).toEqual([]);
+    expect(fs.readFileSync(err, 'utf8')).not.toMatch(/Assertion failed|Native stack trace/);
+  }, 60_000);
+
+  it('a private redis-server left running by a start that crashed is adopted by the next start on that data dir, and stopped at its stop', async () => {
+    const env = { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) };
+    const crashed = track(await ServiceProcess.start({ env }));
+    const socket = redisSocketOf(crashed);
+    crashed.signal('SIGKILL');
+    await crashed.exitWithin(5000);
+    expect(processesMatching(socket)).toHaveLength(1); // the crash left it behind
+    const s = track(await ServiceProcess.start({ dataDir: crashed.dataDir, env }));
+    expect(String(s.banner()!.redis)).toBe(`private redis-server (AOF) at unix://${socket}, adopted from an earlier start`);
+    // A second process on the same data dir while its owner runs only reuses it: the owner stops it.
+    const worker = track(await ServiceProcess.start({ role: 'worker', dataDir: crashed.dataDir, env }));
+    expect(String(worker.banner()!.redis)).toBe(`unix://${socket} (already running)`);
+    await stopWithin(worker, 'SIGTERM', 'node');
+    expect(processesMatching(socket)).toHaveLength(1);
+    await stopWithin(s, 'SIGTERM', 'node');
+    expectCleanStop(s, socket);
+  }, 90_000);
+
   it('SIGTERM while Redis is unreachable still exits within DAVPUSH_SHUTDOWN_TIMEOUT_MS; connection errors are rate-limited JSON lines', async () => {
     const redis = await RedisServer.start();
     const s = track(await ServiceProcess.start({ env: { REDIS_URL: redis.url, DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
@@ -142,6 +187,24 @@ describe('starting and stopping the real process', () => {
       expect(fs.existsSync(path.join(s.dataDir, 'redis', 'appendonlydir'))).toBe(true); // it did start
       expect(processesMatching(s.dataDir)).toEqual([]);
     } finally {
+      blocker.close();
+    }
+  }, 60_000);
+
+  it('a start refused on a busy port consumes no job: its workers never started', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const redis = await RedisServer.start();
+    const fanout = new Queue(QueueName.Fanout, { connection: { path: redis.socketPath }, prefix: QUEUE_PREFIX });
+    try {
+      await fanout.add('fanout', { tenantId: 't', topic: 'x' });
+      const s = track(await ServiceProcess.start({ env: { PORT: String(port), REDIS_URL: redis.url }, waitFor: 'exit' }));
+      expect((await s.exited).code).toBe(1);
+      expect(s.json().filter((l) => l.level === 'error').map(msg)).toEqual([`could not start: port ${port} on 127.0.0.1 is in use (set PORT)`]);
+      expect(await fanout.getJobCounts('waiting', 'active', 'completed', 'failed')).toEqual({ waiting: 1, active: 0, completed: 0, failed: 0 });
+    } finally {
+      await fanout.close();
       blocker.close();
     }
   }, 60_000);
@@ -205,6 +268,15 @@ async function waitGone(pid: number, ms: number): Promise<void> {
   while (processesMatching(pid).length > 0) {
     if (Date.now() > until) throw new Error(`process ${pid} still running`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function hasScript(): boolean {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }
 

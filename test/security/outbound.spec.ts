@@ -64,7 +64,7 @@ describe('SafeHttpClient refuses private destinations at send time', () => {
     async (url) => {
       const err = await post(client(false), url).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'EDAVPUSH_FORBIDDEN_ADDRESS' });
-      expect(classifyWebPushError(err)).toEqual({ kind: 'gone', reason: 'push resource resolves to a forbidden address' });
+      expect(classifyWebPushError(err)).toEqual({ kind: 'rejected', reason: 'push resource resolves to an address this process refuses' });
     },
   );
 

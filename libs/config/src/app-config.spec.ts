@@ -28,6 +28,12 @@ describe('loadConfig', () => {
     for (const name of Object.keys(bad)) expect(err.message).toContain(name);
   });
 
+  it('takes the VAPID subject scheme in any case (RFC 3986 §3.1) and sends it in lower case', () => {
+    expect(loadConfig({ DAVPUSH_VAPID_SUBJECT: 'MAILTO:ops@EXAMPLE.ORG' }).vapid.subject).toBe('mailto:ops@EXAMPLE.ORG');
+    expect(loadConfig({ DAVPUSH_VAPID_SUBJECT: 'HTTPS://Example.org/contact' }).vapid.subject).toBe('https://Example.org/contact');
+    expect(() => loadConfig({ DAVPUSH_VAPID_SUBJECT: 'ops@example.org' })).toThrow(/DAVPUSH_VAPID_SUBJECT/);
+  });
+
   it('rejects a VAPID pair that does not belong together', () => {
     const a = webpush.generateVAPIDKeys();
     const b = webpush.generateVAPIDKeys();

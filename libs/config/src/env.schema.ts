@@ -48,7 +48,9 @@ export const envSchema = z
     DAVPUSH_ADMIN_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
     DAVPUSH_VAPID_SUBJECT: z
       .string()
-      .regex(/^(mailto:.+@.+|https:\/\/.+)$/, { message: 'must be a mailto: or https: URI (RFC 8292 §2.1)' })
+      // URI schemes are case-insensitive (RFC 3986 §3.1): `MAILTO:` is accepted and sent as `mailto:`.
+      .regex(/^(mailto:.+@.+|https:\/\/.+)$/i, { message: 'must be a mailto: or https: URI (RFC 8292 §2.1)' })
+      .transform((v) => v.replace(/^[a-z]+:/i, (scheme) => scheme.toLowerCase()))
       .optional(),
     DAVPUSH_VAPID_PUBLIC_KEY: b64url(65).optional(),
     DAVPUSH_VAPID_PRIVATE_KEY: b64url(32).optional(),

@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as tty from 'node:tty';
 import type { INestApplication, INestApplicationContext, LoggerService } from '@nestjs/common';
 import { ConfigError } from '@davpush/config';
 import { ShutdownState, within } from '@davpush/observability';
@@ -25,14 +28,15 @@ export interface RoleSpec<A extends INestApplicationContext = INestApplicationCo
   details?(runtime: Runtime, app: A): Record<string, string>;
 }
 
-type Signal = 'SIGTERM' | 'SIGINT';
+type Signal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 
 /**
  * Runs a role: configuration, Redis (reachable, or the private one started), Nest, the listener,
  * then a banner with the URLs that matter. Every failure is one line and exit 1, and a Redis this
  * process spawned is stopped first. SIGTERM and SIGINT (also a second one, as when both the
- * terminal and `npm` deliver Ctrl-C) stop everything within DAVPUSH_SHUTDOWN_TIMEOUT_MS; the last
- * line says so.
+ * terminal and `npm` deliver Ctrl-C), and SIGHUP (the terminal closed: POSIX's default action would
+ * end us at once and leave the private redis-server, in its own process group, running) stop
+ * everything within DAVPUSH_SHUTDOWN_TIMEOUT_MS; the last line says so.
  */
 export async function launch<A extends INestApplicationContext>(role: RoleSpec<A>): Promise<void> {
   let runtime: Runtime | undefined;
@@ -40,6 +44,7 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
   let app: A | undefined;
   let stopping: Signal | undefined;
 
+  const startedOnTerminal = [0, 1, 2].filter((fd) => tty.isatty(fd));
   // Installed before anything starts, so a signal during start-up is a clean stop too.
   const onSignal = (signal: Signal) => {
     if (stopping) return logger?.debug?.({ msg: 'already stopping', signal }, 'Shutdown');
@@ -48,6 +53,7 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', onSignal);
   // A redis-server we spawned runs in its own process group: it must not outlive us on any exit path.
   process.on('exit', () => runtime?.redis?.killNow());
 
@@ -85,6 +91,7 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
   function finish(code: number, line: Record<string, unknown>): void {
     if (logger) logger.log(line, 'Shutdown');
     else process.stderr.write(`${role.name}: ${String(line.msg)}\n`);
+    releaseHungUpTerminal(startedOnTerminal);
     process.exit(code);
   }
 
@@ -95,6 +102,9 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
     logger = createLogger(runtime.config);
     await reachRedis(runtime.config);
     if (stopping) return;
+    // Before anything is created: a worker consumes jobs (and pushes) from its bootstrap on, which
+    // comes before the listen that would fail on a busy port.
+    if (role.listen) await portFree(role.listen(runtime));
     app = await role.create(runtime, logger);
     if (role.listen) {
       // A role with a listener of the launcher's creates an HTTP application (NestFactory.create).
@@ -103,7 +113,7 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
       // The API's links use PUBLIC_URL; a worker's probe port has no public URL, so its links are relative.
       mountHome(http, role.name, serviceLinks(role.api ? runtime.config.http.publicUrl : '', role));
       await http.listen(port, host).catch((err: NodeJS.ErrnoException) => {
-        throw err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is in use (set ${portVariable})`) : err;
+        throw err.code === 'EADDRINUSE' ? portInUse({ port, host, portVariable }) : err;
       });
     }
     if (stopping) return;
@@ -117,6 +127,36 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
     if (app) await within(app.close(), 5000, 'closing').catch(() => undefined);
     await runtime?.redis?.stop(2000);
     process.exit(1);
+  }
+}
+
+const portInUse = (l: { port: number; host: string; portVariable: string }) => new Error(`port ${l.port} on ${l.host} is in use (set ${l.portVariable})`);
+
+/** Binds and releases the port: a busy one is refused before the application exists. */
+async function portFree(l: { port: number; host: string; portVariable: string }): Promise<void> {
+  if (l.port === 0) return;
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? portInUse(l) : err));
+    probe.listen({ port: l.port, host: l.host, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+/**
+ * Node 20 aborts at exit with a native stack trace ("ResetStdio … Assertion failed") when it cannot
+ * restore a terminal that went away (closed window, `npm start & disown`): tcsetattr fails with
+ * EIO (https://github.com/nodejs/node/issues/51519, fixed by https://github.com/nodejs/node/pull/58200
+ * in later releases). Node skips a descriptor the program closed, so close the ones whose terminal
+ * hung up: isatty() is false on a hung-up terminal (its ioctl fails with EIO).
+ */
+function releaseHungUpTerminal(startedOnTerminal: number[]): void {
+  for (const fd of startedOnTerminal) {
+    if (tty.isatty(fd)) continue;
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* already closed */
+    }
   }
 }
 
@@ -134,7 +174,8 @@ function banner<A extends INestApplicationContext>(role: RoleSpec<A>, runtime: R
   const { config } = runtime;
   // A role without a listener of the launcher's (the proxy alone) has no probe or metrics links.
   const links: ServiceLink[] = role.listen ? serviceLinks(base, role) : [];
-  const redis = runtime.redis?.spawned ? `private redis-server (AOF) at ${runtime.redis.url}` : runtime.redis ? `${runtime.redis.url} (already running)` : 'REDIS_URL';
+  const adopted = runtime.redis?.adopted ? ', adopted from an earlier start' : '';
+  const redis = runtime.redis?.spawned ? `private redis-server (AOF) at ${runtime.redis.url}${adopted}` : runtime.redis ? `${runtime.redis.url} (already running)` : 'REDIS_URL';
   const details: Record<string, string> = { ...role.details?.(runtime, app), redis };
   // Warnings first: the banner is the last start-up line, the one left on screen.
   for (const warning of startUpWarnings(config)) logger.warn(warning, 'Bootstrap');

@@ -55,7 +55,9 @@ function ownPrivateDir(dir: string): void {
 /**
  * The redis-server `npm start` runs when REDIS_URL is unset: data with AOF under <dataDir>/redis,
  * reachable only through a unix socket with mode 700. A second process started on the same data
- * dir (start:api + start:worker) reuses the running one; only the spawner stops it.
+ * dir (start:api + start:worker) reuses the running one; only its owner stops it. The owner's pid
+ * is in <dataDir>/redis/owner.pid: a server found running whose owner is gone (a crashed or
+ * SIGKILLed start) is adopted, and the adopter stops it at its own stop.
  *
  * It runs in a process group of its own, so a Ctrl-C in the terminal (SIGINT to the whole
  * foreground group) reaches davpush only, and davpush stops Redis after its own connections closed.
@@ -64,6 +66,8 @@ export class PrivateRedis {
   private constructor(
     readonly url: string,
     private readonly child?: ChildProcess,
+    /** The pid of a server left running by an earlier start that is gone, now ours to stop. */
+    private readonly adoptedPid?: number,
   ) {}
 
   static async ensure(dataDir: string): Promise<PrivateRedis> {
@@ -71,7 +75,17 @@ export class PrivateRedis {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const socket = privateSocketPath(dataDir);
     const url = `unix://${socket}`;
-    if (await ping(socket)) return new PrivateRedis(url);
+    const ownerFile = path.join(dir, 'owner.pid');
+    if (await ping(socket)) {
+      // It answers on this data dir's private socket (mode 700): it is this data dir's server.
+      if (isAlive(readPid(ownerFile))) return new PrivateRedis(url);
+      const pid = await serverPid(socket);
+      if (pid === undefined) return new PrivateRedis(url);
+      fs.writeFileSync(ownerFile, `${process.pid}\n`, { mode: 0o600 });
+      return new PrivateRedis(url, undefined, pid);
+    }
+    // Written before the server answers, so a process started alongside sees an owner at once.
+    fs.writeFileSync(ownerFile, `${process.pid}\n`, { mode: 0o600 });
     const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
     if (probe.error) {
       throw new Error(
@@ -111,8 +125,14 @@ export class PrivateRedis {
     throw new Error('redis-server did not answer within 10 s');
   }
 
+  /** Ours to stop: spawned by this process, or adopted from an earlier start that is gone. */
   get spawned(): boolean {
-    return !!this.child;
+    return !!this.child || this.adoptedPid !== undefined;
+  }
+
+  /** Left running by an earlier start that is gone, and adopted by this one. */
+  get adopted(): boolean {
+    return this.adoptedPid !== undefined;
   }
 
   /**
@@ -120,6 +140,7 @@ export class PrivateRedis {
    * SIGKILL when it has not exited within `graceMs`.
    */
   async stop(graceMs = 10_000): Promise<void> {
+    if (this.adoptedPid !== undefined) return stopPid(this.adoptedPid, graceMs);
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
@@ -134,6 +155,7 @@ export class PrivateRedis {
 
   /** Synchronous last resort for `process.on('exit')`: a server we spawned must not outlive us. */
   killNow(): void {
+    if (this.adoptedPid !== undefined) return void signalPid(this.adoptedPid, 'SIGKILL');
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
@@ -151,5 +173,67 @@ function ping(socketPath: string): Promise<boolean> {
     s.on('error', () => done(false));
     s.on('connect', () => s.write('PING\r\n'));
     s.on('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * kill(2) with signal 0: the owner still runs (EPERM: it exists, as another user's). Our own pid
+ * in the file is a stale one reused by us (a container restarted): its owner is gone.
+ */
+function isAlive(pid: number | undefined): boolean {
+  if (pid === undefined || pid === process.pid) return false;
+  return signalPid(pid, 0) !== 'ESRCH';
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals | 0): 'ok' | 'ESRCH' | 'other' {
+  try {
+    process.kill(pid, signal);
+    return 'ok';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH' ? 'ESRCH' : 'other';
+  }
+}
+
+/** SIGTERM (Redis flushes the AOF and exits), SIGKILL after `graceMs`; resolves once it is gone. */
+async function stopPid(pid: number, graceMs: number): Promise<void> {
+  if (signalPid(pid, 'SIGTERM') !== 'ok') return;
+  const killAt = Date.now() + Math.max(0, graceMs);
+  while (signalPid(pid, 0) === 'ok') {
+    if (Date.now() >= killAt) {
+      signalPid(pid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 100));
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The server's own pid, from `INFO server` (`process_id`), asked over the socket. */
+function serverPid(socketPath: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const s = net.createConnection({ path: socketPath });
+    let text = '';
+    const done = (pid: number | undefined) => {
+      s.destroy();
+      resolve(pid);
+    };
+    s.setTimeout(1000, () => done(undefined));
+    s.on('error', () => done(undefined));
+    s.on('connect', () => s.write('INFO server\r\n'));
+    s.on('data', (d) => {
+      text += d.toString();
+      const m = /\r\nprocess_id:(\d+)\r\n/.exec(text);
+      if (m) done(Number(m[1]));
+      else if (text.length > 65_536) done(undefined);
+    });
   });
 }

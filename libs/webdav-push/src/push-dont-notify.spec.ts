@@ -23,7 +23,20 @@ describe('parsePushDontNotify', () => {
     expect(parsePushDontNotify(lines)).toEqual(expected);
   });
 
-  it.each([[['*']], [[' * ']], [[`"${A}", *`]], [[`"${A}"`, '*']]])('`*` anywhere means every registration: %j', (lines) => {
+  it.each([[['*']], [[' * ']], [['\r\n *']], [[undefined, '*']]])('a field whose sole element is `*` means every registration: %j', (lines) => {
     expect(parsePushDontNotify(lines)).toBe('*');
+  });
+
+  // `1#(quoted-registration-url) / "*"`: a `*` in a list is an invalid element, ignored; the URLs count.
+  it.each([
+    ['`*` after a URL', [`"${A}", *`], [A]],
+    ['`*` before a URL', [`*, "${A}"`], [A]],
+    ['`*` on a line of its own beside a URL line', [`"${A}"`, '*'], [A]],
+    ['`*` twice', ['*, *'], []],
+    ['a CRLF inside the value (obs-fold)', [`"${A}",\r\n "${B}"`], [A, B]],
+    ['a bare LF before the next element', [`"${A}",\n"${B}"`], [A, B]],
+    ['CR LF around an unquoted URL', [`\r\n${A}\r\n`], [A]],
+  ])('%s', (_name, lines, expected) => {
+    expect(parsePushDontNotify(lines)).toEqual(expected);
   });
 });

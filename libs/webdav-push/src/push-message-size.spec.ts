@@ -5,8 +5,8 @@ import { buildPushMessageWithin as sut, PushMessageTooLargeError } from './push-
 
 const NS = 'https://bitfire.at/webdav-push';
 
-/** The longest text of each kind the events API accepts: 512 UTF-16 units of topic, 1024 of sync-token. */
-const fill = (unit: string, codeUnits: number) => unit.repeat(Math.floor(codeUnits / unit.length));
+/** The longest text of each kind the events API accepts: 512 characters (code points) of topic, 1024 of sync-token. */
+const fill = (unit: string, codePoints: number) => unit.repeat(Math.floor(codePoints / [...unit].length));
 const UNITS: Array<[string, string]> = [
   ['ASCII', 'a'],
   ['ampersands (5 bytes each in XML)', '&'],
@@ -15,6 +15,7 @@ const UNITS: Array<[string, string]> = [
   ['quotes', '"'],
   ['Japanese (3 bytes of UTF-8 each)', 'あ'],
   ['emoji (4 bytes per surrogate pair)', '😀'],
+  ['astral CJK (U+20000, 4 bytes each)', '\u{20000}'],
   ['U+2028', '\u2028'],
 ];
 

@@ -140,7 +140,7 @@ export const COMMANDS: readonly Command[] = [
     async run({ app, flags, io }) {
       const r = await app.get(VapidRotationService).rotate();
       if (flags.json) json(io, r);
-      else io.out(`VAPID key rotated: ${r.notified} subscriber(s) notified\nnew public key: ${r.publicKey}\n`);
+      else io.out(`VAPID key rotated: ${r.notified} subscriber(s) notified, ${r.gone} gone (removed), ${r.failed} failed (kept)\nnew public key: ${r.publicKey}\n`);
       return EXIT.ok;
     },
   },

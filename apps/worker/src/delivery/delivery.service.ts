@@ -184,7 +184,9 @@ export class DeliveryService implements OnModuleInit {
       const refused: DeliveryOutcome = { kind: 'rejected', reason: `the push-message cannot be sent: ${err.message}` };
       return this.giveUp(job, reg.subscription.type, refused.reason, refused) as Promise<Extract<DeliveryStep, { done: string }>>;
     }
-    return { registration: reg, ...built, ttlSeconds: Math.max(0, Math.floor(remainingMs / 1000)), urgency: job.urgency };
+    // Rounded up: `ttl: 2` held 1 s for coalescing still has 1 s, not 0; never above the event's own
+    // ttl, as the deadline is its acceptance plus ttl.
+    return { registration: reg, ...built, ttlSeconds: Math.max(0, Math.ceil(remainingMs / 1000)), urgency: job.urgency };
   }
 
   private async handle(job: DeliverJobData, reg: Registration, outcome: DeliveryOutcome, now: number): Promise<DeliveryStep> {

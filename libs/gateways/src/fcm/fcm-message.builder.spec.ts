@@ -58,11 +58,13 @@ describe('buildFcmMessage', () => {
 });
 
 describe('buildFcmMessage: FCM data within 4096 bytes (C1 kind)', () => {
-  const fill = (unit: string, n: number) => unit.repeat(Math.floor(n / unit.length));
-  const units = ['a', '&', '<', '"', '\\', 'あ', '😀', '\u2028'];
+  // The longest each accepts (libs/application/src/topic.ts): 512 code points and 1536 bytes of topic, 1024 code points of sync-token.
+  const fill = (unit: string, n: number) => unit.repeat(Math.floor(n / [...unit].length));
+  const topicOf = (unit: string) => unit.repeat(Math.min(Math.floor(512 / [...unit].length), Math.floor(1536 / Buffer.byteLength(unit))));
+  const units = ['a', '&', '<', '"', '\\', 'あ', '😀', '\u2028', '&😀'];
 
   it.each(units.flatMap((t) => units.map((s) => [t, s])))('topic of %j, sync-token of %j: fits, topic intact, sync-token whole or absent everywhere', (t, s) => {
-    const topic = fill(t, 512);
+    const topic = topicOf(t);
     const syncToken = fill(s, 1024);
     const fitted = buildPushMessageWithin(pushMessageFor(topic, ['content', 'property'], syncToken), WEB_PUSH_MAX_PLAINTEXT_BYTES);
     const m = sut({ ...delivery(fitted.message, 'normal', 60), payload: fitted.payload });

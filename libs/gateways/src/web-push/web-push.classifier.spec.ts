@@ -28,7 +28,8 @@ describe('classifyWebPushAnswer', () => {
 
 describe('classifyWebPushError', () => {
   it.each([
-    [new ForbiddenAddressError('evil.example', '10.0.0.1'), 'gone'],
+    [new ForbiddenAddressError('evil.example', '10.0.0.1'), 'rejected'],
+    [Object.assign(new TypeError('x'), { code: 'ERR_INVALID_URL' }), 'rejected'],
     [Object.assign(new Error('x'), { code: 'ECONNRESET' }), 'transient'],
     [Object.assign(new Error('x'), { code: 'ETIMEDOUT' }), 'transient'],
     [Object.assign(new Error('x'), { code: 'ENOTFOUND' }), 'transient'],

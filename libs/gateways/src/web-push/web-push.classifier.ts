@@ -19,10 +19,15 @@ export function classifyWebPushAnswer(answer: Pick<HttpAnswer, 'status' | 'heade
   return { kind: 'rejected', reason: `http ${s}` };
 }
 
-/** Errors before any answer: a forbidden address can never be delivered to; the rest are transient. */
+/**
+ * Errors before any answer. Never `gone`: only the push service's own 404/410 says a subscription
+ * no longer exists (RFC 8030 §7.3, §8.2). Our own refusal (the SSRF guard of this process, whose
+ * settings may differ from the server's, or a URL we cannot parse) says nothing about the
+ * subscription: the message is `rejected`, the registration kept.
+ */
 export function classifyWebPushError(err: unknown): DeliveryOutcome {
   const code = (err as { code?: string } | undefined)?.code;
-  if (code === 'EDAVPUSH_FORBIDDEN_ADDRESS') return { kind: 'gone', reason: 'push resource resolves to a forbidden address' };
-  if (code === 'ERR_INVALID_URL') return { kind: 'gone', reason: 'push resource is not a valid URL' };
+  if (code === 'EDAVPUSH_FORBIDDEN_ADDRESS') return { kind: 'rejected', reason: 'push resource resolves to an address this process refuses' };
+  if (code === 'ERR_INVALID_URL') return { kind: 'rejected', reason: 'push resource is not a valid URL' };
   return { kind: 'transient', reason: code ? `network ${code}` : 'network error' };
 }

@@ -44,7 +44,8 @@ export class WebPushGateway extends PushGateway {
     try {
       url = new URL(sub.pushResource);
     } catch {
-      return { kind: 'gone', reason: 'push resource is not a valid URL' };
+      // A local judgement, not the push service's 404/410: never prune on it (RFC 8030 §8.2).
+      return { kind: 'rejected', reason: 'push resource is not a valid URL' };
     }
     // RFC 8291 §4: one record, at most 3993 bytes of plaintext. Whatever the caller built (the
     // delivery path fits it already; VAPID rotation and future callers may not), nothing larger
@@ -76,8 +77,9 @@ export class WebPushGateway extends PushGateway {
         },
       });
     } catch (err) {
-      // Keys that passed validation but still fail to encrypt: this subscription can never work.
-      if (err instanceof EncryptionError) return { kind: 'gone', reason: `encryption failed: ${err.message}` };
+      // Keys that passed validation but still fail to encrypt: a local failure, so the message is
+      // refused and the registration kept; only the push service's 404/410 prunes (RFC 8030 §8.2).
+      if (err instanceof EncryptionError) return { kind: 'rejected', reason: `encryption failed: ${err.message}` };
       throw err;
     }
     try {
