@@ -45,7 +45,7 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
       });
       this.workers.push(w);
     };
-    start(QueueName.Fanout, (job) => this.fanout.process(job), 8);
+    start(QueueName.Fanout, (job) => this.fanout.process(job), this.config.fanoutConcurrency);
     start(QueueName.DeliverWebPush, (job, token) => this.deliver.process(job, token), this.config.worker.concurrency);
     start(QueueName.DeliverFcm, (job, token) => this.deliver.process(job, token), this.config.worker.concurrency);
     start(QueueName.Maintenance, (job) => this.maintenance.process(job), 1);

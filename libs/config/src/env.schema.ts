@@ -94,6 +94,8 @@ export const envSchema = z
     DAVPUSH_PROXY_SERVICE_PASSWORD: z.string().min(1).max(1024).optional(),
     DAVPUSH_PROXY_POLL_SECONDS: int(0, 86_400).default(60),
     DAVPUSH_PROXY_HOOK_SECRET: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+    // Fan-out jobs run side by side per worker process: each is mostly waiting on Redis, so several per core.
+    DAVPUSH_FANOUT_CONCURRENCY: int(1, 1000).default(Math.max(8, 8 * availableParallelism())),
   })
   .superRefine((env, ctx) => {
     if (!!env.DAVPUSH_VAPID_PUBLIC_KEY !== !!env.DAVPUSH_VAPID_PRIVATE_KEY) {

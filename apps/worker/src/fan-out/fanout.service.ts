@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '@davpush/config';
 import { clientSkipEntry, coalesce, kindsFor, type ChangeKind, type Transport } from '@davpush/domain';
 import { JobPublisher, type DeliverBatchJobData, type FanoutJobData } from '@davpush/queue';
 import { PushGatewayRegistry } from '@davpush/gateways';
@@ -17,6 +18,7 @@ export class FanoutService {
   private readonly logger = new Logger(FanoutService.name);
 
   constructor(
+    private readonly config: AppConfig,
     private readonly events: EventStore,
     private readonly registrations: RegistrationStore,
     private readonly publisher: JobPublisher,
@@ -24,7 +26,7 @@ export class FanoutService {
   ) {}
 
   async fanOut(dispatchId: string, job: FanoutJobData): Promise<{ queued: number; skipped: number }> {
-    const claimed = await this.events.claim(job.tenantId, job.topic, dispatchId);
+    const claimed = await this.events.claim(job.tenantId, job.topic, dispatchId, Date.now(), this.config.coalesceMs);
     const change = coalesce(claimed);
     if (!change) return { queued: 0, skipped: 0 };
     const skip = change.dontNotify === '*' ? undefined : new Set(change.dontNotify);
