@@ -81,14 +81,40 @@ redis.call('EXPIRE', KEYS[2], ARGV[3])
 return json
 `);
 
+/**
+ * Lua: once a dispatch's fan-out is complete and every delivery it queued is settled, its "done" set
+ * (one member per registration) has served its purpose: deleted then rather than kept for the
+ * record's 24 h. The counters stay in the dispatch hash for the event status.
+ */
+export const DROP_DONE_WHEN_SETTLED = `
+local function dropDoneWhenSettled(dispatchKey, doneKey)
+  local d = redis.call('HMGET', dispatchKey, 'complete', 'total', 'accepted', 'gone', 'failed', 'skipped')
+  if d[1] ~= '1' then return end
+  local settled = tonumber(d[3] or 0) + tonumber(d[4] or 0) + tonumber(d[5] or 0) + tonumber(d[6] or 0)
+  if settled >= tonumber(d[2] or 0) then redis.call('DEL', doneKey) end
+end
+`;
+
 /** KEYS: 1 dispatch hash, 2 done set. ARGV: 1 registration id, 2 bucket, 3 ttl. Counts each registration once. */
-const SETTLE = new LuaScript(`
+const SETTLE = new LuaScript(`${DROP_DONE_WHEN_SETTLED}
 if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
   redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
   redis.call('EXPIRE', KEYS[2], ARGV[3])
+  dropDoneWhenSettled(KEYS[1], KEYS[2])
   return 1
 end
 return 0
+`);
+
+/** KEYS: 1 dispatch hash, 2 done set. ARGV: 1 total, 2 skipped at fan-out, 3 complete (0/1). */
+const MARK = new LuaScript(`${DROP_DONE_WHEN_SETTLED}
+redis.call('HSET', KEYS[1], 'total', ARGV[1], 'skippedAtFanout', ARGV[2], 'complete', ARGV[3])
+if ARGV[3] == '1' then
+  -- The events are no longer needed to re-run the fan-out: a re-run finds it complete.
+  redis.call('HSET', KEYS[1], 'events', '[]')
+  dropDoneWhenSettled(KEYS[1], KEYS[2])
+end
+return 1
 `);
 
 @Injectable()
@@ -150,11 +176,11 @@ export class EventStore {
   async markDispatched(dispatchId: string, events: readonly ChangeEvent[], total: number, skipped: number, complete: boolean): Promise<void> {
     const primary = events[events.length - 1]!;
     const m = this.redis.client.multi();
-    m.hset(keys.dispatch(dispatchId), 'total', total, 'skippedAtFanout', skipped, 'complete', complete ? 1 : 0);
     for (const e of events) {
       m.hset(keys.event(e.tenantId, e.id), 'dispatchId', dispatchId, 'role', e.id === primary.id ? 'primary' : 'coalesced');
     }
     await m.exec();
+    await MARK.run(this.redis.client, [keys.dispatch(dispatchId), keys.dispatchDone(dispatchId)], [total, skipped, complete ? 1 : 0]);
   }
 
   /** Whether the dispatch's fan-out already finished (a re-run of its job then has nothing to do). */
