@@ -106,8 +106,14 @@ end
 return 0
 `);
 
-/** KEYS: 1 dispatch hash, 2 done set. ARGV: 1 total, 2 skipped at fan-out, 3 complete (0/1). */
+/**
+ * KEYS: 1 dispatch hash, 2 done set, then each event hash of the dispatch. ARGV: 1 total, 2 skipped at
+ * fan-out, 3 complete (0/1), 4 dispatch id, then each event's role (primary | coalesced).
+ */
 const MARK = new LuaScript(`${DROP_DONE_WHEN_SETTLED}
+for i = 3, #KEYS do
+  redis.call('HSET', KEYS[i], 'dispatchId', ARGV[4], 'role', ARGV[i + 2])
+end
 redis.call('HSET', KEYS[1], 'total', ARGV[1], 'skippedAtFanout', ARGV[2], 'complete', ARGV[3])
 if ARGV[3] == '1' then
   -- The events are no longer needed to re-run the fan-out: a re-run finds it complete.
@@ -175,12 +181,11 @@ export class EventStore {
    */
   async markDispatched(dispatchId: string, events: readonly ChangeEvent[], total: number, skipped: number, complete: boolean): Promise<void> {
     const primary = events[events.length - 1]!;
-    const m = this.redis.client.multi();
-    for (const e of events) {
-      m.hset(keys.event(e.tenantId, e.id), 'dispatchId', dispatchId, 'role', e.id === primary.id ? 'primary' : 'coalesced');
-    }
-    await m.exec();
-    await MARK.run(this.redis.client, [keys.dispatch(dispatchId), keys.dispatchDone(dispatchId)], [total, skipped, complete ? 1 : 0]);
+    await MARK.run(
+      this.redis.client,
+      [keys.dispatch(dispatchId), keys.dispatchDone(dispatchId), ...events.map((e) => keys.event(e.tenantId, e.id))],
+      [total, skipped, complete ? 1 : 0, dispatchId, ...events.map((e) => (e.id === primary.id ? 'primary' : 'coalesced'))],
+    );
   }
 
   /** Whether the dispatch's fan-out already finished (a re-run of its job then has nothing to do). */

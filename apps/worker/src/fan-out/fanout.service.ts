@@ -40,9 +40,10 @@ export class FanoutService {
       await this.registrations.dropSnapshot(dispatchId);
       return { queued: 0, skipped: 0 };
     }
-    // Linked at once (status "dispatching"); "done" only once the fan-out is complete.
-    await this.events.markDispatched(dispatchId, claimed, 0, 0, false);
     const listed = await this.registrations.snapshotTargets(dispatchId, job.tenantId, job.topic);
+    // A fan-out of many pages is linked at once (status "dispatching"); one of a single page is
+    // linked with its count, before its jobs exist. "done" only once the fan-out is complete.
+    if (listed > PAGE) await this.events.markDispatched(dispatchId, claimed, 0, 0, false);
     for (let cursor = 0; cursor < listed; cursor += PAGE) {
       const page = await this.registrations.snapshotPage(dispatchId, cursor, PAGE);
       // The fixed list expired under us: fail, and the next attempt starts from a fresh one.
