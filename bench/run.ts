@@ -152,8 +152,9 @@ async function main(): Promise<void> {
     }
     if (!ONLY || ONLY === 'scale') {
       const scaleRounds = SMALL ? 2 : 3;
-      figures.push(...(await ingest(context(main, redis.url), scaleRounds, SMALL ? 2 : 5)));
+      if (process.env.BENCH_PART !== 'fanout') figures.push(...(await ingest(context(main, redis.url), scaleRounds, SMALL ? 2 : 5)));
       figures.push(...(await bigFanout(context(main, redis.url), BIG_FANOUT, scaleRounds)));
+      if (process.env.BENCH_PART === 'fanout') return;
       // Latency with the default coalescing window, on a service and Redis of its own.
       const latRedis = await RedisServer.start();
       const latApp = await startApp(latRedis.url, { DAVPUSH_COALESCE_MS: '1000' });
@@ -207,15 +208,15 @@ async function main(): Promise<void> {
     figures.push(figure('FCM delivery throughput (event → local FCM 200)', 'messages/s', oursFcm, direct, 'direct firebase-admin sendEach, batches of 500', 0.8));
     if (!ONLY || ONLY === 'proxy') figures.push(...(await proxyBench(ROUNDS)));
   } finally {
-    process.stdout.write('stopping\n');
     await app?.child.stop();
     await fcm.close();
     await sink.stop();
     await redis.stop();
     account.cleanup();
     fs.rmSync(work, { recursive: true, force: true });
+    // Also after a partial run (BENCH_ONLY, BENCH_PART): what was measured is reported.
+    if (figures.length > 0) report(figures);
   }
-  report(figures);
 }
 
 function figure(name: string, unit: string, ours: number[], baseline: number[], baselineName: string, target: number): Figure {
