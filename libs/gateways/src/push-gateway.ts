@@ -27,15 +27,6 @@ export abstract class PushGateway {
 
   abstract send(delivery: PushDelivery): Promise<DeliveryOutcome>;
 
-  /**
-   * The work of a push that needs no connection (Web Push: RFC 8291 encryption), done before the
-   * push takes one of its origin's slots: either the outcome already (the message cannot be built),
-   * or what puts it on the wire. Default: nothing to do ahead, `send` does it all.
-   */
-  async prepare(delivery: PushDelivery): Promise<{ outcome: DeliveryOutcome } | { transmit: () => Promise<DeliveryOutcome> }> {
-    return { transmit: () => this.send(delivery) };
-  }
-
   /** What one circuit breaker and concurrency cap cover: a push-service origin, or the whole transport. */
   routeKey(_subscription: Subscription): string {
     return this.transport;

@@ -136,13 +136,6 @@ export class DeliveryService implements OnModuleInit {
 
   private async sendOne(job: DeliverJobData, ready: PushDelivery, now: number): Promise<DeliveryStep> {
     const gateway = this.gateways.for(ready.registration.subscription.type);
-    // Encryption first: an origin's slots are for requests on the wire, not for work in the queue
-    // of an encryption thread.
-    const prepared = await gateway.prepare(ready);
-    if ('outcome' in prepared) {
-      this.metrics.delivery(ready.registration.subscription.type, prepared.outcome.kind, 0);
-      return this.handle(job, ready.registration, prepared.outcome, Date.now());
-    }
     // A busy, hanging or failing push service waits for its own turn without holding a worker slot.
     const admission = await this.gate.acquire(gateway.routeKey(ready.registration.subscription), now);
     if (!admission.admitted) {
@@ -157,7 +150,7 @@ export class DeliveryService implements OnModuleInit {
     const started = performance.now();
     let outcome: DeliveryOutcome;
     try {
-      outcome = await prepared.transmit();
+      outcome = await gateway.send(ready);
     } catch (err) {
       // Adapters classify every answer; a throw is our bug, not the push service's health.
       admission.release('neutral');

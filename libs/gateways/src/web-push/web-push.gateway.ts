@@ -38,19 +38,13 @@ export class WebPushGateway extends PushGateway {
   }
 
   async send(d: PushDelivery, keys?: VapidKeyPair): Promise<DeliveryOutcome> {
-    const ready = await this.prepare(d, keys);
-    return 'outcome' in ready ? ready.outcome : ready.transmit();
-  }
-
-  /** Encrypts (on an encryption thread) without a connection; `transmit` sends the request. */
-  override async prepare(d: PushDelivery, keys?: VapidKeyPair): Promise<{ outcome: DeliveryOutcome } | { transmit: () => Promise<DeliveryOutcome> }> {
     const sub = d.registration.subscription;
     if (sub.type !== 'web-push') throw new Error('WebPushGateway got a non-web-push registration');
     let url: URL;
     try {
       url = new URL(sub.pushResource);
     } catch {
-      return { outcome: { kind: 'gone', reason: 'push resource is not a valid URL' } };
+      return { kind: 'gone', reason: 'push resource is not a valid URL' };
     }
     // RFC 8291 §4: one record, at most 3993 bytes of plaintext. Whatever the caller built (the
     // delivery path fits it already; VAPID rotation and future callers may not), nothing larger
@@ -60,7 +54,7 @@ export class WebPushGateway extends PushGateway {
       try {
         payload = buildPushMessageWithin(d.message, WEB_PUSH_MAX_PLAINTEXT_BYTES).payload;
       } catch (err) {
-        if (err instanceof ValidationError) return { outcome: { kind: 'rejected', reason: err.message } };
+        if (err instanceof ValidationError) return { kind: 'rejected', reason: err.message };
         throw err;
       }
     }
@@ -83,18 +77,14 @@ export class WebPushGateway extends PushGateway {
       });
     } catch (err) {
       // Keys that passed validation but still fail to encrypt: this subscription can never work.
-      if (err instanceof EncryptionError) return { outcome: { kind: 'gone', reason: `encryption failed: ${err.message}` } };
+      if (err instanceof EncryptionError) return { kind: 'gone', reason: `encryption failed: ${err.message}` };
       throw err;
     }
-    const encrypted = request;
-    return {
-      transmit: async () => {
-        try {
-          return classifyWebPushAnswer(await this.http.post(url, encrypted.headers, encrypted.body));
-        } catch (err) {
-          return classifyWebPushError(err);
-        }
-      },
-    };
+    try {
+      const answer = await this.http.post(url, request.headers, request.body);
+      return classifyWebPushAnswer(answer);
+    } catch (err) {
+      return classifyWebPushError(err);
+    }
   }
 }
