@@ -1,6 +1,8 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { QUEUE_PREFIX, QueueName } from '@davpush/queue';
+import { keys } from '@davpush/storage';
 import { FakePushService } from '../support/fake-push-service';
 import type { WebPushClient } from '../support/webpush-client';
 import { eventually, startHarness, type Harness } from './harness';
@@ -15,6 +17,7 @@ describe('Web Push batches per origin', () => {
   let slow: FakePushService;
   let fast: FakePushService;
   let apiKey: string;
+  let tenantId: string;
   let queue: Queue;
 
   beforeAll(async () => {
@@ -22,7 +25,7 @@ describe('Web Push batches per origin', () => {
     h = await startHarness({ DAVPUSH_ORIGIN_CONCURRENCY: '2', DAVPUSH_COALESCE_MS: '50' });
     slow = await FakePushService.start();
     fast = await FakePushService.start();
-    ({ apiKey } = await h.createTenant());
+    ({ apiKey, id: tenantId } = await h.createTenant());
     queue = new Queue(QueueName.DeliverWebPush, { connection: { path: h.redis.socketPath }, prefix: QUEUE_PREFIX });
   });
   afterAll(async () => {
@@ -73,5 +76,36 @@ describe('Web Push batches per origin', () => {
     expect(jobs.length).toBeGreaterThanOrEqual(3);
     const first = jobs.filter((j) => (j.data as { registrationIds: string[] }).registrationIds.length === 8);
     expect(first).toHaveLength(1);
+  }, 60_000);
+
+  it('holds a busy origin that keeps answering to its concurrency: no bounced batch, nothing left per registration', async () => {
+    const busy = await FakePushService.start();
+    const redis = new Redis({ path: h.redis.socketPath });
+    try {
+      busy.setLatency(15);
+      const warm = await register(busy, 'warm-up');
+      const clients: WebPushClient[] = [];
+      for (let i = 0; i < 150; i++) clients.push(await register(busy, 'busy'));
+      // The origin has answered just now: it counts as busy, not silent.
+      await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'warm-up', changes: ['content'], urgency: 'high' } });
+      await eventually(async () => accepted(busy, warm).length === 1, 5000, 'the warm-up push');
+      expect((await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'busy', changes: ['content'], syncToken: 'p1', id: 'busy-1', urgency: 'high' } })).status).toBe(202);
+      await eventually(async () => {
+        const s = (await (await h.request('GET', '/v1/events/busy-1', { token: apiKey })).json()) as { state: string; deliveries: { accepted: number } };
+        return s.state === 'done' && s.deliveries.accepted === 150;
+      }, 30_000, 'every push accepted');
+      for (const c of clients) expect(accepted(busy, c)).toHaveLength(1);
+      // 150 pushes through 2 slots: three batches of 50, and not one job more.
+      const jobs = (await queue.getJobs(['completed', 'delayed', 'waiting', 'active'])).filter((j) => (j.data as { topic: string }).topic === 'busy');
+      expect(jobs.map((j) => (j.data as { registrationIds: string[] }).registrationIds.length).toSorted()).toEqual([50, 50, 50]);
+      // Nothing per registration outlives the fan-out: no hand-off sets, no done set, no target list.
+      for (const j of jobs) expect(await redis.exists(keys.batchHandedOff(j.id!))).toBe(0);
+      const dispatchId = await redis.hget(keys.event(tenantId, 'busy-1'), 'dispatchId');
+      expect(dispatchId).toBeTruthy();
+      expect(await redis.exists(keys.dispatchDone(dispatchId!), keys.dispatchTargets(dispatchId!))).toBe(0);
+    } finally {
+      redis.disconnect();
+      await busy.stop();
+    }
   }, 60_000);
 });

@@ -3,7 +3,7 @@ import { AppConfig } from '@davpush/config';
 import { clientSkipEntry, coalesce, kindsFor, type ChangeKind, type Transport } from '@davpush/domain';
 import { JobPublisher, type DeliverBatchJobData, type FanoutJobData } from '@davpush/queue';
 import { PushGatewayRegistry } from '@davpush/gateways';
-import { EventStore, RegistrationStore } from '@davpush/storage';
+import { EventStore, RegistrationStore, digest } from '@davpush/storage';
 
 const PAGE = 1000;
 
@@ -52,7 +52,7 @@ export class FanoutService {
       // that finds gone what the first run delivered), so the event's status still adds up.
       queued += page.vanished.length;
       await Promise.all(page.vanished.map((id) => this.events.settle(dispatchId, id, 'skipped')));
-      const groups = new Map<string, { transport: Transport; kinds: ChangeKind[]; ids: string[] }>();
+      const groups = new Map<string, { transport: Transport; route: string; kinds: ChangeKind[]; ids: string[] }>();
       for (const target of page.targets) {
         const kinds = kindsFor(target.trigger, change.changes);
         // dontNotify names registrations, and CC/CD 70025 clients by the client id they registered with.
@@ -67,14 +67,16 @@ export class FanoutService {
           unconfigured++;
           continue;
         }
-        const key = `${target.transport} ${this.gateways.for(target.transport).routeKey(target.subscription)} ${kinds.join(',')}`;
-        const group = groups.get(key) ?? { transport: target.transport, kinds, ids: [] };
+        const route = this.gateways.for(target.transport).routeKey(target.subscription);
+        const key = `${target.transport} ${route} ${kinds.join(',')}`;
+        const group = groups.get(key) ?? { transport: target.transport, route, kinds, ids: [] };
         group.ids.push(target.id);
         groups.set(key, group);
         queued++;
       }
       const batches = new Map<Transport, DeliverBatchJobData[]>();
-      for (const { transport, kinds, ids } of groups.values()) {
+      for (const { transport, route, kinds, ids } of groups.values()) {
+        const routeDigest = transport === 'web-push' ? digest(route) : undefined;
         const size = this.gateways.for(transport).batchSize;
         const list = batches.get(transport) ?? [];
         for (let i = 0; i < ids.length; i += size) {
@@ -89,6 +91,7 @@ export class FanoutService {
             deadline: change.deadline,
             acceptedAt,
             requestId: job.requestId,
+            ...(routeDigest ? { route: routeDigest } : {}),
           });
         }
         batches.set(transport, list);
