@@ -24,4 +24,16 @@ describe('BatchTickets', () => {
     // All given back: a new batch runs at once.
     (await sut.take('a'))();
   });
+
+  it('lets waiting batches go ahead without a turn when none of the route has finished for a while (a silent origin)', async () => {
+    const sut = new BatchTickets(1, 60, 10);
+    const stuck = await sut.take('silent');
+    const started = Date.now();
+    const release = await sut.take('silent');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(50);
+    release();
+    stuck();
+    // Finished batches count again: the next one runs at once.
+    (await sut.take('silent'))();
+  });
 });
