@@ -53,6 +53,19 @@ export class Child {
     return n!;
   }
 
+  /** Sends `command` and returns the JSON of the answer line `<command> <json>`. */
+  async askJson<T>(command: string): Promise<T> {
+    const seen = this.output.length;
+    this.proc.stdin!.write(`${command}\n`);
+    let value: T | undefined;
+    await until(() => {
+      const m = new RegExp(`${command} (.*)\n`).exec(this.output.slice(seen));
+      if (m) value = JSON.parse(m[1]!) as T;
+      return value !== undefined;
+    }, 10_000, `${command} from child`);
+    return value!;
+  }
+
   async waitFor(text: string, timeoutMs = 30_000): Promise<void> {
     await until(() => {
       if (this.proc.exitCode !== null) throw new Error(`child exited early:\n${this.output.slice(-2000)}`);
@@ -74,6 +87,11 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
+export function percentile(xs: number[], p: number): number {
+  const s = xs.toSorted((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
+}
+
 export interface Figure {
   name: string;
   unit: string;
@@ -81,6 +99,10 @@ export interface Figure {
   baseline: number;
   baselineName: string;
   ratio: number;
+  /** Least ratio wanted (higher is better); 0 = information only, unless `targetText` says otherwise. */
   target: number;
+  /** A target that is not a least ratio (a latency bound, bytes at most), and whether it is met. */
+  targetText?: string;
+  met?: boolean;
   runs: { ours: number[]; baseline: number[] };
 }

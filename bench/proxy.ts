@@ -90,6 +90,8 @@ export async function proxyBench(rounds: number): Promise<Figure[]> {
     DAVPUSH_ADMIN_TOKEN: 'bench-admin-token-0123456789abcdef0123456789',
     DAVPUSH_VAPID_SUBJECT: 'mailto:bench@davpush.test',
     DAVPUSH_LOG_LEVEL: 'warn',
+    // The banner (with the proxy tenant) is a text block in pretty mode, a JSON log line otherwise.
+    DAVPUSH_LOG_FORMAT: 'pretty',
     DAVPUSH_PROXY_UPSTREAM: `http://127.0.0.1:${radicalePort}`,
     DAVPUSH_PROXY_PORT: String(proxyPort),
     DAVPUSH_PROXY_POLL_SECONDS: '0',

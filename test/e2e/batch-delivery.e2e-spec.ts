@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { QUEUE_PREFIX, QueueName } from '@davpush/queue';
 import { FakePushService } from '../support/fake-push-service';
 import type { WebPushClient } from '../support/webpush-client';
@@ -73,5 +74,36 @@ describe('Web Push batches per origin', () => {
     expect(jobs.length).toBeGreaterThanOrEqual(3);
     const first = jobs.filter((j) => (j.data as { registrationIds: string[] }).registrationIds.length === 8);
     expect(first).toHaveLength(1);
+  }, 60_000);
+
+  it('holds a busy origin that keeps answering to its concurrency: no bounced batch, nothing left per registration', async () => {
+    const busy = await FakePushService.start();
+    const redis = new Redis({ path: h.redis.socketPath });
+    try {
+      busy.setLatency(15);
+      const warm = await register(busy, 'warm-up');
+      const clients: WebPushClient[] = [];
+      for (let i = 0; i < 150; i++) clients.push(await register(busy, 'busy'));
+      // The origin has answered just now: it counts as busy, not silent.
+      await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'warm-up', changes: ['content'], urgency: 'high' } });
+      await eventually(async () => accepted(busy, warm).length === 1, 5000, 'the warm-up push');
+      // Key names are private to libs/storage: what this fan-out leaves is what a scan finds that was not there before.
+      const leftovers = async () => [...(await redis.keys('*:handed-off')), ...(await redis.keys('*:dispatch:*:done')), ...(await redis.keys('*:dispatch:*:targets'))];
+      const before = new Set(await leftovers());
+      expect((await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'busy', changes: ['content'], syncToken: 'p1', id: 'busy-1', urgency: 'high' } })).status).toBe(202);
+      await eventually(async () => {
+        const s = (await (await h.request('GET', '/v1/events/busy-1', { token: apiKey })).json()) as { state: string; deliveries: { accepted: number } };
+        return s.state === 'done' && s.deliveries.accepted === 150;
+      }, 30_000, 'every push accepted');
+      for (const c of clients) expect(accepted(busy, c)).toHaveLength(1);
+      // 150 pushes through 2 slots: three batches of 50, and not one job more.
+      const jobs = (await queue.getJobs(['completed', 'delayed', 'waiting', 'active'])).filter((j) => (j.data as { topic: string }).topic === 'busy');
+      expect(jobs.map((j) => (j.data as { registrationIds: string[] }).registrationIds.length).toSorted()).toEqual([50, 50, 50]);
+      // Nothing per registration outlives the fan-out: no hand-off sets, no done set, no target list.
+      await eventually(async () => (await leftovers()).every((k) => before.has(k)), 5000, 'nothing per registration left');
+    } finally {
+      redis.disconnect();
+      await busy.stop();
+    }
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { DOMParser } from '@xmldom/xmldom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobPublisher, QueueName } from '@davpush/queue';
 import { FakePushService } from '../support/fake-push-service';
 import type { WebPushClient } from '../support/webpush-client';
 import { ADMIN_TOKEN, eventually, startHarness, type Harness } from './harness';
@@ -46,15 +47,56 @@ describe('delivery semantics', () => {
       };
     });
 
-  it('coalesces a burst into one push per registration with the newest sync-token', async () => {
+  it('pushes the first change of a quiet topic at once, and merges the rest of a burst into one trailing push with the newest sync-token', async () => {
     const t = topic();
     const a = await register(t);
     const b = await register(t);
+    const started = Date.now();
     for (let i = 1; i <= 50; i++) expect((await send({ topic: t, changes: ['content'], syncToken: `s${i}` })).status).toBe(202);
-    await eventually(async () => messages(a.client).length && messages(b.client).length, 10_000, 'pushes');
+    // Leading edge: the first change does not wait for the window.
+    const [first] = await push.waitFor({ id: a.id, count: 1 }, 5000);
+    expect(first!.receivedAt - started).toBeLessThan(COALESCE_MS);
+    await eventually(async () => messages(a.client).length === 2 && messages(b.client).length === 2, 10_000, 'trailing pushes');
     await sleep(COALESCE_MS + 500);
-    expect(messages(a.client)).toEqual([{ syncToken: 's50', content: true, property: false }]);
-    expect(messages(b.client)).toEqual([{ syncToken: 's50', content: true, property: false }]);
+    for (const c of [a.client, b.client]) {
+      const got = messages(c);
+      expect(got).toHaveLength(2);
+      // The leading push carries what had arrived when it was fanned out (the first change or few).
+      expect(Number(got[0]!.syncToken!.slice(1))).toBeLessThan(50);
+      expect(got[1]).toEqual({ syncToken: 's50', content: true, property: false });
+    }
+  });
+
+  it('makes the change after a quiet window a leading push again, and a steady stream one push per window', async () => {
+    const t = topic();
+    const r = await register(t);
+    await send({ topic: t, changes: ['content'], syncToken: 'q1' });
+    await eventually(async () => messages(r.client).length === 1, 5000, 'the leading push');
+    await sleep(COALESCE_MS + 300);
+    const started = Date.now();
+    await send({ topic: t, changes: ['content'], syncToken: 'q2' });
+    const [, second] = await push.waitFor({ id: r.id, count: 2 }, 5000);
+    expect(second!.receivedAt - started).toBeLessThan(COALESCE_MS);
+    // Inside the window: held for the trailing push, which opens the next window.
+    await send({ topic: t, changes: ['content'], syncToken: 'q3' });
+    await sleep(200);
+    expect(messages(r.client)).toHaveLength(2);
+    await eventually(async () => messages(r.client).length === 3, 5000, 'the trailing push');
+    expect(messages(r.client).map((m) => m.syncToken)).toEqual(['q1', 'q2', 'q3']);
+  });
+
+  it('queues no fan-out for a topic without registrations, and still records its event (done, nothing to deliver)', async () => {
+    const t = topic();
+    const res = await send({ topic: t, changes: ['content'], id: 'lonely-1' });
+    expect(await res.json()).toMatchObject({ noSubscribers: [t] });
+    const s = (await (await h.request('GET', '/v1/events/lonely-1', { token: apiKey })).json()) as object;
+    expect(s).toEqual({ id: 'lonely-1', topic: t, state: 'done', deliveries: { pending: 0, accepted: 0, gone: 0, failed: 0, skipped: 0 } });
+    const jobs = await h.app.get(JobPublisher).queue(QueueName.Fanout).getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+    expect(jobs.filter((j) => (j.data as { topic: string }).topic === t)).toEqual([]);
+    // With a registration, the same topic is queued again.
+    const r = await register(t);
+    await send({ topic: t, changes: ['content'], syncToken: 'now-heard' });
+    await eventually(async () => messages(r.client).length === 1, 5000, 'the push');
   });
 
   it('never loses a property change by merging', async () => {
@@ -137,6 +179,10 @@ describe('delivery semantics', () => {
 
   it('never pushes a registration that expired before the send', async () => {
     const t = topic();
+    // A leading push opens the window; the next event waits for its end, by when `quick` has expired.
+    const other = await register(t);
+    await send({ topic: t, changes: ['content'], syncToken: 'open' });
+    await push.waitFor({ id: other.id, count: 1 }, 5000);
     const quick = await register(t, undefined, new Date(Date.now() + 1000).toISOString());
     await send({ topic: t, changes: ['content'], id: 'expired-1' });
     await eventually(async () => {
@@ -146,9 +192,10 @@ describe('delivery semantics', () => {
     expect(push.received(quick.id)).toHaveLength(0);
 
     // Live at fan-out, expired by the retry: the send-time check must catch it.
-    const r = await register(t, undefined, new Date(Date.now() + 2500).toISOString());
+    const t2 = topic();
+    const r = await register(t2, undefined, new Date(Date.now() + 2500).toISOString());
     push.script(r.id, [{ status: 429, headers: { 'retry-after': '3' } }]);
-    await send({ topic: t, changes: ['content'], id: 'expired-2', urgency: 'high' });
+    await send({ topic: t2, changes: ['content'], id: 'expired-2', urgency: 'high' });
     const status = await eventually(async () => {
       const s = (await (await h.request('GET', '/v1/events/expired-2', { token: apiKey })).json()) as { state: string };
       return s.state === 'done' && s;

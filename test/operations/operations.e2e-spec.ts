@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_QUEUES } from '@davpush/queue';
 import { FakePushService } from '../support/fake-push-service';
-import type { WebPushClient } from '../support/webpush-client';
+import { WebPushClient } from '../support/webpush-client';
 import { specSampleRegister } from '../e2e/push-documents';
 import { ADMIN_TOKEN, eventually, startHarness, type Harness } from '../e2e/harness';
 import { LogRecorder } from './log-recorder';
@@ -173,6 +173,13 @@ describe('readiness without a worker: degraded backlog, then shutting down', () 
       return { status: res.status, body: (await res.json()) as { status: string; details: { backlog: { status: string; late?: string[] } } } };
     };
     expect((await ready()).body.status).toBe('ok');
+    // A topic with a registration: an event for a topic without one queues nothing.
+    const c = WebPushClient.create('https://127.0.0.1:9/push/nobody-works');
+    const reg = await h.request('POST', '/v1/topics/nobody-works/registrations', {
+      token: apiKey,
+      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
+    });
+    expect(reg.status).toBe(201);
     expect((await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'nobody-works', changes: ['content'] } })).status).toBe(202);
     const degraded = await eventually(async () => {
       const r = await ready();

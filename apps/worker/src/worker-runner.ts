@@ -41,7 +41,7 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
       });
       this.workers.push(w);
     };
-    start(QueueName.Fanout, 8);
+    start(QueueName.Fanout, this.config.fanoutConcurrency);
     start(QueueName.DeliverWebPush, this.config.worker.concurrency);
     start(QueueName.DeliverFcm, this.config.worker.concurrency);
     start(QueueName.Maintenance, 1);

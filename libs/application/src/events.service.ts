@@ -4,7 +4,7 @@ import { AppConfig } from '@davpush/config';
 import { clientSkipEntry, ConflictError, NotFoundError, ValidationError, type ChangeEvent, type ChangeKind, type Urgency } from '@davpush/domain';
 import { PushMetrics } from '@davpush/observability';
 import { JobPublisher } from '@davpush/queue';
-import { EventStore, IdempotencyStore, KnownTopicStore, RegistrationStore, type EventStatus } from '@davpush/storage';
+import { EventStore, IdempotencyStore, KnownTopicStore, type EventStatus } from '@davpush/storage';
 import { RegistrationsService } from './registrations.service';
 import { parsePushDontNotify } from '@davpush/webdav-push';
 import { assertEventText } from './topic';
@@ -20,7 +20,6 @@ export class EventsService {
   constructor(
     private readonly config: AppConfig,
     private readonly store: EventStore,
-    private readonly registrations: RegistrationStore,
     private readonly registrationUrls: RegistrationsService,
     private readonly publisher: JobPublisher,
     private readonly metrics: PushMetrics,
@@ -65,28 +64,38 @@ export class EventsService {
 
   /**
    * Stores the events, then schedules each topic's fan-out; answers once both are in Redis
-   * (AOF-backed), never after talking to a push service. An event id seen before is not queued again.
+   * (AOF-backed), never after talking to a push service. An event id seen before is not queued again,
+   * and an event of a topic without live registrations is recorded (its status reads `done`) but
+   * queues nothing. Leading-edge coalescing: the first change of a quiet topic is fanned out at once
+   * and opens the topic's window; changes inside it wait for one trailing push when it closes.
    */
   async accept(tenantId: string, inputs: readonly EventInput[], requestId?: string): Promise<AcceptedEvents> {
     const now = Date.now();
     const events = inputs.map((i) => this.toEvent(tenantId, i, now));
-    const fresh = await this.store.accept(events);
-    const topics = new Map<string, boolean>();
-    for (const e of events) {
-      if (!fresh.has(e.id)) continue;
-      topics.set(e.topic, (topics.get(e.topic) ?? false) || this.notToBeHeld(e));
-    }
-    this.metrics.eventsAccepted.inc(fresh.size);
-    await Promise.all([...topics].map(([topic, urgent]) => this.publisher.scheduleFanout({ tenantId, topic, requestId }, urgent)));
-    const distinct = [...new Set(events.map((e) => e.topic))];
-    const [counts] = await Promise.all([
-      Promise.all(distinct.map((t) => this.registrations.countLive(tenantId, t, now))),
+    const results = await this.store.accept(events, this.config.coalesceMs);
+    const topics = new Map<string, { now: boolean; delayMs: number }>();
+    const live = new Map<string, number>();
+    let fresh = 0;
+    events.forEach((e, i) => {
+      const r = results[i]!;
+      live.set(e.topic, r.live);
+      if (r.fresh) fresh++;
+      if (!r.parked) return;
+      const t = topics.get(e.topic) ?? { now: false, delayMs: 0 };
+      t.now ||= r.parked === 'leading' || this.notToBeHeld(e);
+      t.delayMs = Math.max(t.delayMs, r.windowLeftMs);
+      topics.set(e.topic, t);
+    });
+    this.metrics.eventsAccepted.inc(fresh);
+    const distinct = [...live.keys()];
+    await Promise.all([
+      ...[...topics].map(([topic, t]) => this.publisher.scheduleFanout({ tenantId, topic, requestId }, t.now, t.delayMs)),
       // A topic a tenant posted an event for is one its clients may subscribe to (CC/CD 70025 subscribe).
       this.knownTopics?.add(tenantId, distinct),
     ]);
     return {
       events: events.map((e) => ({ id: e.id, topic: e.topic })),
-      noSubscribers: distinct.filter((_, i) => counts[i] === 0),
+      noSubscribers: distinct.filter((t) => live.get(t) === 0),
     };
   }
 

@@ -63,6 +63,8 @@ export class AppConfig {
   readonly gateway!: { refreshIntervalSeconds: number };
   /** Proxy mode (docs/proxy.md); absent unless DAVPUSH_PROXY_UPSTREAM is set. */
   readonly proxy?: ProxyConfig;
+  /** Fan-out jobs run at once per worker process (DAVPUSH_FANOUT_CONCURRENCY; default 8 per core, at least 8). */
+  readonly fanoutConcurrency!: number;
 
   constructor(init: Omit<AppConfig, 'toJSON' | 'with'>) {
     Object.assign(this, init);
@@ -167,5 +169,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
           chunkedBufferBytes: e.DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES,
         }
       : undefined,
+    fanoutConcurrency: e.DAVPUSH_FANOUT_CONCURRENCY,
   });
 }

@@ -40,11 +40,11 @@ export const jobOptions = {
 };
 
 /**
- * Coalescing key of a topic: while a fan-out for it is waiting, further events join it instead of
+ * Coalescing key of a topic's trailing push: while it is waiting, further events join it instead of
  * adding a job (BullMQ deduplication, throttle mode). The ttl is a little shorter than the delay, so
  * the key is always gone once the job may run and a later event always gets a job of its own.
  */
-export const fanoutDeduplication = (tenantId: string, topic: string, coalesceMs: number) => ({
+export const fanoutDeduplication = (tenantId: string, topic: string, delayMs: number) => ({
   id: `fanout-${tenantId}-${digest(topic)}`,
-  ttl: Math.max(1, coalesceMs - 50),
+  ttl: Math.max(1, delayMs - 50),
 });

@@ -31,13 +31,14 @@ export class JobPublisher {
   }
 
   /**
-   * Schedules the topic's fan-out. Events for a topic inside the coalescing window join the waiting
-   * job; an urgent event gets a job of its own that runs at once (and takes everything pending).
+   * Schedules the topic's fan-out: at once (`immediate`: a leading or urgent change, or recovery),
+   * or as the trailing push of an open coalescing window due in `delayMs`. Further changes inside
+   * the window join the waiting trailing job instead of adding one (BullMQ deduplication).
    */
-  async scheduleFanout(data: FanoutJobData, immediate: boolean): Promise<void> {
-    const coalesceMs = this.config.coalesceMs;
-    const opts = jobOptions.fanout(coalesceMs, immediate || coalesceMs === 0);
-    if (!immediate && coalesceMs > 0) opts.deduplication = fanoutDeduplication(data.tenantId, data.topic, coalesceMs);
+  async scheduleFanout(data: FanoutJobData, immediate: boolean, delayMs = this.config.coalesceMs): Promise<void> {
+    const now = immediate || delayMs <= 0;
+    const opts = jobOptions.fanout(delayMs, now);
+    if (!now) opts.deduplication = fanoutDeduplication(data.tenantId, data.topic, delayMs);
     await this.fanout.add(JobName.Fanout, data, opts);
   }
 

@@ -37,7 +37,11 @@ export interface DeliverJobData {
 }
 
 /** One push to many registrations of one dispatch and route; retries continue as single deliveries. */
-export type DeliverBatchJobData = Omit<DeliverJobData, 'registrationId' | 'attempt'> & { registrationIds: string[] };
+export type DeliverBatchJobData = Omit<DeliverJobData, 'registrationId' | 'attempt'> & {
+  registrationIds: string[];
+  /** SHA-256 of the batch's route (a Web Push origin): batches of one route take turns. */
+  route?: string;
+};
 
 export interface DeadLetterJobData {
   queue: QueueName.DeliverWebPush | QueueName.DeliverFcm;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { RECORD_TTL_SECONDS } from './event.store';
+import { DROP_DONE_WHEN_SETTLED, RECORD_TTL_SECONDS } from './event.store';
 import { keys } from './keys';
 import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
@@ -10,7 +10,7 @@ import { TickBatch } from './tick-batch';
  * then one registration id per delivery. The registration's success record (only if it still
  * exists: never a stub) and the dispatch counter, each registration counted once per dispatch.
  */
-const ACCEPTED = new LuaScript(`
+const ACCEPTED = new LuaScript(`${DROP_DONE_WHEN_SETTLED}
 for i = 3, #ARGV do
   local k = (i - 3) * 3
   if redis.call('EXISTS', KEYS[k + 1]) == 1 then
@@ -19,6 +19,7 @@ for i = 3, #ARGV do
   if redis.call('SADD', KEYS[k + 3], ARGV[i]) == 1 then
     redis.call('HINCRBY', KEYS[k + 2], 'accepted', 1)
     redis.call('EXPIRE', KEYS[k + 3], ARGV[2])
+    dropDoneWhenSettled(KEYS[k + 2], KEYS[k + 3])
   end
 end
 return #ARGV - 2

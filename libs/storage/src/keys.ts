@@ -21,6 +21,8 @@ export const keys = {
   registrationExpiry: () => `${P}:reg-expiry`,
   event: (tenantId: string, eventId: string) => `${P}:event:${tenantId}:${eventId}`,
   pending: (tenantId: string, topic: string) => `${P}:pending:${tenantId}:${digest(topic)}`,
+  /** Present while a topic's coalescing window is open (leading-edge coalescing, see README). */
+  coalesceWindow: (tenantId: string, topic: string) => `${P}:window:${tenantId}:${digest(topic)}`,
   pendingIndex: () => `${P}:pending-index`,
   dispatch: (id: string) => `${P}:dispatch:${id}`,
   dispatchDone: (id: string) => `${P}:dispatch:${id}:done`,

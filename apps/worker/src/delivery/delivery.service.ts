@@ -10,10 +10,11 @@ import {
   type Transport,
   ValidationError,
 } from '@davpush/domain';
-import { ORIGIN_BUSY, OriginGate, PushGatewayRegistry, type GateResult, type PushDelivery } from '@davpush/gateways';
+import { ORIGIN_BUSY, OriginGate, PushGatewayRegistry, WEB_PUSH_BATCH_SIZE, type GateResult, type PushDelivery } from '@davpush/gateways';
 import { PushMetrics, redact } from '@davpush/observability';
 import { JobPublisher, deliverQueueFor, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
 import { DeliveryLedger, EventStore, RegistrationStore, SecretStore } from '@davpush/storage';
+import { BatchTickets } from './batch-tickets';
 import { MessageCache, type BuiltMessage } from './message-cache';
 
 /** What the processor must do with the job after one attempt. */
@@ -53,6 +54,7 @@ export class DeliveryService implements OnModuleInit {
     private readonly metrics: PushMetrics,
     private readonly gate: OriginGate,
   ) {
+    this.tickets = new BatchTickets(Math.max(2, Math.ceil((4 * config.delivery.originConcurrency) / WEB_PUSH_BATCH_SIZE)));
     this.retryPolicy = { baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: config.delivery.retryMaxMs, maxAttempts: 25 };
     this.prunePolicy = {
       minConsecutiveFailures: config.delivery.pruneAfterFailures,
@@ -61,6 +63,8 @@ export class DeliveryService implements OnModuleInit {
   }
 
   private readonly prunePolicy: PrunePolicy;
+  /** Four batches' worth of the origin's slots at work or being prepared (at least 2 batches). */
+  private readonly tickets: BatchTickets;
   private readonly retryPolicy: RetryPolicy;
 
   async onModuleInit(): Promise<void> {
@@ -80,7 +84,18 @@ export class DeliveryService implements OnModuleInit {
    * again after a crash, a batch sends only what is neither settled nor handed over.
    */
   async attemptBatch(batch: DeliverBatchJobData, batchJobId: string, now = Date.now()): Promise<void> {
-    const { registrationIds, ...common } = batch;
+    if (!batch.route) return this.runBatch(batch, batchJobId, now);
+    const release = await this.tickets.take(batch.route);
+    try {
+      // The time spent waiting for the turn counts: TTLs shrink from when the batch really runs.
+      return await this.runBatch(batch, batchJobId, Date.now());
+    } finally {
+      release();
+    }
+  }
+
+  private async runBatch(batch: DeliverBatchJobData, batchJobId: string, now: number): Promise<void> {
+    const { registrationIds, route: _route, ...common } = batch;
     const open = await this.ledger.unsettled(batch.dispatchId, batchJobId, registrationIds);
     const jobs = open.map((registrationId): DeliverJobData => ({ ...common, registrationId }));
     const prepared = await Promise.all(jobs.map((j) => this.prepare(j, now)));

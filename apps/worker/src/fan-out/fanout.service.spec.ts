@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { AppConfig } from '@davpush/config';
 import type { ChangeEvent, Subscription, Transport } from '@davpush/domain';
 import type { PushGatewayRegistry } from '@davpush/gateways';
 import type { DeliverBatchJobData, JobPublisher } from '@davpush/queue';
@@ -37,7 +38,7 @@ function run(targets: RegistrationTarget[], transports: Transport[], opts: { van
   const publisher = { deliverBatches: async (transport: Transport, batches: DeliverBatchJobData[]) => void batches.forEach((batch) => published.push({ transport, batch })) } as unknown as JobPublisher;
   const gateway = (t: Transport) => ({ batchSize: t === 'fcm' ? 500 : 50, routeKey: (s: Subscription) => (s.type === 'web-push' ? new URL(s.pushResource).origin : 'fcm') });
   const gateways = { transports: () => transports, for: (t: Transport) => { if (!transports.includes(t)) throw new Error(`transport ${t} is not configured`); return gateway(t); } } as unknown as PushGatewayRegistry;
-  return { sut: new FanoutService(events, registrations, publisher, gateways), published, marks, settled };
+  return { sut: new FanoutService({ coalesceMs: 1000 } as AppConfig, events, registrations, publisher, gateways), published, marks, settled };
 }
 
 describe('FanoutService batches', () => {

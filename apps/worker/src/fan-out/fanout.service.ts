@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '@davpush/config';
 import { clientSkipEntry, coalesce, kindsFor, type ChangeKind, type Transport } from '@davpush/domain';
 import { JobPublisher, type DeliverBatchJobData, type FanoutJobData } from '@davpush/queue';
 import { PushGatewayRegistry } from '@davpush/gateways';
-import { EventStore, RegistrationStore } from '@davpush/storage';
+import { EventStore, RegistrationStore, digest } from '@davpush/storage';
 
 const PAGE = 1000;
 
@@ -17,6 +18,7 @@ export class FanoutService {
   private readonly logger = new Logger(FanoutService.name);
 
   constructor(
+    private readonly config: AppConfig,
     private readonly events: EventStore,
     private readonly registrations: RegistrationStore,
     private readonly publisher: JobPublisher,
@@ -24,7 +26,7 @@ export class FanoutService {
   ) {}
 
   async fanOut(dispatchId: string, job: FanoutJobData): Promise<{ queued: number; skipped: number }> {
-    const claimed = await this.events.claim(job.tenantId, job.topic, dispatchId);
+    const claimed = await this.events.claim(job.tenantId, job.topic, dispatchId, Date.now(), this.config.coalesceMs);
     const change = coalesce(claimed);
     if (!change) return { queued: 0, skipped: 0 };
     const skip = change.dontNotify === '*' ? undefined : new Set(change.dontNotify);
@@ -38,9 +40,10 @@ export class FanoutService {
       await this.registrations.dropSnapshot(dispatchId);
       return { queued: 0, skipped: 0 };
     }
-    // Linked at once (status "dispatching"); "done" only once the fan-out is complete.
-    await this.events.markDispatched(dispatchId, claimed, 0, 0, false);
     const listed = await this.registrations.snapshotTargets(dispatchId, job.tenantId, job.topic);
+    // A fan-out of many pages is linked at once (status "dispatching"); one of a single page is
+    // linked with its count, before its jobs exist. "done" only once the fan-out is complete.
+    if (listed > PAGE) await this.events.markDispatched(dispatchId, claimed, 0, 0, false);
     for (let cursor = 0; cursor < listed; cursor += PAGE) {
       const page = await this.registrations.snapshotPage(dispatchId, cursor, PAGE);
       // The fixed list expired under us: fail, and the next attempt starts from a fresh one.
@@ -49,7 +52,7 @@ export class FanoutService {
       // that finds gone what the first run delivered), so the event's status still adds up.
       queued += page.vanished.length;
       await Promise.all(page.vanished.map((id) => this.events.settle(dispatchId, id, 'skipped')));
-      const groups = new Map<string, { transport: Transport; kinds: ChangeKind[]; ids: string[] }>();
+      const groups = new Map<string, { transport: Transport; route: string; kinds: ChangeKind[]; ids: string[] }>();
       for (const target of page.targets) {
         const kinds = kindsFor(target.trigger, change.changes);
         // dontNotify names registrations, and CC/CD 70025 clients by the client id they registered with.
@@ -64,14 +67,16 @@ export class FanoutService {
           unconfigured++;
           continue;
         }
-        const key = `${target.transport} ${this.gateways.for(target.transport).routeKey(target.subscription)} ${kinds.join(',')}`;
-        const group = groups.get(key) ?? { transport: target.transport, kinds, ids: [] };
+        const route = this.gateways.for(target.transport).routeKey(target.subscription);
+        const key = `${target.transport} ${route} ${kinds.join(',')}`;
+        const group = groups.get(key) ?? { transport: target.transport, route, kinds, ids: [] };
         group.ids.push(target.id);
         groups.set(key, group);
         queued++;
       }
       const batches = new Map<Transport, DeliverBatchJobData[]>();
-      for (const { transport, kinds, ids } of groups.values()) {
+      for (const { transport, route, kinds, ids } of groups.values()) {
+        const routeDigest = transport === 'web-push' ? digest(route) : undefined;
         const size = this.gateways.for(transport).batchSize;
         const list = batches.get(transport) ?? [];
         for (let i = 0; i < ids.length; i += size) {
@@ -86,6 +91,7 @@ export class FanoutService {
             deadline: change.deadline,
             acceptedAt,
             requestId: job.requestId,
+            ...(routeDigest ? { route: routeDigest } : {}),
           });
         }
         batches.set(transport, list);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OriginGate } from './origin-gate';
+import { OriginGate, WaiterQueue } from './origin-gate';
 
 const opts = { maxInFlight: 2, maxWaiting: 1, maxWaitMs: 50, failureThreshold: 3, baseOpenMs: 1000, maxOpenMs: 4000 };
 
@@ -85,5 +85,37 @@ describe('OriginGate.acquire', () => {
     const waiting = sut.acquire('https://a');
     if (a.admitted) a.release('failure');
     expect(await waiting).toMatchObject({ admitted: false, reason: 'circuit open' });
+  });
+
+  it('keeps deliveries waiting past maxWaitMs while the origin keeps answering (backpressure, no bounce)', async () => {
+    const sut = new OriginGate({ ...opts, maxInFlight: 1, maxWaiting: 1, maxWaitMs: 30 }, () => 0);
+    const first = await sut.acquire('https://a');
+    if (first.admitted) first.release('success'); // it answers
+    let holder = await sut.acquire('https://a');
+    const waiters = Array.from({ length: 5 }, () => sut.acquire('https://a'));
+    const results: boolean[] = [];
+    for (const w of waiters) {
+      // Each answer comes after more than maxWaitMs: the queued ones must still be waiting.
+      await new Promise((r) => setTimeout(r, 40));
+      if (holder.admitted) holder.release('success');
+      holder = await w;
+      results.push(holder.admitted);
+    }
+    expect(results).toEqual([true, true, true, true, true]);
+  });
+});
+
+describe('WaiterQueue', () => {
+  it('serves first come first, skips given-up waiters, and stays linear with thousands of them', () => {
+    const sut = new WaiterQueue();
+    const woken: number[] = [];
+    const all = Array.from({ length: 20_000 }, (_, i) => ({ done: false, wake: () => void woken.push(i) }));
+    for (const w of all) sut.push(w);
+    for (let i = 0; i < all.length; i += 2) sut.cancel(all[i]!);
+    expect(sut.size).toBe(10_000);
+    for (let w = sut.shift(); w; w = sut.shift()) w.wake(true);
+    expect(woken).toHaveLength(10_000);
+    expect(woken.slice(0, 3)).toEqual([1, 3, 5]);
+    expect(sut.size).toBe(0);
   });
 });

@@ -8,9 +8,9 @@
 export interface OriginGateOptions {
   /** Requests in flight to one origin at most. */
   maxInFlight: number;
-  /** Deliveries that may wait for a slot of a busy origin; more are bounced at once. */
+  /** Deliveries that may wait for a slot of a silent origin; more are bounced at once. */
   maxWaiting: number;
-  /** How long a delivery waits for a slot before it is bounced. */
+  /** How long a delivery waits for a slot of an origin that has stopped answering before it is bounced. */
   maxWaitMs: number;
   /** Consecutive transient failures that open the circuit. */
   failureThreshold: number;
@@ -42,13 +42,75 @@ interface OriginState {
   inFlight: number;
   /** When a request to this origin last came back (any answer): a busy origin that answers is healthy. */
   lastAnswerAt: number;
-  /** Called with true when handed a slot, false when bounced (the circuit opened). */
-  waiting: Array<(granted: boolean) => void>;
+  /** Deliveries waiting for a slot, first come first served. */
+  waiting: WaiterQueue;
   failures: number;
   opens: number;
   openUntil: number;
   /** While half-open, only one probe request goes through. */
   probing: boolean;
+}
+
+interface Waiter {
+  /** Called with true when handed a slot, false when bounced (the circuit opened). */
+  wake: (granted: boolean) => void;
+  /** Woken or given up: skipped when the queue reaches it. */
+  done: boolean;
+}
+
+/**
+ * FIFO of waiters with O(1) push, shift and cancel: a waiter that gives up is only marked, and
+ * skipped when it reaches the head (an `indexOf` + `splice` per time-out is quadratic with
+ * thousands of waiters). The array is compacted once its consumed head outgrows the rest.
+ */
+export class WaiterQueue {
+  private items: (Waiter | undefined)[] = [];
+  private head = 0;
+  /** Waiters neither woken nor given up. */
+  size = 0;
+
+  push(w: Waiter): void {
+    this.items.push(w);
+    this.size++;
+  }
+
+  cancel(w: Waiter): void {
+    if (w.done) return;
+    w.done = true;
+    this.size--;
+  }
+
+  shift(): Waiter | undefined {
+    while (this.head < this.items.length) {
+      const w = this.items[this.head];
+      this.items[this.head++] = undefined;
+      if (w && !w.done) {
+        w.done = true;
+        this.size--;
+        this.compact();
+        return w;
+      }
+    }
+    this.compact();
+    return undefined;
+  }
+
+  /** Every live waiter, the queue emptied. */
+  drain(): Waiter[] {
+    const live: Waiter[] = [];
+    for (let w = this.shift(); w; w = this.shift()) live.push(w);
+    return live;
+  }
+
+  private compact(): void {
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
 }
 
 export class OriginGate {
@@ -62,7 +124,7 @@ export class OriginGate {
   private state(origin: string): OriginState {
     let s = this.origins.get(origin);
     if (!s) {
-      s = { inFlight: 0, lastAnswerAt: 0, waiting: [], failures: 0, opens: 0, openUntil: 0, probing: false };
+      s = { inFlight: 0, lastAnswerAt: 0, waiting: new WaiterQueue(), failures: 0, opens: 0, openUntil: 0, probing: false };
       this.origins.set(origin, s);
     }
     return s;
@@ -73,22 +135,32 @@ export class OriginGate {
     const first = this.admit(origin, now);
     if (first.admitted || first.reason !== ORIGIN_BUSY) return first;
     const s = this.state(origin);
-    // A busy origin that keeps answering frees slots every few milliseconds: any number may queue
-    // for up to maxWaitMs. One that has stopped answering (hanging) gets at most maxWaiting waiters,
-    // so it can never hold more than maxInFlight + maxWaiting worker slots.
-    const answering = now - s.lastAnswerAt < ANSWERING_WINDOW_MS;
-    if (!answering && s.waiting.length >= this.opts.maxWaiting) return first;
+    // A busy origin that keeps answering frees slots every few milliseconds: any number may queue,
+    // for as long as it keeps answering. One that has stopped answering (hanging) gets at most
+    // maxWaiting waiters for maxWaitMs, so it can never hold more than maxInFlight + maxWaiting
+    // worker slots for long.
+    const answering = (at: number, windowMs: number) => at - s.lastAnswerAt < windowMs;
+    if (!answering(now, ANSWERING_WINDOW_MS) && s.waiting.size >= this.opts.maxWaiting) return first;
     const gotSlot = await new Promise<boolean>((resolve) => {
-      const wake = (granted: boolean) => {
-        clearTimeout(timer);
-        resolve(granted);
+      const waiter: Waiter = {
+        done: false,
+        wake: (granted) => {
+          clearTimeout(timer);
+          resolve(granted);
+        },
       };
-      const timer = setTimeout(() => {
-        const i = s.waiting.indexOf(wake);
-        if (i >= 0) s.waiting.splice(i, 1);
+      const check = () => {
+        if (waiter.done) return;
+        // Still answering within the last wait period: keep the place in the queue.
+        if (answering(Date.now(), Math.max(ANSWERING_WINDOW_MS, this.opts.maxWaitMs))) {
+          timer = setTimeout(check, this.opts.maxWaitMs);
+          return;
+        }
+        s.waiting.cancel(waiter);
         resolve(false);
-      }, this.opts.maxWaitMs);
-      s.waiting.push(wake);
+      };
+      let timer = setTimeout(check, this.opts.maxWaitMs);
+      s.waiting.push(waiter);
     });
     // A woken waiter was handed the slot of the request that finished.
     if (gotSlot) return this.grant(s, false);
@@ -120,7 +192,7 @@ export class OriginGate {
         this.record(s, result, Date.now());
         const next = s.openUntil > Date.now() ? undefined : s.waiting.shift();
         // The slot passes straight to a waiter (inFlight unchanged), or is freed.
-        if (next) next(true);
+        if (next) next.wake(true);
         else s.inFlight--;
       },
     };
@@ -140,7 +212,7 @@ export class OriginGate {
       s.openUntil = now + Math.min(this.opts.maxOpenMs, this.opts.baseOpenMs * 2 ** s.opens);
       s.opens++;
       // Waiters would only be sent into an open circuit: bounce them now.
-      for (const w of s.waiting.splice(0)) w(false);
+      for (const w of s.waiting.drain()) w.wake(false);
     }
   }
 

@@ -9,7 +9,7 @@ import { EncryptionError, WebPushEncryptor, type EncryptedRequest } from './web-
 import type { VapidKeyPair } from '@davpush/storage';
 
 /** Pushes per delivery job; a crash re-sends at most the ones of a batch still in flight. */
-const WEB_PUSH_BATCH_SIZE = 50;
+export const WEB_PUSH_BATCH_SIZE = 50;
 
 /**
  * Web Push (RFC 8030) with RFC 8291 aes128gcm encryption by the `web-push` package. web-push builds

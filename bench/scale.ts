@@ -1,0 +1,282 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Queue } from 'bullmq';
+import Redis from 'ioredis';
+import { WebPushClient } from '../test/support/webpush-client';
+import { Child, ROOT, median, percentile, sleep, until, type Figure } from './lib';
+
+/** What the figures below need of the running service and its surroundings. */
+export interface BenchContext {
+  call: (method: string, url: string, token: string, body?: unknown) => Promise<unknown>;
+  apiKey: string;
+  redisUrl: string;
+  sink: Child;
+  sinkOrigin: string;
+  work: string;
+  caPath: string;
+  payload: string;
+  vapid: { publicKey: string; privateKey: string };
+}
+
+/** Registrations through the HTTP API, `width` at a time; endpoints about 150 bytes like real ones. */
+export async function registerMany(ctx: BenchContext, topic: string, n: number, pathOf: (i: number) => string, width = 64): Promise<WebPushClient[]> {
+  const clients = Array.from({ length: n }, (_, i) => WebPushClient.create(`${ctx.sinkOrigin}${pathOf(i)}`));
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < clients.length) {
+      const c = clients[next++]!;
+      await ctx.call('POST', `/v1/topics/${topic}/registrations`, ctx.apiKey, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } });
+    }
+  }));
+  return clients;
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+}
+
+export function rawChild(ctx: BenchContext, args: string[]): Child {
+  return Child.node(path.join(ROOT, 'dist-bench/bench/raw-web-push.js'), args, { NODE_EXTRA_CA_CERTS: ctx.caPath });
+}
+
+const ratioOf = (o: number, b: number) => Math.round((o / b) * 100) / 100;
+
+/**
+ * One topic with `n` registrations on one push service: event → every push accepted, vs the raw
+ * sender to the same subscriptions; and the Redis memory the registrations took, vs one hash and one
+ * sorted-set member per registration holding the same data.
+ */
+export async function bigFanout(ctx: BenchContext, n: number, rounds: number): Promise<Figure[]> {
+  const redis = new Redis(ctx.redisUrl);
+  try {
+    const before = await usedMemory(redis);
+    // Endpoints of about 150 bytes, like FCM's and Mozilla's.
+    const clients = await registerMany(ctx, 'big', n, (i) => `/push/big/${'x'.repeat(100)}${String(i).padStart(12, '0')}`);
+    const perRegistration = (await usedMemory(redis)) - before;
+    const subsFile = path.join(ctx.work, 'big-subs.json');
+    fs.writeFileSync(subsFile, JSON.stringify(clients.map((c) => c.subscription)));
+    const baselineBytes = await hashAndZsetBytes(redis, clients);
+    const ours: number[] = [];
+    const raw: number[] = [];
+    let growth = 0;
+    for (let r = 1; r <= rounds; r++) {
+      const count = await ctx.sink.ask('count');
+      const memBefore = await usedMemory(redis);
+      const started = performance.now();
+      await ctx.call('POST', '/v1/events', ctx.apiKey, { topic: 'big', changes: ['content'], syncToken: `big${r}`, urgency: 'high' });
+      await until(async () => (await ctx.sink.ask('count')) - count >= n, 30 * 60_000, 'the big fan-out');
+      ours.push(n / ((performance.now() - started) / 1000));
+      await sleep(500);
+      growth = Math.max(growth, (await usedMemory(redis)) - memBefore);
+      const child = rawChild(ctx, ['throughput', subsFile, ctx.payload, ctx.vapid.publicKey, ctx.vapid.privateKey]);
+      await child.waitFor('done', 30 * 60_000);
+      raw.push(n / (Number(/done ([\d.]+)/.exec(child.output)![1]) / 1000));
+      process.stdout.write(`big fan-out round ${r}: ours ${ours.at(-1)!.toFixed(0)}/s, raw ${raw.at(-1)!.toFixed(0)}/s, Redis +${(growth / 1e6).toFixed(1)} MB\n`);
+    }
+    const o = median(ours);
+    const b = median(raw);
+    const bytes = Math.round(perRegistration / n);
+    return [
+      {
+        name: `One topic, ${n.toLocaleString('en')} registrations on one push service (Redis after the fan-out: +${Math.round(growth / n)} B per registration)`,
+        unit: 'pushes/s',
+        ours: Math.round(o),
+        baseline: Math.round(b),
+        baselineName: 'raw sender: VAPID cached, web-push encrypt, keep-alive, 64 in flight',
+        ratio: ratioOf(o, b),
+        target: 0.85,
+        runs: { ours: ours.map(Math.round), baseline: raw.map(Math.round) },
+      },
+      {
+        name: `Redis memory per Web Push registration (${n.toLocaleString('en')}, endpoint ~150 B)`,
+        unit: 'B',
+        ours: bytes,
+        baseline: baselineBytes,
+        baselineName: 'one hash + one sorted-set member',
+        ratio: ratioOf(bytes, baselineBytes),
+        target: 0,
+        targetText: `≤ 500 B ${bytes <= 500 ? '✔' : '✘'}`,
+        met: bytes <= 500,
+        runs: { ours: [bytes], baseline: [baselineBytes] },
+      },
+    ];
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** The plainest record of the same registrations: a hash of endpoint, keys and expiry, and an index entry. */
+async function hashAndZsetBytes(redis: Redis, clients: WebPushClient[]): Promise<number> {
+  const before = await usedMemory(redis);
+  const expires = Date.now() + 7 * 86_400_000;
+  for (let i = 0; i < clients.length; i += 1000) {
+    const p = redis.pipeline();
+    clients.slice(i, i + 1000).forEach((c, j) => {
+      const id = `bench-baseline-${String(i + j).padStart(10, '0')}`;
+      p.hset(`{bench}:reg:${id}`, 'endpoint', c.pushResource, 'p256dh', c.publicKey, 'auth', c.authSecret, 'expires', expires);
+      p.zadd('{bench}:topic', expires, id);
+    });
+    await p.exec();
+  }
+  const bytes = Math.round(((await usedMemory(redis)) - before) / clients.length);
+  for (let i = 0; i < clients.length; i += 1000) {
+    const ids = clients.slice(i, i + 1000).map((_, j) => `{bench}:reg:bench-baseline-${String(i + j).padStart(10, '0')}`);
+    await redis.del(...ids);
+  }
+  await redis.del('{bench}:topic');
+  return bytes;
+}
+
+/**
+ * Ingest: `clients` concurrent callers each posting `batches` batches of 1,000 events (100 topics
+ * without registrations), vs BullMQ `addBulk` of the same number of jobs on the same Redis.
+ */
+export async function ingest(ctx: BenchContext, rounds: number, batches: number, clients = 4): Promise<Figure[]> {
+  const redis = new Redis(ctx.redisUrl);
+  const connection = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('bench-ingest', { connection, prefix: 'bench' });
+  const total = clients * batches * 1000;
+  const ours: number[] = [];
+  const raw: number[] = [];
+  let bytesPerEvent = 0;
+  let bytesPerJob = 0;
+  try {
+    for (let r = 0; r <= rounds; r++) {
+      const memBefore = await usedMemory(redis);
+      let started = performance.now();
+      await Promise.all(Array.from({ length: clients }, async (_client, c) => {
+        for (let b = 0; b < batches; b++) {
+          const events = Array.from({ length: 1000 }, (_, i) => ({ topic: `ingest-${i % 100}`, changes: ['content'], syncToken: `r${r}c${c}b${b}i${i}` }));
+          await ctx.call('POST', '/v1/events', ctx.apiKey, { events });
+        }
+      }));
+      const oursRate = total / ((performance.now() - started) / 1000);
+      bytesPerEvent = Math.round(((await usedMemory(redis)) - memBefore) / total);
+      const jobsBefore = await usedMemory(redis);
+      started = performance.now();
+      await Promise.all(Array.from({ length: clients }, async (_client, c) => {
+        for (let b = 0; b < batches; b++) {
+          await queue.addBulk(Array.from({ length: 1000 }, (_, i) => ({ name: 'event', data: { tenantId: 'bench', topic: `ingest-${i % 100}`, changes: ['content'], syncToken: `r${r}c${c}b${b}i${i}` } })));
+        }
+      }));
+      const rawRate = total / ((performance.now() - started) / 1000);
+      bytesPerJob = Math.round(((await usedMemory(redis)) - jobsBefore) / total);
+      await queue.obliterate({ force: true });
+      if (r === 0) continue; // warm-up
+      ours.push(oursRate);
+      raw.push(rawRate);
+      process.stdout.write(`ingest round ${r}: ours ${oursRate.toFixed(0)}/s, addBulk ${rawRate.toFixed(0)}/s, ${bytesPerEvent} B per event\n`);
+    }
+  } finally {
+    await queue.close();
+    connection.disconnect();
+    redis.disconnect();
+  }
+  const o = median(ours);
+  const b = median(raw);
+  return [
+    {
+      name: `Ingest, ${clients} clients × batches of 1,000 events (100 topics without registrations)`,
+      unit: 'events/s',
+      ours: Math.round(o),
+      baseline: Math.round(b),
+      baselineName: 'BullMQ addBulk, same batches',
+      ratio: ratioOf(o, b),
+      target: 0.5,
+      targetText: `≥ 10,000/s and ≥ 0.5× ${o >= 10_000 && o / b >= 0.5 ? '✔' : '✘'}`,
+      met: o >= 10_000 && o / b >= 0.5,
+      runs: { ours: ours.map(Math.round), baseline: raw.map(Math.round) },
+    },
+    {
+      name: 'Redis memory per accepted event (its status record, kept 24 h)',
+      unit: 'B',
+      ours: bytesPerEvent,
+      baseline: bytesPerJob,
+      baselineName: 'one BullMQ job from addBulk',
+      ratio: ratioOf(bytesPerEvent, bytesPerJob),
+      target: 0,
+      runs: { ours: [bytesPerEvent], baseline: [bytesPerJob] },
+    },
+  ];
+}
+
+/**
+ * Event → push accepted at a fixed event rate over 100 topics (one registration each), as the push
+ * service saw it, vs the raw sender's request latency at the same rate. `urgency` high: every event
+ * pushed at once; normal: the first event of each (quiet) topic is the leading push, later ones
+ * are merged into trailing pushes at most one window later.
+ */
+export async function latency(ctx: BenchContext, rate: number, seconds: number, rounds: number, windowMs: number): Promise<Figure[]> {
+  const topics = 100;
+  const clients: WebPushClient[] = [];
+  for (let t = 0; t < topics; t++) clients.push(...(await registerMany(ctx, `lat-${t}`, 1, () => `/push/lat-${t}`, 1)));
+  const count = rate * seconds;
+  const subsFile = path.join(ctx.work, 'lat-subs.json');
+  fs.writeFileSync(subsFile, JSON.stringify(Array.from({ length: count }, (_, i) => clients[i % topics]!.subscription)));
+  const ourRound = async (urgency: 'high' | 'normal') => {
+    await ctx.sink.askJson('times');
+    const sent: { t: number; at: number }[] = [];
+    const started = performance.now();
+    const posts: Promise<unknown>[] = [];
+    for (let i = 0; i < count; i++) {
+      const wait = started + (i * 1000) / rate - performance.now();
+      if (wait > 1) await sleep(wait);
+      sent.push({ t: i % topics, at: Date.now() });
+      posts.push(ctx.call('POST', '/v1/events', ctx.apiKey, { topic: `lat-${i % topics}`, changes: ['content'], syncToken: `l${i}`, urgency }));
+    }
+    await Promise.all(posts);
+    await sleep(windowMs + 1500);
+    const times = await ctx.sink.askJson<Record<string, number[]>>('times');
+    const first: number[] = [];
+    const later: number[] = [];
+    const seen = new Set<number>();
+    for (const s of sent) {
+      const arrival = (times[`/push/lat-${s.t}`] ?? []).find((a) => a >= s.at);
+      const ms = arrival === undefined ? Infinity : arrival - s.at;
+      (seen.has(s.t) ? later : first).push(ms);
+      seen.add(s.t);
+    }
+    return { first, later, all: [...first, ...later] };
+  };
+  const rawRound = async () => {
+    const child = rawChild(ctx, ['latency', subsFile, ctx.payload, ctx.vapid.publicKey, ctx.vapid.privateKey, String(rate)]);
+    await child.waitFor('latencies', 10 * 60_000);
+    await ctx.sink.askJson('times');
+    return JSON.parse(/latencies (.*)\n/.exec(child.output)![1]!) as number[];
+  };
+  const urgent: number[] = [];
+  const firsts: number[] = [];
+  const merged: number[] = [];
+  const raw: number[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    const u = await ourRound('high');
+    urgent.push(percentile(u.all, 99));
+    raw.push(percentile(await rawRound(), 99));
+    await sleep(windowMs + 200); // every topic quiet again
+    const n = await ourRound('normal');
+    firsts.push(percentile(n.first, 99));
+    merged.push(percentile(n.later, 99));
+    process.stdout.write(`latency round ${r}: p99 urgent ${urgent.at(-1)!.toFixed(1)} ms, raw ${raw.at(-1)!.toFixed(1)} ms, first-of-window ${firsts.at(-1)!.toFixed(1)} ms, merged ${merged.at(-1)!.toFixed(1)} ms\n`);
+  }
+  const rawP99 = median(raw);
+  const fig = (name: string, xs: number[], bound: number, boundText: string): Figure => {
+    const o = median(xs);
+    return {
+      name,
+      unit: 'ms p99',
+      ours: Math.round(o * 10) / 10,
+      baseline: Math.round(rawP99 * 10) / 10,
+      baselineName: `raw sender at ${rate}/s`,
+      ratio: ratioOf(o, rawP99),
+      target: 0,
+      targetText: `${boundText} ${o <= bound ? '✔' : '✘'}`,
+      met: o <= bound,
+      runs: { ours: xs.map((x) => Math.round(x)), baseline: raw.map((x) => Math.round(x)) },
+    };
+  };
+  return [
+    fig(`Event → push accepted at ${rate} events/s over ${topics} topics, urgency high`, urgent, rawP99 + 25, '≤ raw + 25 ms'),
+    fig(`Same, urgency normal: first event of a quiet topic (window ${windowMs} ms)`, firsts, rawP99 + 25, '≤ raw + 25 ms'),
+    fig(`Same, urgency normal: events merged into a trailing push`, merged, windowMs + 25, `≤ window + 25 ms (${windowMs + 25})`),
+  ];
+}
