@@ -14,7 +14,7 @@ const ACCEPTED = new LuaScript(`${DROP_DONE_WHEN_SETTLED}
 for i = 3, #ARGV do
   local k = (i - 3) * 3
   if redis.call('EXISTS', KEYS[k + 1]) == 1 then
-    redis.call('HSET', KEYS[k + 1], 'lastSuccessAt', ARGV[1], 'failures', 0)
+    redis.call('HSET', KEYS[k + 1], 'l', ARGV[1], 'f', 0)
   end
   if redis.call('SADD', KEYS[k + 3], ARGV[i]) == 1 then
     redis.call('HINCRBY', KEYS[k + 2], 'accepted', 1)

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from './redis-connection';
 
-type Arg = string | number;
+type Arg = string | number | Buffer;
 
 /**
  * A Lua script run by its SHA-1 (EVALSHA): the source crosses the wire only when Redis does not

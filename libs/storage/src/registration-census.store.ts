@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TRANSPORTS, type Transport } from '@davpush/domain';
+import { transportOfPacked } from './registration-record';
 import { keys } from './keys';
 import { RedisService } from './redis.service';
 
@@ -36,9 +37,9 @@ export class RegistrationCensusStore {
       if (ids.length === 0) break;
       visited += ids.length;
       const pipeline = client.pipeline();
-      ids.forEach((id) => pipeline.hget(keys.registration(id), 'sub'));
+      ids.forEach((id) => pipeline.hgetBuffer(keys.registration(id), 's0'));
       for (const [err, sub] of (await pipeline.exec()) ?? []) {
-        const type = err ? undefined : transportOf(sub);
+        const type = err ? undefined : transportOfPacked(sub as Buffer | null);
         if (type) {
           seen[type]++;
           readable++;
@@ -47,16 +48,5 @@ export class RegistrationCensusStore {
       if (ids.length < PAGE) break;
     }
     return { total, seen, visited, readable };
-  }
-}
-
-/** `type` of a stored subscription JSON, or undefined for a dangling index entry or unknown type. */
-function transportOf(sub: unknown): Transport | undefined {
-  if (typeof sub !== 'string') return undefined;
-  try {
-    const type = (JSON.parse(sub) as { type?: unknown }).type;
-    return TRANSPORTS.find((t) => t === type);
-  } catch {
-    return undefined;
   }
 }

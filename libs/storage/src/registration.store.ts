@@ -10,6 +10,7 @@ import {
 import { digest, keys, KEY_PREFIX } from './keys';
 import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
+import { packSubscription, pieceFields, toPieces, unpackSubscription } from './registration-record';
 import { RECORD, REMOVE, UPSERT } from './registration.scripts';
 
 export type UpsertResult =
@@ -67,6 +68,9 @@ export const registrationIndexKeys = {
   principal: (tenantId: string, principal: string) => `${KEY_PREFIX}:principal-regs:${tenantId}:${digest(principal)}`,
 };
 
+/** Pieces read with the rest of a target: 6 × 64 B hold a push resource of ~300 B with its keys. */
+const FIRST_PIECES = pieceFields(6);
+
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Registration ids carry 128 random bits: the DELETE URL is a capability (CONTRACT §3). */
@@ -76,11 +80,11 @@ export const newRegistrationId = (): string => randomBytes(16).toString('base64u
 export class RegistrationStore {
   constructor(private readonly redis: RedisService) {}
 
-  private run(script: string, keyList: string[], args: (string | number)[]): Promise<unknown> {
+  private run(script: string, keyList: string[], args: (string | number | Buffer)[]): Promise<unknown> {
     // EVALSHA: the script text crosses the wire only when Redis does not know it yet.
     let compiled = SCRIPTS.get(script);
     if (!compiled) SCRIPTS.set(script, (compiled = new LuaScript(script)));
-    return compiled.run(this.redis.client, keyList, args.map(String));
+    return compiled.run(this.redis.client, keyList, args.map((a) => (Buffer.isBuffer(a) ? a : String(a))));
   }
 
   async upsert(
@@ -106,7 +110,6 @@ export class RegistrationStore {
         newRegistrationId(),
         tenantId,
         topic,
-        JSON.stringify(reg.subscription),
         JSON.stringify(reg.trigger),
         reg.expiresAt,
         now,
@@ -115,6 +118,9 @@ export class RegistrationStore {
         limits.perTopic,
         limits.perPrincipal,
         reg.clientId ?? '',
+        digest(topic),
+        principal ? digest(principal) : '',
+        ...toPieces(packSubscription(reg.subscription)),
       ],
     )) as [UpsertResult['status'], string];
     return { status, id } as UpsertResult;
@@ -123,21 +129,22 @@ export class RegistrationStore {
   /** A live (unexpired) registration, optionally only if it belongs to the tenant. */
   async get(id: string, tenantId?: string, now = Date.now()): Promise<Registration | undefined> {
     if (!ID_PATTERN.test(id)) return undefined;
-    const h = await this.redis.client.hgetall(keys.registration(id));
-    if (!h.id || (tenantId && h.tenantId !== tenantId)) return undefined;
+    const raw = await this.redis.client.hgetallBuffer(keys.registration(id));
+    const h = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.toString('utf8')]));
+    if (!h.t || (tenantId && h.t !== tenantId)) return undefined;
     const reg: Registration = {
-      id: h.id,
-      tenantId: h.tenantId!,
-      topic: h.topic!,
-      subscription: JSON.parse(h.sub!) as Subscription,
-      trigger: JSON.parse(h.trigger!) as Trigger,
-      expiresAt: Number(h.expiresAt),
-      createdAt: Number(h.createdAt),
-      updatedAt: Number(h.updatedAt),
-      principal: h.principal || undefined,
-      clientId: h.clientId || undefined,
-      lastSuccessAt: h.lastSuccessAt ? Number(h.lastSuccessAt) : undefined,
-      consecutiveFailures: Number(h.failures ?? 0),
+      id,
+      tenantId: h.t,
+      topic: h.p!,
+      subscription: unpackSubscription(Buffer.concat(pieceFields(Number(h.n)).map((f) => raw[f]!))),
+      trigger: JSON.parse(h.g!) as Trigger,
+      expiresAt: Number(h.e),
+      createdAt: Number(h.c),
+      updatedAt: Number(h.u),
+      principal: h.o || undefined,
+      clientId: h.k || undefined,
+      lastSuccessAt: h.l ? Number(h.l) : undefined,
+      consecutiveFailures: Number(h.f ?? 0),
     };
     return reg.expiresAt > now ? reg : undefined;
   }
@@ -202,18 +209,32 @@ export class RegistrationStore {
 
   private async targets(ids: readonly string[]): Promise<RegistrationTarget[]> {
     if (ids.length === 0) return [];
+    // One round trip for the usual subscription (up to FIRST_PIECES pieces); a second only for longer ones.
+    const first = FIRST_PIECES.length;
     const pipeline = this.redis.client.pipeline();
-    ids.forEach((id) => pipeline.hmget(keys.registration(id), 'trigger', 'sub', 'clientId'));
-    const rows = (await pipeline.exec()) ?? [];
-    const targets: RegistrationTarget[] = [];
-    rows.forEach(([err, v], i) => {
+    ids.forEach((id) => pipeline.hmgetBuffer(keys.registration(id), 'g', 'k', 'n', ...FIRST_PIECES));
+    const rows = ((await pipeline.exec()) ?? []).map(([err, v]) => {
       // A failed read is not a missing registration: the caller must not go on without it.
       if (err) throw err;
-      const [trigger, sub, clientId] = v as (string | null)[];
-      if (!trigger || !sub) return;
-      const subscription = JSON.parse(sub) as Subscription;
-      const target: RegistrationTarget = { id: ids[i]!, trigger: JSON.parse(trigger) as Trigger, transport: subscription.type, subscription };
-      if (clientId) target.clientId = clientId;
+      return v as (Buffer | null)[];
+    });
+    const longer = rows.flatMap((row, i) => (Number(row[2] ?? 0) > first ? [i] : []));
+    if (longer.length > 0) {
+      const more = this.redis.client.pipeline();
+      longer.forEach((i) => more.hmgetBuffer(keys.registration(ids[i]!), ...pieceFields(Number(rows[i]![2])).slice(first)));
+      ((await more.exec()) ?? []).forEach(([err, v], j) => {
+        if (err) throw err;
+        rows[longer[j]!]!.push(...(v as (Buffer | null)[]));
+      });
+    }
+    const targets: RegistrationTarget[] = [];
+    rows.forEach(([trigger, clientId, n, ...pieces], i) => {
+      const count = Number(n ?? 0);
+      const own = [...pieces.slice(0, Math.min(count, first)), ...pieces.slice(first)];
+      if (!trigger || count === 0 || own.length !== count || own.some((p) => !p)) return;
+      const subscription = unpackSubscription(Buffer.concat(own as Buffer[]));
+      const target: RegistrationTarget = { id: ids[i]!, trigger: JSON.parse(trigger.toString('utf8')) as Trigger, transport: subscription.type, subscription };
+      if (clientId) target.clientId = clientId.toString('utf8');
       targets.push(target);
     });
     return targets;

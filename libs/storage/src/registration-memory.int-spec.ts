@@ -1,0 +1,61 @@
+import { createECDH, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@davpush/config';
+import type { ValidRegistration } from '@davpush/domain';
+import { RedisServer } from '../../../test/support/redis-server';
+import { RedisService } from './redis.service';
+import { RegistrationStore } from './registration.store';
+
+/** How many registrations the figure is measured over (REG_MEMORY_N overrides; the issue's figure uses 100k). */
+const N = Number(process.env['REG_MEMORY_N'] ?? 10_000);
+
+const ecdh = createECDH('prime256v1');
+ecdh.generateKeys();
+const now = Date.now();
+
+/** A typical Web Push registration: a ~150 B endpoint (FCM-style Web Push URL), p256dh, auth, one trigger. */
+const reg = (i: number): ValidRegistration => ({
+  subscription: {
+    type: 'web-push',
+    pushResource: `https://fcm.googleapis.com/fcm/send/${randomBytes(12).toString('base64url')}:APA91b${randomBytes(80).toString('base64url')}${i}`.slice(0, 152),
+    publicKey: ecdh.getPublicKey('base64url'),
+    authSecret: randomBytes(16).toString('base64url'),
+    contentEncoding: 'aes128gcm',
+  },
+  trigger: { contentUpdate: { depth: '1' } },
+  expiresAt: now + 7 * 86400_000,
+});
+
+const usedMemory = async (redis: RedisService): Promise<number> => Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))![1]);
+
+describe('Redis memory per registration (real redis-server, INFO used_memory delta)', () => {
+  let server: RedisServer;
+  let redis: RedisService;
+  let sut: RegistrationStore;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    redis = new RedisService(loadConfig({ REDIS_URL: server.url }));
+    sut = new RegistrationStore(redis);
+  });
+  afterAll(async () => {
+    await redis?.onApplicationShutdown();
+    await server?.stop();
+  });
+
+  it(`${N} registrations on one topic`, async () => {
+    await sut.upsert('warm', 'up', reg(-1), undefined, now);
+    const before = await usedMemory(redis);
+    for (let i = 0; i < N; i += 500) {
+      await Promise.all(Array.from({ length: Math.min(500, N - i) }, (_, j) => sut.upsert('tenant0123456789abcdef', 'calendar-home', reg(i + j), undefined, now)));
+    }
+    const perRegistration = Math.round(((await usedMemory(redis)) - before) / N);
+    process.stdout.write(`Redis per registration: ${perRegistration} B over ${N} registrations\n`);
+    expect(await sut.countLive('tenant0123456789abcdef', 'calendar-home', now)).toBe(N);
+    // The record stays in the compact encoding on a Redis with default settings.
+    const id = (await sut.liveTargets('tenant0123456789abcdef', 'calendar-home', 0, 1, now)).targets[0]!.id;
+    expect(await redis.client.object('ENCODING', `{davpush}:reg:${id}`)).toBe('listpack');
+    process.stdout.write(`MEMORY USAGE of one record: ${String(await redis.client.memory('USAGE', `{davpush}:reg:${id}`))} B\n`);
+    expect(perRegistration).toBeLessThan(Number(process.env['REG_MEMORY_MAX'] ?? 10_000));
+  }, 300_000);
+});
