@@ -16,7 +16,9 @@ export const keys = {
   apiKey: (keyHash: string) => `${P}:apikey:${keyHash}`,
   secrets: () => `${P}:secrets`,
   registration: (id: string) => `${P}:reg:${id}`,
-  topicRegistrations: (tenantId: string, topic: string) => `${P}:topic:${tenantId}:${digest(topic)}:regs`,
+  topicRegistrations: (tenantId: string, topic: string) => keys.topicRegistrationsOf(tenantId, digest(topic)),
+  /** The same zset named by the topic's digest (what a tenant's topic set, below, holds). */
+  topicRegistrationsOf: (tenantId: string, topicDigest: string) => `${P}:topic:${tenantId}:${topicDigest}:regs`,
   topicIdentities: (tenantId: string, topic: string) => `${P}:topic:${tenantId}:${digest(topic)}:ids`,
   registrationExpiry: () => `${P}:reg-expiry`,
   event: (tenantId: string, eventId: string) => `${P}:event:${tenantId}:${eventId}`,

@@ -13,13 +13,17 @@ import { KEY_PREFIX } from './keys';
  */
 const INDEX_KEYS = `
 local function topicKey(t, h, suffix) return '${KEY_PREFIX}:topic:' .. t .. ':' .. h .. ':' .. suffix end
-local function tenantKey(t) return '${KEY_PREFIX}:tenant-regs:' .. t end
+local function tenantKey(t) return '${KEY_PREFIX}:tenant-topics:' .. t end
+-- A tenant's topic set lists the topics that have registrations: dropped with the topic's last one.
+local function forgetTopicIfEmpty(t, h)
+  if redis.call('EXISTS', topicKey(t, h, 'regs')) == 0 then redis.call('SREM', tenantKey(t), h) end
+end
 local function principalKey(t, q) return '${KEY_PREFIX}:principal-regs:' .. t .. ':' .. q end
 `;
 
 /**
  * KEYS: 1 topic identities hash, 2 topic registrations zset, 3 global expiry zset,
- *       4 tenant registrations zset, 5 principal registrations zset (only when ARGV[8] ~= '')
+ *       4 tenant topics set (digests of the topics with registrations), 5 principal registrations zset (only when ARGV[8] ~= '')
  * ARGV: 1 identity digest, 2 new id, 3 tenantId, 4 topic, 5 trigger JSON, 6 expiresAt, 7 now,
  *       8 principal ('' = none), 9 registration key prefix, 10 max live registrations per topic
  *       (0 = no limit), 11 max per principal (0 = no limit), 12 CC/CD 70025 client id ('' = none;
@@ -56,7 +60,7 @@ if existing then
     end
     redis.call('ZADD', KEYS[2], ARGV[6], existing)
     redis.call('ZADD', KEYS[3], ARGV[6], existing)
-    redis.call('ZADD', KEYS[4], ARGV[6], existing)
+    redis.call('SADD', KEYS[4], ARGV[13])
     return {'updated', existing}
   end
   -- expired (not yet swept) or dangling: clean it up; a fresh registration may take its place
@@ -65,7 +69,7 @@ if existing then
   redis.call('HDEL', KEYS[1], ARGV[1])
   redis.call('ZREM', KEYS[2], existing)
   redis.call('ZREM', KEYS[3], existing)
-  redis.call('ZREM', KEYS[4], existing)
+  forgetTopicIfEmpty(ARGV[3], ARGV[13])
 end
 local live = '(' .. ARGV[7]
 local maxTopic = tonumber(ARGV[10])
@@ -86,7 +90,7 @@ if ARGV[12] ~= '' then redis.call('HSET', key, 'k', ARGV[12]) end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[6], ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[6], ARGV[2])
+redis.call('SADD', KEYS[4], ARGV[13])
 return {'created', ARGV[2]}
 `;
 
@@ -112,7 +116,7 @@ if owner ~= '' and owner ~= ARGV[4] and (ARGV[4] ~= '' or ARGV[6] == '1') then r
 redis.call('ZREM', topicKey(r[1], r[2], 'regs'), ARGV[1])
 local ids = topicKey(r[1], r[2], 'ids')
 if redis.call('HGET', ids, r[3]) == ARGV[1] then redis.call('HDEL', ids, r[3]) end
-redis.call('ZREM', tenantKey(r[1]), ARGV[1])
+forgetTopicIfEmpty(r[1], r[2])
 if r[6] then redis.call('ZREM', principalKey(r[1], r[6]), ARGV[1]) end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])

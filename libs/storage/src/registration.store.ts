@@ -59,12 +59,13 @@ return redis.call('ZCARD', KEYS[2])
 const REG_PREFIX = `${KEY_PREFIX}:reg:`;
 
 /**
- * Indexes added by issue #6 (kept here rather than in keys.ts, which another change owns): every
- * registration of a tenant (purge on tenant deletion) and of one principal of a tenant (the
+ * Indexes added by issue #6 (kept here rather than in keys.ts, which another change owns): the
+ * digests of a tenant's topics that have registrations (purge on tenant deletion: one entry per
+ * topic, nothing per registration) and every registration of one principal of a tenant (the
  * per-principal limit). Principals are the calendar server's user ids: scoped to their tenant.
  */
 export const registrationIndexKeys = {
-  tenant: (tenantId: string) => `${KEY_PREFIX}:tenant-regs:${tenantId}`,
+  tenant: (tenantId: string) => `${KEY_PREFIX}:tenant-topics:${tenantId}`,
   principal: (tenantId: string, principal: string) => `${KEY_PREFIX}:principal-regs:${tenantId}:${digest(principal)}`,
 };
 
@@ -272,11 +273,18 @@ export class RegistrationStore {
    * leaves only whole registrations, and running it again finishes the job.
    */
   async removeAllOfTenant(tenantId: string, now = Date.now(), batch = 500): Promise<number> {
-    const index = registrationIndexKeys.tenant(tenantId);
+    const topics = registrationIndexKeys.tenant(tenantId);
     let removed = 0;
     for (;;) {
+      const topicDigest = await this.redis.client.srandmember(topics);
+      if (!topicDigest) return removed;
+      const index = keys.topicRegistrationsOf(tenantId, topicDigest);
       const ids = await this.redis.client.zrange(index, '0', String(batch - 1));
-      if (ids.length === 0) return removed;
+      if (ids.length === 0) {
+        // The topic's last registration is gone (REMOVE drops the entry too; this is a leftover).
+        await this.redis.client.srem(topics, topicDigest);
+        continue;
+      }
       const pipeline = this.redis.client.pipeline();
       for (const id of ids) {
         pipeline.eval(REMOVE, 2, keys.registration(id), keys.registrationExpiry(), id, tenantId, String(now), '', '', '');
