@@ -55,6 +55,9 @@ describe('Redis memory per registration (real redis-server, INFO used_memory del
     // The record stays in the compact encoding on a Redis with default settings.
     const id = (await sut.liveTargets('tenant0123456789abcdef', 'calendar-home', 0, 1, now)).targets[0]!.id;
     expect(await redis.client.object('ENCODING', `{davpush}:reg:${id}`)).toBe('listpack');
+    for (const key of await redis.client.keys('{davpush}:*')) {
+      if (!key.startsWith('{davpush}:reg:')) process.stdout.write(`${key}: ${Math.round(Number(await redis.client.memory('USAGE', key, 'SAMPLES', '0')) / N)} B per registration\n`);
+    }
     process.stdout.write(`MEMORY USAGE of one record: ${String(await redis.client.memory('USAGE', `{davpush}:reg:${id}`))} B\n`);
     expect(perRegistration).toBeLessThan(Number(process.env['REG_MEMORY_MAX'] ?? 10_000));
   }, 300_000);

@@ -6,7 +6,7 @@ import { KEY_PREFIX } from './keys';
  * racing for the last free slot of a topic cannot both get it (issue #6: limits are checked and
  * spent in the same step).
  *
- * Registration hash fields: see registration-record.ts (t p i h q o g e c u k l f n s0…). Index key
+ * Registration hash fields: see registration-record.ts (t p i h q o e c u k l f n s0…). Index key
  * names are rebuilt here from the tenant id and the topic/principal digests, in the same form as
  * `keys.topicIdentities`, `keys.topicRegistrations` (keys.ts) and `registrationIndexKeys`
  * (registration.store.ts); all share the `{davpush}` hash tag, so they live in one cluster slot.
@@ -24,11 +24,11 @@ local function principalKey(t, q) return '${KEY_PREFIX}:principal-regs:' .. t ..
 /**
  * KEYS: 1 topic identities hash, 2 topic registrations zset, 3 global expiry zset,
  *       4 tenant topics set (digests of the topics with registrations), 5 principal registrations zset (only when ARGV[8] ~= '')
- * ARGV: 1 identity digest, 2 new id, 3 tenantId, 4 topic, 5 trigger JSON, 6 expiresAt, 7 now,
+ * ARGV: 1 identity digest, 2 new id, 3 tenantId, 4 topic, 5 unused (''), 6 expiresAt, 7 now,
  *       8 principal ('' = none), 9 registration key prefix, 10 max live registrations per topic
  *       (0 = no limit), 11 max per principal (0 = no limit), 12 CC/CD 70025 client id ('' = none;
  *       an update without one clears it), 13 topic digest, 14 principal digest ('' = none),
- *       15… the packed subscription's pieces.
+ *       15… the pieces of the packed trigger and subscription.
  * Returns {status, id}: status created | updated | forbidden (another principal owns it) |
  * limit-topic | limit-principal (a new registration would pass a limit; nothing was written).
  */
@@ -51,7 +51,7 @@ if existing then
   if cur[1] and tonumber(cur[1]) > tonumber(ARGV[7]) then
     local owner = cur[2] or ''
     if owner ~= '' and ARGV[8] ~= owner then return {'forbidden', existing} end
-    redis.call('HSET', key, 'g', ARGV[5], 'e', ARGV[6], 'u', ARGV[7])
+    redis.call('HSET', key, 'e', ARGV[6], 'u', ARGV[7])
     setPieces(key)
     if ARGV[12] ~= '' then redis.call('HSET', key, 'k', ARGV[12]) else redis.call('HDEL', key, 'k') end
     if ARGV[8] ~= '' then
@@ -79,7 +79,7 @@ if ARGV[8] ~= '' and maxPrincipal > 0 and redis.call('ZCOUNT', KEYS[5], live, '+
   return {'limit-principal', ''}
 end
 local key = ARGV[9] .. ARGV[2]
-redis.call('HSET', key, 't', ARGV[3], 'p', ARGV[4], 'i', ARGV[1], 'h', ARGV[13], 'g', ARGV[5],
+redis.call('HSET', key, 't', ARGV[3], 'p', ARGV[4], 'i', ARGV[1], 'h', ARGV[13],
   'e', ARGV[6], 'c', ARGV[7], 'u', ARGV[7], 'f', 0)
 setPieces(key)
 if ARGV[8] ~= '' then

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import {
-  subscriptionIdentity,
   type Registration,
   type Subscription,
   type Trigger,
@@ -10,7 +9,7 @@ import {
 import { digest, keys, KEY_PREFIX } from './keys';
 import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
-import { packSubscription, pieceFields, toPieces, unpackSubscription } from './registration-record';
+import { identityDigest, packRecord, pieceFields, toPieces, unpackRecord } from './registration-record';
 import { RECORD, REMOVE, UPSERT } from './registration.scripts';
 
 export type UpsertResult =
@@ -107,11 +106,11 @@ export class RegistrationStore {
       UPSERT,
       keyList,
       [
-        digest(subscriptionIdentity(reg.subscription)),
+        identityDigest(reg.subscription),
         newRegistrationId(),
         tenantId,
         topic,
-        JSON.stringify(reg.trigger),
+        '',
         reg.expiresAt,
         now,
         principal ?? '',
@@ -121,7 +120,7 @@ export class RegistrationStore {
         reg.clientId ?? '',
         digest(topic),
         principal ? digest(principal) : '',
-        ...toPieces(packSubscription(reg.subscription)),
+        ...toPieces(packRecord(reg.subscription, reg.trigger)),
       ],
     )) as [UpsertResult['status'], string];
     return { status, id } as UpsertResult;
@@ -137,8 +136,7 @@ export class RegistrationStore {
       id,
       tenantId: h.t,
       topic: h.p!,
-      subscription: unpackSubscription(Buffer.concat(pieceFields(Number(h.n)).map((f) => raw[f]!))),
-      trigger: JSON.parse(h.g!) as Trigger,
+      ...unpackRecord(Buffer.concat(pieceFields(Number(h.n)).map((f) => raw[f]!))),
       expiresAt: Number(h.e),
       createdAt: Number(h.c),
       updatedAt: Number(h.u),
@@ -166,7 +164,7 @@ export class RegistrationStore {
       opts.tenantId ?? '',
       now,
       opts.principal ?? '',
-      opts.identity ? digest(subscriptionIdentity(opts.identity)) : '',
+      opts.identity ? identityDigest(opts.identity) : '',
       opts.strictPrincipal ? '1' : '',
     ])) as number;
     return r === 1 ? 'removed' : r === -1 ? 'forbidden' : 'not-found';
@@ -213,28 +211,28 @@ export class RegistrationStore {
     // One round trip for the usual subscription (up to FIRST_PIECES pieces); a second only for longer ones.
     const first = FIRST_PIECES.length;
     const pipeline = this.redis.client.pipeline();
-    ids.forEach((id) => pipeline.hmgetBuffer(keys.registration(id), 'g', 'k', 'n', ...FIRST_PIECES));
+    ids.forEach((id) => pipeline.hmgetBuffer(keys.registration(id), 'k', 'n', ...FIRST_PIECES));
     const rows = ((await pipeline.exec()) ?? []).map(([err, v]) => {
       // A failed read is not a missing registration: the caller must not go on without it.
       if (err) throw err;
       return v as (Buffer | null)[];
     });
-    const longer = rows.flatMap((row, i) => (Number(row[2] ?? 0) > first ? [i] : []));
+    const longer = rows.flatMap((row, i) => (Number(row[1] ?? 0) > first ? [i] : []));
     if (longer.length > 0) {
       const more = this.redis.client.pipeline();
-      longer.forEach((i) => more.hmgetBuffer(keys.registration(ids[i]!), ...pieceFields(Number(rows[i]![2])).slice(first)));
+      longer.forEach((i) => more.hmgetBuffer(keys.registration(ids[i]!), ...pieceFields(Number(rows[i]![1])).slice(first)));
       ((await more.exec()) ?? []).forEach(([err, v], j) => {
         if (err) throw err;
         rows[longer[j]!]!.push(...(v as (Buffer | null)[]));
       });
     }
     const targets: RegistrationTarget[] = [];
-    rows.forEach(([trigger, clientId, n, ...pieces], i) => {
+    rows.forEach(([clientId, n, ...pieces], i) => {
       const count = Number(n ?? 0);
       const own = [...pieces.slice(0, Math.min(count, first)), ...pieces.slice(first)];
-      if (!trigger || count === 0 || own.length !== count || own.some((p) => !p)) return;
-      const subscription = unpackSubscription(Buffer.concat(own as Buffer[]));
-      const target: RegistrationTarget = { id: ids[i]!, trigger: JSON.parse(trigger.toString('utf8')) as Trigger, transport: subscription.type, subscription };
+      if (count === 0 || own.length !== count || own.some((p) => !p)) return;
+      const { subscription, trigger } = unpackRecord(Buffer.concat(own as Buffer[]));
+      const target: RegistrationTarget = { id: ids[i]!, trigger, transport: subscription.type, subscription };
       if (clientId) target.clientId = clientId.toString('utf8');
       targets.push(target);
     });
@@ -253,7 +251,7 @@ export class RegistrationStore {
    * re-registration an update), live or not yet swept; undefined when there is none.
    */
   async idOf(tenantId: string, topic: string, subscription: Subscription): Promise<string | undefined> {
-    const id = await this.redis.client.hget(keys.topicIdentities(tenantId, topic), digest(subscriptionIdentity(subscription)));
+    const id = await this.redis.client.hget(keys.topicIdentities(tenantId, topic), identityDigest(subscription));
     return id ?? undefined;
   }
 
