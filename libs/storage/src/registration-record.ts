@@ -8,11 +8,11 @@ import { subscriptionIdentity, type Depth, type Subscription, type Transport, ty
  * "memory optimization"), which works on any external Redis without configuration. The
  * subscription is packed to bytes (raw keys, not base64) and cut into 64-byte pieces `s0`, `s1`, ….
  *
- * Fields: t tenant id · p topic · i identity digest (16 bytes) · h topic digest · q principal digest ·
+ * Fields: t tenant id · p topic · i identity digest (16 bytes) · q principal digest ·
  * o principal · e expiresAt · c createdAt · u updatedAt (epoch ms) · k CC/CD 70025
  * client id · l lastSuccessAt · f consecutive failures · n number of pieces · s0…s(n-1) trigger and
  * subscription (see {@link packRecord}).
- * Index key names are not stored: they are made from t, h and q (see `INDEX_KEYS` in registration.scripts.ts).
+ * Index key names are not stored: they are made from t, the digest of p, and q (see `INDEX_KEYS` in registration.scripts.ts).
  */
 export const PIECE_BYTES = 64;
 

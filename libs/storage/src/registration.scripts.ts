@@ -7,7 +7,7 @@ import { KEY_PREFIX } from './keys';
  * spent in the same step).
  *
  * Registration hash fields: see registration-record.ts (t p i h q o e c u k l f n s0…). Index key
- * names are rebuilt here from the tenant id and the topic/principal digests, in the same form as
+ * names are rebuilt here from the tenant id and the topic/principal digests (the topic's from its caller), in the same form as
  * `keys.topicIdentities`, `keys.topicRegistrations` (keys.ts) and `registrationIndexKeys`
  * (registration.store.ts); all share the `{davpush}` hash tag, so they live in one cluster slot.
  */
@@ -79,7 +79,7 @@ if ARGV[8] ~= '' and maxPrincipal > 0 and redis.call('ZCOUNT', KEYS[5], live, '+
   return {'limit-principal', ''}
 end
 local key = ARGV[9] .. ARGV[2]
-redis.call('HSET', key, 't', ARGV[3], 'p', ARGV[4], 'i', ARGV[1], 'h', ARGV[13],
+redis.call('HSET', key, 't', ARGV[3], 'p', ARGV[4], 'i', ARGV[1],
   'e', ARGV[6], 'c', ARGV[7], 'u', ARGV[7], 'f', 0)
 setPieces(key)
 if ARGV[8] ~= '' then
@@ -99,12 +99,14 @@ return {'created', ARGV[2]}
  * ARGV: 1 id, 2 tenantId ('' = any), 3 now, 4 principal ('' = none given), 5 identity ('' = any),
  *       6 '1' = strict: a registration bound to a principal needs that same principal, even when
  *       none was given (the tenant API); otherwise only a *different* given principal is refused
- *       (the capability URL alone is enough, CONTRACT §3).
+ *       (the capability URL alone is enough, CONTRACT §3), 7 the digest of the registration's topic
+ *       (read by the caller: a registration's topic never changes, and Lua has no SHA-256).
  * Returns 1 if a live registration was removed, 0 if none (or expired: it is cleaned up anyway),
  * -1 if the principal does not match.
  */
 export const REMOVE = `${INDEX_KEYS}
-local r = redis.call('HMGET', KEYS[1], 't', 'h', 'i', 'e', 'o', 'q')
+local r = redis.call('HMGET', KEYS[1], 't', 'p', 'i', 'e', 'o', 'q')
+r[2] = ARGV[7]
 if not r[1] then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return 0

@@ -159,6 +159,7 @@ export class RegistrationStore {
     now = Date.now(),
   ): Promise<'removed' | 'not-found' | 'forbidden'> {
     if (!ID_PATTERN.test(id)) return 'not-found';
+    const topic = await this.redis.client.hget(keys.registration(id), 'p');
     const r = (await this.run(REMOVE, [keys.registration(id), keys.registrationExpiry()], [
       id,
       opts.tenantId ?? '',
@@ -166,6 +167,7 @@ export class RegistrationStore {
       opts.principal ?? '',
       opts.identity ? identityDigest(opts.identity) : '',
       opts.strictPrincipal ? '1' : '',
+      topic === null ? '' : digest(topic),
     ])) as number;
     return r === 1 ? 'removed' : r === -1 ? 'forbidden' : 'not-found';
   }
@@ -285,7 +287,7 @@ export class RegistrationStore {
       }
       const pipeline = this.redis.client.pipeline();
       for (const id of ids) {
-        pipeline.eval(REMOVE, 2, keys.registration(id), keys.registrationExpiry(), id, tenantId, String(now), '', '', '');
+        pipeline.eval(REMOVE, 2, keys.registration(id), keys.registrationExpiry(), id, tenantId, String(now), '', '', '', topicDigest);
         // A dangling index entry (its hash already gone) must not keep the loop going.
         pipeline.zrem(index, id);
       }
@@ -303,8 +305,11 @@ export class RegistrationStore {
     let removed = 0;
     for (;;) {
       const ids = await this.redis.client.zrangebyscore(keys.registrationExpiry(), '-inf', now, 'LIMIT', 0, batch);
-      for (const id of ids) {
-        await this.run(REMOVE, [keys.registration(id), keys.registrationExpiry()], [id, '', now, '', '', '']);
+      const topics = ids.length === 0 ? [] : await this.redis.client.pipeline(ids.map((id) => ['hget', keys.registration(id), 'p'])).exec();
+      for (const [i, id] of ids.entries()) {
+        const [err, topic] = topics![i]!;
+        if (err) throw err;
+        await this.run(REMOVE, [keys.registration(id), keys.registrationExpiry()], [id, '', now, '', '', '', typeof topic === 'string' ? digest(topic) : '']);
         removed++;
       }
       if (ids.length < batch) return removed;
