@@ -11,14 +11,18 @@ import { KEY_PREFIX } from './keys';
  * `keys.topicIdentities`, `keys.topicRegistrations` (keys.ts) and `registrationIndexKeys`
  * (registration.store.ts); all share the `{davpush}` hash tag, so they live in one cluster slot.
  */
+/** Key prefixes of the tenant's topic set and the principal index (`registrationIndexKeys` in registration.store.ts). */
+export const TENANT_TOPICS_PREFIX = `${KEY_PREFIX}:topics:`;
+export const PRINCIPAL_REGS_PREFIX = `${KEY_PREFIX}:principal-regs:`;
+
 const INDEX_KEYS = `
 local function topicKey(t, h, suffix) return '${KEY_PREFIX}:topic:' .. t .. ':' .. h .. ':' .. suffix end
-local function tenantKey(t) return '${KEY_PREFIX}:tenant-topics:' .. t end
+local function tenantKey(t) return '${TENANT_TOPICS_PREFIX}' .. t end
 -- A tenant's topic set lists the topics that have registrations: dropped with the topic's last one.
 local function forgetTopicIfEmpty(t, h)
   if redis.call('EXISTS', topicKey(t, h, 'regs')) == 0 then redis.call('SREM', tenantKey(t), h) end
 end
-local function principalKey(t, q) return '${KEY_PREFIX}:principal-regs:' .. t .. ':' .. q end
+local function principalKey(t, q) return '${PRINCIPAL_REGS_PREFIX}' .. t .. ':' .. q end
 `;
 
 /**

@@ -10,7 +10,7 @@ import { digest, keys, KEY_PREFIX } from './keys';
 import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
 import { identityDigest, packRecord, pieceFields, toPieces, unpackRecord } from './registration-record';
-import { RECORD, REMOVE, UPSERT } from './registration.scripts';
+import { PRINCIPAL_REGS_PREFIX, RECORD, REMOVE, TENANT_TOPICS_PREFIX, UPSERT } from './registration.scripts';
 
 export type UpsertResult =
   | { status: 'created' | 'updated'; id: string }
@@ -64,8 +64,8 @@ const REG_PREFIX = `${KEY_PREFIX}:reg:`;
  * per-principal limit). Principals are the calendar server's user ids: scoped to their tenant.
  */
 export const registrationIndexKeys = {
-  tenant: (tenantId: string) => `${KEY_PREFIX}:tenant-topics:${tenantId}`,
-  principal: (tenantId: string, principal: string) => `${KEY_PREFIX}:principal-regs:${tenantId}:${digest(principal)}`,
+  tenant: (tenantId: string) => `${TENANT_TOPICS_PREFIX}${tenantId}`,
+  principal: (tenantId: string, principal: string) => `${PRINCIPAL_REGS_PREFIX}${tenantId}:${digest(principal)}`,
 };
 
 /** Pieces read with the rest of a target: 6 × 64 B hold a push resource of ~300 B with its keys. */
