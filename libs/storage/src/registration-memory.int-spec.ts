@@ -74,4 +74,18 @@ describe('Redis memory per registration (real redis-server, INFO used_memory del
     // Measured 879 B at 10k, 853 B at 100k (it was 2,345 B with the JSON hash and four index entries).
     expect(perRegistration).toBeLessThan(950);
   }, 300_000);
+
+  it('an update that packs shorter leaves none of the old pieces behind', async () => {
+    await redis.client.flushall();
+    const props = Array.from({ length: 20 }, (_, i) => `{urn:example}property-${i}`);
+    const long = { ...reg(1), trigger: { propertyUpdate: { depth: '0' as const, props } } };
+    const { id } = await sut.upsert('t', 'cal', long, undefined, now);
+    const key = `{davpush}:reg:${id}`;
+    const before = await redis.client.hlen(key);
+    const short = { ...long, trigger: { contentUpdate: { depth: '1' as const } } };
+    expect((await sut.upsert('t', 'cal', short, undefined, now)).status).toBe('updated');
+    expect(await redis.client.hlen(key)).toBeLessThan(before - 5);
+    expect((await sut.get(id, 't', now))?.trigger).toEqual(short.trigger);
+    expect((await sut.liveTargets('t', 'cal', 0, 10, now)).targets[0]?.subscription).toEqual(long.subscription);
+  });
 });
