@@ -1,7 +1,7 @@
 /**
  * Lua scripts for registrations. Each is one atomic step, so a crash or a concurrent request can
  * never leave a half-written registration or an index entry pointing at nothing, and two requests
- * racing for the last free slot of a topic cannot both get it (issue #6: limits are checked and
+ * racing for the last free slot of a topic cannot both get it (docs/security.md "Limits": limits are checked and
  * spent in the same step).
  *
  * Registration hash fields: id tenantId topic identity sub trigger expiresAt createdAt updatedAt
@@ -75,7 +75,7 @@ return {'created', ARGV[2]}
  * ARGV: 1 id, 2 tenantId ('' = any), 3 now, 4 principal ('' = none given), 5 identity ('' = any),
  *       6 '1' = strict: a registration bound to a principal needs that same principal, even when
  *       none was given (the tenant API); otherwise only a *different* given principal is refused
- *       (the capability URL alone is enough, CONTRACT §3).
+ *       (the capability URL alone is enough, docs/security.md "Registrations").
  * Returns 1 if a live registration was removed, 0 if none (or expired: it is cleaned up anyway),
  * -1 if the principal does not match.
  */

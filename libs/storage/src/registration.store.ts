@@ -58,7 +58,7 @@ return redis.call('ZCARD', KEYS[2])
 const REG_PREFIX = `${KEY_PREFIX}:reg:`;
 
 /**
- * Indexes added by issue #6 (kept here rather than in keys.ts, which another change owns): every
+ * Limit indexes (docs/security.md "Limits"; kept here rather than in keys.ts, which another change owns): every
  * registration of a tenant (purge on tenant deletion) and of one principal of a tenant (the
  * per-principal limit). Principals are the calendar server's user ids: scoped to their tenant.
  */
@@ -69,7 +69,7 @@ export const registrationIndexKeys = {
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Registration ids carry 128 random bits: the DELETE URL is a capability (CONTRACT §3). */
+/** Registration ids carry 128 random bits: the DELETE URL is a capability (docs/security.md "Registrations"). */
 export const newRegistrationId = (): string => randomBytes(16).toString('base64url');
 
 @Injectable()
