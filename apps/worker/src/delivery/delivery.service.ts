@@ -1,12 +1,10 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '@davpush/config';
 import {
-  decideRetry,
-  shouldPruneAfterFailures,
+  decideDelivery,
   type DeliveryOutcome,
-  type PrunePolicy,
+  type DeliveryPolicies,
   type Registration,
-  type RetryPolicy,
   type Transport,
   ValidationError,
 } from '@davpush/domain';
@@ -36,7 +34,7 @@ const gateResult = (o: DeliveryOutcome): GateResult =>
 
 /**
  * One attempt to deliver one push to one registration, and every decision around it: expiry at send
- * time, the remaining TTL, pruning, dead letters, and when to try again (CONTRACT §5).
+ * time, the remaining TTL, pruning, dead letters, and when to try again (README "Delivery semantics").
  */
 @Injectable()
 export class DeliveryService implements OnModuleInit {
@@ -55,17 +53,15 @@ export class DeliveryService implements OnModuleInit {
     private readonly gate: OriginGate,
   ) {
     this.tickets = new BatchTickets(Math.max(2, Math.ceil((4 * config.delivery.originConcurrency) / WEB_PUSH_BATCH_SIZE)));
-    this.retryPolicy = { baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: config.delivery.retryMaxMs, maxAttempts: 25 };
-    this.prunePolicy = {
-      minConsecutiveFailures: config.delivery.pruneAfterFailures,
-      minSilenceMs: config.delivery.pruneAfterSeconds * 1000,
+    this.policies = {
+      retry: { baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: config.delivery.retryMaxMs, maxAttempts: 25 },
+      prune: { minConsecutiveFailures: config.delivery.pruneAfterFailures, minSilenceMs: config.delivery.pruneAfterSeconds * 1000 },
     };
   }
 
-  private readonly prunePolicy: PrunePolicy;
   /** Four batches' worth of the origin's slots at work or being prepared (at least 2 batches). */
   private readonly tickets: BatchTickets;
-  private readonly retryPolicy: RetryPolicy;
+  private readonly policies: DeliveryPolicies;
 
   async onModuleInit(): Promise<void> {
     this.messages = new MessageCache(await this.secrets.topicKey());
@@ -207,39 +203,32 @@ export class DeliveryService implements OnModuleInit {
   private async handle(job: DeliverJobData, reg: Registration, outcome: DeliveryOutcome, now: number): Promise<DeliveryStep> {
     // The registration id is a capability (its URL deletes it): logs carry its hash.
     const log = { dispatchId: job.dispatchId, registration: redact(reg.id), transport: reg.subscription.type, outcome: outcome.kind, requestId: job.requestId };
-    switch (outcome.kind) {
+    const reason = outcome.kind === 'accepted' ? undefined : outcome.reason;
+    // A failure is counted on the registration first: the decision reads the failure window from it.
+    const failed = outcome.kind === 'throttled' || outcome.kind === 'transient';
+    const record = failed ? await this.registrations.recordDelivery(reg.id, 'failure', now) : undefined;
+    const decision = decideDelivery(outcome, record, { attempt: job.attempt ?? 0, deadline: job.deadline }, now, this.policies);
+    switch (decision.action) {
       case 'accepted':
         await this.ledger.recordAccepted(job.dispatchId, reg.id);
         this.metrics.endToEnd.observe({ transport: reg.subscription.type }, (now - job.acceptedAt) / 1000);
         this.logger.debug?.({ msg: 'delivered', ...log });
         return { done: 'accepted', outcome };
-      case 'gone':
+      case 'prune':
         await this.registrations.remove(reg.id, { identity: reg.subscription }, now);
         await this.events.settle(job.dispatchId, reg.id, 'gone');
-        this.metrics.prunes.inc({ transport: reg.subscription.type, reason: 'gone' });
-        this.logger.log({ msg: 'registration pruned', reason: outcome.reason, ...log });
+        this.metrics.prunes.inc({ transport: reg.subscription.type, reason: decision.reason });
+        if (decision.reason === 'gone') this.logger.log({ msg: 'registration pruned', reason, ...log });
+        else this.logger.log({ msg: 'registration pruned after repeated failures', failures: record?.consecutiveFailures, ...log });
         return { done: 'gone', outcome };
-      case 'rejected':
-      case 'auth':
-        // Never retried, never pruned: the message (rejected) or our credentials (auth) are at fault.
-        this.logger.warn({ msg: 'delivery refused', reason: outcome.reason, ...log });
-        return this.giveUp(job, reg.subscription.type, `${outcome.kind}: ${outcome.reason}`, outcome);
-      case 'throttled':
-      case 'transient': {
-        const record = await this.registrations.recordDelivery(reg.id, 'failure', now);
-        if (outcome.kind === 'transient' && record && shouldPruneAfterFailures(record, now, this.prunePolicy)) {
-          await this.registrations.remove(reg.id, { identity: reg.subscription }, now);
-          await this.events.settle(job.dispatchId, reg.id, 'gone');
-          this.metrics.prunes.inc({ transport: reg.subscription.type, reason: 'failure-window' });
-          this.logger.log({ msg: 'registration pruned after repeated failures', failures: record.consecutiveFailures, ...log });
-          return { done: 'gone', outcome };
-        }
-        const decision = decideRetry(outcome, (job.attempt ?? 0) + 1, now, job.deadline, this.retryPolicy);
-        if ('giveUp' in decision) return this.giveUp(job, reg.subscription.type, decision.giveUp, outcome);
+      case 'dead-letter':
+        // Refused (the message or our credentials are at fault) or out of attempts/TTL: never pruned.
+        if (!failed) this.logger.warn({ msg: 'delivery refused', reason, ...log });
+        return this.giveUp(job, reg.subscription.type, decision.reason, outcome);
+      case 'retry-at':
         this.metrics.retries.inc({ transport: reg.subscription.type, outcome: outcome.kind });
-        this.logger.log({ msg: 'delivery will be retried', reason: outcome.reason, retryInMs: decision.retryAt - now, ...log });
-        return { retryAt: decision.retryAt, outcome, countsAsAttempt: true };
-      }
+        this.logger.log({ msg: 'delivery will be retried', reason, retryInMs: decision.at - now, ...log });
+        return { retryAt: decision.at, outcome, countsAsAttempt: true };
     }
   }
 
