@@ -22,9 +22,9 @@ describe('DeliveryLedger on real Redis', () => {
   beforeAll(async () => {
     server = await RedisServer.start();
     redis = new RedisService(loadConfig({ REDIS_URL: server.url }));
-    sut = new DeliveryLedger(redis);
     registrations = new RegistrationStore(redis);
     events = new EventStore(redis);
+    sut = new DeliveryLedger(redis, events, registrations);
   });
   afterAll(async () => {
     await redis?.onApplicationShutdown();
@@ -103,5 +103,22 @@ describe('DeliveryLedger on real Redis', () => {
     expect(await redis.client.exists(keys.dispatchDone('d4'))).toBe(1);
     await events.settle('d4', ids[1]!, 'failed');
     expect(await redis.client.exists(keys.dispatchDone('d4'))).toBe(0);
+  });
+
+  it('settles every bucket once, prunes a gone registration, and counts failures on the registration', async () => {
+    const ids = await register(4);
+    const sub = (await registrations.get(ids[1]!))!.subscription;
+    await sut.settle('d5', ids[0]!, { bucket: 'accepted' });
+    await sut.settle('d5', ids[1]!, { bucket: 'gone', prune: sub });
+    await sut.settle('d5', ids[2]!, { bucket: 'failed' });
+    await sut.settle('d5', ids[3]!, { bucket: 'skipped' });
+    // A second settlement of one registration is not counted again.
+    await sut.settle('d5', ids[2]!, { bucket: 'skipped' });
+    expect(await redis.client.hmget(keys.dispatch('d5'), 'accepted', 'gone', 'failed', 'skipped')).toEqual(['1', '1', '1', '1']);
+    expect(await registrations.get(ids[1]!)).toBeUndefined();
+    expect(await registrations.get(ids[2]!)).toBeDefined();
+    expect((await sut.recordFailure(ids[2]!))?.consecutiveFailures).toBe(1);
+    expect((await sut.recordFailure(ids[2]!))?.consecutiveFailures).toBe(2);
+    expect(await sut.recordFailure(ids[1]!)).toBeUndefined();
   });
 });

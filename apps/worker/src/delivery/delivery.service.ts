@@ -11,7 +11,7 @@ import {
 import { ORIGIN_BUSY, OriginGate, PushGatewayRegistry, WEB_PUSH_BATCH_SIZE, type GateResult, type PushDelivery } from '@davpush/gateways';
 import { PushMetrics, redact } from '@davpush/observability';
 import { JobPublisher, deliverQueueFor, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
-import { DeliveryLedger, EventStore, RegistrationStore, SecretStore } from '@davpush/storage';
+import { DeliveryLedger, RegistrationStore, SecretStore } from '@davpush/storage';
 import { BatchTickets } from './batch-tickets';
 import { MessageCache, type BuiltMessage } from './message-cache';
 
@@ -44,7 +44,6 @@ export class DeliveryService implements OnModuleInit {
   constructor(
     private readonly config: AppConfig,
     private readonly registrations: RegistrationStore,
-    private readonly events: EventStore,
     private readonly ledger: DeliveryLedger,
     private readonly secrets: SecretStore,
     private readonly gateways: PushGatewayRegistry,
@@ -176,7 +175,7 @@ export class DeliveryService implements OnModuleInit {
   private async prepare(job: DeliverJobData, now: number): Promise<PushDelivery | Extract<DeliveryStep, { done: string }>> {
     const reg = await this.registrations.get(job.registrationId, job.tenantId, now);
     if (!reg) {
-      await this.events.settle(job.dispatchId, job.registrationId, 'skipped');
+      await this.ledger.settle(job.dispatchId, job.registrationId, { bucket: 'skipped' });
       return { done: 'skipped' };
     }
     // The first attempt is always made, with what is left of the TTL (0 at the least: RFC 8030 §5.2,
@@ -206,17 +205,16 @@ export class DeliveryService implements OnModuleInit {
     const reason = outcome.kind === 'accepted' ? undefined : outcome.reason;
     // A failure is counted on the registration first: the decision reads the failure window from it.
     const failed = outcome.kind === 'throttled' || outcome.kind === 'transient';
-    const record = failed ? await this.registrations.recordDelivery(reg.id, 'failure', now) : undefined;
+    const record = failed ? await this.ledger.recordFailure(reg.id, now) : undefined;
     const decision = decideDelivery(outcome, record, { attempt: job.attempt ?? 0, deadline: job.deadline }, now, this.policies);
     switch (decision.action) {
       case 'accepted':
-        await this.ledger.recordAccepted(job.dispatchId, reg.id);
+        await this.ledger.settle(job.dispatchId, reg.id, { bucket: 'accepted' });
         this.metrics.endToEnd.observe({ transport: reg.subscription.type }, (now - job.acceptedAt) / 1000);
         this.logger.debug?.({ msg: 'delivered', ...log });
         return { done: 'accepted', outcome };
       case 'prune':
-        await this.registrations.remove(reg.id, { identity: reg.subscription }, now);
-        await this.events.settle(job.dispatchId, reg.id, 'gone');
+        await this.ledger.settle(job.dispatchId, reg.id, { bucket: 'gone', prune: reg.subscription }, now);
         this.metrics.prunes.inc({ transport: reg.subscription.type, reason: decision.reason });
         if (decision.reason === 'gone') this.logger.log({ msg: 'registration pruned', reason, ...log });
         else this.logger.log({ msg: 'registration pruned after repeated failures', failures: record?.consecutiveFailures, ...log });
@@ -234,7 +232,7 @@ export class DeliveryService implements OnModuleInit {
 
   private async giveUp(job: DeliverJobData, transport: Transport, reason: string, outcome?: DeliveryOutcome): Promise<Extract<DeliveryStep, { done: string }>> {
     await this.publisher.deadLetter({ queue: deliverQueueFor(transport), transport, reason, delivery: job, failedAt: Date.now() });
-    await this.events.settle(job.dispatchId, job.registrationId, 'failed');
+    await this.ledger.settle(job.dispatchId, job.registrationId, { bucket: 'failed' });
     this.metrics.deadLetters.inc({ transport, reason: outcome?.kind ?? 'expired' });
     this.logger.warn({ msg: 'dead-lettered', reason, dispatchId: job.dispatchId, registration: redact(job.registrationId), requestId: job.requestId });
     return { done: 'failed', outcome };
