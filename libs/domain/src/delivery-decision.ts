@@ -63,7 +63,9 @@ export function decideDelivery(
         return { action: 'prune', reason: 'failure-window' };
       }
       const retry = decideRetry(outcome, attempt.attempt + 1, now, attempt.deadline, policies.retry, random);
-      return 'giveUp' in retry ? { action: 'dead-letter', reason: retry.giveUp } : { action: 'retry-at', at: retry.retryAt };
+      return 'giveUp' in retry
+        ? { action: 'dead-letter', reason: retry.giveUp }
+        : { action: 'retry-at', at: retry.retryAt };
     }
   }
 }

@@ -74,8 +74,8 @@ export class DeliveryService implements OnModuleInit {
   /**
    * Many registrations of one dispatch and route in one job: FCM as one sendEach batch (up to 500),
    * Web Push side by side, each push through its origin's gate. Every result is handled on its
-   * own; one that must be retried continues as a single delivery job at its own time, while the
-   * pushes the gate turned away (origin busy, circuit open) go back together as one batch. Run
+   * own; one that must be retried continues as a batch of one (carrying its attempt) at its own
+   * time, while the pushes the gate turned away (origin busy, circuit open) go back together as one batch. Run
    * again after a crash, a batch sends only what is neither settled nor handed over.
    */
   async attemptBatch(batch: DeliverBatchJobData, batchJobId: string, now = Date.now()): Promise<void> {
@@ -97,9 +97,11 @@ export class DeliveryService implements OnModuleInit {
     const sendable = prepared.map((p, i) => ({ p, job: jobs[i]! })).filter((x): x is { p: PushDelivery; job: DeliverJobData } => !('done' in x.p));
     if (sendable.length === 0) return;
     const transport = sendable[0]!.p.registration.subscription.type;
+    // A retry is a batch of one carrying its attempt, named after this job (a re-run adds it once).
     const retryLater = async (job: DeliverJobData, step: DeliveryStep) => {
       if (!('retryAt' in step)) return;
-      await this.publisher.deliverAt(transport, { ...job, attempt: step.countsAsAttempt ? 1 : 0 }, step.retryAt);
+      const attempt = (job.attempt ?? 0) + (step.countsAsAttempt ? 1 : 0);
+      await this.publisher.deliverBatchAt(transport, { ...common, registrationIds: [job.registrationId], attempt }, step.retryAt, batchJobId);
       await this.ledger.handOff(batchJobId, [job.registrationId]);
     };
     if (transport === 'web-push') {
