@@ -11,3 +11,5 @@ export * from './push-client-id';
 export * from './base64';
 export * from './rfc3339';
 export * from './digest';
+export * from './dispatch';
+export * from './delivery-decision';

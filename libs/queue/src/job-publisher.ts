@@ -58,16 +58,13 @@ export class JobPublisher {
     );
   }
 
-  /** The rest of a batch, due at `at` (its origin was busy or its circuit open). */
+  /**
+   * Pushes passed on by batch job `parentJobId`, due at `at` (ms since the epoch): the rest its
+   * origin turned away (busy, circuit open), or one push's retry as a batch of one.
+   */
   async deliverBatchAt(transport: Transport, data: DeliverBatchJobData, at: number, parentJobId: string): Promise<void> {
     const opts = jobOptions.deliverBatch(data.dispatchId, data.registrationIds, parentJobId);
     await this.queue(deliverQueueFor(transport)).add(JobName.DeliverBatch, data, { ...opts, delay: Math.max(0, at - Date.now()) });
-  }
-
-  /** A single delivery due at `at` (a retry split off a batch). */
-  async deliverAt(transport: Transport, data: DeliverJobData, at: number): Promise<void> {
-    const opts = jobOptions.deliver(data.dispatchId, data.registrationId, `a${data.attempt ?? 0}`);
-    await this.queue(deliverQueueFor(transport)).add(JobName.Deliver, data, { ...opts, delay: Math.max(0, at - Date.now()) });
   }
 
   async deadLetter(data: DeadLetterJobData): Promise<void> {

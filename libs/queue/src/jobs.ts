@@ -36,8 +36,11 @@ export interface DeliverJobData {
   requestId?: string;
 }
 
-/** One push to many registrations of one dispatch and route; retries continue as single deliveries. */
-export type DeliverBatchJobData = Omit<DeliverJobData, 'registrationId' | 'attempt'> & {
+/**
+ * One push to many registrations of one dispatch and route. A retry continues as a batch of one
+ * carrying its `attempt` (pushes turned away together keep the attempt of the batch they left).
+ */
+export type DeliverBatchJobData = Omit<DeliverJobData, 'registrationId'> & {
   registrationIds: string[];
   /** SHA-256 of the batch's route (a Web Push origin): batches of one route take turns. */
   route?: string;

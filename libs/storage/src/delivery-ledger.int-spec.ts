@@ -22,9 +22,9 @@ describe('DeliveryLedger on real Redis', () => {
   beforeAll(async () => {
     server = await RedisServer.start();
     redis = new RedisService(loadConfig({ REDIS_URL: server.url }));
-    sut = new DeliveryLedger(redis);
     registrations = new RegistrationStore(redis);
     events = new EventStore(redis);
+    sut = new DeliveryLedger(redis, events, registrations);
   });
   afterAll(async () => {
     await redis?.onApplicationShutdown();
@@ -87,21 +87,38 @@ describe('DeliveryLedger on real Redis', () => {
   it('leaves nothing per registration once a complete dispatch is settled: the done set goes, the counters stay', async () => {
     const ids = await register(3);
     const event = { id: 'e1', tenantId: 't1', topic: 'cal', changes: ['content' as const], urgency: 'normal' as const, ttl: 60, dontNotify: [], receivedAt: Date.now() };
-    await events.markDispatched('d3', [event], 3, 0, false);
+    await events.markDispatched('d3', [event], { queued: 3, skipped: 0, complete: false });
     await sut.recordAccepted('d3', ids[0]!);
     await events.settle('d3', ids[1]!, 'gone');
     // Everything settled but the fan-out not complete yet: still needed.
     await sut.recordAccepted('d3', ids[2]!);
     expect(await redis.client.scard(keys.dispatchDone('d3'))).toBe(3);
-    await events.markDispatched('d3', [event], 3, 0, true);
+    await events.markDispatched('d3', [event], { queued: 3, skipped: 0, complete: true });
     expect(await redis.client.exists(keys.dispatchDone('d3'))).toBe(0);
     expect(await redis.client.hmget(keys.dispatch('d3'), 'accepted', 'gone', 'events')).toEqual(['2', '1', '[]']);
 
     // Complete first, then the last delivery settles: gone at that moment.
-    await events.markDispatched('d4', [event], 2, 0, true);
+    await events.markDispatched('d4', [event], { queued: 2, skipped: 0, complete: true });
     await sut.recordAccepted('d4', ids[0]!);
     expect(await redis.client.exists(keys.dispatchDone('d4'))).toBe(1);
     await events.settle('d4', ids[1]!, 'failed');
     expect(await redis.client.exists(keys.dispatchDone('d4'))).toBe(0);
+  });
+
+  it('settles every bucket once, prunes a gone registration, and counts failures on the registration', async () => {
+    const ids = await register(4);
+    const sub = (await registrations.get(ids[1]!))!.subscription;
+    await sut.settle('d5', ids[0]!, { bucket: 'accepted' });
+    await sut.settle('d5', ids[1]!, { bucket: 'gone', prune: sub });
+    await sut.settle('d5', ids[2]!, { bucket: 'failed' });
+    await sut.settle('d5', ids[3]!, { bucket: 'skipped' });
+    // A second settlement of one registration is not counted again.
+    await sut.settle('d5', ids[2]!, { bucket: 'skipped' });
+    expect(await redis.client.hmget(keys.dispatch('d5'), 'accepted', 'gone', 'failed', 'skipped')).toEqual(['1', '1', '1', '1']);
+    expect(await registrations.get(ids[1]!)).toBeUndefined();
+    expect(await registrations.get(ids[2]!)).toBeDefined();
+    expect((await sut.recordFailure(ids[2]!))?.consecutiveFailures).toBe(1);
+    expect((await sut.recordFailure(ids[2]!))?.consecutiveFailures).toBe(2);
+    expect(await sut.recordFailure(ids[1]!)).toBeUndefined();
   });
 });

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { DROP_DONE_WHEN_SETTLED, RECORD_TTL_SECONDS } from './event.store';
+import type { Subscription } from '@davpush/domain';
+import { DROP_DONE_WHEN_SETTLED, EventStore, RECORD_TTL_SECONDS } from './event.store';
 import { keys } from './keys';
 import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
+import { RegistrationStore, type DeliveryRecord } from './registration.store';
 import { TickBatch } from './tick-batch';
 
 /**
@@ -31,21 +33,61 @@ interface Accepted {
 }
 
 /**
- * What the delivery hot path writes. An accepted push is the common case by far: it is recorded
- * on the registration and settled in its dispatch in one step, together with every other push
- * accepted in the same turn of the event loop (one script call for many pushes).
+ * How one delivery of a dispatch ended (see `DeliveryBucket` in libs/domain/src/dispatch.ts):
+ * `gone` with `prune` also removes the registration (matched by its subscription, so one
+ * re-registered meanwhile with another subscription is kept).
+ */
+export type DeliverySettlement =
+  | { bucket: 'accepted' }
+  | { bucket: 'gone'; prune: Subscription }
+  | { bucket: 'failed' | 'skipped' };
+
+/**
+ * The one writer of what happened to a delivery: the dispatch's counters, the registration's
+ * delivery record (success, failures) and pruning. An accepted push is the common case by far:
+ * it is recorded on the registration and settled in its dispatch in one step, together with every
+ * other push accepted in the same turn of the event loop (one script call for many pushes).
  */
 @Injectable()
 export class DeliveryLedger {
   private readonly accepted: TickBatch<Accepted>;
 
-  constructor(private readonly redis: RedisService) {
+  constructor(
+    private readonly redis: RedisService,
+    private readonly events: EventStore,
+    private readonly registrations: RegistrationStore,
+  ) {
     this.accepted = new TickBatch((items) => this.writeAccepted(items));
   }
 
-  /** Resolves once the success is durable; rejects if Redis did not take it. */
+  /**
+   * Settles one registration of a dispatch, once (a second settlement of it is not counted).
+   * Resolves once it is durable; rejects if Redis did not take it. `now`: ms since the epoch.
+   */
+  async settle(dispatchId: string, registrationId: string, settlement: DeliverySettlement, now = Date.now()): Promise<void> {
+    switch (settlement.bucket) {
+      case 'accepted':
+        return this.accepted.add({ dispatchId, registrationId });
+      case 'gone':
+        await this.registrations.remove(registrationId, { identity: settlement.prune }, now);
+        await this.events.settle(dispatchId, registrationId, 'gone');
+        return;
+      default:
+        await this.events.settle(dispatchId, registrationId, settlement.bucket);
+    }
+  }
+
+  /**
+   * Counts a failed attempt (throttled, transient) on the registration, before its delivery is
+   * decided: returns the record the failure window is read from, undefined if the registration is gone.
+   */
+  recordFailure(registrationId: string, now = Date.now()): Promise<DeliveryRecord | undefined> {
+    return this.registrations.recordDelivery(registrationId, 'failure', now);
+  }
+
+  /** `settle(…, { bucket: 'accepted' })`: resolves once the success is durable; rejects if Redis did not take it. */
   recordAccepted(dispatchId: string, registrationId: string): Promise<void> {
-    return this.accepted.add({ dispatchId, registrationId });
+    return this.settle(dispatchId, registrationId, { bucket: 'accepted' });
   }
 
   /**

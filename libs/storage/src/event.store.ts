@@ -1,17 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import type { ChangeEvent } from '@davpush/domain';
+import type { ChangeEvent, DeliveryBucket, DispatchProgress } from '@davpush/domain';
 import { keys } from './keys';
 import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
 
 /**
  * How long event status and dispatch records are kept (GET /v1/events/{id}). An event id is
- * deduplicated for as long as its record lives: 24 h (CONTRACT §3, "Idempotency").
+ * deduplicated for as long as its record lives: 24 h (README "HTTP API", `POST /v1/events`).
  */
 export const RECORD_TTL_SECONDS = 24 * 3600;
 
 export type EventState = 'queued' | 'coalesced' | 'dispatching' | 'done';
-export type DeliveryBucket = 'accepted' | 'gone' | 'failed' | 'skipped';
+/** Kept for importers of @davpush/storage; the type lives in @davpush/domain (`dispatch.ts`). */
+export type { DeliveryBucket } from '@davpush/domain';
 
 export interface EventStatus {
   id: string;
@@ -107,8 +108,8 @@ return 0
 `);
 
 /**
- * KEYS: 1 dispatch hash, 2 done set, then each event hash of the dispatch. ARGV: 1 total, 2 skipped at
- * fan-out, 3 complete (0/1), 4 dispatch id, then each event's role (primary | coalesced).
+ * KEYS: 1 dispatch hash, 2 done set, then each event hash of the dispatch. ARGV: 1 queued (stored as
+ * `total`), 2 skipped at fan-out, 3 complete (0/1), 4 dispatch id, then each event's role (primary | coalesced).
  */
 const MARK = new LuaScript(`${DROP_DONE_WHEN_SETTLED}
 for i = 3, #KEYS do
@@ -176,15 +177,15 @@ export class EventStore {
   }
 
   /**
-   * Links the events to their dispatch and records how many deliveries it queued so far;
-   * `complete` once every registration of the topic has been looked at.
+   * Links the events to their dispatch and records its progress (the counts so far replace the
+   * previous ones; `complete` once every registration of the topic has been looked at).
    */
-  async markDispatched(dispatchId: string, events: readonly ChangeEvent[], total: number, skipped: number, complete: boolean): Promise<void> {
+  async markDispatched(dispatchId: string, events: readonly ChangeEvent[], { queued, skipped, complete }: DispatchProgress): Promise<void> {
     const primary = events[events.length - 1]!;
     await MARK.run(
       this.redis.client,
       [keys.dispatch(dispatchId), keys.dispatchDone(dispatchId), ...events.map((e) => keys.event(e.tenantId, e.id))],
-      [total, skipped, complete ? 1 : 0, dispatchId, ...events.map((e) => (e.id === primary.id ? 'primary' : 'coalesced'))],
+      [queued, skipped, complete ? 1 : 0, dispatchId, ...events.map((e) => (e.id === primary.id ? 'primary' : 'coalesced'))],
     );
   }
 

@@ -3,7 +3,7 @@ import { KEY_PREFIX } from './keys';
 /**
  * Lua scripts for registrations. Each is one atomic step, so a crash or a concurrent request can
  * never leave a half-written registration or an index entry pointing at nothing, and two requests
- * racing for the last free slot of a topic cannot both get it (issue #6: limits are checked and
+ * racing for the last free slot of a topic cannot both get it (docs/security.md "Limits": limits are checked and
  * spent in the same step).
  *
  * Registration hash fields: see registration-record.ts (t p i h q o e c u k l f n s0…). Index key
@@ -103,7 +103,7 @@ return {'created', ARGV[2]}
  * ARGV: 1 id, 2 tenantId ('' = any), 3 now, 4 principal ('' = none given), 5 identity ('' = any),
  *       6 '1' = strict: a registration bound to a principal needs that same principal, even when
  *       none was given (the tenant API); otherwise only a *different* given principal is refused
- *       (the capability URL alone is enough, CONTRACT §3), 7 the digest of the registration's topic
+ *       (the capability URL alone is enough, docs/security.md "Registrations"), 7 the digest of the registration's topic
  *       (read by the caller: a registration's topic never changes, and Lua has no SHA-256).
  * Returns 1 if a live registration was removed, 0 if none (or expired: it is cleaned up anyway),
  * -1 if the principal does not match.

@@ -58,7 +58,7 @@ return redis.call('ZCARD', KEYS[2])
 const REG_PREFIX = `${KEY_PREFIX}:reg:`;
 
 /**
- * Indexes added by issue #6 (kept here rather than in keys.ts, which another change owns): the
+ * Indexes of the registration limits (docs/security.md "Limits"; kept here rather than in keys.ts, which another change owns): the
  * digests of a tenant's topics that have registrations (purge on tenant deletion: one entry per
  * topic, nothing per registration) and every registration of one principal of a tenant (the
  * per-principal limit). Principals are the calendar server's user ids: scoped to their tenant.
@@ -73,7 +73,7 @@ const FIRST_PIECES = pieceFields(6);
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Registration ids carry 128 random bits: the DELETE URL is a capability (CONTRACT §3). */
+/** Registration ids carry 128 random bits: the DELETE URL is a capability (docs/security.md "Registrations"). */
 export const newRegistrationId = (): string => randomBytes(16).toString('base64url');
 
 @Injectable()

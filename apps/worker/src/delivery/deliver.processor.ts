@@ -4,9 +4,10 @@ import { JobName, QueueName, type TypedJob } from '@davpush/queue';
 import { DeliveryService, type DeliveryStep } from './delivery.service';
 
 /**
- * Runs one delivery attempt. A retry is this job moved to the delayed set until its own time
- * (`moveToDelayed` + DelayedError): a 429 from one endpoint delays that delivery only, never the
- * queue (BullMQ's queue.rateLimit would pause every endpoint).
+ * Runs a batch (a retry is a batch of one, queued by the delivery service for its own time), or
+ * a single delivery (a replayed dead letter), whose retry is this job moved to the delayed set
+ * until its own time (`moveToDelayed` + DelayedError). Either way a 429 from one endpoint delays
+ * that delivery only, never the queue (BullMQ's queue.rateLimit would pause every endpoint).
  */
 @Injectable()
 export class DeliverProcessor {

@@ -1,19 +1,17 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '@davpush/config';
 import {
-  decideRetry,
-  shouldPruneAfterFailures,
+  decideDelivery,
   type DeliveryOutcome,
-  type PrunePolicy,
+  type DeliveryPolicies,
   type Registration,
-  type RetryPolicy,
   type Transport,
   ValidationError,
 } from '@davpush/domain';
 import { ORIGIN_BUSY, OriginGate, PushGatewayRegistry, WEB_PUSH_BATCH_SIZE, type GateResult, type PushDelivery } from '@davpush/gateways';
 import { PushMetrics, redact } from '@davpush/observability';
 import { JobPublisher, deliverQueueFor, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
-import { DeliveryLedger, EventStore, RegistrationStore, SecretStore } from '@davpush/storage';
+import { DeliveryLedger, RegistrationStore, SecretStore } from '@davpush/storage';
 import { BatchTickets } from './batch-tickets';
 import { MessageCache, type BuiltMessage } from './message-cache';
 
@@ -36,7 +34,7 @@ const gateResult = (o: DeliveryOutcome): GateResult =>
 
 /**
  * One attempt to deliver one push to one registration, and every decision around it: expiry at send
- * time, the remaining TTL, pruning, dead letters, and when to try again (CONTRACT §5).
+ * time, the remaining TTL, pruning, dead letters, and when to try again (README "Delivery semantics").
  */
 @Injectable()
 export class DeliveryService implements OnModuleInit {
@@ -46,7 +44,6 @@ export class DeliveryService implements OnModuleInit {
   constructor(
     private readonly config: AppConfig,
     private readonly registrations: RegistrationStore,
-    private readonly events: EventStore,
     private readonly ledger: DeliveryLedger,
     private readonly secrets: SecretStore,
     private readonly gateways: PushGatewayRegistry,
@@ -55,17 +52,15 @@ export class DeliveryService implements OnModuleInit {
     private readonly gate: OriginGate,
   ) {
     this.tickets = new BatchTickets(Math.max(2, Math.ceil((4 * config.delivery.originConcurrency) / WEB_PUSH_BATCH_SIZE)));
-    this.retryPolicy = { baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: config.delivery.retryMaxMs, maxAttempts: 25 };
-    this.prunePolicy = {
-      minConsecutiveFailures: config.delivery.pruneAfterFailures,
-      minSilenceMs: config.delivery.pruneAfterSeconds * 1000,
+    this.policies = {
+      retry: { baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: config.delivery.retryMaxMs, maxAttempts: 25 },
+      prune: { minConsecutiveFailures: config.delivery.pruneAfterFailures, minSilenceMs: config.delivery.pruneAfterSeconds * 1000 },
     };
   }
 
-  private readonly prunePolicy: PrunePolicy;
   /** Four batches' worth of the origin's slots at work or being prepared (at least 2 batches). */
   private readonly tickets: BatchTickets;
-  private readonly retryPolicy: RetryPolicy;
+  private readonly policies: DeliveryPolicies;
 
   async onModuleInit(): Promise<void> {
     this.messages = new MessageCache(await this.secrets.topicKey());
@@ -79,8 +74,8 @@ export class DeliveryService implements OnModuleInit {
   /**
    * Many registrations of one dispatch and route in one job: FCM as one sendEach batch (up to 500),
    * Web Push side by side, each push through its origin's gate. Every result is handled on its
-   * own; one that must be retried continues as a single delivery job at its own time, while the
-   * pushes the gate turned away (origin busy, circuit open) go back together as one batch. Run
+   * own; one that must be retried continues as a batch of one (carrying its attempt) at its own
+   * time, while the pushes the gate turned away (origin busy, circuit open) go back together as one batch. Run
    * again after a crash, a batch sends only what is neither settled nor handed over.
    */
   async attemptBatch(batch: DeliverBatchJobData, batchJobId: string, now = Date.now()): Promise<void> {
@@ -102,9 +97,11 @@ export class DeliveryService implements OnModuleInit {
     const sendable = prepared.map((p, i) => ({ p, job: jobs[i]! })).filter((x): x is { p: PushDelivery; job: DeliverJobData } => !('done' in x.p));
     if (sendable.length === 0) return;
     const transport = sendable[0]!.p.registration.subscription.type;
+    // A retry is a batch of one carrying its attempt, named after this job (a re-run adds it once).
     const retryLater = async (job: DeliverJobData, step: DeliveryStep) => {
       if (!('retryAt' in step)) return;
-      await this.publisher.deliverAt(transport, { ...job, attempt: step.countsAsAttempt ? 1 : 0 }, step.retryAt);
+      const attempt = (job.attempt ?? 0) + (step.countsAsAttempt ? 1 : 0);
+      await this.publisher.deliverBatchAt(transport, { ...common, registrationIds: [job.registrationId], attempt }, step.retryAt, batchJobId);
       await this.ledger.handOff(batchJobId, [job.registrationId]);
     };
     if (transport === 'web-push') {
@@ -180,7 +177,7 @@ export class DeliveryService implements OnModuleInit {
   private async prepare(job: DeliverJobData, now: number): Promise<PushDelivery | Extract<DeliveryStep, { done: string }>> {
     const reg = await this.registrations.get(job.registrationId, job.tenantId, now);
     if (!reg) {
-      await this.events.settle(job.dispatchId, job.registrationId, 'skipped');
+      await this.ledger.settle(job.dispatchId, job.registrationId, { bucket: 'skipped' });
       return { done: 'skipped' };
     }
     // The first attempt is always made, with what is left of the TTL (0 at the least: RFC 8030 §5.2,
@@ -207,45 +204,37 @@ export class DeliveryService implements OnModuleInit {
   private async handle(job: DeliverJobData, reg: Registration, outcome: DeliveryOutcome, now: number): Promise<DeliveryStep> {
     // The registration id is a capability (its URL deletes it): logs carry its hash.
     const log = { dispatchId: job.dispatchId, registration: redact(reg.id), transport: reg.subscription.type, outcome: outcome.kind, requestId: job.requestId };
-    switch (outcome.kind) {
+    const reason = outcome.kind === 'accepted' ? undefined : outcome.reason;
+    // A failure is counted on the registration first: the decision reads the failure window from it.
+    const failed = outcome.kind === 'throttled' || outcome.kind === 'transient';
+    const record = failed ? await this.ledger.recordFailure(reg.id, now) : undefined;
+    const decision = decideDelivery(outcome, record, { attempt: job.attempt ?? 0, deadline: job.deadline }, now, this.policies);
+    switch (decision.action) {
       case 'accepted':
-        await this.ledger.recordAccepted(job.dispatchId, reg.id);
+        await this.ledger.settle(job.dispatchId, reg.id, { bucket: 'accepted' });
         this.metrics.endToEnd.observe({ transport: reg.subscription.type }, (now - job.acceptedAt) / 1000);
         this.logger.debug?.({ msg: 'delivered', ...log });
         return { done: 'accepted', outcome };
-      case 'gone':
-        await this.registrations.remove(reg.id, { identity: reg.subscription }, now);
-        await this.events.settle(job.dispatchId, reg.id, 'gone');
-        this.metrics.prunes.inc({ transport: reg.subscription.type, reason: 'gone' });
-        this.logger.log({ msg: 'registration pruned', reason: outcome.reason, ...log });
+      case 'prune':
+        await this.ledger.settle(job.dispatchId, reg.id, { bucket: 'gone', prune: reg.subscription }, now);
+        this.metrics.prunes.inc({ transport: reg.subscription.type, reason: decision.reason });
+        if (decision.reason === 'gone') this.logger.log({ msg: 'registration pruned', reason, ...log });
+        else this.logger.log({ msg: 'registration pruned after repeated failures', failures: record?.consecutiveFailures, ...log });
         return { done: 'gone', outcome };
-      case 'rejected':
-      case 'auth':
-        // Never retried, never pruned: the message (rejected) or our credentials (auth) are at fault.
-        this.logger.warn({ msg: 'delivery refused', reason: outcome.reason, ...log });
-        return this.giveUp(job, reg.subscription.type, `${outcome.kind}: ${outcome.reason}`, outcome);
-      case 'throttled':
-      case 'transient': {
-        const record = await this.registrations.recordDelivery(reg.id, 'failure', now);
-        if (outcome.kind === 'transient' && record && shouldPruneAfterFailures(record, now, this.prunePolicy)) {
-          await this.registrations.remove(reg.id, { identity: reg.subscription }, now);
-          await this.events.settle(job.dispatchId, reg.id, 'gone');
-          this.metrics.prunes.inc({ transport: reg.subscription.type, reason: 'failure-window' });
-          this.logger.log({ msg: 'registration pruned after repeated failures', failures: record.consecutiveFailures, ...log });
-          return { done: 'gone', outcome };
-        }
-        const decision = decideRetry(outcome, (job.attempt ?? 0) + 1, now, job.deadline, this.retryPolicy);
-        if ('giveUp' in decision) return this.giveUp(job, reg.subscription.type, decision.giveUp, outcome);
+      case 'dead-letter':
+        // Refused (the message or our credentials are at fault) or out of attempts/TTL: never pruned.
+        if (!failed) this.logger.warn({ msg: 'delivery refused', reason, ...log });
+        return this.giveUp(job, reg.subscription.type, decision.reason, outcome);
+      case 'retry-at':
         this.metrics.retries.inc({ transport: reg.subscription.type, outcome: outcome.kind });
-        this.logger.log({ msg: 'delivery will be retried', reason: outcome.reason, retryInMs: decision.retryAt - now, ...log });
-        return { retryAt: decision.retryAt, outcome, countsAsAttempt: true };
-      }
+        this.logger.log({ msg: 'delivery will be retried', reason, retryInMs: decision.at - now, ...log });
+        return { retryAt: decision.at, outcome, countsAsAttempt: true };
     }
   }
 
   private async giveUp(job: DeliverJobData, transport: Transport, reason: string, outcome?: DeliveryOutcome): Promise<Extract<DeliveryStep, { done: string }>> {
     await this.publisher.deadLetter({ queue: deliverQueueFor(transport), transport, reason, delivery: job, failedAt: Date.now() });
-    await this.events.settle(job.dispatchId, job.registrationId, 'failed');
+    await this.ledger.settle(job.dispatchId, job.registrationId, { bucket: 'failed' });
     this.metrics.deadLetters.inc({ transport, reason: outcome?.kind ?? 'expired' });
     this.logger.warn({ msg: 'dead-lettered', reason, dispatchId: job.dispatchId, registration: redact(job.registrationId), requestId: job.requestId });
     return { done: 'failed', outcome };

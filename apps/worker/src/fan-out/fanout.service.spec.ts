@@ -69,7 +69,7 @@ describe('FanoutService batches', () => {
     const { sut, published, marks } = run([fcm('f1'), webPush('w1', 'https://push-a.example')], ['web-push']);
     expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 1, skipped: 1 });
     expect(published.map((p) => p.batch.registrationIds)).toEqual([['w1']]);
-    expect(marks.at(-1)!.slice(2)).toEqual([1, 1, true]);
+    expect(marks.at(-1)!.slice(2)).toEqual([{ queued: 1, skipped: 1, complete: true }]);
   });
 
   it('counts registrations removed since the list was made, and settles them as skipped', async () => {
@@ -77,7 +77,7 @@ describe('FanoutService batches', () => {
     expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 2, skipped: 0 });
     expect(published.map((p) => p.batch.registrationIds)).toEqual([['w1']]);
     expect(settled).toEqual([['d1', 'gone-1', 'skipped']]);
-    expect(marks.at(-1)!.slice(2)).toEqual([2, 0, true]);
+    expect(marks.at(-1)!.slice(2)).toEqual([{ queued: 2, skipped: 0, complete: true }]);
   });
 
   it('does nothing again for a dispatch whose fan-out already finished', async () => {

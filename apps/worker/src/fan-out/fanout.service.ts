@@ -43,7 +43,7 @@ export class FanoutService {
     const listed = await this.registrations.snapshotTargets(dispatchId, job.tenantId, job.topic);
     // A fan-out of many pages is linked at once (status "dispatching"); one of a single page is
     // linked with its count, before its jobs exist. "done" only once the fan-out is complete.
-    if (listed > PAGE) await this.events.markDispatched(dispatchId, claimed, 0, 0, false);
+    if (listed > PAGE) await this.events.markDispatched(dispatchId, claimed, { queued: 0, skipped: 0, complete: false });
     for (let cursor = 0; cursor < listed; cursor += PAGE) {
       const page = await this.registrations.snapshotPage(dispatchId, cursor, PAGE);
       // The fixed list expired under us: fail, and the next attempt starts from a fresh one.
@@ -97,13 +97,13 @@ export class FanoutService {
         batches.set(transport, list);
       }
       // The running total is written before the jobs exist, so status never reads "done" too early.
-      await this.events.markDispatched(dispatchId, claimed, queued, skipped, false);
+      await this.events.markDispatched(dispatchId, claimed, { queued, skipped, complete: false });
       for (const [transport, list] of batches) {
         // Deterministic ids: a re-run after a crash re-adds only what is missing.
         for (let i = 0; i < list.length; i += 200) await this.publisher.deliverBatches(transport, list.slice(i, i + 200));
       }
     }
-    await this.events.markDispatched(dispatchId, claimed, queued, skipped, true);
+    await this.events.markDispatched(dispatchId, claimed, { queued, skipped, complete: true });
     await this.registrations.dropSnapshot(dispatchId);
     if (unconfigured > 0) this.logger.warn({ msg: 'registrations of a transport that is not configured were skipped', dispatchId, count: unconfigured, requestId: job.requestId });
     this.logger.log({ msg: 'fan-out', dispatchId, events: claimed.length, queued, skipped, requestId: job.requestId });
