@@ -102,4 +102,23 @@ describe('core path on a Redis Cluster', () => {
     const again = await send({ topic: t, changes: ['content'] });
     expect(((await again.json()) as { noSubscribers: string[] }).noSubscribers).toEqual([t]);
   });
+
+  it('survives SCRIPT FLUSH on every node (NOSCRIPT, as on a just-promoted replica): the next event is 202 and delivered', async () => {
+    const t = topic();
+    const r = await registerJson(t);
+    expect((await send({ topic: t, changes: ['content'], syncToken: 'before' })).status).toBe(202);
+    await eventually(async () => messages(r.client).length === 1, 10_000, 'the push before the flush');
+    await sleep(COALESCE_MS + 200);
+
+    for (const node of cluster.nodes) expect((await cluster.cli(node, 'SCRIPT', 'FLUSH')).trim()).toBe('OK');
+    const masters = (await Promise.all(cluster.nodes.map(async (node) => ((await cluster.cli(node, 'ROLE')).startsWith('master') ? node : undefined)))).filter((m) => !!m);
+    expect(masters.length).toBe(3);
+
+    // Tenant auth, event accept (a pipelined script), claim, delivery ledger and BullMQ's own scripts all run again.
+    expect((await send({ topic: t, changes: ['content'], syncToken: 'after' })).status).toBe(202);
+    await eventually(async () => messages(r.client).length === 2, 10_000, 'the push after the flush');
+    expect(messages(r.client).map((m) => m.syncToken)).toEqual(['before', 'after']);
+    const late = await registerJson(t);
+    expect(late.location).toBeTruthy();
+  });
 });
