@@ -94,6 +94,32 @@ export class RedisCluster {
     return stdout;
   }
 
+  /** SIGKILLs one node, as in a crash. */
+  async killNode(node: ClusterNode): Promise<void> {
+    const child = this.children.get(node.port);
+    if (child) await terminate(child, 'SIGKILL');
+  }
+
+  /** Starts a killed node again on its own port, nodes.conf and AOF: it rejoins the cluster. */
+  async restartNode(node: ClusterNode): Promise<void> {
+    const child = this.children.get(node.port);
+    if (child && isRunning(child)) return;
+    await this.spawnNode(node.port);
+  }
+
+  /** The master serving `key`'s slot and that master's replicas, from `CLUSTER NODES`. */
+  async ownersOf(key: string): Promise<{ master: ClusterNode; replicas: ClusterNode[] }> {
+    const slot = Number((await this.cli(this.nodes[0]!, 'CLUSTER', 'KEYSLOT', key)).trim());
+    const lines = (await this.cli(this.nodes[0]!, 'CLUSTER', 'NODES')).trim().split('\n').map((l) => l.split(' '));
+    const toNode = (addr: string): ClusterNode => ({ host: addr.split(':')[0]!, port: Number(addr.split(':')[1]!.split('@')[0]) });
+    const master = lines.find((f) => f[2]!.includes('master') && f.slice(8).some((r) => {
+      const [lo, hi] = r.split('-').map(Number);
+      return slot >= lo! && slot <= (hi ?? lo!);
+    }));
+    if (!master) throw new Error(`no master serves slot ${slot}`);
+    return { master: toNode(master[1]!), replicas: lines.filter((f) => f[3] === master[0]).map((f) => toNode(f[1]!)) };
+  }
+
   /** Waits until every node reports `cluster_state:ok`. */
   async waitUntilOk(timeoutMs = START_TIMEOUT_MS): Promise<void> {
     const until = Date.now() + timeoutMs;
@@ -183,15 +209,15 @@ function isRunning(c: ChildProcess): boolean {
   return c.exitCode === null && c.signalCode === null;
 }
 
-function terminate(child: ChildProcess): Promise<void> {
+function terminate(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
   if (!isRunning(child)) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    const timer = signal === 'SIGTERM' ? setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS) : undefined;
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();
     });
-    child.kill('SIGTERM');
+    child.kill(signal);
   });
 }
 
