@@ -117,15 +117,22 @@ export class RedisCluster {
       return slot >= lo! && slot <= (hi ?? lo!);
     }));
     if (!master) throw new Error(`no master serves slot ${slot}`);
-    return { master: toNode(master[1]!), replicas: lines.filter((f) => f[3] === master[0]).map((f) => toNode(f[1]!)) };
+    // Each replica's own view (ROLE): right after `--cluster create` gossip may not have told node 0 yet.
+    const port = toNode(master[1]!).port;
+    const roles = await Promise.all(this.nodes.map(async (n) => ({ n, role: (await this.cli(n, 'ROLE')).split('\n') })));
+    const replicas = roles.filter(({ role }) => role[0] === 'slave' && Number(role[2]) === port).map(({ n }) => n);
+    return { master: toNode(master[1]!), replicas };
   }
 
-  /** Waits until every node reports `cluster_state:ok`. */
+  /** Waits until every node reports `cluster_state:ok` and every replica's link to its master is up. */
   async waitUntilOk(timeoutMs = START_TIMEOUT_MS): Promise<void> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const states = await Promise.all(this.nodes.map((n) => this.cli(n, 'CLUSTER', 'INFO').catch(() => '')));
-      if (states.every((s) => /cluster_state:ok/.test(s))) return;
+      // Replicas count only once their first sync is done (a WAIT right after start would return 0).
+      const links = await Promise.all(this.nodes.map((n) => this.cli(n, 'INFO', 'replication').catch(() => '')));
+      const synced = links.every((r) => /role:master/.test(r) || /master_link_status:up/.test(r));
+      if (synced && states.every((s) => /cluster_state:ok/.test(s))) return;
       if (Date.now() > until) throw new Error(`cluster not ok within ${timeoutMs} ms: ${states.map((s) => /cluster_state:\w+/.exec(s)?.[0] ?? 'no answer').join(', ')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
