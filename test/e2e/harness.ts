@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '@davpush/config';
 import { createDavpushApp, type Roles } from '../../apps/davpush/src/app.factory';
+import type { RedisCluster } from '../support/redis-cluster';
 import { RedisServer } from '../support/redis-server';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789';
@@ -35,12 +36,32 @@ export interface Harness {
  */
 export async function startHarness(env: Record<string, string> = {}, roles?: Roles, redis?: RedisServer): Promise<Harness> {
   const ownRedis = redis ?? (await RedisServer.start());
+  return startOn({ REDIS_URL: ownRedis.url }, env, roles, ownRedis, async () => {
+    if (!redis) await ownRedis.stop();
+  });
+}
+
+/**
+ * The same app on a Redis Cluster (test/support/redis-cluster.ts) through REDIS_CLUSTER_NODES.
+ * The cluster belongs to the caller: `close()` leaves it running. `redis` is not usable here.
+ */
+export async function startClusterHarness(cluster: RedisCluster, env: Record<string, string> = {}, roles?: Roles): Promise<Harness> {
+  return startOn({ REDIS_CLUSTER_NODES: cluster.nodesEnv }, env, roles, undefined as unknown as RedisServer, async () => {});
+}
+
+async function startOn(
+  backend: Record<string, string>,
+  env: Record<string, string>,
+  roles: Roles | undefined,
+  ownRedis: RedisServer,
+  stopRedis: () => Promise<void>,
+): Promise<Harness> {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'davpush-e2e-'));
   const config = loadConfig({
     HOST: '127.0.0.1',
     PORT: String(port),
-    REDIS_URL: ownRedis.url,
+    ...backend,
     DAVPUSH_DATA_DIR: dataDir,
     DAVPUSH_ADMIN_TOKEN: ADMIN_TOKEN,
     DAVPUSH_VAPID_SUBJECT: 'mailto:ops@davpush.test',
@@ -75,7 +96,7 @@ export async function startHarness(env: Record<string, string> = {}, roles?: Rol
     },
     async close() {
       await app.close();
-      if (!redis) await ownRedis.stop();
+      await stopRedis();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -11,7 +11,10 @@ import { JobPublisher } from './job-publisher';
 /** BullMQ connection: options (not a shared client) so BullMQ sets up producer and blocking connections itself. */
 export function bullConnection(config: AppConfig): ConnectionOptions {
   if (config.redis.clusterNodes) {
-    return new Cluster(config.redis.clusterNodes, { redisOptions: { maxRetriesPerRequest: null } }) as unknown as ConnectionOptions;
+    const cluster = new Cluster(config.redis.clusterNodes, { redisOptions: { maxRetriesPerRequest: null } });
+    // Without a listener ioredis prints "Unhandled error event" stacks (e.g. slot refresh while the cluster is down).
+    cluster.on('error', (err: Error) => connectionErrors.report('queue cluster', err));
+    return cluster as unknown as ConnectionOptions;
   }
   return { ...redisOptionsFrom(config.redis.url!), maxRetriesPerRequest: null } as ConnectionOptions;
 }

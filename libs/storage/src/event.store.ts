@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ChangeEvent, DeliveryBucket, DispatchProgress } from '@davpush/domain';
 import { keys } from './keys';
-import { LuaScript } from './lua-script';
+import { isNoScript, LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
 
 /**
@@ -135,27 +135,17 @@ export class EventStore {
   async accept(events: readonly ChangeEvent[], coalesceMs = 0, retried = false): Promise<AcceptResult[]> {
     const pipeline = this.redis.client.pipeline();
     for (const e of events) {
-      pipeline.evalsha(
-        ACCEPT.sha,
-        5,
-        keys.event(e.tenantId, e.id),
-        keys.pending(e.tenantId, e.topic),
-        keys.pendingIndex(),
-        keys.topicRegistrations(e.tenantId, e.topic),
-        keys.coalesceWindow(e.tenantId, e.topic),
-        JSON.stringify(e),
-        e.id,
-        e.topic,
-        e.receivedAt,
-        JSON.stringify([e.tenantId, e.topic]),
-        RECORD_TTL_SECONDS,
-        coalesceMs,
+      ACCEPT.queue(
+        pipeline,
+        [keys.event(e.tenantId, e.id), keys.pending(e.tenantId, e.topic), keys.pendingIndex(), keys.topicRegistrations(e.tenantId, e.topic), keys.coalesceWindow(e.tenantId, e.topic)],
+        [JSON.stringify(e), e.id, e.topic, e.receivedAt, JSON.stringify([e.tenantId, e.topic]), RECORD_TTL_SECONDS, coalesceMs],
+        retried,
       );
     }
     const results = (await pipeline.exec()) ?? [];
-    if (!retried && results.some(([err]) => err && String(err.message).startsWith('NOSCRIPT'))) {
-      // Redis restarted and forgot the script. Accepting is idempotent per event id: run it again.
-      await ACCEPT.load(this.redis.client);
+    if (!retried && results.some(([err]) => isNoScript(err))) {
+      // The node forgot the script (restart, SCRIPT FLUSH, a promoted replica): run the batch again
+      // with EVAL. Accepting is idempotent per event id, so the events that did run are not doubled.
       return this.accept(events, coalesceMs, true);
     }
     return results.map(([err, v]) => {

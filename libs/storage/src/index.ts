@@ -1,6 +1,7 @@
 /** Kept for libs/queue/src/job-options.ts until it imports `digest` from @davpush/domain. */
 export { digest } from '@davpush/domain';
 export * from './redis-connection';
+export * from './cluster-errors';
 export * from './redis.service';
 export * from './tenant.store';
 export * from './registration.store';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './redis-connection';
 
 type Arg = string | number | Buffer;
@@ -7,6 +8,11 @@ type Arg = string | number | Buffer;
  * A Lua script run by its SHA-1 (EVALSHA): the source crosses the wire only when Redis does not
  * know it yet (first use, or after a restart). On the delivery hot path this saves Redis from
  * re-hashing kilobytes of script per call.
+ *
+ * Every call survives `NOSCRIPT` (Redis restarted, `SCRIPT FLUSH`, or — on a Redis Cluster — a node
+ * that never saw the script, such as a just-promoted replica: script caches are per node,
+ * https://redis.io/docs/latest/develop/interact/programmability/eval-intro/#script-cache) by running
+ * the source with EVAL instead, which also caches it on that node.
  */
 export class LuaScript {
   readonly sha: string;
@@ -19,13 +25,22 @@ export class LuaScript {
     try {
       return await client.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
-      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      if (!isNoScript(err)) throw err;
       return client.eval(this.source, keys.length, ...keys, ...args);
     }
   }
 
-  /** For pipelines: make sure Redis knows the script before queuing EVALSHA calls. */
-  async load(client: RedisClient): Promise<void> {
-    await client.script('LOAD', this.source);
+  /**
+   * Queues the script on a pipeline: EVALSHA, or EVAL with the source when `withSource` (the retry
+   * after a `NOSCRIPT` reply, see `isNoScript`).
+   */
+  queue(pipeline: ChainableCommander, keys: readonly string[], args: readonly Arg[], withSource = false): void {
+    if (withSource) pipeline.eval(this.source, keys.length, ...keys, ...args);
+    else pipeline.evalsha(this.sha, keys.length, ...keys, ...args);
   }
+}
+
+/** True for Redis' `NOSCRIPT` reply: the node does not know the script (see LuaScript). */
+export function isNoScript(err: unknown): boolean {
+  return !!err && String((err as Error).message).startsWith('NOSCRIPT');
 }

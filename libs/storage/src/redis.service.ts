@@ -1,6 +1,8 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@davpush/config';
 import { StorageUnavailableError } from '@davpush/domain';
+import { Cluster } from 'ioredis';
+import { isClusterUnavailable } from './cluster-errors';
 import { connectionErrors } from './connection-error-log';
 import { createRedisClient, type RedisClient } from './redis-connection';
 
@@ -16,11 +18,26 @@ export class RedisService implements OnApplicationShutdown {
 
   /**
    * `err` as a domain error when it came while the connection was not ready (Redis down or
-   * reconnecting: ioredis then fails commands rather than queueing them); otherwise `err` itself.
+   * reconnecting: ioredis then fails commands rather than queueing them) or is a transient Redis
+   * Cluster condition (`CLUSTERDOWN`, `TRYAGAIN`, redirection loops: see cluster-errors.ts);
+   * otherwise `err` itself.
    */
   asDomainError(err: unknown): unknown {
-    if (this.client.status === 'ready') return err;
-    return new StorageUnavailableError(`storage is unavailable (${this.client.status}); nothing was accepted, retry shortly`);
+    if (this.client.status !== 'ready') {
+      return new StorageUnavailableError(`storage is unavailable (${this.client.status}); nothing was accepted, retry shortly`);
+    }
+    if (isClusterUnavailable(err)) return new StorageUnavailableError('the Redis Cluster cannot serve this now (a slot moving or a node down); nothing was accepted, retry shortly');
+    return err;
+  }
+
+  /**
+   * `cluster_state` from `CLUSTER INFO` (`ok` or `fail`) of one node on a Redis Cluster; undefined
+   * on a single Redis. Rejects when no node answers.
+   */
+  async clusterState(): Promise<string | undefined> {
+    if (!(this.client instanceof Cluster)) return undefined;
+    const info = String(await this.client.cluster('INFO'));
+    return /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unknown';
   }
 
   async ping(): Promise<void> {

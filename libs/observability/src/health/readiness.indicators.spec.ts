@@ -22,6 +22,7 @@ interface Parts {
   publicKey?: () => string;
   gateways?: Record<string, object>;
   ping?: () => Promise<void>;
+  clusterState?: () => Promise<string | undefined>;
   env?: Record<string, string>;
   proxy?: ProxyUpstreamState;
 }
@@ -31,7 +32,7 @@ function sut(p: Parts = {}): ReadinessIndicators {
   const vapid = { get publicKey() { return (p.publicKey ?? (() => 'BKey'))(); } } as unknown as VapidService;
   const gateways = p.gateways ?? { 'web-push': {} };
   const registry = { transports: () => Object.keys(gateways), for: (t: string) => gateways[t] } as unknown as PushGatewayRegistry;
-  const redis = { ping: p.ping ?? (async () => undefined) } as unknown as RedisService;
+  const redis = { ping: p.ping ?? (async () => undefined), clusterState: p.clusterState ?? (async () => undefined) } as unknown as RedisService;
   return new ReadinessIndicators(new HealthIndicatorService(), config(p.env), redis, stats, vapid, registry, p.proxy ?? new ProxyUpstreamState());
 }
 
@@ -80,6 +81,12 @@ describe('ReadinessIndicators.redis', () => {
   it('is down when PING fails', async () => {
     const result = await sut({ ping: () => Promise.reject(new Error('ECONNREFUSED')) }).redis();
     expect(result.redis.status).toBe('down');
+  });
+
+  it('reports a Redis Cluster state, and is down unless it is ok', async () => {
+    expect((await sut({ clusterState: async () => 'ok' }).redis()).redis).toEqual({ status: 'up', clusterState: 'ok' });
+    expect((await sut({ clusterState: async () => 'fail' }).redis()).redis).toEqual({ status: 'down', clusterState: 'fail' });
+    expect((await sut().redis()).redis).toEqual({ status: 'up' });
   });
 });
 

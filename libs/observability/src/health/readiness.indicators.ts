@@ -48,13 +48,17 @@ export class ReadinessIndicators {
     private readonly proxyUpstream: ProxyUpstreamState,
   ) {}
 
-  redis(): PromiseLike<HealthIndicatorResult> {
-    return this.indicator
-      .check('redis')
-      .attempt(async () => {
-        await this.redisService.ping();
-      })
-      .withTimeout(REDIS_TIMEOUT_MS);
+  /** Redis answers PING; on a Redis Cluster, also `cluster_state:ok` (reported as `clusterState`). */
+  async redis(): Promise<HealthIndicatorResult> {
+    const check = this.indicator.check('redis');
+    try {
+      await within(this.redisService.ping(), REDIS_TIMEOUT_MS, 'Redis PING');
+      const clusterState = await within(this.redisService.clusterState(), REDIS_TIMEOUT_MS, 'CLUSTER INFO');
+      if (clusterState === undefined) return check.up();
+      return clusterState === 'ok' ? check.up({ clusterState }) : check.down({ clusterState });
+    } catch (err) {
+      return check.down({ message: (err as Error).message });
+    }
   }
 
   /** Every queue (QueueName) answers its counts. */

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakePushService } from '../support/fake-push-service';
+import { RedisCluster } from '../support/redis-cluster';
+import { eventually, startClusterHarness, type Harness } from '../e2e/harness';
+
+/**
+ * The master holding davpush's keys crashes; its replica is promoted (Redis Cluster spec, "Replica
+ * election and promotion": https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/).
+ * The promoted node has never run davpush's Lua scripts (script caches are per node), and answers
+ * with what had replicated. While no master serves the slot, requests get 503, never 500.
+ */
+describe('failover of the master holding davpush keys', () => {
+  let cluster: RedisCluster;
+  let h: Harness;
+  let push: FakePushService;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    cluster = await RedisCluster.start();
+    h = await startClusterHarness(cluster);
+    push = await FakePushService.start();
+    ({ apiKey } = await h.createTenant());
+  }, 90_000);
+  afterAll(async () => {
+    await push?.stop();
+    await h?.close();
+    await cluster?.stop();
+  });
+
+  it('keeps registrations that replicated, answers 503 (not 500) meanwhile, and delivers after the promotion', async () => {
+    const c = push.subscribe();
+    const reg = await h.request('POST', '/v1/topics/fo-1/registrations', {
+      token: apiKey,
+      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
+    });
+    expect(reg.status).toBe(201);
+    const ours = await cluster.ownersOf('{davpush}');
+    expect(ours.replicas).toHaveLength(1);
+    // WAIT: the registration has reached the replica before the crash (replication is asynchronous).
+    expect(Number((await cluster.cli(ours.master, 'WAIT', '1', '2000')).trim())).toBe(1);
+
+    await cluster.killNode(ours.master);
+    const statuses = new Set<number>();
+    await eventually(
+      async () => {
+        const res = await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'fo-1', changes: ['content'], syncToken: 'after-failover' } });
+        statuses.add(res.status);
+        return res.status === 202;
+      },
+      30_000,
+      'an event accepted after the promotion',
+    );
+    expect([...statuses].filter((s) => s !== 202 && s !== 503)).toEqual([]);
+    expect((await cluster.cli(ours.replicas[0]!, 'ROLE')).startsWith('master')).toBe(true);
+    await push.waitFor({ id: push.idOf(c), count: 1 }, 15_000);
+    expect((await h.request('GET', reg.headers.get('location')!, { token: apiKey })).status).toBe(200);
+  }, 60_000);
+});
