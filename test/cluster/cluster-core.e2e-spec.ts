@@ -1,10 +1,11 @@
 import { DOMParser } from '@xmldom/xmldom';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FakePushService } from '../support/fake-push-service';
 import { RedisCluster } from '../support/redis-cluster';
 import type { WebPushClient } from '../support/webpush-client';
 import { specSampleRegister } from '../e2e/push-documents';
-import { eventually, startClusterHarness, type Harness } from '../e2e/harness';
+import { eventually, type Harness } from '../e2e/harness';
+import { useClusterWorld } from './cluster-world';
 
 const NS = 'https://bitfire.at/webdav-push';
 const COALESCE_MS = 1000;
@@ -16,35 +17,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * status — the same API the single-node e2e tests (test/e2e/) drive.
  */
 describe('core path on a Redis Cluster', () => {
+  const w = useClusterWorld({ DAVPUSH_COALESCE_MS: String(COALESCE_MS) });
   let cluster: RedisCluster;
   let h: Harness;
   let push: FakePushService;
   let apiKey: string;
   let n = 0;
   const topic = () => `cl-${++n}-${Date.now().toString(36)}`;
-
-  beforeAll(async () => {
-    cluster = await RedisCluster.start();
-    h = await startClusterHarness(cluster, { DAVPUSH_COALESCE_MS: String(COALESCE_MS) });
-    push = await FakePushService.start();
-    ({ apiKey } = await h.createTenant());
-  }, 90_000);
-  afterAll(async () => {
-    await push?.stop();
-    await h?.close();
-    await cluster?.stop();
+  beforeAll(() => {
+    ({ cluster, h, push, apiKey } = w);
   });
 
   const send = (body: object) => h.request('POST', '/v1/events', { token: apiKey, body });
-  async function registerJson(t: string) {
-    const c = push.subscribe();
-    const res = await h.request('POST', `/v1/topics/${t}/registrations`, {
-      token: apiKey,
-      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
-    });
-    expect(res.status).toBe(201);
-    return { client: c, id: push.idOf(c), location: res.headers.get('location')! };
-  }
+  const registerJson = (t: string) => w.registerJson(t);
+
   const messages = (c: WebPushClient) =>
     push
       .received(push.idOf(c))

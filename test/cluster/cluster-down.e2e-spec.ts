@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FakePushService } from '../support/fake-push-service';
 import { RedisCluster } from '../support/redis-cluster';
-import { eventually, startClusterHarness, type Harness } from '../e2e/harness';
+import { eventually, type Harness } from '../e2e/harness';
+import { useClusterWorld } from './cluster-world';
 
 /**
  * A Redis Cluster that cannot serve every slot (a master and its replica crashed: with the default
@@ -9,30 +10,17 @@ import { eventually, startClusterHarness, type Harness } from '../e2e/harness';
  * Retry-After, not 500, and readiness must say why (`cluster_state`).
  */
 describe('a Redis Cluster that is down', () => {
+  const w = useClusterWorld();
   let cluster: RedisCluster;
   let h: Harness;
   let push: FakePushService;
   let apiKey: string;
-
-  beforeAll(async () => {
-    cluster = await RedisCluster.start();
-    h = await startClusterHarness(cluster);
-    push = await FakePushService.start();
-    ({ apiKey } = await h.createTenant());
-  }, 90_000);
-  afterAll(async () => {
-    await push?.stop();
-    await h?.close();
-    await cluster?.stop();
+  beforeAll(() => {
+    ({ cluster, h, push, apiKey } = w);
   });
 
   it('answers 503 with Retry-After while CLUSTERDOWN, readiness reports cluster_state, and recovers', async () => {
-    const c = push.subscribe();
-    const reg = await h.request('POST', '/v1/topics/down-1/registrations', {
-      token: apiKey,
-      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
-    });
-    expect(reg.status).toBe(201);
+    const { client: c } = await w.registerJson('down-1');
     const ready = await h.request('GET', '/health/ready');
     expect(ready.status).toBe(200);
     expect(((await ready.json()) as { details: { redis: object } }).details.redis).toEqual({ status: 'up', clusterState: 'ok' });

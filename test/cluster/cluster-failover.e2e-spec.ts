@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FakePushService } from '../support/fake-push-service';
 import { RedisCluster } from '../support/redis-cluster';
-import { eventually, startClusterHarness, type Harness } from '../e2e/harness';
+import { eventually, type Harness } from '../e2e/harness';
+import { useClusterWorld } from './cluster-world';
 
 /**
  * The master holding davpush's keys crashes; its replica is promoted (Redis Cluster spec, "Replica
@@ -10,30 +11,17 @@ import { eventually, startClusterHarness, type Harness } from '../e2e/harness';
  * with what had replicated. While no master serves the slot, requests get 503, never 500.
  */
 describe('failover of the master holding davpush keys', () => {
+  const w = useClusterWorld();
   let cluster: RedisCluster;
   let h: Harness;
   let push: FakePushService;
   let apiKey: string;
-
-  beforeAll(async () => {
-    cluster = await RedisCluster.start();
-    h = await startClusterHarness(cluster);
-    push = await FakePushService.start();
-    ({ apiKey } = await h.createTenant());
-  }, 90_000);
-  afterAll(async () => {
-    await push?.stop();
-    await h?.close();
-    await cluster?.stop();
+  beforeAll(() => {
+    ({ cluster, h, push, apiKey } = w);
   });
 
   it('keeps registrations that replicated, answers 503 (not 500) meanwhile, and delivers after the promotion', async () => {
-    const c = push.subscribe();
-    const reg = await h.request('POST', '/v1/topics/fo-1/registrations', {
-      token: apiKey,
-      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
-    });
-    expect(reg.status).toBe(201);
+    const { client: c, location } = await w.registerJson('fo-1');
     const ours = await cluster.ownersOf('{davpush}');
     expect(ours.replicas).toHaveLength(1);
     // WAIT: the registration has reached the replica before the crash (replication is asynchronous).
@@ -53,6 +41,6 @@ describe('failover of the master holding davpush keys', () => {
     expect([...statuses].filter((s) => s !== 202 && s !== 503)).toEqual([]);
     expect((await cluster.cli(ours.replicas[0]!, 'ROLE')).startsWith('master')).toBe(true);
     await push.waitFor({ id: push.idOf(c), count: 1 }, 15_000);
-    expect((await h.request('GET', reg.headers.get('location')!, { token: apiKey })).status).toBe(200);
+    expect((await h.request('GET', location, { token: apiKey })).status).toBe(200);
   }, 60_000);
 });
