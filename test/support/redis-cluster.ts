@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { onProcessExit } from './process-exit';
 
 const run = promisify(execFile);
 
@@ -200,15 +201,7 @@ export class RedisCluster {
       }
       RedisCluster.live.clear();
     };
-    process.on('exit', cleanUp);
-    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-      const onSignal = () => {
-        cleanUp();
-        process.off(sig, onSignal);
-        if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-      };
-      process.on(sig, onSignal);
-    }
+    onProcessExit(cleanUp);
   }
 }
 

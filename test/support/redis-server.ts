@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { onProcessExit } from './process-exit';
 
 /**
  * A private `redis-server` for one test file (STYLE.md "Tests": real Redis, no Docker, no mocks),
@@ -166,16 +167,7 @@ export class RedisServer {
       }
       RedisServer.ownedDirs.clear();
     };
-    process.on('exit', cleanUp);
-    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-      const onSignal = () => {
-        cleanUp();
-        process.off(sig, onSignal);
-        // Nobody else handles it: fall back to the default action (terminate by that signal).
-        if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-      };
-      process.on(sig, onSignal);
-    }
+    onProcessExit(cleanUp);
   }
 }
 
