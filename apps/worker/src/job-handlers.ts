@@ -26,8 +26,9 @@ export class JobHandlers {
   constructor(fanout: FanoutProcessor, deliver: DeliverProcessor, maintenance: MaintenanceProcessor) {
     this.byName = {
       [JobName.Fanout]: (job) => fanout.process(job),
-      [JobName.Deliver]: (job, token) => deliver.process(job, token),
-      [JobName.DeliverBatch]: (job, token) => deliver.process(job, token),
+      // Only queued by older versions (a replayed dead letter): run as a batch of one.
+      [JobName.Deliver]: (job) => deliver.process(job),
+      [JobName.DeliverBatch]: (job) => deliver.process(job),
       [JobName.SweepExpired]: () => maintenance.sweepExpired(),
       [JobName.RecoverStranded]: () => maintenance.recoverStranded(),
     };
@@ -37,13 +38,13 @@ export class JobHandlers {
    * The BullMQ processor of one queue. A job read back from Redis is untyped; this is the one place
    * its name is trusted to select its payload type. A name the queue does not carry fails the job.
    */
-  processorFor(queue: ConsumedQueue): (job: Job, token?: string) => Promise<unknown> {
+  processorFor(queue: ConsumedQueue): (job: Job) => Promise<unknown> {
     const accepted: readonly JobName[] = CONSUMED_QUEUES[queue];
-    return (job, token) => {
+    return (job) => {
       const name = job.name as Exclude<JobName, JobName.DeadLetter>;
       if (!accepted.includes(name)) return Promise.reject(new Error(`unexpected job ${job.name} on ${queue}`));
       const handler = this.byName[name] as JobHandler<typeof name>;
-      return handler(job as Parameters<typeof handler>[0], token);
+      return handler(job as Parameters<typeof handler>[0]);
     };
   }
 }

@@ -52,6 +52,7 @@ export class DeadLetterService {
   /**
    * Sends dead letters again with a fresh TTL (the default; their original one has usually passed)
    * and a fresh attempt count, then removes them from the dead-letter queue. No ids: up to 1000.
+   * Each goes back as a batch of one on its transport's queue, named after the dead letter.
    */
   async replay(ids?: readonly string[]): Promise<{ replayed: number; missing: string[] }> {
     const jobs = ids?.length
@@ -63,11 +64,9 @@ export class DeadLetterService {
     for (const job of jobs) {
       if (!job) continue;
       const d = job.data as DeadLetterJobData;
-      await this.publisher.deliver(
-        d.transport,
-        [{ ...d.delivery, attempt: 0, deadline: now + this.config.defaultTtlSeconds * 1000 }],
-        `r${job.id}`,
-      );
+      const { registrationId, ...delivery } = d.delivery;
+      const batch = { ...delivery, registrationIds: [registrationId], attempt: 0, deadline: now + this.config.defaultTtlSeconds * 1000 };
+      await this.publisher.deliverBatchAt(d.transport, batch, now, `r${job.id}`);
       await job.remove();
       replayed++;
     }

@@ -14,15 +14,6 @@ export const jobOptions = {
     removeOnComplete: { age: 3600, count: 50_000 },
     removeOnFail: { age: 7 * 86_400 },
   }),
-  deliver: (dispatchId: string, registrationId: string, replayTag?: string): JobsOptions => ({
-    jobId: `d-${dispatchId}-${registrationId}${replayTag ? `-${replayTag}` : ''}`,
-    // Outcome-driven retries (429, 5xx) are scheduled by the delivery service with moveToDelayed
-    // and the message deadline; these attempts only cover unexpected errors in our own code.
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 1000, jitter: 1 },
-    removeOnComplete: { age: 3600, count: 200_000 },
-    removeOnFail: { age: 86_400, count: 100_000 },
-  }),
   deliverBatch: (dispatchId: string, registrationIds: readonly string[], parentJobId?: string): JobsOptions => ({
     // Named by its content, not its position: a fan-out re-run that pages differently (a
     // registration came or went) adds the batches it needs instead of skipping them as known.

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { AppConfig } from '@davpush/config';
 import type { Transport } from '@davpush/domain';
-import { JobName, deliverQueueFor, type DeadLetterJobData, type DeliverBatchJobData, type DeliverJobData, type FanoutJobData } from './jobs';
+import { JobName, deliverQueueFor, type DeadLetterJobData, type DeliverBatchJobData, type FanoutJobData } from './jobs';
 import { fanoutDeduplication, jobOptions } from './job-options';
 import { QueueName } from './queue-name';
 
@@ -42,14 +42,6 @@ export class JobPublisher {
     await this.fanout.add(JobName.Fanout, data, opts);
   }
 
-  /** `replayTag` makes a replayed delivery's job id differ from the original's (BullMQ ignores known ids). */
-  async deliver(transport: Transport, jobs: readonly DeliverJobData[], replayTag?: string): Promise<void> {
-    if (jobs.length === 0) return;
-    await this.queue(deliverQueueFor(transport)).addBulk(
-      jobs.map((data) => ({ name: JobName.Deliver, data, opts: jobOptions.deliver(data.dispatchId, data.registrationId, replayTag) })),
-    );
-  }
-
   /** Delivery batches of one dispatch (deterministic ids: adding one twice is a no-op). */
   async deliverBatches(transport: Transport, batches: readonly DeliverBatchJobData[]): Promise<void> {
     if (batches.length === 0) return;
@@ -59,8 +51,9 @@ export class JobPublisher {
   }
 
   /**
-   * Pushes passed on by batch job `parentJobId`, due at `at` (ms since the epoch): the rest its
-   * origin turned away (busy, circuit open), or one push's retry as a batch of one.
+   * Pushes passed on by job `parentJobId`, due at `at` (ms since the epoch): the rest a batch's
+   * origin turned away (busy, circuit open), one push's retry as a batch of one, or a replayed
+   * dead letter as a batch of one (named after the dead letter, so a replay is never a known id).
    */
   async deliverBatchAt(transport: Transport, data: DeliverBatchJobData, at: number, parentJobId: string): Promise<void> {
     const opts = jobOptions.deliverBatch(data.dispatchId, data.registrationIds, parentJobId);

@@ -4,6 +4,10 @@ import { QueueName } from './queue-name';
 
 export enum JobName {
   Fanout = 'fanout',
+  /**
+   * One push to one registration. No longer published: older versions queued a replayed dead letter
+   * this way, and the worker still runs such a job (as a batch of one) so none is left behind.
+   */
   Deliver = 'deliver',
   /** Many registrations of one dispatch and route: FCM sendEach (≤ 500), Web Push pushes to one origin. */
   DeliverBatch = 'deliver-batch',
@@ -19,6 +23,7 @@ export interface FanoutJobData {
   requestId?: string;
 }
 
+/** One delivery: what a dead letter keeps, and the payload of a {@link JobName.Deliver} job of an older version. */
 export interface DeliverJobData {
   dispatchId: string;
   registrationId: string;
@@ -77,8 +82,8 @@ export interface QueueJobs {
   [QueueName.DeadLetter]: JobName.DeadLetter;
 }
 
-/** Runs one job; `token` is the worker's lock token (needed to move the job to the delayed set). */
-export type JobHandler<N extends JobName> = (job: TypedJob<N>, token?: string) => Promise<unknown>;
+/** Runs one job. */
+export type JobHandler<N extends JobName> = (job: TypedJob<N>) => Promise<unknown>;
 
 /** One handler per job name a worker consumes: a name added to {@link JobName} without a handler fails to compile. */
 export type JobHandlerMap = { [N in Exclude<JobName, JobName.DeadLetter>]: JobHandler<N> };

@@ -1,6 +1,6 @@
 import { DelayedError } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { JobName, QueueName, type DeliverBatchJobData, type TypedJob } from '@davpush/queue';
+import { JobName, QueueName, type DeliverBatchJobData, type DeliverJobData, type TypedJob } from '@davpush/queue';
 import { DeliverProcessor } from './deliver.processor';
 import type { DeliveryService } from './delivery.service';
 
@@ -41,5 +41,26 @@ describe('DeliverProcessor on an internal error', () => {
     const { sut, abandoned } = processor(new DelayedError());
     await expect(sut.process(batchJob(4))).rejects.toBeInstanceOf(DelayedError);
     expect(abandoned).toEqual([]);
+  });
+});
+
+describe('DeliverProcessor on a single-delivery job of an older version', () => {
+  const single: DeliverJobData = { dispatchId: 'd1', registrationId: 'r9', tenantId: 't1', topic: 'cal', kinds: ['content'], urgency: 'high', deadline: 1_000, acceptedAt: 500, attempt: 3, requestId: 'q' };
+  const singleJob = (attemptsMade: number) =>
+    ({ id: 'd-d1-r9-r7', name: JobName.Deliver, queueName: QueueName.DeliverWebPush, data: single, attemptsMade, opts: { attempts: 5 } }) as unknown as TypedJob<JobName.Deliver>;
+
+  it('runs it as a batch of one carrying its attempt, named after the job', async () => {
+    const batches: unknown[][] = [];
+    const delivery = { attemptBatch: async (...args: unknown[]) => void batches.push(args) } as unknown as DeliveryService;
+    await new DeliverProcessor(delivery).process(singleJob(0));
+    expect(batches).toEqual([
+      [{ dispatchId: 'd1', registrationIds: ['r9'], tenantId: 't1', topic: 'cal', kinds: ['content'], urgency: 'high', deadline: 1_000, acceptedAt: 500, attempt: 3, requestId: 'q' }, 'd-d1-r9-r7'],
+    ]);
+  });
+
+  it('on the last attempt dead-letters the delivery, then fails the job', async () => {
+    const { sut, abandoned } = processor(new Error('redis went away'));
+    await expect(sut.process(singleJob(4))).rejects.toThrow('redis went away');
+    expect(abandoned).toEqual([['web-push', [single], 'redis went away', 'd-d1-r9-r7']]);
   });
 });

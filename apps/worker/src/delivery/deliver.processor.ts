@@ -1,46 +1,39 @@
 import { Injectable } from '@nestjs/common';
 import { DelayedError } from 'bullmq';
-import { JobName, QueueName, type TypedJob } from '@davpush/queue';
-import { DeliveryService, type DeliveryStep } from './delivery.service';
+import { JobName, QueueName, type DeliverBatchJobData, type TypedJob } from '@davpush/queue';
+import { DeliveryService } from './delivery.service';
 
 /**
- * Runs a batch (a retry is a batch of one, queued by the delivery service for its own time), or
- * a single delivery (a replayed dead letter), whose retry is this job moved to the delayed set
- * until its own time (`moveToDelayed` + DelayedError). Either way a 429 from one endpoint delays
- * that delivery only, never the queue (BullMQ's queue.rateLimit would pause every endpoint).
+ * Runs a delivery batch: a dispatch's pushes to one route, a retry (a batch of one carrying its
+ * attempt, queued by the delivery service for its own time) or a replayed dead letter (a batch of
+ * one). A 429 from one endpoint delays that delivery only, never the queue (BullMQ's
+ * queue.rateLimit would pause every endpoint).
  */
 @Injectable()
 export class DeliverProcessor {
   constructor(private readonly delivery: DeliveryService) {}
 
-  async process(job: TypedJob<JobName.Deliver> | TypedJob<JobName.DeliverBatch>, token?: string): Promise<DeliveryStep | undefined> {
+  async process(job: TypedJob<JobName.Deliver> | TypedJob<JobName.DeliverBatch>): Promise<void> {
+    const batch = asBatch(job);
     try {
-      if (job.name === JobName.DeliverBatch) {
-        await this.delivery.attemptBatch(job.data, job.id ?? '');
-        return undefined;
-      }
-      return await this.single(job, token);
+      await this.delivery.attemptBatch(batch, job.id ?? '');
     } catch (err) {
       if (err instanceof DelayedError || job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw err;
       // Last attempt: nothing may stay owed in silence (dead letters can be replayed).
       const transport = job.queueName === QueueName.DeliverFcm ? 'fcm' : 'web-push';
-      if (job.name === JobName.DeliverBatch) {
-        const { registrationIds, ...common } = job.data;
-        await this.delivery.abandon(transport, registrationIds.map((registrationId) => ({ ...common, registrationId })), (err as Error).message, job.id ?? '');
-      } else {
-        await this.delivery.abandon(transport, [job.data], (err as Error).message);
-      }
+      const { registrationIds, route: _route, ...common } = batch;
+      await this.delivery.abandon(transport, registrationIds.map((registrationId) => ({ ...common, registrationId })), (err as Error).message, job.id ?? '');
       throw err;
     }
   }
+}
 
-  private async single(job: TypedJob<JobName.Deliver>, token?: string): Promise<DeliveryStep> {
-    const step = await this.delivery.attempt(job.data);
-    if ('retryAt' in step) {
-      if (step.countsAsAttempt) await job.updateData({ ...job.data, attempt: (job.data.attempt ?? 0) + 1 });
-      await job.moveToDelayed(step.retryAt, token);
-      throw new DelayedError();
-    }
-    return step;
-  }
+/**
+ * A single-delivery job (`JobName.Deliver`) is only found in a queue written by an older version,
+ * which published replayed dead letters that way: it runs as a batch of one carrying its attempt.
+ */
+function asBatch(job: TypedJob<JobName.Deliver> | TypedJob<JobName.DeliverBatch>): DeliverBatchJobData {
+  if (job.name === JobName.DeliverBatch) return job.data;
+  const { registrationId, ...common } = job.data;
+  return { ...common, registrationIds: [registrationId] };
 }
