@@ -2,12 +2,16 @@ import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { SUPPORTED_TRIGGERS, ValidationError } from '@davpush/domain';
 import { FcmGateway, PushGatewayRegistry, VapidService } from '@davpush/gateways';
 import { buildCcDiscoveryProperties, buildCcProperty, buildDiscoveryProperties, CC_PROPERTY_NAMES } from '@davpush/webdav-push';
+import { ApiQuery } from '@nestjs/swagger';
 import { TenantGuard, TenantId } from '../http/auth.guards';
+import { ApiArea, AuthProblems, JsonAnswer, Operation, Problem, ref } from '../openapi/openapi.decorators';
 import { assertTopic, CcGatewayService } from '@davpush/application';
 
 /** What a calendar server embeds in its PROPFIND answers (WebDAV-Push draft §"Service detection"). */
 @Controller('v1/discovery')
 @UseGuards(TenantGuard)
+@ApiArea('discovery', 'tenant')
+@AuthProblems()
 export class DiscoveryController {
   constructor(
     private readonly vapid: VapidService,
@@ -25,6 +29,17 @@ export class DiscoveryController {
    * subscribe to.
    */
   @Get()
+  @Operation('WebDAV-Push properties for a PROPFIND answer: transports (VAPID key), topic, supported-triggers')
+  @ApiQuery({ name: 'topic', required: true, schema: { type: 'string', maxLength: 512 }, example: 'cal-1' })
+  @ApiQuery({ name: 'dialect', required: false, schema: { type: 'string', enum: ['webdav-push', 'cc70025'] }, description: 'cc70025: the CalConnect CC/CD 70025 properties (docs/cc70025.md)' })
+  @ApiQuery({
+    name: 'subscribeUrl',
+    required: false,
+    schema: { type: 'string', format: 'uri' },
+    description: "cc70025 (required there): the calendar server's own URL where clients POST their subscribe; it relays the body to POST /v1/gateway/subscribe",
+  })
+  @JsonAnswer(200, 'discovery', ref('Discovery'))
+  @Problem(400, 'topic missing or invalid')
   async discover(
     @TenantId() tenantId: string,
     @Query('topic') topic: unknown,

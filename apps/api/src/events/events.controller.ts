@@ -7,9 +7,13 @@ import { IngestRateLimit } from '../http/ingest-rate-limit';
 import { bodyKind, parseJson } from '../http/request-body';
 import { pushClientIdOf } from '../http/request-headers';
 import { EventsService, parseEventsJson, type AcceptedEvents, type EventInput } from '@davpush/application';
+import { ApiBody, ApiResponse } from '@nestjs/swagger';
+import { ApiArea, AuthProblems, JsonAnswer, Operation, Problem, PUSH_CLIENT_ID, rateLimitHeaders, ref } from '../openapi/openapi.decorators';
 
 @Controller('v1/events')
 @UseGuards(TenantGuard)
+@ApiArea('events', 'tenant')
+@AuthProblems()
 export class EventsController {
   constructor(
     private readonly events: EventsService,
@@ -23,6 +27,22 @@ export class EventsController {
    */
   @Post()
   @HttpCode(202)
+  @Operation('Collection(s) changed: answered 202 once durably queued', [
+    { name: 'Idempotency-Key', maxLength: 255, description: 'a repeat within 24 h returns the first answer and queues nothing' },
+    { name: PUSH_CLIENT_ID, maxLength: 256, description: 'CC/CD 70025: the client that caused the changes; its registrations are not notified' },
+  ])
+  @ApiBody({ required: true, schema: ref('ChangeEvents'), examples: { one: { value: { topic: 'cal-1', changes: ['content'], syncToken: 'http://cal.example.org/sync/42' } } } })
+  @ApiResponse({ status: 202, description: 'queued', content: { 'application/json': { schema: ref('Accepted') } }, headers: rateLimitHeaders() })
+  @Problem(400, 'invalid event, or an Idempotency-Key reused with another body')
+  @Problem(409, 'same Idempotency-Key still in flight')
+  @Problem(413, 'body over 1 MiB, or more events than the ingest burst allows')
+  @Problem(415, 'not JSON')
+  @ApiResponse({
+    status: 429,
+    description: 'ingest rate limit (token bucket per tenant, DAVPUSH_INGEST_RATE events/s, burst 2×); nothing was queued',
+    content: { 'application/problem+json': { schema: ref('Problem') } },
+    headers: { ...rateLimitHeaders(), 'Retry-After': { schema: { type: 'integer' } } },
+  })
   async accept(@TenantId() tenantId: string, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<AcceptedEvents> {
     bodyKind(req, ['json']);
     const inputs: EventInput[] = parseEventsJson(parseJson(req, z.unknown()));
@@ -42,6 +62,9 @@ export class EventsController {
   }
 
   @Get(':id')
+  @Operation('Event status and delivery counts')
+  @JsonAnswer(200, 'status', ref('EventStatus'))
+  @Problem(404, 'unknown or not yours')
   status(@TenantId() tenantId: string, @Param('id') id: string) {
     // The same alphabet POST accepts for ids: anything else (NUL, `..%2F`, unicode) names no event.
     if (id.length > 128 || !/^[A-Za-z0-9._~-]+$/.test(id)) {

@@ -7,6 +7,8 @@ import { TenantGuard, TenantId, type AuthedRequest } from '../http/auth.guards';
 import { IngestRateLimit } from '../http/ingest-rate-limit';
 import { bodyKind, parseJson, xmlBodyText } from '../http/request-body';
 import { principalOf, pushClientIdOf } from '../http/request-headers';
+import { ApiArea, AuthProblems } from '../openapi/openapi.decorators';
+import { GatewayRequestDoc, GatewaySubscribeDoc } from '../openapi/openapi.gateway';
 import { GatewayExceptionFilter } from './gateway-exception.filter';
 import { GatewayEnvelope, readGatewayRequest } from './gateway-request.dto';
 import { bootstrapResponse, pushResponse, subscribeResponse } from './gateway-response';
@@ -34,6 +36,8 @@ const requestIdOf = (req: AuthedRequest) => (typeof req.headers['x-request-id'] 
 @Controller('v1/gateway')
 @UseGuards(TenantGuard)
 @UseFilters(GatewayExceptionFilter)
+@ApiArea('cc70025', 'tenant')
+@AuthProblems()
 export class GatewayController {
   constructor(
     private readonly gateway: CcGatewayService,
@@ -46,6 +50,7 @@ export class GatewayController {
    */
   @Post()
   @HttpCode(200)
+  @GatewayRequestDoc()
   async handle(@TenantId() tenantId: string, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<unknown> {
     bodyKind(req, ['json']);
     const request = readGatewayRequest(parseJson(req, GatewayEnvelope));
@@ -62,6 +67,7 @@ export class GatewayController {
    * invalid topics → `403` DAV:error `invalid-topics`.
    */
   @Post('subscribe')
+  @GatewaySubscribeDoc()
   async subscribeXml(@TenantId() tenantId: string, @Req() req: AuthedRequest, @Res() res: Response): Promise<void> {
     bodyKind(req, ['xml']);
     const parsed = parseCcSubscribe(xmlBodyText(req));

@@ -1,15 +1,15 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiBody, ApiResponse } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Messages, MessagesObject, PushSubscribe, PushTransports } from '../gateway/gateway-request.dto';
+import { JsonAnswer, Operation, PRINCIPAL_HEADER, Problem, ref } from './openapi.decorators';
 
 /**
  * The OpenAPI description of the CalConnect CC/CD 70025 gateway (draft-gajda-dav-push-00;
- * docs/cc70025.md). Request schemas come from the zod schemas the gateway validates with.
+ * docs/cc70025.md): its component schemas (requests from the zod schemas the gateway validates
+ * with) and the decorators of its two operations.
  */
 const fromZod = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
-const tenant = [{ tenant: [] }];
-const common = { 401: problem('missing or wrong credentials'), 503: problem('storage (Redis) unavailable: nothing was accepted; retry after Retry-After') };
 
 const WEB_PUSH_CLIENT_DATA = JSON.stringify({
   endpoint: 'https://push.example.net/yohd4yai5Phiz1wi',
@@ -75,65 +75,52 @@ export const gatewaySchemas: Record<string, unknown> = {
   },
 };
 
-export const gatewayPaths: Record<string, Record<string, Record<string, unknown>>> = {
-  '/v1/gateway': {
-    post: {
-      tags: ['cc70025'],
-      summary: 'CalConnect CC/CD 70025 Push Gateway: bootstrap, push-subscribe, push (one per request)',
-      description:
-        'Bootstrap `{"push-transports": []}` → the transports; `{"push-subscribe": {topics, selected-transport|transport: {transport-uri, client-data}, expires}}` → `{"push-url"}` ' +
-        '(expires beyond refresh-interval → 400; in the past → unsubscribe); `{"push": {"messages": [...]}}` or `{"push": [...]}` → `{"push-response": {}}` or with `no-subscribers`. ' +
-        'priority 0–24 very-low, 25–49 low, 50–74 normal (default 50), 75–100 high (Web Push Urgency; FCM android.priority high only for high). ' +
-        'Unknown members are ignored; a message with a topic no subscription can have is listed in no-subscribers, the others are delivered. See docs/cc70025.md.',
-      security: tenant,
-      parameters: [
-        { name: 'Push-Client-Id', in: 'header', required: false, schema: { type: 'string', maxLength: 256 }, description: "push-subscribe: the subscribing client's id, when client-data carries none" },
-        { name: 'X-Davpush-Readable-Topics', in: 'header', required: false, schema: { type: 'string' }, description: 'push-subscribe: quoted-strings, the topics the user may read; without it, any well-formed topic' },
+/** `POST /v1/gateway`: the three requests of the application server (bootstrap, push-subscribe, push). */
+export const GatewayRequestDoc = () =>
+  applyDecorators(
+    Operation(
+      'CalConnect CC/CD 70025 Push Gateway: bootstrap, push-subscribe, push (one per request)',
+      [
+        { name: 'Push-Client-Id', maxLength: 256, description: "push-subscribe: the subscribing client's id, when client-data carries none" },
+        { name: 'X-Davpush-Readable-Topics', description: 'push-subscribe: quoted-strings, the topics the user may read; without it, any well-formed topic' },
       ],
-      requestBody: {
-        required: true,
-        content: {
-          'application/json': {
-            schema: ref('GatewayRequest'),
-            examples: {
-              bootstrap: { value: { 'push-transports': [] } },
-              subscribeWebPush: { value: { 'push-subscribe': { topics: ['123', 'abc'], 'selected-transport': { 'transport-uri': 'https://davpush.example/v1/gateway/transports/web-push', 'client-data': WEB_PUSH_CLIENT_DATA }, expires: '2017-10-07T12:00:00Z' } } },
-              subscribeFcm: { value: { 'push-subscribe': { topics: ['123'], transport: { 'transport-uri': 'https://davpush.example/v1/gateway/transports/fcm', 'client-data': 'fcm-registration-token' }, expires: '2017-10-07T12:00:00Z' } } },
-              push: { value: { push: { messages: [{ topic: '123', priority: 100, timestamp: '2017-10-01T14:00:52Z', 'client-id': 'xyz' }, { topic: 'abc', priority: 0, timestamp: '2017-10-01T14:00:53Z' }] } } },
-            },
-          },
-        },
+      {
+        description:
+          'Bootstrap `{"push-transports": []}` → the transports; `{"push-subscribe": {topics, selected-transport|transport: {transport-uri, client-data}, expires}}` → `{"push-url"}` ' +
+          '(expires beyond refresh-interval → 400; in the past → unsubscribe); `{"push": {"messages": [...]}}` or `{"push": [...]}` → `{"push-response": {}}` or with `no-subscribers`. ' +
+          'priority 0–24 very-low, 25–49 low, 50–74 normal (default 50), 75–100 high (Web Push Urgency; FCM android.priority high only for high). ' +
+          'Unknown members are ignored; a message with a topic no subscription can have is listed in no-subscribers, the others are delivered. See docs/cc70025.md.',
       },
-      responses: {
-        200: { description: 'the answer of the request made', content: { 'application/json': { schema: ref('GatewayResponse') } } },
-        400: problem('malformed body: not one of the three requests, wrong types, unknown members, sizes; an expires beyond the refresh-interval'),
-        403: problem('precondition: invalid-topics (with "error": {"invalid-topics": [...]}), invalid-subscription (client-data), push-not-available (transport-uri)'),
-        413: problem('body over 1 MiB, or more messages than the ingest burst allows'),
-        415: problem('not JSON'),
-        429: problem('ingest rate limit, as for /v1/events'),
-        ...common,
+    ),
+    ApiBody({
+      required: true,
+      schema: ref('GatewayRequest'),
+      examples: {
+        bootstrap: { value: { 'push-transports': [] } },
+        subscribeWebPush: { value: { 'push-subscribe': { topics: ['123', 'abc'], 'selected-transport': { 'transport-uri': 'https://davpush.example/v1/gateway/transports/web-push', 'client-data': WEB_PUSH_CLIENT_DATA }, expires: '2017-10-07T12:00:00Z' } } },
+        subscribeFcm: { value: { 'push-subscribe': { topics: ['123'], transport: { 'transport-uri': 'https://davpush.example/v1/gateway/transports/fcm', 'client-data': 'fcm-registration-token' }, expires: '2017-10-07T12:00:00Z' } } },
+        push: { value: { push: { messages: [{ topic: '123', priority: 100, timestamp: '2017-10-01T14:00:52Z', 'client-id': 'xyz' }, { topic: 'abc', priority: 0, timestamp: '2017-10-01T14:00:53Z' }] } } },
       },
-    },
-  },
-  '/v1/gateway/subscribe': {
-    post: {
-      tags: ['cc70025'],
-      summary: "A client's CC/CD 70025 subscribe XML, forwarded by the calendar server; all or nothing",
-      security: tenant,
-      parameters: [
-        { name: 'X-Davpush-Readable-Topics', in: 'header', required: false, schema: { type: 'string' }, description: 'quoted-strings: the topics the user may read; without it, topics must be known to davpush' },
-        { name: 'Push-Client-Id', in: 'header', required: false, schema: { type: 'string', maxLength: 256 }, description: "the client's id, when client-data carries none" },
-        { name: 'X-Davpush-Principal', in: 'header', required: false, schema: { type: 'string', maxLength: 256 }, description: "binds the registrations to the calendar server's user" },
-      ],
-      requestBody: { required: true, content: { 'application/xml': { schema: { type: 'string' }, example: SUBSCRIBE_XML } } },
-      responses: {
-        204: { description: 'subscribed (Expires: the granted expiry, IMF-fixdate) or unsubscribed (a past expires)' },
-        400: { description: 'malformed document (DAV:error)' },
-        403: { description: 'DAV:error with invalid-topics listing the refused topics, or invalid-subscription / push-not-available' },
-        413: { description: 'body over 16 KiB' },
-        415: { description: 'not XML' },
-        ...common,
-      },
-    },
-  },
-};
+    }),
+    JsonAnswer(200, 'the answer of the request made', ref('GatewayResponse')),
+    Problem(400, 'malformed body: not one of the three requests, wrong types, unknown members, sizes; an expires beyond the refresh-interval'),
+    Problem(403, 'precondition: invalid-topics (with "error": {"invalid-topics": [...]}), invalid-subscription (client-data), push-not-available (transport-uri)'),
+    Problem(413, 'body over 1 MiB, or more messages than the ingest burst allows'),
+    Problem(415, 'not JSON'),
+    Problem(429, 'ingest rate limit, as for /v1/events'),
+  );
+
+/** `POST /v1/gateway/subscribe`: a client's subscribe XML, relayed by the calendar server. */
+export const GatewaySubscribeDoc = () =>
+  applyDecorators(
+    Operation("A client's CC/CD 70025 subscribe XML, forwarded by the calendar server; all or nothing", [
+      { name: 'X-Davpush-Readable-Topics', description: 'quoted-strings: the topics the user may read; without it, topics must be known to davpush' },
+      { name: 'Push-Client-Id', maxLength: 256, description: "the client's id, when client-data carries none" },
+      { ...PRINCIPAL_HEADER, description: "binds the registrations to the calendar server's user" },
+    ], { requestBody: { required: true, content: { 'application/xml': { schema: { type: 'string' }, example: SUBSCRIBE_XML } } } }),
+    ApiResponse({ status: 204, description: 'subscribed (Expires: the granted expiry, IMF-fixdate) or unsubscribed (a past expires)' }),
+    ApiResponse({ status: 400, description: 'malformed document (DAV:error)' }),
+    ApiResponse({ status: 403, description: 'DAV:error with invalid-topics listing the refused topics, or invalid-subscription / push-not-available' }),
+    ApiResponse({ status: 413, description: 'body over 16 KiB' }),
+    ApiResponse({ status: 415, description: 'not XML' }),
+  );

@@ -1,6 +1,7 @@
 import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import { QueueStatsService, RegistrationStatsService, type QueueCounts, type RegistrationCounts } from '@davpush/observability';
 import { AdminGuard } from '../http/auth.guards';
+import { ApiArea, AuthProblems, JsonAnswer, Operation } from '../openapi/openapi.decorators';
 
 export interface AdminQueueView {
   name: string;
@@ -25,6 +26,8 @@ export interface AdminQueuesView {
 /** `GET /v1/admin/queues`: what the dashboard shows, as JSON for scripts and the CLI's peers. */
 @Controller('v1/admin/queues')
 @UseGuards(AdminGuard)
+@ApiArea('operations', 'admin')
+@AuthProblems()
 export class AdminQueuesController {
   constructor(
     private readonly queues: QueueStatsService,
@@ -33,6 +36,8 @@ export class AdminQueuesController {
 
   @Get()
   @Header('Cache-Control', 'no-store')
+  @Operation('Queue health as JSON: counts, oldest waiting age, completed/failed per minute')
+  @JsonAnswer(200, 'queues')
   async list(): Promise<AdminQueuesView> {
     const [snap, registrations] = await Promise.all([this.queues.snapshot(), this.registrations.counts().catch(() => undefined)]);
     return {

@@ -7,6 +7,7 @@ import {
   ServiceUnavailableException,
   UseFilters,
 } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, type HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { ServerResponse } from 'node:http';
 import { ReadinessIndicators } from './readiness.indicators';
@@ -36,6 +37,7 @@ export class HealthResultFilter implements ExceptionFilter {
  */
 @Controller('health')
 @UseFilters(HealthResultFilter)
+@ApiTags('operations')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
@@ -50,7 +52,10 @@ export class HealthController {
    * process killed before its in-flight jobs finish.
    */
   @Get('live')
-  @HealthCheck()
+  // Terminus' own OpenAPI answer would list a 503 that liveness never gives.
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Liveness: the process only' })
+  @ApiResponse({ status: 200, description: 'up' })
   live(): HealthCheckResult {
     const proc = this.indicator.check('process').up({ uptimeSeconds: Math.round(process.uptime()) });
     return { status: 'ok', info: proc, error: {}, details: proc };
@@ -58,6 +63,9 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: Redis, queues, backlog, VAPID and FCM credentials' })
+  @ApiResponse({ status: 200, description: 'ok or degraded' })
+  @ApiResponse({ status: 503, description: 'down or shutting down' })
   ready(): Promise<HealthCheckResult> {
     // Terminus only learns of a shutdown in its own beforeApplicationShutdown; ours may know sooner (SIGTERM).
     if (this.shutdown.shuttingDown) {
