@@ -4,6 +4,7 @@ import { ChangeNotifier } from './changes/change.notifier';
 import { OutOfBandChanges } from './changes/out-of-band.service';
 import { TokenReadReporter } from './changes/token-read.reporter';
 import { PropfindRewriter } from './discovery/propfind-rewriter.service';
+import { Forwarder } from './http/forwarder';
 import { ProxyIdentity } from './identity/proxy-identity.service';
 import { ProxyServer } from './proxy.server';
 import { CcSubscribeHandler } from './registrations/cc-subscribe.handler';
@@ -25,6 +26,7 @@ import { UpstreamMonitor } from './upstream/upstream.monitor';
     TokenReadReporter,
     ChangeNotifier,
     OutOfBandChanges,
+    Forwarder,
     PropfindRewriter,
     PushRegisterHandler,
     CcSubscribeHandler,

@@ -1,7 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import * as http from 'node:http';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { PROXY_REGISTRATION_PATH } from '@davpush/application';
 import { AppConfig } from '@davpush/config';
 import { CC_PUSH_NS, WEBDAV_PUSH_NS, parseBoundedXml } from '@davpush/webdav-push';
@@ -11,8 +10,8 @@ import { HOOK_PATH, OutOfBandChanges } from './changes/out-of-band.service';
 import { PropfindRewriter } from './discovery/propfind-rewriter.service';
 import { hasBody, isXml, readPrefix, replay } from './http/body';
 import { sendText, sendUpstreamUnreachable } from './http/dav-answer';
-import type { ForwardOptions, Forwarder } from './http/forwarder';
-import { clientResponseHeaders, headerLines, pushClientIdOf, upstreamRequestHeaders } from './http/headers';
+import { Forwarder } from './http/forwarder';
+import { headerLines, pushClientIdOf } from './http/headers';
 import { ProxyIdentity } from './identity/proxy-identity.service';
 import { CcSubscribeHandler } from './registrations/cc-subscribe.handler';
 import { PushRegisterHandler } from './registrations/push-register.handler';
@@ -31,7 +30,7 @@ const MAX_PEEK_BYTES = 64 * 1024;
  * Destination host differs from Host: Kozea/Radicale `radicale/app/move.py`).
  */
 @Injectable()
-export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdown, Forwarder {
+export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Proxy');
   private server?: http.Server;
   private readonly publicOrigin: string;
@@ -46,6 +45,7 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly notifier: ChangeNotifier,
     private readonly outOfBand: OutOfBandChanges,
     private readonly monitor: UpstreamMonitor,
+    private readonly forwarder: Forwarder,
   ) {
     this.publicOrigin = new URL(config.proxy!.publicUrl).origin;
   }
@@ -98,15 +98,15 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
       if (path.startsWith('/.davpush/')) return await this.own(req, res, path);
       switch (req.method) {
         case 'OPTIONS':
-          await this.forward(req, res, { answerHeaders: (h, status) => advertisePush(h, status) });
+          await this.forwarder.forward(req, res, { answerHeaders: (h, status) => advertisePush(h, status) });
           return;
         case 'PROPFIND':
-          return await this.propfind.handle(req, res, this);
+          return await this.propfind.handle(req, res, this.forwarder);
         case 'POST':
           return await this.post(req, res, path);
         default:
           if (WRITE_METHODS.has(req.method!)) return await this.write(req, res, path);
-          await this.forward(req, res);
+          await this.forwarder.forward(req, res);
       }
     } catch (err) {
       this.fail(req, res, err);
@@ -146,7 +146,7 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
         // RFC 4918 §9.9.4 (MOVE) and §9.8.5 (COPY): 502 when the destination is on another server.
         return sendText(res, 502, 'davpush proxy: Destination names another server; moving or copying between servers is not supported\n');
       }
-      const status = await this.forward(req, res, { body, headers: { destination: destination?.forUpstream } });
+      const status = await this.forwarder.forward(req, res, { body, headers: { destination: destination?.forUpstream } });
       if (status === undefined || status < 200 || status > 299) return end();
       void this.notifier
         .afterWrite({
@@ -183,53 +183,6 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     } catch {
       return undefined;
     }
-  }
-
-  /**
-   * Sends the request to the DAV server and streams its answer back. Resolves with the status once
-   * the head is sent (the body keeps streaming), or undefined when the server could not be reached
-   * (the client then got `502`).
-   */
-  async forward(req: http.IncomingMessage, res: http.ServerResponse, opts: ForwardOptions = {}): Promise<number | undefined> {
-    let body = opts.body;
-    let contentLength = opts.headers?.contentLength;
-    if (body === undefined && hasBody(req)) {
-      const len = req.headers['content-length'];
-      const cap = this.config.proxy!.chunkedBufferBytes;
-      if (len === undefined && cap > 0) {
-        // A chunked body (RFC 9112 §7.1) for a server that wants Content-Length: buffered, bounded.
-        const prefix = await readPrefix(req, cap);
-        if (!prefix.complete) {
-          req.resume();
-          sendText(res, 413, `davpush proxy: a chunked request body over ${cap} bytes (DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES); send it with Content-Length\n`, { connection: 'close' });
-          return undefined;
-        }
-        body = prefix.buffer;
-        contentLength = prefix.buffer.length;
-      } else {
-        body = req;
-        if (len !== undefined && req.headers['transfer-encoding'] === undefined) contentLength = Number(len);
-      }
-    } else if (Buffer.isBuffer(body) || typeof body === 'string') {
-      contentLength = Buffer.byteLength(body);
-    }
-    const up = await this.upstream.request({
-      method: req.method!,
-      path: req.url ?? '/',
-      headers: upstreamRequestHeaders(req.rawHeaders, { ...opts.headers, contentLength }),
-      body,
-    });
-    this.monitor.answered();
-    const headers = this.answerHeaders(up.headers);
-    opts.answerHeaders?.(headers, up.statusCode);
-    res.writeHead(up.statusCode, headers);
-    pipeline(up.body, res).catch(() => res.destroy());
-    return up.statusCode;
-  }
-
-  /** The DAV server's answer headers for the client (hop-by-hop dropped, `Location` on the public origin). */
-  answerHeaders(headers: Record<string, string | string[] | undefined>, drop: readonly string[] = []): Record<string, string | string[]> {
-    return clientResponseHeaders(headers, (v) => (v.startsWith(this.upstream.origin) ? `${this.publicOrigin}${v.slice(this.upstream.origin.length)}` : v), drop);
   }
 
   /** The DAV server unreachable → `502`; anything else of ours → `500`. Never a credential or path in the log. */
