@@ -119,4 +119,3 @@ export const envSchema = z
     }
   });
 
-export type Env = z.infer<typeof envSchema>;

@@ -94,8 +94,6 @@ export interface Registration {
   consecutiveFailures: number;
 }
 
-export const transportOf = (r: Pick<Registration, 'subscription'>): Transport => r.subscription.type;
-
 export interface RegistrationPolicy {
   now: number;
   /** Longest lifetime granted, seconds (DAVPUSH_MAX_EXPIRY). */

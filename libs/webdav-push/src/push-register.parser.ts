@@ -6,9 +6,9 @@ import { elementChildren, parseBoundedXml } from './xml-reader';
 /** README "HTTP API": a registration body over 16 KiB is refused. A real one is under 1 KiB. */
 export const MAX_PUSH_REGISTER_BYTES = 16 * 1024;
 /** `push-register` is five levels deep at most; 32 leaves room for extensions, not for stack games. */
-export const MAX_ELEMENT_DEPTH = 32;
+const MAX_ELEMENT_DEPTH = 32;
 /** The longest legitimate value is a push resource URL (UnifiedPush caps endpoints at 1000 bytes). */
-export const MAX_TEXT_NODE_BYTES = 8 * 1024;
+const MAX_TEXT_NODE_BYTES = 8 * 1024;
 
 const ROOT_ERROR = `root element must be push-register in namespace ${WEBDAV_PUSH_NS}`;
 

@@ -55,10 +55,6 @@ export class ProxyIdentity {
     return this.tenant!.id;
   }
 
-  get tenantCreated(): boolean {
-    return this.tenant!.created;
-  }
-
   /** The topic of the collection at `path` (any alias). */
   topicOf(path: string): string {
     return proxyTopic(this.topicKey!, this.upstream.id, path);
