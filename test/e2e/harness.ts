@@ -21,6 +21,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** `fetch` against `baseUrl`: `token` as a Bearer credential, a non-string `body` sent as JSON. */
+export function requester(baseUrl: string): Harness['request'] {
+  return (method, url, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: string | undefined;
+    if (typeof opts.body === 'string') body = opts.body;
+    else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    return fetch(new URL(url, baseUrl), { method, headers, body });
+  };
+}
+
 export interface Harness {
   app: INestApplication;
   redis: RedisServer;
@@ -73,17 +88,7 @@ async function startOn(
   const app = await createDavpushApp(config, roles, false);
   await app.listen(port, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${port}`;
-  const request: Harness['request'] = (method, url, opts = {}) => {
-    const headers: Record<string, string> = { ...opts.headers };
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    let body: string | undefined;
-    if (typeof opts.body === 'string') body = opts.body;
-    else if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers['content-type'] ??= 'application/json';
-    }
-    return fetch(new URL(url, baseUrl), { method, headers, body });
-  };
+  const request = requester(baseUrl);
   return {
     app,
     redis: ownRedis,

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { loadConfig } from '@davpush/config';
 import { createDavpushApp } from '../../apps/davpush/src/app.factory';
-import { ADMIN_TOKEN, freePort } from '../e2e/harness';
+import { ADMIN_TOKEN, freePort, requester, type Harness } from '../e2e/harness';
 import { RedisServer } from '../support/redis-server';
 
 /**
@@ -63,7 +63,7 @@ export interface CapturingHarness {
   app: INestApplication;
   redis: RedisServer;
   baseUrl: string;
-  request(method: string, url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  request: Harness['request'];
   close(): Promise<void>;
 }
 
@@ -89,17 +89,7 @@ export async function startCapturingHarness(env: Record<string, string>, logger:
     app,
     redis,
     baseUrl,
-    request(method, url, opts = {}) {
-      const headers: Record<string, string> = { ...opts.headers };
-      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-      let body: string | undefined;
-      if (typeof opts.body === 'string') body = opts.body;
-      else if (opts.body !== undefined) {
-        body = JSON.stringify(opts.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      return fetch(new URL(url, baseUrl), { method, headers, body });
-    },
+    request: requester(baseUrl),
     async close() {
       await app.close();
       await redis.stop();

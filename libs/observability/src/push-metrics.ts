@@ -12,6 +12,14 @@ export const PROXY_READ_FAILURES = ['unauthorized', 'forbidden', 'not-found', 'o
 export type ProxyReadSource = (typeof PROXY_READ_SOURCES)[number];
 export type ProxyReadFailure = (typeof PROXY_READ_FAILURES)[number];
 
+/** A counter in `registry`, with these label names. */
+const counter = <L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []) =>
+  new Counter<L>({ name, help, labelNames, registers: [registry] });
+
+/** A histogram in `registry`, with these label names and bucket bounds (seconds). */
+const histogram = <L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], buckets: number[]) =>
+  new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
+
 /**
  * The service's own Prometheus metrics (docs/operations.md "Metrics"). One registry per process;
  * api and worker processes are scraped separately (README "Operations").
@@ -20,72 +28,61 @@ export type ProxyReadFailure = (typeof PROXY_READ_FAILURES)[number];
 export class PushMetrics {
   readonly registry = new Registry();
 
-  readonly eventsAccepted = new Counter({
-    name: 'davpush_events_accepted_total',
-    help: 'Change events accepted (202) from calendar servers',
-    registers: [this.registry],
-  });
+  readonly eventsAccepted = counter(this.registry, 'davpush_events_accepted_total', 'Change events accepted (202) from calendar servers');
 
-  readonly deliveries = new Counter({
-    name: 'davpush_deliveries_total',
-    help: 'Delivery attempts by transport and outcome (accepted, gone, rejected, auth, throttled, transient)',
-    labelNames: ['transport', 'outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly deliveries = counter(
+    this.registry,
+    'davpush_deliveries_total',
+    'Delivery attempts by transport and outcome (accepted, gone, rejected, auth, throttled, transient)',
+    ['transport', 'outcome'],
+  );
 
-  readonly retries = new Counter({
-    name: 'davpush_retries_total',
-    help: 'Deliveries scheduled for another attempt, by transport and outcome that caused it',
-    labelNames: ['transport', 'outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly retries = counter(this.registry, 'davpush_retries_total', 'Deliveries scheduled for another attempt, by transport and outcome that caused it', [
+    'transport',
+    'outcome',
+  ]);
 
-  readonly prunes = new Counter({
-    name: 'davpush_registrations_pruned_total',
-    help: 'Registrations removed because the push service said they are gone, or after the failure tolerance window',
-    labelNames: ['transport', 'reason'] as const,
-    registers: [this.registry],
-  });
+  readonly prunes = counter(
+    this.registry,
+    'davpush_registrations_pruned_total',
+    'Registrations removed because the push service said they are gone, or after the failure tolerance window',
+    ['transport', 'reason'],
+  );
 
-  readonly deadLetters = new Counter({
-    name: 'davpush_dead_letters_total',
-    help: 'Deliveries given up and moved to the dead-letter queue',
-    labelNames: ['transport', 'reason'] as const,
-    registers: [this.registry],
-  });
+  readonly deadLetters = counter(this.registry, 'davpush_dead_letters_total', 'Deliveries given up and moved to the dead-letter queue', ['transport', 'reason']);
 
-  readonly endToEnd = new Histogram({
-    name: 'davpush_event_to_accepted_seconds',
-    help: 'From the event being accepted (202) to the push service accepting the push (2xx)',
-    labelNames: ['transport'] as const,
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800],
-    registers: [this.registry],
-  });
+  readonly endToEnd = histogram(
+    this.registry,
+    'davpush_event_to_accepted_seconds',
+    'From the event being accepted (202) to the push service accepting the push (2xx)',
+    ['transport'],
+    [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800],
+  );
 
-  readonly pushLatency = new Histogram({
-    name: 'davpush_push_request_seconds',
-    help: 'Latency of requests to push services (Web Push POST, FCM sendEach per message)',
-    labelNames: ['transport'] as const,
-    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  readonly pushLatency = histogram(
+    this.registry,
+    'davpush_push_request_seconds',
+    'Latency of requests to push services (Web Push POST, FCM sendEach per message)',
+    ['transport'],
+    [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
 
   /** Every HTTP request answered by this process; `route` is the route template, never the path (ids are capabilities). */
-  readonly httpDuration = new Histogram({
-    name: 'davpush_http_request_duration_seconds',
-    help: 'HTTP request latency by method, route template and status code',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  readonly httpDuration = histogram(
+    this.registry,
+    'davpush_http_request_duration_seconds',
+    'HTTP request latency by method, route template and status code',
+    ['method', 'route', 'status'],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
 
   /** Proxy mode: a change that could not be pushed because its collection's token could not be read. */
-  readonly proxyTokenReadFailures = new Counter({
-    name: 'davpush_proxy_token_reads_failed_total',
-    help: 'Proxy mode: sync-token reads of registered collections that failed (the change was not pushed), by source (write, hook, poller, catch-up) and reason',
-    labelNames: ['source', 'reason'] as const,
-    registers: [this.registry],
-  });
+  readonly proxyTokenReadFailures = counter(
+    this.registry,
+    'davpush_proxy_token_reads_failed_total',
+    'Proxy mode: sync-token reads of registered collections that failed (the change was not pushed), by source (write, hook, poller, catch-up) and reason',
+    ['source', 'reason'],
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'davpush_' });

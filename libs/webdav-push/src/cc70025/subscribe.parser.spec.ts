@@ -17,16 +17,9 @@ const DRAFT_AS_PRINTED = `<P:subscribe xmlns:P="urn:ietf:params:xml:ns:dav-push"
 </P:subscribe>`;
 
 /** Repaired: `</P:topic>` end tags, and `</P:transport-uri>`/`</P:client-data>` in the P namespace. */
-const DRAFT_REPAIRED = `<P:subscribe xmlns:P="urn:ietf:params:xml:ns:dav-push">
-  <P:topic>123</P:topic>
-  <P:topic>abc</P:topic>
-  <P:selected-transport>
-    <P:transport-uri
-      >https://push.example.com/transport</P:transport-uri>
-    <P:client-data>XYZ</P:client-data>
-  </P:selected-transport>
-  <P:expires>2017-10-07T12:00:00Z</P:expires>
-</P:subscribe>`;
+const DRAFT_REPAIRED = DRAFT_AS_PRINTED.replace(/<P:topic>(\w+)<P:topic>/g, '<P:topic>$1</P:topic>')
+  .replace('</D:transport-uri>', '</P:transport-uri>')
+  .replace('</D:client-data>', '</P:client-data>');
 
 const EXPECTED = { topics: ['123', 'abc'], transportUri: 'https://push.example.com/transport', clientData: 'XYZ', expires: '2017-10-07T12:00:00Z' };
 
