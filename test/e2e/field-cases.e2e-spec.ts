@@ -10,7 +10,7 @@ import type { WebPushClient } from '../support/webpush-client';
 import { BOTH, FieldCaseWorld, fill, recordsOf, std, webPushXml } from './field-cases.support';
 
 /**
- * The real-world cases of /work/shared/cases/field-cases.md (C1–C4), end to end: the real app on its
+ * Four faults seen with real clients and servers (C1–C4, each named by its `describe`), end to end: the real app on its
  * own Redis, a local HTTPS push service that records and decrypts what it gets, a local FCM. Each
  * `describe` asserts the case's right value first, then other members of the same kind of fault.
  */

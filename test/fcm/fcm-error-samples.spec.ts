@@ -49,7 +49,7 @@ describe('firebase-admin error samples from the fake FCM', () => {
   beforeAll(async () => {
     fake = await FakeFcm.start({ projectId: sa.projectId, clientEmail: sa.clientEmail, publicKey: sa.publicKey });
     route = endpointRoute(fake.url, fake.ca);
-    // The HTTP/2 transport dials https://fcm.googleapis.com itself (libraries.md §1 recipe): send
+    // The HTTP/2 transport dials https://fcm.googleapis.com itself, whatever the endpoint: send
     // that session to the fake, and send `:scheme: https` where firebase-admin 13 sends `https:`,
     // which Node's server refuses and Google's front end accepts.
     (http2 as { connect: unknown }).connect = (authority: string | URL, options?: http2.SecureClientSessionOptions, listener?: () => void) => {

@@ -9,7 +9,7 @@ import { onProcessExit } from './process-exit';
 const run = promisify(execFile);
 
 /**
- * A private Redis Cluster for one test file (STYLE.md "Tests": real Redis, no Docker, no mocks):
+ * A private Redis Cluster for one test file (README "Tests and benchmarks": real Redis, no Docker, no mocks):
  * `masters` masters with `replicasPerMaster` replicas each, every node a spawned
  * `redis-server --cluster-enabled yes` on a free loopback TCP port (cluster nodes talk TCP to each
  * other; the cluster bus is port + 10000), joined with `redis-cli --cluster create` and ready when

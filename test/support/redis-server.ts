@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { onProcessExit } from './process-exit';
 
 /**
- * A private `redis-server` for one test file (STYLE.md "Tests": real Redis, no Docker, no mocks),
+ * A private `redis-server` for one test file (README "Tests and benchmarks": real Redis, no Docker, no mocks),
  * reachable only through a unix socket in its own temp dir.
  *
  * Every instance is registered: `RedisServer.stopAll()` is there for `afterAll`, and a process

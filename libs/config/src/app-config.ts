@@ -28,7 +28,7 @@ export interface ProxyConfig {
 const PLACEHOLDER_VAPID_SUBJECT = 'mailto:davpush@example.invalid';
 
 /**
- * The validated, typed configuration. The one place that reads the environment (STYLE "config once");
+ * The validated, typed configuration. The one place that reads the environment (once, at start-up);
  * injected everywhere else by class. `toJSON()` redacts secrets so it is safe to log.
  */
 export class AppConfig {
