@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '@davpush/config';
 import { RedisServer } from '../../../test/support/redis-server';
 import { DeliveryLedger } from './delivery-ledger';
-import { EventStore } from './event.store';
+import { DispatchStore } from './dispatch.store';
 import { keys } from './keys';
 import { RedisService } from './redis.service';
 import { RegistrationStore } from './registration.store';
@@ -17,13 +17,13 @@ describe('DeliveryLedger on real Redis', () => {
   let redis: RedisService;
   let sut: DeliveryLedger;
   let registrations: RegistrationStore;
-  let events: EventStore;
+  let events: DispatchStore;
 
   beforeAll(async () => {
     server = await RedisServer.start();
     redis = new RedisService(loadConfig({ REDIS_URL: server.url }));
     registrations = new RegistrationStore(redis);
-    events = new EventStore(redis);
+    events = new DispatchStore(redis, registrations);
     sut = new DeliveryLedger(redis, events, registrations);
   });
   afterAll(async () => {
@@ -87,18 +87,18 @@ describe('DeliveryLedger on real Redis', () => {
   it('leaves nothing per registration once a complete dispatch is settled: the done set goes, the counters stay', async () => {
     const ids = await register(3);
     const event = { id: 'e1', tenantId: 't1', topic: 'cal', changes: ['content' as const], urgency: 'normal' as const, ttl: 60, dontNotify: [], receivedAt: Date.now() };
-    await events.markDispatched('d3', [event], { queued: 3, skipped: 0, complete: false });
+    await events.recordProgress('d3', [event], { queued: 3, skipped: 0, complete: false });
     await sut.recordAccepted('d3', ids[0]!);
     await events.settle('d3', ids[1]!, 'gone');
     // Everything settled but the fan-out not complete yet: still needed.
     await sut.recordAccepted('d3', ids[2]!);
     expect(await redis.client.scard(keys.dispatchDone('d3'))).toBe(3);
-    await events.markDispatched('d3', [event], { queued: 3, skipped: 0, complete: true });
+    await events.recordProgress('d3', [event], { queued: 3, skipped: 0, complete: true });
     expect(await redis.client.exists(keys.dispatchDone('d3'))).toBe(0);
     expect(await redis.client.hmget(keys.dispatch('d3'), 'accepted', 'gone', 'events')).toEqual(['2', '1', '[]']);
 
     // Complete first, then the last delivery settles: gone at that moment.
-    await events.markDispatched('d4', [event], { queued: 2, skipped: 0, complete: true });
+    await events.recordProgress('d4', [event], { queued: 2, skipped: 0, complete: true });
     await sut.recordAccepted('d4', ids[0]!);
     expect(await redis.client.exists(keys.dispatchDone('d4'))).toBe(1);
     await events.settle('d4', ids[1]!, 'failed');

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { Subscription } from '@davpush/domain';
-import { DROP_DONE_WHEN_SETTLED, EventStore, RECORD_TTL_SECONDS } from './event.store';
+import type { DeliveryRecord, Subscription } from '@davpush/domain';
+import { DispatchStore, DROP_DONE_WHEN_SETTLED, RECORD_TTL_SECONDS } from './dispatch.store';
 import { keys } from './keys';
 import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
-import { RegistrationStore, type DeliveryRecord } from './registration.store';
+import { RegistrationStore } from './registration.store';
 import { TickBatch } from './tick-batch';
 
 /**
@@ -54,7 +54,7 @@ export class DeliveryLedger {
 
   constructor(
     private readonly redis: RedisService,
-    private readonly events: EventStore,
+    private readonly dispatches: DispatchStore,
     private readonly registrations: RegistrationStore,
   ) {
     this.accepted = new TickBatch((items) => this.writeAccepted(items));
@@ -70,10 +70,10 @@ export class DeliveryLedger {
         return this.accepted.add({ dispatchId, registrationId });
       case 'gone':
         await this.registrations.remove(registrationId, { identity: settlement.prune }, now);
-        await this.events.settle(dispatchId, registrationId, 'gone');
+        await this.dispatches.settle(dispatchId, registrationId, 'gone');
         return;
       default:
-        await this.events.settle(dispatchId, registrationId, settlement.bucket);
+        await this.dispatches.settle(dispatchId, registrationId, settlement.bucket);
     }
   }
 
@@ -97,7 +97,7 @@ export class DeliveryLedger {
   async unsettled(dispatchId: string, batchJobId: string, registrationIds: readonly string[]): Promise<string[]> {
     if (registrationIds.length === 0) return [];
     const [done, handedOff] = await Promise.all([
-      this.redis.client.smismember(keys.dispatchDone(dispatchId), ...registrationIds),
+      this.dispatches.settled(dispatchId, registrationIds),
       this.redis.client.smismember(keys.batchHandedOff(batchJobId), ...registrationIds),
     ]);
     return registrationIds.filter((_, i) => !done[i] && !handedOff[i]);

@@ -1,14 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { ChangeEvent, DeliveryBucket, DispatchProgress } from '@davpush/domain';
+import type { ChangeEvent } from '@davpush/domain';
+import { DispatchStore, RECORD_TTL_SECONDS } from './dispatch.store';
 import { keys } from './keys';
 import { isNoScript, LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
 
-/**
- * How long event status and dispatch records are kept (GET /v1/events/{id}). An event id is
- * deduplicated for as long as its record lives: 24 h (README "HTTP API", `POST /v1/events`).
- */
-export const RECORD_TTL_SECONDS = 24 * 3600;
 
 export type EventState = 'queued' | 'coalesced' | 'dispatching' | 'done';
 /** Kept for importers of @davpush/storage; the type lives in @davpush/domain (`dispatch.ts`). */
@@ -62,71 +58,12 @@ export interface AcceptResult {
   windowLeftMs: number;
 }
 
-/**
- * KEYS: 1 pending list, 2 dispatch hash, 3 pending index, 4 coalescing window. ARGV: 1 index member,
- * 2 now, 3 ttl, 4 coalescing window ms. Moves everything pending for a topic into the dispatch record
- * and (re)opens the topic's window, so a steady stream of changes makes one push per window.
- * Idempotent: a re-run of the same dispatch (after a worker crash) gets the same events back.
- */
-const CLAIM = new LuaScript(`
-local claimed = redis.call('HGET', KEYS[2], 'events')
-if claimed then return claimed end
-local items = redis.call('LRANGE', KEYS[1], 0, -1)
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-if #items == 0 then return false end
-if tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[4], '1', 'PX', ARGV[4]) end
-local json = '[' .. table.concat(items, ',') .. ']'
-redis.call('HSET', KEYS[2], 'events', json, 'createdAt', ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-return json
-`);
-
-/**
- * Lua: once a dispatch's fan-out is complete and every delivery it queued is settled, its "done" set
- * (one member per registration) has served its purpose: deleted then rather than kept for the
- * record's 24 h. The counters stay in the dispatch hash for the event status.
- */
-export const DROP_DONE_WHEN_SETTLED = `
-local function dropDoneWhenSettled(dispatchKey, doneKey)
-  local d = redis.call('HMGET', dispatchKey, 'complete', 'total', 'accepted', 'gone', 'failed', 'skipped')
-  if d[1] ~= '1' then return end
-  local settled = tonumber(d[3] or 0) + tonumber(d[4] or 0) + tonumber(d[5] or 0) + tonumber(d[6] or 0)
-  if settled >= tonumber(d[2] or 0) then redis.call('DEL', doneKey) end
-end
-`;
-
-/** KEYS: 1 dispatch hash, 2 done set. ARGV: 1 registration id, 2 bucket, 3 ttl. Counts each registration once. */
-const SETTLE = new LuaScript(`${DROP_DONE_WHEN_SETTLED}
-if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
-  redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
-  redis.call('EXPIRE', KEYS[2], ARGV[3])
-  dropDoneWhenSettled(KEYS[1], KEYS[2])
-  return 1
-end
-return 0
-`);
-
-/**
- * KEYS: 1 dispatch hash, 2 done set, then each event hash of the dispatch. ARGV: 1 queued (stored as
- * `total`), 2 skipped at fan-out, 3 complete (0/1), 4 dispatch id, then each event's role (primary | coalesced).
- */
-const MARK = new LuaScript(`${DROP_DONE_WHEN_SETTLED}
-for i = 3, #KEYS do
-  redis.call('HSET', KEYS[i], 'dispatchId', ARGV[4], 'role', ARGV[i + 2])
-end
-redis.call('HSET', KEYS[1], 'total', ARGV[1], 'skippedAtFanout', ARGV[2], 'complete', ARGV[3])
-if ARGV[3] == '1' then
-  -- The events are no longer needed to re-run the fan-out: a re-run finds it complete.
-  redis.call('HSET', KEYS[1], 'events', '[]')
-  dropDoneWhenSettled(KEYS[1], KEYS[2])
-end
-return 1
-`);
-
 @Injectable()
 export class EventStore {
-  constructor(private readonly redis: RedisService) {}
+  constructor(
+    private readonly redis: RedisService,
+    private readonly dispatches: DispatchStore,
+  ) {}
 
   /**
    * Records the events and parks those of topics with live registrations for their topic's next push;
@@ -156,39 +93,6 @@ export class EventStore {
     });
   }
 
-  /** Takes the pending events of a topic into dispatch `dispatchId`. */
-  async claim(tenantId: string, topic: string, dispatchId: string, now = Date.now(), coalesceMs = 0): Promise<ChangeEvent[]> {
-    const json = (await CLAIM.run(
-      this.redis.client,
-      [keys.pending(tenantId, topic), keys.dispatch(dispatchId), keys.pendingIndex(), keys.coalesceWindow(tenantId, topic)],
-      [JSON.stringify([tenantId, topic]), now, RECORD_TTL_SECONDS, coalesceMs],
-    )) as string | null;
-    return json ? (JSON.parse(json) as ChangeEvent[]) : [];
-  }
-
-  /**
-   * Links the events to their dispatch and records its progress (the counts so far replace the
-   * previous ones; `complete` once every registration of the topic has been looked at).
-   */
-  async markDispatched(dispatchId: string, events: readonly ChangeEvent[], { queued, skipped, complete }: DispatchProgress): Promise<void> {
-    const primary = events[events.length - 1]!;
-    await MARK.run(
-      this.redis.client,
-      [keys.dispatch(dispatchId), keys.dispatchDone(dispatchId), ...events.map((e) => keys.event(e.tenantId, e.id))],
-      [queued, skipped, complete ? 1 : 0, dispatchId, ...events.map((e) => (e.id === primary.id ? 'primary' : 'coalesced'))],
-    );
-  }
-
-  /** Whether the dispatch's fan-out already finished (a re-run of its job then has nothing to do). */
-  async fanoutComplete(dispatchId: string): Promise<boolean> {
-    return (await this.redis.client.hget(keys.dispatch(dispatchId), 'complete')) === '1';
-  }
-
-  async settle(dispatchId: string, registrationId: string, bucket: DeliveryBucket): Promise<boolean> {
-    const r = await SETTLE.run(this.redis.client, [keys.dispatch(dispatchId), keys.dispatchDone(dispatchId)], [registrationId, bucket, RECORD_TTL_SECONDS]);
-    return r === 1;
-  }
-
   async status(tenantId: string, eventId: string): Promise<EventStatus | undefined> {
     const e = await this.redis.client.hgetall(keys.event(tenantId, eventId));
     if (!e.id) return undefined;
@@ -196,18 +100,8 @@ export class EventStore {
     // No live registration when it came: recorded, nothing to deliver.
     if (e.none === '1') return { id: e.id, topic: e.topic!, state: 'done', deliveries: zero };
     if (!e.dispatchId) return { id: e.id, topic: e.topic!, state: 'queued', deliveries: zero };
-    const d = await this.redis.client.hgetall(keys.dispatch(e.dispatchId));
-    const n = (k: string) => Number(d[k] ?? 0);
-    const settled = n('accepted') + n('gone') + n('failed') + n('skipped');
-    const pending = Math.max(0, n('total') - settled);
-    const deliveries = {
-      pending,
-      accepted: n('accepted'),
-      gone: n('gone'),
-      failed: n('failed'),
-      skipped: n('skipped') + n('skippedAtFanout'),
-    };
-    const done = pending === 0 && d.complete === '1';
+    const c = await this.dispatches.counts(e.dispatchId);
+    const { done, ...deliveries } = c ?? { ...zero, done: false };
     const state: EventState = done ? 'done' : e.role === 'coalesced' ? 'coalesced' : 'dispatching';
     return { id: e.id, topic: e.topic!, state, deliveries };
   }

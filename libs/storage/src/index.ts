@@ -9,6 +9,7 @@ export * from './registration-census.store';
 export * from './job-history.store';
 export * from './secret.store';
 export * from './event.store';
+export * from './dispatch.store';
 export * from './delivery-ledger';
 export * from './tick-batch';
 export * from './storage.module';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import {
+  type DeliveryRecord,
   type Registration,
   type Subscription,
   type Trigger,
@@ -35,25 +36,7 @@ export interface RegistrationTarget {
   clientId?: string;
 }
 
-export interface DeliveryRecord {
-  consecutiveFailures: number;
-  lastSuccessAt?: number;
-  createdAt: number;
-}
-
 const SCRIPTS = new Map<string, LuaScript>();
-
-/** A fan-out's fixed list lives as long as its dispatch record (a fan-out that finds it gone fails and starts over). */
-const SNAPSHOT_TTL_SECONDS = 24 * 3600;
-
-/** KEYS: 1 topic index, 2 snapshot. ARGV: 1 now, 2 ttl. Made once per dispatch; returns its size. */
-const SNAPSHOT = new LuaScript(`
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('ZRANGESTORE', KEYS[2], KEYS[1], '(' .. ARGV[1], '+inf', 'BYSCORE')
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
-end
-return redis.call('ZCARD', KEYS[2])
-`);
 
 const REG_PREFIX = `${KEY_PREFIX}:reg:`;
 
@@ -184,31 +167,8 @@ export class RegistrationStore {
     return { targets: await this.targets(ids), next: ids.length === pageSize ? cursor + pageSize : undefined };
   }
 
-  /**
-   * Fixes the topic's live registrations for one dispatch and returns how many there are. Paging
-   * the fixed list cannot skip a registration when another is removed meanwhile, nor meet a
-   * renewed one twice; a fan-out run again after a crash pages the very same list.
-   */
-  async snapshotTargets(dispatchId: string, tenantId: string, topic: string, now = Date.now()): Promise<number> {
-    return (await SNAPSHOT.run(this.redis.client, [keys.topicRegistrations(tenantId, topic), keys.dispatchTargets(dispatchId)], [now, SNAPSHOT_TTL_SECONDS])) as number;
-  }
-
-  /**
-   * A page of a dispatch's fixed list (cursor = offset): the registrations still there, and the ids
-   * of those removed since the list was made. `read` says how many entries the page had.
-   */
-  async snapshotPage(dispatchId: string, cursor = 0, pageSize = 1000): Promise<{ targets: RegistrationTarget[]; vanished: string[]; read: number }> {
-    const ids = await this.redis.client.zrange(keys.dispatchTargets(dispatchId), String(cursor), String(cursor + pageSize - 1));
-    const found = await this.targets(ids);
-    const present = new Set(found.map((t) => t.id));
-    return { targets: found, vanished: ids.filter((id) => !present.has(id)), read: ids.length };
-  }
-
-  async dropSnapshot(dispatchId: string): Promise<void> {
-    await this.redis.client.del(keys.dispatchTargets(dispatchId));
-  }
-
-  private async targets(ids: readonly string[]): Promise<RegistrationTarget[]> {
+  /** The registrations of `ids` that exist, as fan-out targets (in order; missing ones left out). */
+  async targets(ids: readonly string[]): Promise<RegistrationTarget[]> {
     if (ids.length === 0) return [];
     // One round trip for the usual subscription (up to FIRST_PIECES pieces); a second only for longer ones.
     const first = FIRST_PIECES.length;
