@@ -6,8 +6,9 @@ import { LuaScript } from './lua-script';
  */
 
 /**
- * KEYS: 1 pending list, 2 dispatch hash, 3 pending index, 4 coalescing window. ARGV: 1 index member,
- * 2 now, 3 ttl, 4 coalescing window ms. Moves everything pending for a topic into the dispatch record
+ * KEYS: 1 pending list, 2 dispatch hash, 3 coalescing window (all of one topic's slot). ARGV: 1 now,
+ * 2 ttl, 3 coalescing window ms. The topic's entry in the pending buckets is left to the stranded
+ * sweep (`EventStore.strandedTopics`), which drops it once it finds nothing pending. Moves everything pending for a topic into the dispatch record
  * and (re)opens the topic's window, so a steady stream of changes makes one push per window.
  * Idempotent: a re-run of the same dispatch (after a worker crash) gets the same events back.
  */
@@ -16,12 +17,11 @@ local claimed = redis.call('HGET', KEYS[2], 'events')
 if claimed then return claimed end
 local items = redis.call('LRANGE', KEYS[1], 0, -1)
 redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
 if #items == 0 then return false end
-if tonumber(ARGV[4]) > 0 then redis.call('SET', KEYS[4], '1', 'PX', ARGV[4]) end
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[3], '1', 'PX', ARGV[3]) end
 local json = '[' .. table.concat(items, ',') .. ']'
-redis.call('HSET', KEYS[2], 'events', json, 'createdAt', ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('HSET', KEYS[2], 'events', json, 'createdAt', ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
 return json
 `);
 
@@ -56,7 +56,7 @@ end
 return 1
 `);
 
-/** KEYS: 1 topic index, 2 fixed list. ARGV: 1 now, 2 ttl. Made once per dispatch; returns its size. */
+/** KEYS: 1 topic expiry index, 2 fixed list (identities). ARGV: 1 now, 2 ttl. Made once per dispatch; returns its size. */
 export const FIX_TARGETS = new LuaScript(`
 if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('ZRANGESTORE', KEYS[2], KEYS[1], '(' .. ARGV[1], '+inf', 'BYSCORE')

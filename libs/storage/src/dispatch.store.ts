@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ChangeEvent, DeliveryBucket, DispatchProgress } from '@davpush/domain';
-import { keys } from './keys';
+import { dispatchKeys, tagOfId, topicKeys, topicTag } from './keys';
+import { settlementName } from './registration-id';
 import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
 import { RegistrationStore, type RegistrationTarget } from './registration.store';
@@ -41,7 +42,7 @@ export interface DispatchCounts {
 /** A page of a dispatch's fixed list of targets (see {@link DispatchStore.targetsPage}). */
 export interface TargetsPage {
   targets: RegistrationTarget[];
-  /** Ids on the list whose registration was removed since the list was made. */
+  /** Registrations on the list removed since it was made, by tag and identity (their secret went with them): settle these. */
   vanished: string[];
   /** Entries the page had on the list. */
   read: number;
@@ -64,39 +65,36 @@ export class DispatchStore {
    * coalescing window of `coalesceMs` (0 = none). Idempotent: a re-run gets the same events back.
    */
   async claim(tenantId: string, topic: string, dispatchId: string, now = Date.now(), coalesceMs = 0): Promise<ChangeEvent[]> {
-    const json = (await CLAIM.run(
-      this.redis.client,
-      [keys.pending(tenantId, topic), keys.dispatch(dispatchId), keys.pendingIndex(), keys.coalesceWindow(tenantId, topic)],
-      [JSON.stringify([tenantId, topic]), now, RECORD_TTL_SECONDS, coalesceMs],
-    )) as string | null;
+    const k = topicKeys(topicTag(tenantId, topic));
+    const json = (await CLAIM.run(this.redis.client, [k.pending, dispatchKeys(dispatchId).record, k.window], [now, RECORD_TTL_SECONDS, coalesceMs])) as string | null;
     return json ? (JSON.parse(json) as ChangeEvent[]) : [];
   }
 
   /** Whether the dispatch's fan-out already finished (a re-run of its job then has nothing to do). */
   async isComplete(dispatchId: string): Promise<boolean> {
-    return (await this.redis.client.hget(keys.dispatch(dispatchId), 'complete')) === '1';
+    return (await this.redis.client.hget(dispatchKeys(dispatchId).record, 'complete')) === '1';
   }
 
   /**
    * Fixes the topic's live registrations for the dispatch and returns how many there are. Paging
    * the fixed list cannot skip a registration when another is removed meanwhile, nor meet a
-   * renewed one twice; a fan-out run again after a crash pages the very same list.
+   * renewed one twice; a fan-out run again after a crash pages the very same list. The dispatch id
+   * must be one of this topic (`dispatchIdFor`).
    */
   async fixTargets(dispatchId: string, tenantId: string, topic: string, now = Date.now()): Promise<number> {
-    return (await FIX_TARGETS.run(this.redis.client, [keys.topicRegistrations(tenantId, topic), keys.dispatchTargets(dispatchId)], [now, RECORD_TTL_SECONDS])) as number;
+    return (await FIX_TARGETS.run(this.redis.client, [topicKeys(topicTag(tenantId, topic)).expiry, dispatchKeys(dispatchId).targets], [now, RECORD_TTL_SECONDS])) as number;
   }
 
   /** A page of the dispatch's fixed list (cursor = offset, page of `pageSize` entries). */
   async targetsPage(dispatchId: string, cursor = 0, pageSize = 1000): Promise<TargetsPage> {
-    const ids = await this.redis.client.zrange(keys.dispatchTargets(dispatchId), String(cursor), String(cursor + pageSize - 1));
-    const found = await this.registrations.targets(ids);
-    const present = new Set(found.map((t) => t.id));
-    return { targets: found, vanished: ids.filter((id) => !present.has(id)), read: ids.length };
+    const identities = await this.redis.client.zrangeBuffer(dispatchKeys(dispatchId).targets, String(cursor), String(cursor + pageSize - 1));
+    const { targets, missing } = await this.registrations.targetsOf(tagOfId(dispatchId), identities);
+    return { targets, vanished: missing, read: identities.length };
   }
 
   /** Drops the fixed list once the fan-out is complete. */
   async dropTargets(dispatchId: string): Promise<void> {
-    await this.redis.client.del(keys.dispatchTargets(dispatchId));
+    await this.redis.client.del(dispatchKeys(dispatchId).targets);
   }
 
   /**
@@ -107,25 +105,26 @@ export class DispatchStore {
     const primary = events[events.length - 1]!;
     await RECORD_PROGRESS.run(
       this.redis.client,
-      [keys.dispatch(dispatchId), keys.dispatchDone(dispatchId), ...events.map((e) => keys.event(e.tenantId, e.id))],
+      [dispatchKeys(dispatchId).record, dispatchKeys(dispatchId).done, ...events.map((e) => topicKeys(topicTag(e.tenantId, e.topic)).event(e.id))],
       [progress.queued, progress.skipped, progress.complete ? 1 : 0, dispatchId, ...events.map((e) => (e.id === primary.id ? 'primary' : 'coalesced'))],
     );
   }
 
   /** Settles one registration of the dispatch in `bucket`; false when it was settled before (not counted again). */
   async settle(dispatchId: string, registrationId: string, bucket: DeliveryBucket): Promise<boolean> {
-    const r = await SETTLE.run(this.redis.client, [keys.dispatch(dispatchId), keys.dispatchDone(dispatchId)], [registrationId, bucket, RECORD_TTL_SECONDS]);
+    const k = dispatchKeys(dispatchId);
+    const r = await SETTLE.run(this.redis.client, [k.record, k.done], [settlementName(registrationId), bucket, RECORD_TTL_SECONDS]);
     return r === 1;
   }
 
   /** Which of `registrationIds` are settled in the dispatch (1) or not (0), in order. */
   async settled(dispatchId: string, registrationIds: readonly string[]): Promise<number[]> {
-    return this.redis.client.smismember(keys.dispatchDone(dispatchId), ...registrationIds);
+    return this.redis.client.smismember(dispatchKeys(dispatchId).done, ...registrationIds.map(settlementName));
   }
 
   /** The dispatch's counts, or undefined when its record is gone (expired). */
   async counts(dispatchId: string): Promise<DispatchCounts | undefined> {
-    const d = await this.redis.client.hgetall(keys.dispatch(dispatchId));
+    const d = await this.redis.client.hgetall(dispatchKeys(dispatchId).record);
     if (Object.keys(d).length === 0) return undefined;
     const n = (k: string) => Number(d[k] ?? 0);
     const settled = n('accepted') + n('gone') + n('failed') + n('skipped');

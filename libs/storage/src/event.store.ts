@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { ChangeEvent } from '@davpush/domain';
 import { DispatchStore, RECORD_TTL_SECONDS } from './dispatch.store';
-import { keys } from './keys';
-import { isNoScript, LuaScript } from './lua-script';
+import { BUCKETS, bucketOf, keys, topicKeys, topicTag } from './keys';
+import { LuaScript } from './lua-script';
+import { REMOVE_IF_UNCHANGED } from './registration.scripts';
 import { RedisService } from './redis.service';
-
 
 export type EventState = 'queued' | 'coalesced' | 'dispatching' | 'done';
 /** Kept for importers of @davpush/storage; the type lives in @davpush/domain (`dispatch.ts`). */
@@ -23,28 +23,27 @@ export interface PendingTopic {
 }
 
 /**
- * KEYS: 1 event hash, 2 pending list, 3 pending index, 4 topic registrations zset, 5 coalescing window.
- * ARGV: 1 event JSON, 2 id, 3 topic, 4 now, 5 index member, 6 ttl, 7 coalescing window ms (0 = none).
+ * KEYS: 1 event hash, 2 pending list, 3 topic expiry index, 4 coalescing window (all of the topic's slot).
+ * ARGV: 1 event JSON, 2 id, 3 topic, 4 now, 5 ttl, 6 coalescing window ms (0 = none).
  * Returns {result, live, windowLeftMs}: result 0 = id seen before (nothing written), 1 = parked inside
  * an open window (a trailing push takes it), 2 = parked and the window opened now (leading edge: push
  * at once), 3 = recorded only, the topic has no live registration (nothing to fan out). Event status
  * and the pending entry are written together or not at all.
  */
 const ACCEPT = new LuaScript(`
-local live = redis.call('ZCOUNT', KEYS[4], '(' .. ARGV[4], '+inf')
+local live = redis.call('ZCOUNT', KEYS[3], '(' .. ARGV[4], '+inf')
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, live, 0} end
 if live == 0 then
   redis.call('HSET', KEYS[1], 'id', ARGV[2], 'topic', ARGV[3], 'receivedAt', ARGV[4], 'none', 1)
-  redis.call('EXPIRE', KEYS[1], ARGV[6])
+  redis.call('EXPIRE', KEYS[1], ARGV[5])
   return {3, 0, 0}
 end
 redis.call('HSET', KEYS[1], 'id', ARGV[2], 'topic', ARGV[3], 'receivedAt', ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[5])
-if tonumber(ARGV[7]) == 0 then return {2, live, 0} end
-if redis.call('SET', KEYS[5], '1', 'NX', 'PX', ARGV[7]) then return {2, live, 0} end
-return {1, live, redis.call('PTTL', KEYS[5])}
+if tonumber(ARGV[6]) == 0 then return {2, live, 0} end
+if redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[6]) then return {2, live, 0} end
+return {1, live, redis.call('PTTL', KEYS[4])}
 `);
 
 /** What {@link EventStore.accept} did with one event (see the ACCEPT script). */
@@ -67,26 +66,27 @@ export class EventStore {
 
   /**
    * Records the events and parks those of topics with live registrations for their topic's next push;
-   * `coalesceMs` is the coalescing window (0 = none). One pipelined script call per event.
+   * `coalesceMs` is the coalescing window (0 = none). First, in one round trip, each topic is filed
+   * in its pending bucket (the stranded sweep's list) and each event id points to its topic (for
+   * its status); then one script call per event on its topic's slot. Every command is sent on its
+   * own, so the client's auto-pipelining groups them per node (a Redis Cluster pipeline takes one slot).
    */
-  async accept(events: readonly ChangeEvent[], coalesceMs = 0, retried = false): Promise<AcceptResult[]> {
-    const pipeline = this.redis.client.pipeline();
-    for (const e of events) {
-      ACCEPT.queue(
-        pipeline,
-        [keys.event(e.tenantId, e.id), keys.pending(e.tenantId, e.topic), keys.pendingIndex(), keys.topicRegistrations(e.tenantId, e.topic), keys.coalesceWindow(e.tenantId, e.topic)],
-        [JSON.stringify(e), e.id, e.topic, e.receivedAt, JSON.stringify([e.tenantId, e.topic]), RECORD_TTL_SECONDS, coalesceMs],
-        retried,
-      );
-    }
-    const results = (await pipeline.exec()) ?? [];
-    if (!retried && results.some(([err]) => isNoScript(err))) {
-      // The node forgot the script (restart, SCRIPT FLUSH, a promoted replica): run the batch again
-      // with EVAL. Accepting is idempotent per event id, so the events that did run are not doubled.
-      return this.accept(events, coalesceMs, true);
-    }
-    return results.map(([err, v]) => {
-      if (err) throw err;
+  async accept(events: readonly ChangeEvent[], coalesceMs = 0): Promise<AcceptResult[]> {
+    const client = this.redis.client;
+    const now = Date.now();
+    const topics = new Map<string, string>();
+    for (const e of events) topics.set(JSON.stringify([e.tenantId, e.topic]), topicTag(e.tenantId, e.topic));
+    await Promise.all([
+      ...[...topics].map(([member, tag]) => client.zadd(keys.pendingBucket(bucketOf(tag)), 'GT', now, member)),
+      ...events.map((e) => client.set(keys.eventTopic(e.tenantId, e.id), topicTag(e.tenantId, e.topic), 'EX', RECORD_TTL_SECONDS, 'NX')),
+    ]);
+    const results = await Promise.all(
+      events.map((e) => {
+        const k = topicKeys(topicTag(e.tenantId, e.topic));
+        return ACCEPT.run(client, [k.event(e.id), k.pending, k.expiry, k.window], [JSON.stringify(e), e.id, e.topic, e.receivedAt, RECORD_TTL_SECONDS, coalesceMs]);
+      }),
+    );
+    return results.map((v) => {
       const [result, live, left] = v as [number, number, number];
       const parked = result === 2 ? 'leading' : result === 1 ? 'trailing' : undefined;
       return { fresh: result !== 0, live, parked, windowLeftMs: Math.max(0, left) };
@@ -94,7 +94,9 @@ export class EventStore {
   }
 
   async status(tenantId: string, eventId: string): Promise<EventStatus | undefined> {
-    const e = await this.redis.client.hgetall(keys.event(tenantId, eventId));
+    const tag = await this.redis.client.get(keys.eventTopic(tenantId, eventId));
+    if (!tag) return undefined;
+    const e = await this.redis.client.hgetall(topicKeys(tag).event(eventId));
     if (!e.id) return undefined;
     const zero = { pending: 0, accepted: 0, gone: 0, failed: 0, skipped: 0 };
     // No live registration when it came: recorded, nothing to deliver.
@@ -106,12 +108,22 @@ export class EventStore {
     return { id: e.id, topic: e.topic!, state, deliveries };
   }
 
-  /** Topics with events parked longer than `olderThanMs`: their fan-out job was lost (crash between write and enqueue). */
+  /**
+   * Topics with events parked for longer than `olderThanMs` since the last one: their fan-out job
+   * was lost (a crash between write and enqueue). Entries of topics with nothing pending (claimed
+   * since) are dropped on the way, unless an event was parked for them meanwhile.
+   */
   async strandedTopics(olderThanMs: number, now = Date.now(), limit = 1000): Promise<PendingTopic[]> {
-    const members = await this.redis.client.zrangebyscore(keys.pendingIndex(), '-inf', now - olderThanMs, 'LIMIT', 0, limit);
-    return members.map((m) => {
-      const [tenantId, topic] = JSON.parse(m) as [string, string];
-      return { tenantId, topic };
-    });
+    const stranded: PendingTopic[] = [];
+    for (let b = 0; b < BUCKETS && stranded.length < limit; b++) {
+      const bucket = keys.pendingBucket(b);
+      const due = await this.redis.client.zrangebyscore(bucket, '-inf', now - olderThanMs, 'WITHSCORES', 'LIMIT', 0, limit);
+      for (let i = 0; i < due.length; i += 2) {
+        const [tenantId, topic] = JSON.parse(due[i]!) as [string, string];
+        if ((await this.redis.client.llen(topicKeys(topicTag(tenantId, topic)).pending)) > 0) stranded.push({ tenantId, topic });
+        else await REMOVE_IF_UNCHANGED.run(this.redis.client, [bucket], [due[i]!, due[i + 1]!]);
+      }
+    }
+    return stranded.slice(0, limit);
   }
 }
