@@ -1,6 +1,6 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ValidRegistration } from '@davpush/domain';
 import { RegistrationStore } from '@davpush/storage';
 import { useClusterWorld } from './cluster-world';
@@ -34,12 +34,13 @@ describe('registrations spread over the masters of a Redis Cluster', () => {
   let masters: Redis[] = [];
 
   beforeAll(async () => {
-    const nodes = w.cluster.nodes.map((n) => new Redis({ host: n.host, port: n.port, lazyConnect: false }));
+    const nodes = w.cluster.nodes.map((n) => new Redis({ host: n.host, port: n.port }).on('error', () => undefined));
     const roles = await Promise.all(nodes.map(async (r) => ((await r.call('ROLE')) as string[])[0]));
     masters = nodes.filter((_, i) => roles[i] === 'master');
     nodes.filter((_, i) => roles[i] !== 'master').forEach((r) => r.disconnect());
-    return () => masters.forEach((r) => r.disconnect());
   });
+  // Registered after the world's: runs before it stops the cluster.
+  afterAll(() => masters.forEach((r) => r.disconnect()));
 
   /**
    * `used_memory` less the replication and client buffers, which fill with the stream of writes
