@@ -34,8 +34,20 @@ export async function drainTopic(client: RedisClient, tenantId: string, tag: str
     if (sweep && e === '') await REMOVE_IF_UNCHANGED.run(client, [sweep.bucket], [tag, sweep.seen]);
     if (!sweep && e === '') await client.zrem(keys.sweepBucket(bucketOf(tag)), tag);
     if (e === '' && tenantId) await client.srem(keys.tenantTopics(tenantId, bucketOf(tag)), tag);
+    if (e === '') await refileIfRepopulated(client, tenantId, tag);
     return { removed, live };
   }
+}
+
+/**
+ * After a topic that emptied was taken out of the indexes across topics: files it again if a new
+ * registration came meanwhile (its upsert may have filed it just before it was taken out).
+ */
+export async function refileIfRepopulated(client: RedisClient, tenantId: string, tag: string): Promise<void> {
+  const first = await client.zrange(topicKeys(tag).expiry, '0', '0', 'WITHSCORES');
+  if (first.length === 0) return;
+  await client.zadd(keys.sweepBucket(bucketOf(tag)), 'LT', first[1]!, tag);
+  if (tenantId) await client.sadd(keys.tenantTopics(tenantId, bucketOf(tag)), tag);
 }
 
 const CURSOR_BUCKET = 1e9;

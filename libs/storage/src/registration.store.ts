@@ -5,7 +5,7 @@ import { BUCKETS, bucketOf, digest, keys, topicKeys, topicTag } from './keys';
 import { RedisService } from './redis.service';
 import { decodeValue, encodeValue, identityDigest, SECRET_BYTES } from './registration-record';
 import { parseRegistrationId, registrationIdOf, vanishedIdOf } from './registration-id';
-import { drainTopic, eachTopic } from './registration-topics';
+import { drainTopic, eachTopic, refileIfRepopulated } from './registration-topics';
 import { RECORD, REMOVE, RESERVE, UPSERT } from './registration.scripts';
 
 export type UpsertResult =
@@ -122,6 +122,7 @@ export class RegistrationStore {
       emptied === 1 ? client.srem(keys.tenantTopics(tenant, bucketOf(ref.tag)), ref.tag) : undefined,
       emptied === 1 ? client.zrem(keys.sweepBucket(bucketOf(ref.tag)), ref.tag) : undefined,
     ]);
+    if (emptied === 1) await refileIfRepopulated(client, tenant, ref.tag);
     return r === 1 ? 'removed' : r === -1 ? 'forbidden' : 'not-found';
   }
 
