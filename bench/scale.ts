@@ -31,8 +31,15 @@ export async function registerMany(ctx: BenchContext, topic: string, n: number, 
   return clients;
 }
 
+/**
+ * `used_memory` less the client, replication and AOF buffers, which fill with the stream of
+ * commands rather than with data: the same figure as libs/storage/src/registration-memory.int-spec.ts
+ * and test/cluster/cluster-spread.e2e-spec.ts.
+ */
 async function usedMemory(redis: Redis): Promise<number> {
-  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+  const info = await redis.info('memory');
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_memory') - field('mem_clients_slaves') - field('mem_clients_normal') - field('mem_replication_backlog') - field('mem_aof_buffer');
 }
 
 export function rawChild(ctx: BenchContext, args: string[]): Child {

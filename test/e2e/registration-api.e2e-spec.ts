@@ -24,9 +24,11 @@ describe('registration API', () => {
 
   let registrationKeysBefore: string[];
   beforeEach(async () => {
-    registrationKeysBefore = (await redis.keys('{davpush}:reg*')).toSorted();
+    registrationKeysBefore = await storedRegistrationKeys();
   });
-  const storedRegistrationKeys = async () => (await redis.keys('{davpush}:reg*')).toSorted();
+  /** Every stored registration: a field of its topic's hash (libs/storage/src/keys.ts). */
+  const storedRegistrationKeys = async () =>
+    (await Promise.all((await redis.keys('{*}:r')).map(async (k) => (await redis.hkeysBuffer(k)).map((f) => `${k} ${f.toString('hex')}`)))).flat().toSorted();
 
   const post = (body: string, contentType = 'application/xml', token = apiKey, topic = 'cal-x') =>
     h.request('POST', `/v1/topics/${encodeURIComponent(topic)}/registrations`, { token, body, headers: { 'content-type': contentType } });

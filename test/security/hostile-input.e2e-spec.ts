@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WebPushClient } from '../support/webpush-client';
 import { davx5Register } from '../e2e/push-documents';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../e2e/harness';
-import { diff, snapshot, type Snapshot } from './support';
+import { diff, REGISTRATION_PATTERNS, snapshot, type Snapshot } from './support';
 
 /**
  * docs/security.md "Hostile input": hostile XML, JSON, headers and path parameters get a clear 4xx, never a 5xx;
@@ -17,7 +17,7 @@ describe('hostile input', () => {
   let before: Snapshot;
   const client = WebPushClient.create('https://127.0.0.1:9/push/hostile');
   const valid = () => davx5Register(client, new Date(Date.now() + 86400_000 * 3).toUTCString());
-  const stored = () => snapshot(redis, ['{davpush}:reg*', '{davpush}:tenant*', '{davpush}:topic*']);
+  const stored = () => snapshot(redis, [...REGISTRATION_PATTERNS, '{davpush}:tenant*', '{topics.*}', '{principal.*}']);
 
   beforeAll(async () => {
     h = await startHarness({}, { api: true, worker: false });

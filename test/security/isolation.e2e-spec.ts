@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakePushService } from '../support/fake-push-service';
 import type { WebPushClient } from '../support/webpush-client';
 import { ADMIN_TOKEN, eventually, startHarness, type Harness } from '../e2e/harness';
-import { diff, idOf, snapshot, type Snapshot } from './support';
+import { diff, idOf, registrationKeysOf, snapshot, tenantPatterns, type Snapshot } from './support';
 
 /**
  * docs/security.md "Isolation between tenants": tenant A can neither read, change, delete, register into nor notify anything of
@@ -29,9 +29,9 @@ describe('tenant isolation', () => {
       headers: principal ? { 'x-davpush-principal': principal } : {},
     });
   const bSnapshot = async () => {
-    const s = await snapshot(redis, [`{davpush}:*${b.id}*`, ...bRegs.map((id) => `{davpush}:reg:${id}`)]);
+    const s = await snapshot(redis, [...tenantPatterns(b.id), ...bRegs.flatMap(registrationKeysOf)]);
     // A topic's coalescing window marker lapses by itself one window after B's own last push.
-    for (const k of s.keys()) if (k.includes(':window:')) s.delete(k);
+    for (const k of s.keys()) if (k.endsWith(':w')) s.delete(k);
     return s;
   };
   /** Until every delivery of the event is settled: `done` alone can be read before the fan-out counted them. */

@@ -119,7 +119,7 @@ describe('limits', () => {
       }
 
       // Exactly the accepted events were stored; a refused batch left no trace.
-      const stored = await redis.keys(`{davpush}:event:${flooder.id}:*`);
+      const stored = await redis.keys(`davpush:event:${flooder.id}:*`);
       expect(stored).toHaveLength(accepted.length * 20);
       const refusedIndex = flood.findIndex((x) => x.status === 429);
       expect((await h.request('GET', `/v1/events/f${refusedIndex}-0`, { token: flooder.apiKey })).status).toBe(404);

@@ -4,7 +4,7 @@ import { FakePushService } from '../support/fake-push-service';
 import { RedisServer } from '../support/redis-server';
 import { WebPushClient } from '../support/webpush-client';
 import { eventually, startHarness, type Harness } from '../e2e/harness';
-import { idOf } from './support';
+import { idOf, REGISTRATION_PATTERNS } from './support';
 
 /**
  * docs/security.md "Outbound requests (SSRF)", end to end with DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS=0 (the production default):
@@ -51,7 +51,7 @@ describe('SSRF: push resources aimed inside are refused', () => {
     const expires = new Date(Date.now() + 3600_000).toISOString();
     return h.request('POST', '/v1/gateway', { token: apiKey, body: { 'push-subscribe': { topics: ['ssrf'], 'selected-transport': { 'transport-uri': 'web-push', 'client-data': clientData }, expires } } });
   };
-  const stored = async () => (await redis.keys('{davpush}:reg:*')).length;
+  const stored = async () => (await Promise.all(REGISTRATION_PATTERNS.slice(0, 1).map(async (p) => Promise.all((await redis.keys(p)).map((k) => redis.hlen(k)))))).flat().reduce((sum, n) => sum + n, 0);
 
   it.each([
     // literal IPv4: loopback, private, link-local + metadata, CGNAT, multicast, unspecified, broadcast
@@ -111,7 +111,8 @@ describe('SSRF: push resources aimed inside are refused', () => {
     }, 15_000, 'the delivery settled as failed');
     expect(status.deliveries).toMatchObject({ gone: 0, accepted: 0, failed: 1 });
     expect(push.received()).toEqual([]);
-    expect(await redis.exists(`{davpush}:reg:${idOf(res.headers.get('location'))}`)).toBe(1);
+    const kept = idOf(res.headers.get('location'));
+    expect(await redis.hexists(`{${kept.slice(0, 20)}}:r`, Buffer.from(kept.slice(20, 36), 'base64url'))).toBe(1);
     await push.stop();
   });
 });

@@ -42,6 +42,17 @@ export async function snapshot(redis: Redis, patterns: readonly string[]): Promi
   return out;
 }
 
+/**
+ * Where registrations live (libs/storage/src/keys.ts): per topic a hash of records (`{tag}:r`), an
+ * expiry index (`{tag}:x`) and the topic's tenant and text (`{tag}:m`); a registration id begins
+ * with its topic's 20-digit tag.
+ */
+export const REGISTRATION_PATTERNS = ['{*}:r', '{*}:x', '{*}:m'];
+export const topicTagOfRegistration = (id: string): string => id.slice(0, 20);
+export const registrationKeysOf = (id: string): string[] => ['r', 'x', 'm'].map((s) => `{${topicTagOfRegistration(id)}}:${s}`);
+/** Keys that name a tenant: its record, its buckets and indexes, its events' and idempotency records. */
+export const tenantPatterns = (tenantId: string): string[] => [`{davpush}:*${tenantId}*`, `{*.${tenantId}.*}`, `{rate.${tenantId}}`, `davpush:*:${tenantId}:*`];
+
 /** Keys added, removed or changed between two snapshots. */
 export function diff(before: Snapshot, after: Snapshot): { added: string[]; removed: string[]; changed: string[] } {
   return {

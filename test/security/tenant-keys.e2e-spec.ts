@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakePushService } from '../support/fake-push-service';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../e2e/harness';
-import { idOf, snapshot } from './support';
+import { idOf, registrationKeysOf, snapshot, tenantPatterns } from './support';
 
 /** docs/security.md "Tenant keys: rotate, revoke, delete": rotating, revoking and deleting a tenant's key, through the admin API. */
 describe('tenant keys: rotate, revoke, delete', () => {
@@ -75,7 +75,9 @@ describe('tenant keys: rotate, revoke, delete', () => {
     for (const [method, path] of [['POST', '/v1/events'], ['GET', `/v1/registrations/${idOf(r1.headers.get('location'))}`], ['POST', '/v1/topics/cal/registrations']] as const) {
       expect((await h.request(method, path, { token: t.apiKey, body: method === 'POST' ? {} : undefined })).status).toBe(401);
     }
-    expect(await redis.exists(`{davpush}:reg:${idOf(r1.headers.get('location'))}`)).toBe(1);
+    // Still stored: a field of its topic's hash, named by the id's identity part (libs/storage/src/registration-id.ts).
+    const kept = idOf(r1.headers.get('location'));
+    expect(await redis.hexists(`{${kept.slice(0, 20)}}:r`, Buffer.from(kept.slice(20, 36), 'base64url'))).toBe(1);
     expect((await h.request('DELETE', r1.headers.get('location')!)).status).toBe(204);
 
     const listed = (await (await admin('GET', '/v1/tenants')).json()) as { id: string; revokedAt?: string }[];
@@ -90,20 +92,20 @@ describe('tenant keys: rotate, revoke, delete', () => {
     const other = await h.createTenant('kept');
     const mine = await Promise.all([register(t.apiKey), register(t.apiKey), register(t.apiKey, 'x')]);
     const theirs = await register(other.apiKey);
-    const before = await snapshot(redis, [`{davpush}:*${other.id}*`, `{davpush}:reg:${idOf(theirs.headers.get('location'))}`]);
+    const before = await snapshot(redis, [...tenantPatterns(other.id), ...registrationKeysOf(idOf(theirs.headers.get('location')))]);
 
     const res = await admin('DELETE', `/v1/tenants/${t.id}`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ id: t.id, registrationsRemoved: 3 });
     expect(await works(t.apiKey)).toBe(false);
-    for (const r of mine) expect(await redis.exists(`{davpush}:reg:${idOf(r.headers.get('location'))}`)).toBe(0);
-    const left = [...(await snapshot(redis, [`{davpush}:*${t.id}*`])).keys()];
-    // Only what expires by itself within 24 h is left: the rate bucket, events and idempotency records.
-    expect(left.filter((k) => !/^\{davpush\}:(event|idem|pending):/.test(k))).toEqual([]);
+    for (const r of mine) expect(await redis.exists(...registrationKeysOf(idOf(r.headers.get('location'))))).toBe(0);
+    const left = [...(await snapshot(redis, tenantPatterns(t.id))).keys()];
+    // Only what expires by itself within 24 h is left: events and idempotency records (the rate bucket goes with the tenant).
+    expect(left.filter((k) => !/^davpush:(event|idem):/.test(k))).toEqual([]);
     expect(((await (await admin('GET', '/v1/tenants')).json()) as { id: string }[]).map((x) => x.id)).not.toContain(t.id);
     expect((await admin('GET', `/v1/tenants/${t.id}`)).status).toBe(404);
     expect((await admin('DELETE', `/v1/tenants/${t.id}`)).status).toBe(404);
-    expect(await snapshot(redis, [`{davpush}:*${other.id}*`, `{davpush}:reg:${idOf(theirs.headers.get('location'))}`])).toEqual(before);
+    expect(await snapshot(redis, [...tenantPatterns(other.id), ...registrationKeysOf(idOf(theirs.headers.get('location')))])).toEqual(before);
     expect(await works(other.apiKey)).toBe(true);
   });
 

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '@davpush/config';
 import { RedisServer } from '../../../test/support/redis-server';
 import { DeliveryLedger } from './delivery-ledger';
-import { EventStore } from './event.store';
-import { keys } from './keys';
+import { DispatchStore } from './dispatch.store';
+import { dispatchKeys, keys } from './keys';
 import { RedisService } from './redis.service';
 import { RegistrationStore } from './registration.store';
 
@@ -17,13 +17,13 @@ describe('DeliveryLedger on real Redis', () => {
   let redis: RedisService;
   let sut: DeliveryLedger;
   let registrations: RegistrationStore;
-  let events: EventStore;
+  let events: DispatchStore;
 
   beforeAll(async () => {
     server = await RedisServer.start();
     redis = new RedisService(loadConfig({ REDIS_URL: server.url }));
     registrations = new RegistrationStore(redis);
-    events = new EventStore(redis);
+    events = new DispatchStore(redis, registrations);
     sut = new DeliveryLedger(redis, events, registrations);
   });
   afterAll(async () => {
@@ -58,7 +58,7 @@ describe('DeliveryLedger on real Redis', () => {
     await new Promise((r) => setTimeout(r, 50));
     monitor.disconnect();
     expect(commands.filter((c) => c === 'evalsha' || c === 'eval')).toHaveLength(1);
-    expect(Number(await redis.client.hget(keys.dispatch('d1'), 'accepted'))).toBe(3);
+    expect(Number(await redis.client.hget(dispatchKeys('d1').record, 'accepted'))).toBe(3);
     const first = await registrations.get(ids[0]!);
     expect(first?.consecutiveFailures).toBe(0);
     expect(first?.lastSuccessAt).toBeGreaterThan(0);
@@ -67,9 +67,11 @@ describe('DeliveryLedger on real Redis', () => {
   });
 
   it('never leaves a stub behind for a registration deleted while its push was in flight', async () => {
-    await sut.recordAccepted('d1', 'AAAAAAAAAAAAAAAAAAAAAA');
-    expect(await redis.client.exists(keys.registration('AAAAAAAAAAAAAAAAAAAAAA'))).toBe(0);
-    expect(Number(await redis.client.hget(keys.dispatch('d1'), 'accepted'))).toBe(1);
+    const ids = await register(1);
+    await registrations.remove(ids[0]!);
+    await sut.recordAccepted('d1', ids[0]!);
+    expect((await redis.client.keys('*')).filter((k) => !k.startsWith('{d1}') && !k.startsWith('{sweep.'))).toEqual([]);
+    expect(Number(await redis.client.hget(dispatchKeys('d1').record, 'accepted'))).toBe(1);
   });
 
   it('names what a batch run again must still send: neither settled nor handed over to a retry', async () => {
@@ -87,22 +89,22 @@ describe('DeliveryLedger on real Redis', () => {
   it('leaves nothing per registration once a complete dispatch is settled: the done set goes, the counters stay', async () => {
     const ids = await register(3);
     const event = { id: 'e1', tenantId: 't1', topic: 'cal', changes: ['content' as const], urgency: 'normal' as const, ttl: 60, dontNotify: [], receivedAt: Date.now() };
-    await events.markDispatched('d3', [event], { queued: 3, skipped: 0, complete: false });
+    await events.recordProgress('d3', [event], { queued: 3, skipped: 0, complete: false });
     await sut.recordAccepted('d3', ids[0]!);
     await events.settle('d3', ids[1]!, 'gone');
     // Everything settled but the fan-out not complete yet: still needed.
     await sut.recordAccepted('d3', ids[2]!);
-    expect(await redis.client.scard(keys.dispatchDone('d3'))).toBe(3);
-    await events.markDispatched('d3', [event], { queued: 3, skipped: 0, complete: true });
-    expect(await redis.client.exists(keys.dispatchDone('d3'))).toBe(0);
-    expect(await redis.client.hmget(keys.dispatch('d3'), 'accepted', 'gone', 'events')).toEqual(['2', '1', '[]']);
+    expect(await redis.client.scard(dispatchKeys('d3').done)).toBe(3);
+    await events.recordProgress('d3', [event], { queued: 3, skipped: 0, complete: true });
+    expect(await redis.client.exists(dispatchKeys('d3').done)).toBe(0);
+    expect(await redis.client.hmget(dispatchKeys('d3').record, 'accepted', 'gone', 'events')).toEqual(['2', '1', '[]']);
 
     // Complete first, then the last delivery settles: gone at that moment.
-    await events.markDispatched('d4', [event], { queued: 2, skipped: 0, complete: true });
+    await events.recordProgress('d4', [event], { queued: 2, skipped: 0, complete: true });
     await sut.recordAccepted('d4', ids[0]!);
-    expect(await redis.client.exists(keys.dispatchDone('d4'))).toBe(1);
+    expect(await redis.client.exists(dispatchKeys('d4').done)).toBe(1);
     await events.settle('d4', ids[1]!, 'failed');
-    expect(await redis.client.exists(keys.dispatchDone('d4'))).toBe(0);
+    expect(await redis.client.exists(dispatchKeys('d4').done)).toBe(0);
   });
 
   it('settles every bucket once, prunes a gone registration, and counts failures on the registration', async () => {
@@ -114,7 +116,7 @@ describe('DeliveryLedger on real Redis', () => {
     await sut.settle('d5', ids[3]!, { bucket: 'skipped' });
     // A second settlement of one registration is not counted again.
     await sut.settle('d5', ids[2]!, { bucket: 'skipped' });
-    expect(await redis.client.hmget(keys.dispatch('d5'), 'accepted', 'gone', 'failed', 'skipped')).toEqual(['1', '1', '1', '1']);
+    expect(await redis.client.hmget(dispatchKeys('d5').record, 'accepted', 'gone', 'failed', 'skipped')).toEqual(['1', '1', '1', '1']);
     expect(await registrations.get(ids[1]!)).toBeUndefined();
     expect(await registrations.get(ids[2]!)).toBeDefined();
     expect((await sut.recordFailure(ids[2]!))?.consecutiveFailures).toBe(1);

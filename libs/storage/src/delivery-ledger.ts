@@ -1,30 +1,32 @@
 import { Injectable } from '@nestjs/common';
-import type { Subscription } from '@davpush/domain';
-import { DROP_DONE_WHEN_SETTLED, EventStore, RECORD_TTL_SECONDS } from './event.store';
-import { keys } from './keys';
+import type { DeliveryRecord, Subscription } from '@davpush/domain';
+import { DispatchStore, DROP_DONE_WHEN_SETTLED, RECORD_TTL_SECONDS } from './dispatch.store';
+import { dispatchKeys, keys, tagOfId, topicKeys } from './keys';
+import { parseRegistrationId, settlementName } from './registration-id';
+import { RECORD_SUCCESS } from './registration.scripts';
 import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
-import { RegistrationStore, type DeliveryRecord } from './registration.store';
+import { RegistrationStore } from './registration.store';
 import { TickBatch } from './tick-batch';
 
 /**
- * KEYS: per delivery (registration hash, dispatch hash, dispatch done set). ARGV: 1 now, 2 ttl,
- * then one registration id per delivery. The registration's success record (only if it still
- * exists: never a stub) and the dispatch counter, each registration counted once per dispatch.
+ * KEYS: per delivery (topic registrations hash, dispatch hash, dispatch done set). ARGV: 1 now,
+ * 2 ttl, then per delivery its identity, secret and settlement name. The registration's success
+ * record (only if it still exists: never a stub) and the dispatch counter, each registration
+ * counted once per dispatch. Every key of one call is of one topic (one cluster slot).
  */
-const ACCEPTED = new LuaScript(`${DROP_DONE_WHEN_SETTLED}
-for i = 3, #ARGV do
-  local k = (i - 3) * 3
-  if redis.call('EXISTS', KEYS[k + 1]) == 1 then
-    redis.call('HSET', KEYS[k + 1], 'l', ARGV[1], 'f', 0)
-  end
-  if redis.call('SADD', KEYS[k + 3], ARGV[i]) == 1 then
+const ACCEPTED = new LuaScript(`${DROP_DONE_WHEN_SETTLED}${RECORD_SUCCESS}
+local now = tonumber(ARGV[1])
+for i = 3, #ARGV, 3 do
+  local k = (i - 3)
+  succeeded(KEYS[k + 1], ARGV[i], ARGV[i + 1], now)
+  if redis.call('SADD', KEYS[k + 3], ARGV[i + 2]) == 1 then
     redis.call('HINCRBY', KEYS[k + 2], 'accepted', 1)
     redis.call('EXPIRE', KEYS[k + 3], ARGV[2])
     dropDoneWhenSettled(KEYS[k + 2], KEYS[k + 3])
   end
 end
-return #ARGV - 2
+return (#ARGV - 2) / 3
 `);
 
 interface Accepted {
@@ -54,7 +56,7 @@ export class DeliveryLedger {
 
   constructor(
     private readonly redis: RedisService,
-    private readonly events: EventStore,
+    private readonly dispatches: DispatchStore,
     private readonly registrations: RegistrationStore,
   ) {
     this.accepted = new TickBatch((items) => this.writeAccepted(items));
@@ -70,10 +72,10 @@ export class DeliveryLedger {
         return this.accepted.add({ dispatchId, registrationId });
       case 'gone':
         await this.registrations.remove(registrationId, { identity: settlement.prune }, now);
-        await this.events.settle(dispatchId, registrationId, 'gone');
+        await this.dispatches.settle(dispatchId, registrationId, 'gone');
         return;
       default:
-        await this.events.settle(dispatchId, registrationId, settlement.bucket);
+        await this.dispatches.settle(dispatchId, registrationId, settlement.bucket);
     }
   }
 
@@ -97,7 +99,7 @@ export class DeliveryLedger {
   async unsettled(dispatchId: string, batchJobId: string, registrationIds: readonly string[]): Promise<string[]> {
     if (registrationIds.length === 0) return [];
     const [done, handedOff] = await Promise.all([
-      this.redis.client.smismember(keys.dispatchDone(dispatchId), ...registrationIds),
+      this.dispatches.settled(dispatchId, registrationIds),
       this.redis.client.smismember(keys.batchHandedOff(batchJobId), ...registrationIds),
     ]);
     return registrationIds.filter((_, i) => !done[i] && !handedOff[i]);
@@ -110,9 +112,26 @@ export class DeliveryLedger {
     await this.redis.client.multi().sadd(key, ...registrationIds).expire(key, RECORD_TTL_SECONDS).exec();
   }
 
+  /** One script call per topic (and dispatch) among the accepted pushes: its keys share a slot. */
   private async writeAccepted(items: Accepted[]): Promise<void> {
-    const k: string[] = [];
-    for (const a of items) k.push(keys.registration(a.registrationId), keys.dispatch(a.dispatchId), keys.dispatchDone(a.dispatchId));
-    await ACCEPTED.run(this.redis.client, k, [Date.now(), RECORD_TTL_SECONDS, ...items.map((a) => a.registrationId)]);
+    const groups = new Map<string, Accepted[]>();
+    for (const a of items) {
+      const key = `${tagOfId(a.registrationId)} ${a.dispatchId}`;
+      groups.set(key, [...(groups.get(key) ?? []), a]);
+    }
+    const now = Date.now();
+    await Promise.all(
+      [...groups.values()].map((group) => {
+        const k: string[] = [];
+        const args: (string | number | Buffer)[] = [now, RECORD_TTL_SECONDS];
+        for (const a of group) {
+          const d = dispatchKeys(a.dispatchId);
+          const ref = parseRegistrationId(a.registrationId);
+          k.push(topicKeys(tagOfId(a.registrationId)).registrations, d.record, d.done);
+          args.push(ref?.identity ?? '', ref?.secret ?? '', settlementName(a.registrationId));
+        }
+        return ACCEPTED.run(this.redis.client, k, args);
+      }),
+    );
   }
 }

@@ -9,6 +9,8 @@ export * from './registration-census.store';
 export * from './job-history.store';
 export * from './secret.store';
 export * from './event.store';
+export * from './dispatch.store';
+export { dispatchIdFor } from './registration-id';
 export * from './delivery-ledger';
 export * from './tick-batch';
 export * from './storage.module';

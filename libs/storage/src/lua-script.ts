@@ -4,6 +4,12 @@ import type { RedisClient } from './redis-connection';
 
 type Arg = string | number | Buffer;
 
+/** ioredis has the Buffer-replying forms of EVAL/EVALSHA on every client, but does not declare them. */
+interface BufferEval {
+  evalshaBuffer(sha: string, numKeys: number, ...rest: Arg[]): Promise<unknown>;
+  evalBuffer(source: string, numKeys: number, ...rest: Arg[]): Promise<unknown>;
+}
+
 /**
  * A Lua script run by its SHA-1 (EVALSHA): the source crosses the wire only when Redis does not
  * know it yet (first use, or after a restart). On the delivery hot path this saves Redis from
@@ -27,6 +33,16 @@ export class LuaScript {
     } catch (err) {
       if (!isNoScript(err)) throw err;
       return client.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+
+  /** {@link run} with binary replies: strings come back as Buffers (for scripts that return stored bytes). */
+  async runBuffer(client: RedisClient, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    try {
+      return await (client as unknown as BufferEval).evalshaBuffer(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+      return (client as unknown as BufferEval).evalBuffer(this.source, keys.length, ...keys, ...args);
     }
   }
 

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { digest, KEY_PREFIX } from './keys';
+import { keys } from './keys';
 import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
 
 const proxyKeys = (upstreamId: string) => {
-  const base = `${KEY_PREFIX}:proxy:${digest(upstreamId)}`;
+  // One hash tag per upstream: its keys share a slot (the MULTI of forgetPath).
+  const base = keys.proxy(upstreamId);
   return { tenant: `${base}:tenant`, paths: `${base}:paths`, tokens: `${base}:tokens` };
 };
 

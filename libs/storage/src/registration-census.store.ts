@@ -1,15 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { TRANSPORTS, type Transport } from '@davpush/domain';
-import { transportOfPacked } from './registration-record';
-import { keys } from './keys';
+import { transportOfValue } from './registration-record';
+import { BUCKETS, keys, topicKeys } from './keys';
 import { RedisService } from './redis.service';
 
 export interface TransportSample {
-  /** Live (unexpired) registrations, exact (ZCOUNT of the global expiry index). */
+  /** Live (unexpired) registrations, exact (the expiry index of every topic). */
   total: number;
   /** Registrations of each transport among those read. */
   seen: Record<Transport, number>;
-  /** Index entries visited (at most `limit`), and how many of them had a readable transport. */
+  /** Registrations visited (at most `limit`), and how many of them had a readable transport. */
   visited: number;
   readable: number;
 }
@@ -19,7 +19,8 @@ const PAGE = 1000;
 /**
  * Read-only counts over the registration indexes, for operators (metrics, `davpush stats`).
  * Storage keeps no per-transport counter, so the transports are read from at most `limit`
- * registrations, soonest to expire first, a page of pipelined HGETs at a time.
+ * registrations: topics soonest to expire first (the sweep's buckets), each topic's soonest first.
+ * The total counts every topic's live registrations: one ZCOUNT per topic, sent a page at a time.
  */
 @Injectable()
 export class RegistrationCensusStore {
@@ -28,24 +29,36 @@ export class RegistrationCensusStore {
   async sampleTransports(limit: number, now = Date.now()): Promise<TransportSample> {
     const client = this.redis.client;
     const live = `(${now}`;
-    const total = await client.zcount(keys.registrationExpiry(), live, '+inf');
+    let total = 0;
+    const soonest: { tag: string; score: number }[] = [];
+    for (let b = 0; b < BUCKETS; b++) {
+      const bucket = keys.sweepBucket(b);
+      for (let offset = 0; ; offset += PAGE) {
+        const page = await client.zrange(bucket, String(offset), String(offset + PAGE - 1), 'WITHSCORES');
+        const tags = page.filter((_, i) => i % 2 === 0);
+        const counts = await Promise.all(tags.map((tag) => client.zcount(topicKeys(tag).expiry, live, '+inf')));
+        total += counts.reduce((a, n) => a + n, 0);
+        if (offset < limit) for (let i = 0; i < page.length; i += 2) soonest.push({ tag: page[i]!, score: Number(page[i + 1]) });
+        if (page.length < PAGE * 2) break;
+      }
+    }
+    soonest.sort((a, b) => a.score - b.score);
     const seen = Object.fromEntries(TRANSPORTS.map((t) => [t, 0])) as Record<Transport, number>;
     let readable = 0;
     let visited = 0;
-    for (let offset = 0; offset < Math.min(total, limit); offset += PAGE) {
-      const ids = await client.zrangebyscore(keys.registrationExpiry(), live, '+inf', 'LIMIT', offset, Math.min(PAGE, limit - offset));
-      if (ids.length === 0) break;
-      visited += ids.length;
-      const pipeline = client.pipeline();
-      ids.forEach((id) => pipeline.hgetBuffer(keys.registration(id), 's0'));
-      for (const [err, sub] of (await pipeline.exec()) ?? []) {
-        const type = err ? undefined : transportOfPacked(sub as Buffer | null);
+    for (const { tag } of soonest) {
+      if (visited >= limit) break;
+      const k = topicKeys(tag);
+      const identities = await client.zrangebyscoreBuffer(k.expiry, live, '+inf', 'LIMIT', 0, Math.min(PAGE, limit - visited));
+      if (identities.length === 0) continue;
+      visited += identities.length;
+      for (const value of await client.hmgetBuffer(k.registrations, ...identities)) {
+        const type = transportOfValue(value);
         if (type) {
           seen[type]++;
           readable++;
         }
       }
-      if (ids.length < PAGE) break;
     }
     return { total, seen, visited, readable };
   }

@@ -1,7 +1,7 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Subscription, Trigger } from '@davpush/domain';
-import { identityDigest, packRecord, PIECE_BYTES, toPieces, transportOfPacked, unpackRecord } from './registration-record';
+import { decodeValue, encodeValue, identityDigest, packRecord, transportOfPacked, transportOfValue, unpackRecord } from './registration-record';
 
 const ecdh = createECDH('prime256v1');
 ecdh.generateKeys();
@@ -19,23 +19,29 @@ describe('packed registration record', () => {
     ['web push, both triggers with property names', webPush, { contentUpdate: { depth: 'infinity' }, propertyUpdate: { depth: '0', props: ['{DAV:}displayname', '{urn:x}ä'] } }],
     ['fcm, property trigger without names', { type: 'fcm', token: 'tok:' + 'x'.repeat(150) }, { propertyUpdate: { depth: '0', props: [] } }],
     ['web push with a non-canonical key (kept as JSON)', { ...webPush, publicKey: webPush.publicKey + '=' } as Subscription, {}],
-  ])('round-trips %s, in pieces of at most 64 bytes', (_, subscription, trigger) => {
+    ['web push to FCM, token packed', { ...webPush, pushResource: `https://fcm.googleapis.com/fcm/send/abc:APA91b${randomBytes(100).toString('base64url')}` }, {}],
+    ['web push, odd token and a query', { ...webPush, pushResource: 'https://push.example:8443/p/a-b_c?x=1&y=AAAA' }, {}],
+    ['web push, long text', { ...webPush, pushResource: `https://push.example/${'/'.repeat(300)}x` }, {}],
+  ])('round-trips %s, with the delivery record around it', (_, subscription, trigger) => {
     const packed = packRecord(subscription, trigger);
-    const pieces = toPieces(packed);
-    expect(pieces.every((p) => p.length <= PIECE_BYTES)).toBe(true);
-    expect(unpackRecord(Buffer.concat(pieces))).toEqual({ subscription, trigger });
+    expect(unpackRecord(packed)).toEqual({ subscription, trigger });
+    const record = { secret: randomBytes(16), createdAt: 1_700_000_000_123, updatedAt: 1_700_000_000_456, lastSuccessAt: 1_700_000_000_789, consecutiveFailures: 3, principal: 'älice', clientId: 'c1', subscription, trigger };
+    expect(decodeValue(encodeValue(record))).toEqual(record);
+    expect(transportOfValue(encodeValue(record))).toBe(transportOfPacked(packed));
   });
 
-  it('keeps the keys raw: a typical web push record is the endpoint plus 83 bytes', () => {
-    const packed = packRecord(webPush, { contentUpdate: { depth: '1' } });
-    expect(packed.length).toBe(Buffer.byteLength(webPush.pushResource) + 1 + 1 + 65 + 16);
-    expect(transportOfPacked(packed)).toBe('web-push');
+  it('keeps the keys raw and the token as bytes: a typical FCM web push record is under 224 bytes', () => {
+    const token = `${randomBytes(12).toString('base64url')}:APA91b${randomBytes(80).toString('base64url')}`;
+    const sub = { ...webPush, pushResource: `https://fcm.googleapis.com/fcm/send/${token}`.slice(0, 152) };
+    const value = encodeValue({ secret: randomBytes(16), createdAt: 1, updatedAt: 1, consecutiveFailures: 0, subscription: sub, trigger: { contentUpdate: { depth: '1' } } });
+    expect(value.length).toBeLessThan(224);
+    expect(transportOfPacked(packRecord(webPush, {}))).toBe('web-push');
     expect(transportOfPacked(packRecord({ type: 'fcm', token: 't' }, {}))).toBe('fcm');
   });
 
-  it('gives one 16-byte identity per push resource, whatever the keys', () => {
+  it('gives one 12-byte identity per push resource, whatever the keys', () => {
     const other = { ...webPush, authSecret: randomBytes(16).toString('base64url') };
-    expect(identityDigest(webPush)).toHaveLength(16);
+    expect(identityDigest(webPush)).toHaveLength(12);
     expect(identityDigest(other)).toEqual(identityDigest(webPush));
     expect(identityDigest({ ...webPush, pushResource: 'https://push.example/b' })).not.toEqual(identityDigest(webPush));
   });

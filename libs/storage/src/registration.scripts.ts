@@ -1,146 +1,154 @@
-import { KEY_PREFIX } from './keys';
+import { LuaScript } from './lua-script';
 
 /**
- * Lua scripts for registrations. Each is one atomic step, so a crash or a concurrent request can
- * never leave a half-written registration or an index entry pointing at nothing, and two requests
- * racing for the last free slot of a topic cannot both get it (docs/security.md "Limits": limits are checked and
- * spent in the same step).
+ * Lua scripts for registrations. Each is one atomic step on the keys of one topic (one Redis
+ * Cluster slot, keys.ts), so a crash or a concurrent request never leaves a half-written
+ * registration, and two requests racing for the last free place of a topic cannot both get it
+ * (docs/security.md "Limits": limits are checked and spent in the same step).
  *
- * Registration hash fields: see registration-record.ts (t p i h q o e c u k l f n s0…). Index key
- * names are rebuilt here from the tenant id and the topic/principal digests (the topic's from its caller), in the same form as
- * `keys.topicIdentities`, `keys.topicRegistrations` (keys.ts) and `registrationIndexKeys`
- * (registration.store.ts); all share the `{davpush}` hash tag, so they live in one cluster slot.
+ * The value of a registration is the byte layout of registration-record.ts: flags at 1, the secret
+ * at 2-17, createdAt 18-23, updatedAt 24-29, lastSuccessAt 30-35, failures 36-37, then the
+ * principal (a 16-bit length at 38) when flag bit 0 is set (Lua strings count from 1).
  */
-/** Key prefixes of the tenant's topic set and the principal index (`registrationIndexKeys` in registration.store.ts). */
-export const TENANT_TOPICS_PREFIX = `${KEY_PREFIX}:topics:`;
-export const PRINCIPAL_REGS_PREFIX = `${KEY_PREFIX}:principal-regs:`;
+const VALUE = `
+local function u16(s, i) return s:byte(i) * 256 + s:byte(i + 1) end
+local function u48(s, i) local n = 0 for k = i, i + 5 do n = n * 256 + s:byte(k) end return n end
+local function p48(n) local t = {} for k = 6, 1, -1 do t[k] = string.char(n % 256) n = math.floor(n / 256) end return table.concat(t) end
+local function principalOf(v) if bit.band(v:byte(1), 1) == 0 then return '' end return v:sub(40, 39 + u16(v, 38)) end
+local function recordSuccess(v, now) return v:sub(1, 29) .. p48(now) .. string.char(0, 0) .. v:sub(38) end
+`;
 
-const INDEX_KEYS = `
-local function topicKey(t, h, suffix) return '${KEY_PREFIX}:topic:' .. t .. ':' .. h .. ':' .. suffix end
-local function tenantKey(t) return '${TENANT_TOPICS_PREFIX}' .. t end
--- A tenant's topic set lists the topics that have registrations: dropped with the topic's last one.
-local function forgetTopicIfEmpty(t, h)
-  if redis.call('EXISTS', topicKey(t, h, 'regs')) == 0 then redis.call('SREM', tenantKey(t), h) end
+/** Lua: a registration's success recorded on its topic's hash, if it is still there with this secret. */
+export const RECORD_SUCCESS = `${VALUE}
+local function succeeded(hash, identity, secret, now)
+  local v = redis.call('HGET', hash, identity)
+  if v and v:sub(2, 17) == secret then redis.call('HSET', hash, identity, recordSuccess(v, now)) end
 end
-local function principalKey(t, q) return '${PRINCIPAL_REGS_PREFIX}' .. t .. ':' .. q end
 `;
 
 /**
- * KEYS: 1 topic identities hash, 2 topic registrations zset, 3 global expiry zset,
- *       4 tenant topics set (digests of the topics with registrations), 5 principal registrations zset (only when ARGV[8] ~= '')
- * ARGV: 1 identity digest, 2 new id, 3 tenantId, 4 topic, 5 unused (''), 6 expiresAt, 7 now,
- *       8 principal ('' = none), 9 registration key prefix, 10 max live registrations per topic
- *       (0 = no limit), 11 max per principal (0 = no limit), 12 CC/CD 70025 client id ('' = none;
- *       an update without one clears it), 13 topic digest, 14 principal digest ('' = none),
- *       15… the pieces of the packed trigger and subscription.
- * Returns {status, id}: status created | updated | forbidden (another principal owns it) |
- * limit-topic | limit-principal (a new registration would pass a limit; nothing was written).
+ * KEYS: 1 topic registrations hash, 2 topic expiry zset, 3 topic meta hash.
+ * ARGV: 1 identity, 2 the value of a new registration (its secret new, created = updated = now),
+ *       3 expiresAt, 4 now, 5 principal ('' = none), 6 max live registrations per topic (0 = no
+ *       limit), 7 tenant id, 8 topic.
+ * A live registration of the same identity is updated (its secret, createdAt and delivery record
+ * kept), unless another principal owns it. Returns {status, secret, fresh}: status created | updated |
+ * forbidden | limit-topic (nothing written, secret ''); fresh 1 when the topic had no registration before.
  */
-export const UPSERT = `${INDEX_KEYS}
-local function setPieces(key)
-  local old = tonumber(redis.call('HGET', key, 'n') or '0')
-  local n = #ARGV - 14
-  local args = {'n', n}
-  for i = 0, n - 1 do
-    args[#args + 1] = 's' .. i
-    args[#args + 1] = ARGV[15 + i]
-  end
-  redis.call('HSET', key, unpack(args))
-  for i = n, old - 1 do redis.call('HDEL', key, 's' .. i) end
+export const UPSERT = new LuaScript(`${VALUE}
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+local exp = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if old and exp and tonumber(exp) > tonumber(ARGV[4]) then
+  local owner = principalOf(old)
+  if owner ~= '' and owner ~= ARGV[5] then return {'forbidden', old:sub(2, 17), 0} end
+  local v = ARGV[2]
+  redis.call('HSET', KEYS[1], ARGV[1], v:sub(1, 1) .. old:sub(2, 23) .. v:sub(24, 29) .. old:sub(30, 37) .. v:sub(38))
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+  return {'updated', old:sub(2, 17), 0}
 end
-local existing = redis.call('HGET', KEYS[1], ARGV[1])
-if existing then
-  local key = ARGV[9] .. existing
-  local cur = redis.call('HMGET', key, 'e', 'o', 'q')
-  if cur[1] and tonumber(cur[1]) > tonumber(ARGV[7]) then
-    local owner = cur[2] or ''
-    if owner ~= '' and ARGV[8] ~= owner then return {'forbidden', existing} end
-    redis.call('HSET', key, 'e', ARGV[6], 'u', ARGV[7])
-    setPieces(key)
-    if ARGV[12] ~= '' then redis.call('HSET', key, 'k', ARGV[12]) else redis.call('HDEL', key, 'k') end
-    if ARGV[8] ~= '' then
-      redis.call('HSET', key, 'o', ARGV[8], 'q', ARGV[14])
-      redis.call('ZADD', KEYS[5], ARGV[6], existing)
-    end
-    redis.call('ZADD', KEYS[2], ARGV[6], existing)
-    redis.call('ZADD', KEYS[3], ARGV[6], existing)
-    redis.call('SADD', KEYS[4], ARGV[13])
-    return {'updated', existing}
-  end
-  -- expired (not yet swept) or dangling: clean it up; a fresh registration may take its place
-  if cur[3] then redis.call('ZREM', principalKey(ARGV[3], cur[3]), existing) end
-  redis.call('DEL', key)
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('ZREM', KEYS[2], existing)
-  redis.call('ZREM', KEYS[3], existing)
-  forgetTopicIfEmpty(ARGV[3], ARGV[13])
-end
-local live = '(' .. ARGV[7]
-local maxTopic = tonumber(ARGV[10])
-if maxTopic > 0 and redis.call('ZCOUNT', KEYS[2], live, '+inf') >= maxTopic then return {'limit-topic', ''} end
-local maxPrincipal = tonumber(ARGV[11])
-if ARGV[8] ~= '' and maxPrincipal > 0 and redis.call('ZCOUNT', KEYS[5], live, '+inf') >= maxPrincipal then
-  return {'limit-principal', ''}
-end
-local key = ARGV[9] .. ARGV[2]
-redis.call('HSET', key, 't', ARGV[3], 'p', ARGV[4], 'i', ARGV[1],
-  'e', ARGV[6], 'c', ARGV[7], 'u', ARGV[7], 'f', 0)
-setPieces(key)
-if ARGV[8] ~= '' then
-  redis.call('HSET', key, 'o', ARGV[8], 'q', ARGV[14])
-  redis.call('ZADD', KEYS[5], ARGV[6], ARGV[2])
-end
-if ARGV[12] ~= '' then redis.call('HSET', key, 'k', ARGV[12]) end
+-- none, or expired and not yet swept: a fresh registration (a new secret, so a new id) takes its place
+local maxTopic = tonumber(ARGV[6])
+if maxTopic > 0 and redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[4], '+inf') >= maxTopic then return {'limit-topic', '', 0} end
+local fresh = 1 - redis.call('EXISTS', KEYS[2])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[6], ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[6], ARGV[2])
-redis.call('SADD', KEYS[4], ARGV[13])
-return {'created', ARGV[2]}
-`;
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[3], 't', ARGV[7], 'p', ARGV[8])
+return {'created', ARGV[2]:sub(2, 17), fresh}
+`);
 
 /**
- * KEYS: 1 registration hash, 2 global expiry zset
- * ARGV: 1 id, 2 tenantId ('' = any), 3 now, 4 principal ('' = none given), 5 identity ('' = any),
+ * KEYS: 1 topic registrations hash, 2 topic expiry zset, 3 topic meta hash.
+ * ARGV: 1 identity, 2 secret, 3 tenant id ('' = any), 4 now, 5 principal ('' = none given),
  *       6 '1' = strict: a registration bound to a principal needs that same principal, even when
  *       none was given (the tenant API); otherwise only a *different* given principal is refused
- *       (the capability URL alone is enough, docs/security.md "Registrations"), 7 the digest of the registration's topic
- *       (read by the caller: a registration's topic never changes, and Lua has no SHA-256).
- * Returns 1 if a live registration was removed, 0 if none (or expired: it is cleaned up anyway),
- * -1 if the principal does not match.
+ *       (the capability URL alone is enough, docs/security.md "Registrations").
+ * Returns {r, principal, tenant, emptied}: r 1 if a live registration was removed, 0 if none (or
+ * expired: removed anyway), -1 if the principal does not match; the principal it was bound to
+ * ('' = none) and its tenant, for the principal's index; emptied 1 when the topic has none left.
  */
-export const REMOVE = `${INDEX_KEYS}
-local r = redis.call('HMGET', KEYS[1], 't', 'p', 'i', 'e', 'o', 'q')
-r[2] = ARGV[7]
-if not r[1] then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  return 0
-end
-if ARGV[2] ~= '' and r[1] ~= ARGV[2] then return 0 end
-if ARGV[5] ~= '' and r[3] ~= ARGV[5] then return 0 end
-local owner = r[5] or ''
-if owner ~= '' and owner ~= ARGV[4] and (ARGV[4] ~= '' or ARGV[6] == '1') then return -1 end
-redis.call('ZREM', topicKey(r[1], r[2], 'regs'), ARGV[1])
-local ids = topicKey(r[1], r[2], 'ids')
-if redis.call('HGET', ids, r[3]) == ARGV[1] then redis.call('HDEL', ids, r[3]) end
-forgetTopicIfEmpty(r[1], r[2])
-if r[6] then redis.call('ZREM', principalKey(r[1], r[6]), ARGV[1]) end
-redis.call('DEL', KEYS[1])
+export const REMOVE = new LuaScript(`${VALUE}
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v or v:sub(2, 17) ~= ARGV[2] then return {0, '', '', 0} end
+local tenant = redis.call('HGET', KEYS[3], 't') or ''
+if ARGV[3] ~= '' and tenant ~= ARGV[3] then return {0, '', '', 0} end
+local owner = principalOf(v)
+if owner ~= '' and owner ~= ARGV[5] and (ARGV[5] ~= '' or ARGV[6] == '1') then return {-1, '', '', 0} end
+local exp = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[1]) or '0')
+redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-if tonumber(r[4]) > tonumber(ARGV[3]) then return 1 end
-return 0
-`;
+local emptied = 1 - redis.call('EXISTS', KEYS[2])
+if emptied == 1 then redis.call('DEL', KEYS[3]) end
+if exp > tonumber(ARGV[4]) then return {1, owner, tenant, emptied} end
+return {0, owner, tenant, emptied}
+`);
 
 /**
- * KEYS: 1 registration hash. ARGV: 1 outcome ('success' | 'failure'), 2 now.
- * Returns {failures, lastSuccessAt or '', createdAt} or nil when the registration is gone.
+ * KEYS: 1 topic registrations hash. ARGV: 1 identity, 2 secret, 3 outcome ('success' | 'failure'), 4 now.
+ * Returns {failures, lastSuccessAt (0 = never), createdAt}, or nil when the registration is gone.
  */
-export const RECORD = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
-if ARGV[1] == 'success' then
-  redis.call('HSET', KEYS[1], 'l', ARGV[2], 'f', 0)
+export const RECORD = new LuaScript(`${VALUE}
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v or v:sub(2, 17) ~= ARGV[2] then return nil end
+if ARGV[3] == 'success' then
+  v = recordSuccess(v, tonumber(ARGV[4]))
 else
-  redis.call('HINCRBY', KEYS[1], 'f', 1)
+  local f = math.min(u16(v, 36) + 1, 65535)
+  v = v:sub(1, 35) .. string.char(math.floor(f / 256), f % 256) .. v:sub(38)
 end
-local r = redis.call('HMGET', KEYS[1], 'f', 'l', 'c')
-return {r[1], r[2] or '', r[3]}
-`;
+redis.call('HSET', KEYS[1], ARGV[1], v)
+return {u16(v, 36), u48(v, 30), u48(v, 18)}
+`);
+
+/**
+ * KEYS: 1 topic registrations hash, 2 topic expiry zset, 3 topic meta hash.
+ * ARGV: 1 highest expiry removed ('+inf' = every registration), 2 now, 3 at most this many.
+ * Removes registrations soonest to expire first. Returns {removed, of them live, the topic's
+ * earliest expiry left ('' = the topic has none left), then identity, principal for each one bound
+ * to a principal}.
+ */
+export const DRAIN = new LuaScript(`${VALUE}
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {0, 0, ''}
+for i = 1, #ids, 2 do
+  local v = redis.call('HGET', KEYS[1], ids[i])
+  if v then
+    local owner = principalOf(v)
+    if owner ~= '' then out[#out + 1] = ids[i] out[#out + 1] = owner end
+  end
+  redis.call('HDEL', KEYS[1], ids[i])
+  redis.call('ZREM', KEYS[2], ids[i])
+  out[1] = out[1] + 1
+  if tonumber(ids[i + 1]) > tonumber(ARGV[2]) then out[2] = out[2] + 1 end
+end
+local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if #first == 0 then
+  redis.call('DEL', KEYS[1], KEYS[3])
+else
+  out[3] = first[2]
+end
+return out
+`);
+
+/**
+ * KEYS: 1 principal index (zset of tag + identity → expiresAt). ARGV: 1 member, 2 expiresAt, 3 now,
+ * 4 max live registrations of the principal (0 = no limit). Returns 'kept' (already counted),
+ * 'new' (counted now) or 'limit' (nothing written). Expired entries go first.
+ */
+export const RESERVE = new LuaScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+  return 'kept'
+end
+local max = tonumber(ARGV[4])
+if max > 0 and redis.call('ZCARD', KEYS[1]) >= max then return 'limit' end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 'new'
+`);
+
+/** KEYS: 1 a zset. ARGV: 1 member, 2 its score when read. Removes it only if nobody changed it since. */
+export const REMOVE_IF_UNCHANGED = new LuaScript(`
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if s and tonumber(s) == tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0
+`);

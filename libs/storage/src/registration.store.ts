@@ -1,16 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import {
-  type Registration,
-  type Subscription,
-  type Trigger,
-  type ValidRegistration,
-} from '@davpush/domain';
-import { digest, keys, KEY_PREFIX } from './keys';
-import { LuaScript } from './lua-script';
+import { type DeliveryRecord, type Registration, type Subscription, type Trigger, type ValidRegistration } from '@davpush/domain';
+import { BUCKETS, bucketOf, digest, keys, topicKeys, topicTag } from './keys';
 import { RedisService } from './redis.service';
-import { identityDigest, packRecord, pieceFields, toPieces, unpackRecord } from './registration-record';
-import { PRINCIPAL_REGS_PREFIX, RECORD, REMOVE, TENANT_TOPICS_PREFIX, UPSERT } from './registration.scripts';
+import { decodeValue, encodeValue, identityDigest, SECRET_BYTES } from './registration-record';
+import { parseRegistrationId, registrationIdOf, vanishedIdOf } from './registration-id';
+import { drainTopic, eachTopic, refileIfRepopulated } from './registration-topics';
+import { RECORD, REMOVE, RESERVE, UPSERT } from './registration.scripts';
 
 export type UpsertResult =
   | { status: 'created' | 'updated'; id: string }
@@ -35,57 +31,18 @@ export interface RegistrationTarget {
   clientId?: string;
 }
 
-export interface DeliveryRecord {
-  consecutiveFailures: number;
-  lastSuccessAt?: number;
-  createdAt: number;
-}
-
-const SCRIPTS = new Map<string, LuaScript>();
-
-/** A fan-out's fixed list lives as long as its dispatch record (a fan-out that finds it gone fails and starts over). */
-const SNAPSHOT_TTL_SECONDS = 24 * 3600;
-
-/** KEYS: 1 topic index, 2 snapshot. ARGV: 1 now, 2 ttl. Made once per dispatch; returns its size. */
-const SNAPSHOT = new LuaScript(`
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('ZRANGESTORE', KEYS[2], KEYS[1], '(' .. ARGV[1], '+inf', 'BYSCORE')
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
-end
-return redis.call('ZCARD', KEYS[2])
-`);
-
-const REG_PREFIX = `${KEY_PREFIX}:reg:`;
+/** The principal index member of a registration: its tag and identity (the same for every secret it had). */
+const principalMember = (tag: string, identity: Buffer) => vanishedIdOf(tag, identity);
 
 /**
- * Indexes of the registration limits (docs/security.md "Limits"; kept here rather than in keys.ts, which another change owns): the
- * digests of a tenant's topics that have registrations (purge on tenant deletion: one entry per
- * topic, nothing per registration) and every registration of one principal of a tenant (the
- * per-principal limit). Principals are the calendar server's user ids: scoped to their tenant.
+ * Registrations, one field each in their topic's hash (registration-record.ts), with the topic's
+ * expiry index; every write is one Lua step on the topic's slot (registration.scripts.ts). Indexes
+ * across topics (a principal's registrations, a tenant's topics, the sweep's buckets) are separate
+ * keys, written before the topic (so a crash leaves an index entry to nothing, never the reverse).
  */
-export const registrationIndexKeys = {
-  tenant: (tenantId: string) => `${TENANT_TOPICS_PREFIX}${tenantId}`,
-  principal: (tenantId: string, principal: string) => `${PRINCIPAL_REGS_PREFIX}${tenantId}:${digest(principal)}`,
-};
-
-/** Pieces read with the rest of a target: 6 × 64 B hold a push resource of ~300 B with its keys. */
-const FIRST_PIECES = pieceFields(6);
-
-const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** Registration ids carry 128 random bits: the DELETE URL is a capability (docs/security.md "Registrations"). */
-export const newRegistrationId = (): string => randomBytes(16).toString('base64url');
-
 @Injectable()
 export class RegistrationStore {
   constructor(private readonly redis: RedisService) {}
-
-  private run(script: string, keyList: string[], args: (string | number | Buffer)[]): Promise<unknown> {
-    // EVALSHA: the script text crosses the wire only when Redis does not know it yet.
-    let compiled = SCRIPTS.get(script);
-    if (!compiled) SCRIPTS.set(script, (compiled = new LuaScript(script)));
-    return compiled.run(this.redis.client, keyList, args.map((a) => (Buffer.isBuffer(a) ? a : String(a))));
-  }
 
   async upsert(
     tenantId: string,
@@ -95,80 +52,77 @@ export class RegistrationStore {
     now = Date.now(),
     limits: RegistrationLimits = NO_REGISTRATION_LIMITS,
   ): Promise<UpsertResult> {
-    const keyList = [
-      keys.topicIdentities(tenantId, topic),
-      keys.topicRegistrations(tenantId, topic),
-      keys.registrationExpiry(),
-      registrationIndexKeys.tenant(tenantId),
-    ];
-    if (principal) keyList.push(registrationIndexKeys.principal(tenantId, principal));
-    const [status, id] = (await this.run(
-      UPSERT,
-      keyList,
-      [
-        identityDigest(reg.subscription),
-        newRegistrationId(),
-        tenantId,
-        topic,
-        '',
-        reg.expiresAt,
-        now,
-        principal ?? '',
-        REG_PREFIX,
-        limits.perTopic,
-        limits.perPrincipal,
-        reg.clientId ?? '',
-        digest(topic),
-        principal ? digest(principal) : '',
-        ...toPieces(packRecord(reg.subscription, reg.trigger)),
-      ],
-    )) as [UpsertResult['status'], string];
-    return { status, id } as UpsertResult;
+    const client = this.redis.client;
+    const tag = topicTag(tenantId, topic);
+    const identity = identityDigest(reg.subscription);
+    const principalKey = principal ? keys.principal(tenantId, digest(principal)) : undefined;
+    let reserved = false;
+    if (principalKey) {
+      // The per-principal limit spans topics (and slots): checked and spent first, in the principal's own slot.
+      const r = await RESERVE.run(client, [principalKey], [principalMember(tag, identity), reg.expiresAt, now, limits.perPrincipal]);
+      if (r === 'limit') return { status: 'limit-principal', id: '' };
+      reserved = r === 'new';
+    }
+    // Filed in the indexes across topics before the topic is written, and again when this made the
+    // topic (a removal that emptied it meanwhile may have just taken it out of them).
+    const file = () => Promise.all([client.sadd(keys.tenantTopics(tenantId, bucketOf(tag)), tag), client.zadd(keys.sweepBucket(bucketOf(tag)), 'LT', reg.expiresAt, tag)]);
+    await file();
+    const value = encodeValue({ secret: randomBytes(SECRET_BYTES), createdAt: now, updatedAt: now, consecutiveFailures: 0, principal, clientId: reg.clientId, subscription: reg.subscription, trigger: reg.trigger });
+    const k = topicKeys(tag);
+    const [status, secret, fresh] = (await UPSERT.runBuffer(client, [k.registrations, k.expiry, k.meta], [identity, value, reg.expiresAt, now, principal ?? '', limits.perTopic, tenantId, topic])) as [Buffer, Buffer, number];
+    const s = status.toString() as UpsertResult['status'];
+    if (fresh === 1) await file();
+    if (reserved && (s === 'forbidden' || s === 'limit-topic')) await client.zrem(principalKey!, principalMember(tag, identity));
+    if (s === 'limit-topic') return { status: s, id: '' };
+    return { status: s, id: registrationIdOf(tag, identity, secret) } as UpsertResult;
   }
 
   /** A live (unexpired) registration, optionally only if it belongs to the tenant. */
   async get(id: string, tenantId?: string, now = Date.now()): Promise<Registration | undefined> {
-    if (!ID_PATTERN.test(id)) return undefined;
-    const raw = await this.redis.client.hgetallBuffer(keys.registration(id));
-    const h = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.toString('utf8')]));
-    if (!h.t || (tenantId && h.t !== tenantId)) return undefined;
-    const reg: Registration = {
-      id,
-      tenantId: h.t,
-      topic: h.p!,
-      ...unpackRecord(Buffer.concat(pieceFields(Number(h.n)).map((f) => raw[f]!))),
-      expiresAt: Number(h.e),
-      createdAt: Number(h.c),
-      updatedAt: Number(h.u),
-      principal: h.o || undefined,
-      clientId: h.k || undefined,
-      lastSuccessAt: h.l ? Number(h.l) : undefined,
-      consecutiveFailures: Number(h.f ?? 0),
-    };
-    return reg.expiresAt > now ? reg : undefined;
+    const ref = parseRegistrationId(id);
+    if (!ref) return undefined;
+    const k = topicKeys(ref.tag);
+    const [raw, expiry, [t, p]] = await Promise.all([
+      this.redis.client.hgetBuffer(k.registrations, ref.identity),
+      this.redis.client.zscore(k.expiry, ref.identity),
+      this.redis.client.hmget(k.meta, 't', 'p'),
+    ]);
+    if (!raw || !expiry || !t || !p || (tenantId && t !== tenantId)) return undefined;
+    const v = decodeValue(raw);
+    if (!v.secret.equals(ref.secret) || Number(expiry) <= now) return undefined;
+    const { secret: _secret, ...rest } = v;
+    return { id, tenantId: t, topic: p, ...rest, expiresAt: Number(expiry) };
   }
 
   /**
    * Removes a registration. `tenantId`/`principal` restrict who may remove it (`strictPrincipal`: a
    * bound registration needs its principal even when none is given); `identity` (a pruning worker's
-   * view of the subscription) makes sure a newer registration is never removed by an old outcome.
+   * view of the subscription) makes sure another subscription is never removed by an old outcome.
    */
   async remove(
     id: string,
     opts: { tenantId?: string; principal?: string; strictPrincipal?: boolean; identity?: Subscription } = {},
     now = Date.now(),
   ): Promise<'removed' | 'not-found' | 'forbidden'> {
-    if (!ID_PATTERN.test(id)) return 'not-found';
-    const topic = await this.redis.client.hget(keys.registration(id), 'p');
-    const r = (await this.run(REMOVE, [keys.registration(id), keys.registrationExpiry()], [
-      id,
+    const ref = parseRegistrationId(id);
+    if (!ref || (opts.identity && !identityDigest(opts.identity).equals(ref.identity))) return 'not-found';
+    const k = topicKeys(ref.tag);
+    const [r, owner, tenant, emptied] = (await REMOVE.run(this.redis.client, [k.registrations, k.expiry, k.meta], [
+      ref.identity,
+      ref.secret,
       opts.tenantId ?? '',
       now,
       opts.principal ?? '',
-      opts.identity ? identityDigest(opts.identity) : '',
       opts.strictPrincipal ? '1' : '',
-      topic === null ? '' : digest(topic),
-    ])) as number;
+    ])) as [number, string, string, number];
+    const client = this.redis.client;
+    await Promise.all([
+      owner ? client.zrem(keys.principal(tenant, digest(owner)), principalMember(ref.tag, ref.identity)) : undefined,
+      // The topic's last registration: out of the indexes across topics (an upsert files it again, see above).
+      emptied === 1 ? client.srem(keys.tenantTopics(tenant, bucketOf(ref.tag)), ref.tag) : undefined,
+      emptied === 1 ? client.zrem(keys.sweepBucket(bucketOf(ref.tag)), ref.tag) : undefined,
+    ]);
+    if (emptied === 1) await refileIfRepopulated(client, tenant, ref.tag);
     return r === 1 ? 'removed' : r === -1 ? 'forbidden' : 'not-found';
   }
 
@@ -180,72 +134,46 @@ export class RegistrationStore {
     pageSize = 1000,
     now = Date.now(),
   ): Promise<{ targets: RegistrationTarget[]; next?: number }> {
-    const ids = await this.redis.client.zrangebyscore(keys.topicRegistrations(tenantId, topic), `(${now}`, '+inf', 'LIMIT', cursor, pageSize);
-    return { targets: await this.targets(ids), next: ids.length === pageSize ? cursor + pageSize : undefined };
+    const tag = topicTag(tenantId, topic);
+    const identities = await this.redis.client.zrangebyscoreBuffer(topicKeys(tag).expiry, `(${now}`, '+inf', 'LIMIT', cursor, pageSize);
+    return { targets: (await this.targetsOf(tag, identities)).targets, next: identities.length === pageSize ? cursor + pageSize : undefined };
   }
 
   /**
-   * Fixes the topic's live registrations for one dispatch and returns how many there are. Paging
-   * the fixed list cannot skip a registration when another is removed meanwhile, nor meet a
-   * renewed one twice; a fan-out run again after a crash pages the very same list.
+   * The registrations of one topic (by tag) with these identities, as fan-out targets in order;
+   * `missing` names those no longer there (by tag and identity: their secret went with them).
    */
-  async snapshotTargets(dispatchId: string, tenantId: string, topic: string, now = Date.now()): Promise<number> {
-    return (await SNAPSHOT.run(this.redis.client, [keys.topicRegistrations(tenantId, topic), keys.dispatchTargets(dispatchId)], [now, SNAPSHOT_TTL_SECONDS])) as number;
-  }
-
-  /**
-   * A page of a dispatch's fixed list (cursor = offset): the registrations still there, and the ids
-   * of those removed since the list was made. `read` says how many entries the page had.
-   */
-  async snapshotPage(dispatchId: string, cursor = 0, pageSize = 1000): Promise<{ targets: RegistrationTarget[]; vanished: string[]; read: number }> {
-    const ids = await this.redis.client.zrange(keys.dispatchTargets(dispatchId), String(cursor), String(cursor + pageSize - 1));
-    const found = await this.targets(ids);
-    const present = new Set(found.map((t) => t.id));
-    return { targets: found, vanished: ids.filter((id) => !present.has(id)), read: ids.length };
-  }
-
-  async dropSnapshot(dispatchId: string): Promise<void> {
-    await this.redis.client.del(keys.dispatchTargets(dispatchId));
-  }
-
-  private async targets(ids: readonly string[]): Promise<RegistrationTarget[]> {
-    if (ids.length === 0) return [];
-    // One round trip for the usual subscription (up to FIRST_PIECES pieces); a second only for longer ones.
-    const first = FIRST_PIECES.length;
-    const pipeline = this.redis.client.pipeline();
-    ids.forEach((id) => pipeline.hmgetBuffer(keys.registration(id), 'k', 'n', ...FIRST_PIECES));
-    const rows = ((await pipeline.exec()) ?? []).map(([err, v]) => {
-      // A failed read is not a missing registration: the caller must not go on without it.
-      if (err) throw err;
-      return v as (Buffer | null)[];
-    });
-    const longer = rows.flatMap((row, i) => (Number(row[1] ?? 0) > first ? [i] : []));
-    if (longer.length > 0) {
-      const more = this.redis.client.pipeline();
-      longer.forEach((i) => more.hmgetBuffer(keys.registration(ids[i]!), ...pieceFields(Number(rows[i]![1])).slice(first)));
-      ((await more.exec()) ?? []).forEach(([err, v], j) => {
-        if (err) throw err;
-        rows[longer[j]!]!.push(...(v as (Buffer | null)[]));
-      });
-    }
+  async targetsOf(tag: string, identities: readonly Buffer[]): Promise<{ targets: RegistrationTarget[]; missing: string[] }> {
+    if (identities.length === 0) return { targets: [], missing: [] };
+    const values = await this.redis.client.hmgetBuffer(topicKeys(tag).registrations, ...identities);
     const targets: RegistrationTarget[] = [];
-    rows.forEach(([clientId, n, ...pieces], i) => {
-      const count = Number(n ?? 0);
-      const own = [...pieces.slice(0, Math.min(count, first)), ...pieces.slice(first)];
-      if (count === 0 || own.length !== count || own.some((p) => !p)) return;
-      const { subscription, trigger } = unpackRecord(Buffer.concat(own as Buffer[]));
-      const target: RegistrationTarget = { id: ids[i]!, trigger, transport: subscription.type, subscription };
-      if (clientId) target.clientId = clientId.toString('utf8');
+    const missing: string[] = [];
+    values.forEach((raw, i) => {
+      if (!raw) return void missing.push(vanishedIdOf(tag, identities[i]!));
+      const { subscription, trigger, clientId, secret } = decodeValue(raw);
+      const target: RegistrationTarget = { id: registrationIdOf(tag, identities[i]!, secret), trigger, transport: subscription.type, subscription };
+      if (clientId !== undefined) target.clientId = clientId;
       targets.push(target);
     });
-    return targets;
+    return { targets, missing };
   }
 
-  /** Every live registration, a page at a time, across tenants (key rotation, stats). */
+  /** Every live registration, a page of whole topics at a time, across tenants (key rotation). */
   async scanLive(cursor = 0, pageSize = 500, now = Date.now()): Promise<{ registrations: Registration[]; next?: number }> {
-    const ids = await this.redis.client.zrangebyscore(keys.registrationExpiry(), `(${now}`, '+inf', 'LIMIT', cursor, pageSize);
-    const regs = await Promise.all(ids.map((id) => this.get(id, undefined, now)));
-    return { registrations: regs.filter((r): r is Registration => !!r), next: ids.length === pageSize ? cursor + pageSize : undefined };
+    const registrations: Registration[] = [];
+    const next = await eachTopic(this.redis.client, cursor, async (tag) => {
+      for (let offset = 0; ; offset += 1000) {
+        const identities = await this.redis.client.zrangebyscoreBuffer(topicKeys(tag).expiry, `(${now}`, '+inf', 'LIMIT', offset, 1000);
+        const { targets } = await this.targetsOf(tag, identities);
+        for (const t of targets) {
+          const reg = await this.get(t.id, undefined, now);
+          if (reg) registrations.push(reg);
+        }
+        if (identities.length < 1000) break;
+      }
+      return registrations.length < pageSize;
+    });
+    return { registrations, next };
   }
 
   /**
@@ -253,66 +181,56 @@ export class RegistrationStore {
    * re-registration an update), live or not yet swept; undefined when there is none.
    */
   async idOf(tenantId: string, topic: string, subscription: Subscription): Promise<string | undefined> {
-    const id = await this.redis.client.hget(keys.topicIdentities(tenantId, topic), identityDigest(subscription));
-    return id ?? undefined;
+    const tag = topicTag(tenantId, topic);
+    const identity = identityDigest(subscription);
+    const raw = await this.redis.client.hgetBuffer(topicKeys(tag).registrations, identity);
+    return raw ? registrationIdOf(tag, identity, decodeValue(raw).secret) : undefined;
   }
 
   async countLive(tenantId: string, topic: string, now = Date.now()): Promise<number> {
-    return this.redis.client.zcount(keys.topicRegistrations(tenantId, topic), `(${now}`, '+inf');
+    return this.redis.client.zcount(topicKeys(topicTag(tenantId, topic)).expiry, `(${now}`, '+inf');
   }
 
   async recordDelivery(id: string, outcome: 'success' | 'failure', now = Date.now()): Promise<DeliveryRecord | undefined> {
-    const r = (await this.run(RECORD, [keys.registration(id)], [outcome, now])) as [string, string, string] | null;
+    const ref = parseRegistrationId(id);
+    if (!ref) return undefined;
+    const r = (await RECORD.run(this.redis.client, [topicKeys(ref.tag).registrations], [ref.identity, ref.secret, outcome, now])) as [number, number, number] | null;
     if (!r) return undefined;
-    return { consecutiveFailures: Number(r[0]), lastSuccessAt: r[1] ? Number(r[1]) : undefined, createdAt: Number(r[2]) };
+    return { consecutiveFailures: r[0], lastSuccessAt: r[1] || undefined, createdAt: r[2] };
   }
 
   /**
    * Removes every registration of a tenant (tenant deletion), a page at a time; returns how many
-   * were live. Each removal is the same atomic REMOVE as everywhere else, so a crash half-way
-   * leaves only whole registrations, and running it again finishes the job.
+   * were live. Each page is one atomic step on its topic, so a crash half-way leaves only whole
+   * registrations, and running it again finishes the job.
    */
   async removeAllOfTenant(tenantId: string, now = Date.now(), batch = 500): Promise<number> {
-    const topics = registrationIndexKeys.tenant(tenantId);
     let removed = 0;
-    for (;;) {
-      const topicDigest = await this.redis.client.srandmember(topics);
-      if (!topicDigest) return removed;
-      const index = keys.topicRegistrationsOf(tenantId, topicDigest);
-      const ids = await this.redis.client.zrange(index, '0', String(batch - 1));
-      if (ids.length === 0) {
-        // The topic's last registration is gone (REMOVE drops the entry too; this is a leftover).
-        await this.redis.client.srem(topics, topicDigest);
-        continue;
-      }
-      const pipeline = this.redis.client.pipeline();
-      for (const id of ids) {
-        pipeline.eval(REMOVE, 2, keys.registration(id), keys.registrationExpiry(), id, tenantId, String(now), '', '', '', topicDigest);
-        // A dangling index entry (its hash already gone) must not keep the loop going.
-        pipeline.zrem(index, id);
-      }
-      const results = (await pipeline.exec()) ?? [];
-      for (let i = 0; i < results.length; i += 2) {
-        const [err, v] = results[i]!;
-        if (err) throw err;
-        if (v === 1) removed++;
+    for (let b = 0; b < BUCKETS; b++) {
+      const bucket = keys.tenantTopics(tenantId, b);
+      for (const tag of await this.redis.client.smembers(bucket)) {
+        removed += (await drainTopic(this.redis.client, tenantId, tag, '+inf', now, batch)).live;
+        await this.redis.client.srem(bucket, tag);
       }
     }
+    return removed;
   }
 
-  /** Removes registrations whose expiry has passed; returns how many. */
+  /** Removes registrations whose expiry has passed, topic by topic from the sweep's buckets; returns how many. */
   async sweepExpired(now = Date.now(), batch = 500): Promise<number> {
     let removed = 0;
-    for (;;) {
-      const ids = await this.redis.client.zrangebyscore(keys.registrationExpiry(), '-inf', now, 'LIMIT', 0, batch);
-      const topics = ids.length === 0 ? [] : await this.redis.client.pipeline(ids.map((id) => ['hget', keys.registration(id), 'p'])).exec();
-      for (const [i, id] of ids.entries()) {
-        const [err, topic] = topics![i]!;
-        if (err) throw err;
-        await this.run(REMOVE, [keys.registration(id), keys.registrationExpiry()], [id, '', now, '', '', '', typeof topic === 'string' ? digest(topic) : '']);
-        removed++;
+    for (let b = 0; b < BUCKETS; b++) {
+      const bucket = keys.sweepBucket(b);
+      for (;;) {
+        const due = await this.redis.client.zrangebyscore(bucket, '-inf', now, 'WITHSCORES', 'LIMIT', 0, batch);
+        for (let i = 0; i < due.length; i += 2) {
+          const tag = due[i]!;
+          const tenantId = await this.redis.client.hget(topicKeys(tag).meta, 't');
+          removed += (await drainTopic(this.redis.client, tenantId ?? '', tag, String(now), now, batch, { bucket, seen: Number(due[i + 1]) })).removed;
+        }
+        if (due.length < batch * 2) break;
       }
-      if (ids.length < batch) return removed;
     }
+    return removed;
   }
 }

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { DeliveryLedger } from './delivery-ledger';
+import { DispatchStore } from './dispatch.store';
 import { EventStore } from './event.store';
 import { IdempotencyStore } from './idempotency.store';
 import { KnownTopicStore } from './known-topic.store';
@@ -13,7 +14,7 @@ import { TenantStore } from './tenant.store';
 
 @Global()
 @Module({
-  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DeliveryLedger, IdempotencyStore, RateLimitStore, KnownTopicStore, RegistrationCensusStore, JobHistoryStore],
-  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DeliveryLedger, IdempotencyStore, RateLimitStore, KnownTopicStore, RegistrationCensusStore, JobHistoryStore],
+  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DispatchStore, DeliveryLedger, IdempotencyStore, RateLimitStore, KnownTopicStore, RegistrationCensusStore, JobHistoryStore],
+  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DispatchStore, DeliveryLedger, IdempotencyStore, RateLimitStore, KnownTopicStore, RegistrationCensusStore, JobHistoryStore],
 })
 export class StorageModule {}

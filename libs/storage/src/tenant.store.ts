@@ -57,11 +57,11 @@ redis.call('HSET', KEYS[1], 'revokedAt', ARGV[1])
 return ARGV[1]
 `);
 
-/** KEYS: 1 tenant hash, 2 tenant list, 3 rate-limit bucket. ARGV: 1 id, 2 api-key index prefix. */
+/** KEYS: 1 tenant hash, 2 tenant list. ARGV: 1 id, 2 api-key index prefix. */
 const FORGET = new LuaScript(`
 local h = redis.call('HGET', KEYS[1], 'keyHash')
 if h then redis.call('DEL', ARGV[2] .. h) end
-redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('DEL', KEYS[1])
 return redis.call('ZREM', KEYS[2], ARGV[1])
 `);
 
@@ -133,7 +133,9 @@ export class TenantStore {
   /** Drops the tenant record itself (after its registrations were removed). */
   async forget(id: string): Promise<boolean> {
     if (!TENANT_ID.test(id)) return false;
-    const r = await FORGET.run(this.redis.client, [keys.tenant(id), keys.tenants(), keys.rateLimit(id)], [id, API_KEY_PREFIX]);
+    const r = await FORGET.run(this.redis.client, [keys.tenant(id), keys.tenants()], [id, API_KEY_PREFIX]);
+    // The rate-limit bucket has its own slot (keys.ts): not part of the step above.
+    await this.redis.client.del(keys.rateLimit(id));
     return r === 1;
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { JobName, TypedJob } from '@davpush/queue';
+import { dispatchIdFor } from '@davpush/storage';
 import { FanoutService } from './fanout.service';
 
 @Injectable()
@@ -7,7 +8,7 @@ export class FanoutProcessor {
   constructor(private readonly fanout: FanoutService) {}
 
   async process(job: TypedJob<JobName.Fanout>): Promise<{ queued: number; skipped: number }> {
-    // The BullMQ job id is unique per queue: it names the dispatch.
-    return this.fanout.fanOut(`f${job.id}`, job.data);
+    // The BullMQ job id is unique per queue: it names the dispatch (after its topic's hash tag, see dispatchIdFor).
+    return this.fanout.fanOut(dispatchIdFor(job.data.tenantId, job.data.topic, `f${job.id}`), job.data);
   }
 }

@@ -3,7 +3,7 @@ import type { AppConfig } from '@davpush/config';
 import type { ChangeEvent, Subscription, Transport } from '@davpush/domain';
 import type { PushGatewayRegistry } from '@davpush/gateways';
 import type { DeliverBatchJobData, JobPublisher } from '@davpush/queue';
-import type { EventStore, RegistrationStore, RegistrationTarget } from '@davpush/storage';
+import type { DispatchStore, RegistrationTarget } from '@davpush/storage';
 import { FanoutService } from './fanout.service';
 
 const event: ChangeEvent = { id: 'e1', tenantId: 't1', topic: 'cal', changes: ['content'], syncToken: 's1', urgency: 'normal', ttl: 600, dontNotify: [], receivedAt: Date.now() };
@@ -20,25 +20,23 @@ function run(targets: RegistrationTarget[], transports: Transport[], opts: { van
   const published: { transport: Transport; batch: DeliverBatchJobData }[] = [];
   const marks: unknown[][] = [];
   const settled: unknown[][] = [];
-  const events = {
-    claim: async () => [{ ...event, dontNotify: opts.dontNotify ?? [] }],
-    fanoutComplete: async () => opts.complete ?? false,
-    markDispatched: async (...args: unknown[]) => void marks.push(args),
-    settle: async (...args: unknown[]) => void settled.push(args),
-  } as unknown as EventStore;
   const vanished = opts.vanished ?? [];
-  const registrations = {
-    snapshotTargets: async () => targets.length + vanished.length,
-    snapshotPage: async (_d: string, cursor: number, size: number) => {
+  const dispatches = {
+    claim: async () => [{ ...event, dontNotify: opts.dontNotify ?? [] }],
+    isComplete: async () => opts.complete ?? false,
+    recordProgress: async (...args: unknown[]) => void marks.push(args),
+    settle: async (...args: unknown[]) => void settled.push(args),
+    fixTargets: async () => targets.length + vanished.length,
+    targetsPage: async (_d: string, cursor: number, size: number) => {
       const page = targets.slice(cursor, cursor + size);
       return { targets: page, vanished: cursor === 0 ? vanished : [], read: page.length + (cursor === 0 ? vanished.length : 0) };
     },
-    dropSnapshot: async () => undefined,
-  } as unknown as RegistrationStore;
+    dropTargets: async () => undefined,
+  } as unknown as DispatchStore;
   const publisher = { deliverBatches: async (transport: Transport, batches: DeliverBatchJobData[]) => void batches.forEach((batch) => published.push({ transport, batch })) } as unknown as JobPublisher;
   const gateway = (t: Transport) => ({ batchSize: t === 'fcm' ? 500 : 50, routeKey: (s: Subscription) => (s.type === 'web-push' ? new URL(s.pushResource).origin : 'fcm') });
   const gateways = { transports: () => transports, for: (t: Transport) => { if (!transports.includes(t)) throw new Error(`transport ${t} is not configured`); return gateway(t); } } as unknown as PushGatewayRegistry;
-  return { sut: new FanoutService({ coalesceMs: 1000 } as AppConfig, events, registrations, publisher, gateways), published, marks, settled };
+  return { sut: new FanoutService({ coalesceMs: 1000 } as AppConfig, dispatches, publisher, gateways), published, marks, settled };
 }
 
 describe('FanoutService batches', () => {

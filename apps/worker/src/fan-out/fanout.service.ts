@@ -3,7 +3,7 @@ import { AppConfig } from '@davpush/config';
 import { clientSkipEntry, coalesce, kindsFor, type ChangeKind, type Transport } from '@davpush/domain';
 import { JobPublisher, type DeliverBatchJobData, type FanoutJobData } from '@davpush/queue';
 import { PushGatewayRegistry } from '@davpush/gateways';
-import { EventStore, RegistrationStore, digest } from '@davpush/storage';
+import { DispatchStore, digest } from '@davpush/storage';
 
 const PAGE = 1000;
 
@@ -19,14 +19,13 @@ export class FanoutService {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly events: EventStore,
-    private readonly registrations: RegistrationStore,
+    private readonly dispatches: DispatchStore,
     private readonly publisher: JobPublisher,
     private readonly gateways: PushGatewayRegistry,
   ) {}
 
   async fanOut(dispatchId: string, job: FanoutJobData): Promise<{ queued: number; skipped: number }> {
-    const claimed = await this.events.claim(job.tenantId, job.topic, dispatchId, Date.now(), this.config.coalesceMs);
+    const claimed = await this.dispatches.claim(job.tenantId, job.topic, dispatchId, Date.now(), this.config.coalesceMs);
     const change = coalesce(claimed);
     if (!change) return { queued: 0, skipped: 0 };
     const skip = change.dontNotify === '*' ? undefined : new Set(change.dontNotify);
@@ -36,22 +35,22 @@ export class FanoutService {
     let unconfigured = 0;
     const configured = new Set(this.gateways.transports());
     // A re-run after the fan-out finished (e.g. the job failed on its last cleanup step).
-    if (await this.events.fanoutComplete(dispatchId)) {
-      await this.registrations.dropSnapshot(dispatchId);
+    if (await this.dispatches.isComplete(dispatchId)) {
+      await this.dispatches.dropTargets(dispatchId);
       return { queued: 0, skipped: 0 };
     }
-    const listed = await this.registrations.snapshotTargets(dispatchId, job.tenantId, job.topic);
+    const listed = await this.dispatches.fixTargets(dispatchId, job.tenantId, job.topic);
     // A fan-out of many pages is linked at once (status "dispatching"); one of a single page is
     // linked with its count, before its jobs exist. "done" only once the fan-out is complete.
-    if (listed > PAGE) await this.events.markDispatched(dispatchId, claimed, { queued: 0, skipped: 0, complete: false });
+    if (listed > PAGE) await this.dispatches.recordProgress(dispatchId, claimed, { queued: 0, skipped: 0, complete: false });
     for (let cursor = 0; cursor < listed; cursor += PAGE) {
-      const page = await this.registrations.snapshotPage(dispatchId, cursor, PAGE);
+      const page = await this.dispatches.targetsPage(dispatchId, cursor, PAGE);
       // The fixed list expired under us: fail, and the next attempt starts from a fresh one.
       if (page.read < Math.min(PAGE, listed - cursor)) throw new Error(`fan-out list of dispatch ${dispatchId} is gone`);
       // Removed since the list was made: counted and settled as skipped (once, even on a re-run
       // that finds gone what the first run delivered), so the event's status still adds up.
       queued += page.vanished.length;
-      await Promise.all(page.vanished.map((id) => this.events.settle(dispatchId, id, 'skipped')));
+      await Promise.all(page.vanished.map((id) => this.dispatches.settle(dispatchId, id, 'skipped')));
       const groups = new Map<string, { transport: Transport; route: string; kinds: ChangeKind[]; ids: string[] }>();
       for (const target of page.targets) {
         const kinds = kindsFor(target.trigger, change.changes);
@@ -97,14 +96,14 @@ export class FanoutService {
         batches.set(transport, list);
       }
       // The running total is written before the jobs exist, so status never reads "done" too early.
-      await this.events.markDispatched(dispatchId, claimed, { queued, skipped, complete: false });
+      await this.dispatches.recordProgress(dispatchId, claimed, { queued, skipped, complete: false });
       for (const [transport, list] of batches) {
         // Deterministic ids: a re-run after a crash re-adds only what is missing.
         for (let i = 0; i < list.length; i += 200) await this.publisher.deliverBatches(transport, list.slice(i, i + 200));
       }
     }
-    await this.events.markDispatched(dispatchId, claimed, { queued, skipped, complete: true });
-    await this.registrations.dropSnapshot(dispatchId);
+    await this.dispatches.recordProgress(dispatchId, claimed, { queued, skipped, complete: true });
+    await this.dispatches.dropTargets(dispatchId);
     if (unconfigured > 0) this.logger.warn({ msg: 'registrations of a transport that is not configured were skipped', dispatchId, count: unconfigured, requestId: job.requestId });
     this.logger.log({ msg: 'fan-out', dispatchId, events: claimed.length, queued, skipped, requestId: job.requestId });
     return { queued, skipped };

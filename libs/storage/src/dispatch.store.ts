@@ -1,0 +1,141 @@
+import { Injectable } from '@nestjs/common';
+import type { ChangeEvent, DeliveryBucket, DispatchProgress } from '@davpush/domain';
+import { dispatchKeys, tagOfId, topicKeys, topicTag } from './keys';
+import { settlementName } from './registration-id';
+import { LuaScript } from './lua-script';
+import { RedisService } from './redis.service';
+import { RegistrationStore, type RegistrationTarget } from './registration.store';
+import { CLAIM, DROP_DONE_WHEN_SETTLED, FIX_TARGETS, RECORD_PROGRESS } from './dispatch.scripts';
+
+/**
+ * How long dispatch and event status records are kept (GET /v1/events/{id}). An event id is
+ * deduplicated for as long as its record lives: 24 h (README "HTTP API", `POST /v1/events`).
+ */
+export const RECORD_TTL_SECONDS = 24 * 3600;
+
+export { DROP_DONE_WHEN_SETTLED };
+
+/** KEYS: 1 dispatch hash, 2 done set. ARGV: 1 registration id, 2 bucket, 3 ttl. Counts each registration once. */
+const SETTLE = new LuaScript(`${DROP_DONE_WHEN_SETTLED}
+if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+  dropDoneWhenSettled(KEYS[1], KEYS[2])
+  return 1
+end
+return 0
+`);
+
+/** The counts of one dispatch, as `GET /v1/events/{id}` reports them. */
+export interface DispatchCounts {
+  /** Deliveries still owed a settlement. */
+  pending: number;
+  accepted: number;
+  gone: number;
+  failed: number;
+  /** Settled `skipped` at delivery, plus registrations not queued at fan-out. */
+  skipped: number;
+  /** The fan-out looked at every registration and nothing is pending. */
+  done: boolean;
+}
+
+/** A page of a dispatch's fixed list of targets (see {@link DispatchStore.targetsPage}). */
+export interface TargetsPage {
+  targets: RegistrationTarget[];
+  /** Registrations on the list removed since it was made, by tag and identity (their secret went with them): settle these. */
+  vanished: string[];
+  /** Entries the page had on the list. */
+  read: number;
+}
+
+/**
+ * The storage of a dispatch (docs/architecture.md, glossary; `DispatchProgress` in
+ * libs/domain/src/dispatch.ts): the events it claimed from its topic, its fixed list of targets,
+ * its progress and the settlement of each delivery, counted once per registration.
+ */
+@Injectable()
+export class DispatchStore {
+  constructor(
+    private readonly redis: RedisService,
+    private readonly registrations: RegistrationStore,
+  ) {}
+
+  /**
+   * Takes the pending events of a topic into dispatch `dispatchId` and (re)opens the topic's
+   * coalescing window of `coalesceMs` (0 = none). Idempotent: a re-run gets the same events back.
+   */
+  async claim(tenantId: string, topic: string, dispatchId: string, now = Date.now(), coalesceMs = 0): Promise<ChangeEvent[]> {
+    const k = topicKeys(topicTag(tenantId, topic));
+    const json = (await CLAIM.run(this.redis.client, [k.pending, dispatchKeys(dispatchId).record, k.window], [now, RECORD_TTL_SECONDS, coalesceMs])) as string | null;
+    return json ? (JSON.parse(json) as ChangeEvent[]) : [];
+  }
+
+  /** Whether the dispatch's fan-out already finished (a re-run of its job then has nothing to do). */
+  async isComplete(dispatchId: string): Promise<boolean> {
+    return (await this.redis.client.hget(dispatchKeys(dispatchId).record, 'complete')) === '1';
+  }
+
+  /**
+   * Fixes the topic's live registrations for the dispatch and returns how many there are. Paging
+   * the fixed list cannot skip a registration when another is removed meanwhile, nor meet a
+   * renewed one twice; a fan-out run again after a crash pages the very same list. The dispatch id
+   * must be one of this topic (`dispatchIdFor`).
+   */
+  async fixTargets(dispatchId: string, tenantId: string, topic: string, now = Date.now()): Promise<number> {
+    return (await FIX_TARGETS.run(this.redis.client, [topicKeys(topicTag(tenantId, topic)).expiry, dispatchKeys(dispatchId).targets], [now, RECORD_TTL_SECONDS])) as number;
+  }
+
+  /** A page of the dispatch's fixed list (cursor = offset, page of `pageSize` entries). */
+  async targetsPage(dispatchId: string, cursor = 0, pageSize = 1000): Promise<TargetsPage> {
+    const identities = await this.redis.client.zrangeBuffer(dispatchKeys(dispatchId).targets, String(cursor), String(cursor + pageSize - 1));
+    const { targets, missing } = await this.registrations.targetsOf(tagOfId(dispatchId), identities);
+    return { targets, vanished: missing, read: identities.length };
+  }
+
+  /** Drops the fixed list once the fan-out is complete. */
+  async dropTargets(dispatchId: string): Promise<void> {
+    await this.redis.client.del(dispatchKeys(dispatchId).targets);
+  }
+
+  /**
+   * Links the events to the dispatch and records its progress: the counts so far replace the
+   * previous ones; `complete` once every registration of the topic has been looked at.
+   */
+  async recordProgress(dispatchId: string, events: readonly ChangeEvent[], progress: DispatchProgress): Promise<void> {
+    const primary = events[events.length - 1]!;
+    await RECORD_PROGRESS.run(
+      this.redis.client,
+      [dispatchKeys(dispatchId).record, dispatchKeys(dispatchId).done, ...events.map((e) => topicKeys(topicTag(e.tenantId, e.topic)).event(e.id))],
+      [progress.queued, progress.skipped, progress.complete ? 1 : 0, dispatchId, ...events.map((e) => (e.id === primary.id ? 'primary' : 'coalesced'))],
+    );
+  }
+
+  /** Settles one registration of the dispatch in `bucket`; false when it was settled before (not counted again). */
+  async settle(dispatchId: string, registrationId: string, bucket: DeliveryBucket): Promise<boolean> {
+    const k = dispatchKeys(dispatchId);
+    const r = await SETTLE.run(this.redis.client, [k.record, k.done], [settlementName(registrationId), bucket, RECORD_TTL_SECONDS]);
+    return r === 1;
+  }
+
+  /** Which of `registrationIds` are settled in the dispatch (1) or not (0), in order. */
+  async settled(dispatchId: string, registrationIds: readonly string[]): Promise<number[]> {
+    return this.redis.client.smismember(dispatchKeys(dispatchId).done, ...registrationIds.map(settlementName));
+  }
+
+  /** The dispatch's counts, or undefined when its record is gone (expired). */
+  async counts(dispatchId: string): Promise<DispatchCounts | undefined> {
+    const d = await this.redis.client.hgetall(dispatchKeys(dispatchId).record);
+    if (Object.keys(d).length === 0) return undefined;
+    const n = (k: string) => Number(d[k] ?? 0);
+    const settled = n('accepted') + n('gone') + n('failed') + n('skipped');
+    const pending = Math.max(0, n('total') - settled);
+    return {
+      pending,
+      accepted: n('accepted'),
+      gone: n('gone'),
+      failed: n('failed'),
+      skipped: n('skipped') + n('skippedAtFanout'),
+      done: pending === 0 && d['complete'] === '1',
+    };
+  }
+}
