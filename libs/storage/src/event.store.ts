@@ -7,8 +7,6 @@ import { REMOVE_IF_UNCHANGED } from './registration.scripts';
 import { RedisService } from './redis.service';
 
 export type EventState = 'queued' | 'coalesced' | 'dispatching' | 'done';
-/** Kept for importers of @davpush/storage; the type lives in @davpush/domain (`dispatch.ts`). */
-export type { DeliveryBucket } from '@davpush/domain';
 
 export interface EventStatus {
   id: string;
