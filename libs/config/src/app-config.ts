@@ -65,6 +65,8 @@ export class AppConfig {
   readonly proxy?: ProxyConfig;
   /** Fan-out jobs run at once per worker process (DAVPUSH_FANOUT_CONCURRENCY; default 8 per core, at least 8). */
   readonly fanoutConcurrency!: number;
+  /** Web Push registrations a topic may have to be delivered inside its fan-out job (DAVPUSH_INLINE_DELIVERY_MAX; 0 = never). */
+  readonly inlineDeliveryMax!: number;
 
   constructor(init: Omit<AppConfig, 'toJSON' | 'with'>) {
     Object.assign(this, init);
@@ -170,5 +172,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         }
       : undefined,
     fanoutConcurrency: e.DAVPUSH_FANOUT_CONCURRENCY,
+    inlineDeliveryMax: e.DAVPUSH_INLINE_DELIVERY_MAX,
   });
 }
