@@ -52,7 +52,7 @@ export class InlineDelivery {
         if (!release) return void queued.push(batch);
         inline++;
         try {
-          await this.delivery.attemptBatch(batch, batchJobId(batch));
+          await this.delivery.attemptBatch(batch, batchJobId(batch), Date.now(), true);
         } catch (err) {
           this.logger.warn({ msg: 'inline delivery failed; the batch goes to the queue', dispatchId: batch.dispatchId, error: (err as Error).message, requestId: batch.requestId });
           queued.push(batch);
