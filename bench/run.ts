@@ -152,8 +152,10 @@ async function main(): Promise<void> {
     }
     if (!ONLY || ONLY === 'scale') {
       const scaleRounds = SMALL ? 2 : 3;
-      if (process.env.BENCH_PART !== 'fanout') figures.push(...(await ingest(context(service, redis.url), scaleRounds, SMALL ? 2 : 5)));
-      figures.push(...(await bigFanout(context(service, redis.url), BIG_FANOUT, scaleRounds)));
+      // BENCH_PART=latency: the latency figures alone (profiling the delivery path).
+      const latencyOnly = process.env.BENCH_PART === 'latency';
+      if (process.env.BENCH_PART !== 'fanout' && !latencyOnly) figures.push(...(await ingest(context(service, redis.url), scaleRounds, SMALL ? 2 : 5)));
+      if (!latencyOnly) figures.push(...(await bigFanout(context(service, redis.url), BIG_FANOUT, scaleRounds)));
       if (process.env.BENCH_PART === 'fanout') return;
       // Latency with the default coalescing window, on a service and Redis of its own.
       const latRedis = await RedisServer.start();

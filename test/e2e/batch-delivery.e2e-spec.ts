@@ -19,8 +19,9 @@ describe('Web Push batches per origin', () => {
   let queue: Queue;
 
   beforeAll(async () => {
-    // Two requests in flight per origin: a slow origin turns most of a batch away.
-    h = await startHarness({ DAVPUSH_ORIGIN_CONCURRENCY: '2', DAVPUSH_COALESCE_MS: '50' });
+    // Two requests in flight per origin: a slow origin turns most of a batch away. Every topic goes
+    // through batch jobs (none is delivered inside its fan-out job: delivery-semantics.e2e-spec.ts).
+    h = await startHarness({ DAVPUSH_ORIGIN_CONCURRENCY: '2', DAVPUSH_COALESCE_MS: '50', DAVPUSH_INLINE_DELIVERY_MAX: '0' });
     slow = await FakePushService.start();
     fast = await FakePushService.start();
     ({ apiKey } = await h.createTenant());
@@ -106,4 +107,5 @@ describe('Web Push batches per origin', () => {
       await busy.stop();
     }
   }, 60_000);
+
 });

@@ -1,6 +1,7 @@
 import { DOMParser } from '@xmldom/xmldom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobPublisher, QueueName } from '@davpush/queue';
+import { Queue } from 'bullmq';
+import { JobPublisher, QUEUE_PREFIX, QueueName } from '@davpush/queue';
 import { FakePushService } from '../support/fake-push-service';
 import type { WebPushClient } from '../support/webpush-client';
 import { ADMIN_TOKEN, eventually, startHarness, type Harness } from './harness';
@@ -128,6 +129,29 @@ describe('delivery semantics', () => {
     const [rec] = await push.waitFor({ id: r.id, count: 1 }, 5000);
     expect(rec!.receivedAt - started).toBeLessThan(COALESCE_MS);
     expect(rec!.headers.urgency).toBe('high');
+  });
+
+  it('delivers an urgent event to a topic of a few registrations inside its fan-out job: no delivery job at all', async () => {
+    const queue = new Queue(QueueName.DeliverWebPush, { connection: { path: h.redis.socketPath }, prefix: QUEUE_PREFIX });
+    try {
+      const jobs = async () => Object.values(await queue.getJobCounts()).reduce((a, b) => a + b, 0);
+      const t = topic();
+      const other = await FakePushService.start();
+      try {
+        const here = [await register(t), await register(t)];
+        const c = other.subscribe();
+        expect((await h.request('POST', `/v1/topics/${t}/registrations`, { token: apiKey, body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } } })).status).toBe(201);
+        const before = await jobs();
+        expect((await send({ topic: t, changes: ['content'], syncToken: 'inline', urgency: 'high' })).status).toBe(202);
+        await Promise.all([...here.map((r) => push.waitFor({ id: r.id, count: 1 }, 5000)), other.waitFor({ id: other.idOf(c), count: 1 }, 5000)]);
+        expect(here.map((r) => messages(r.client))).toEqual([[{ syncToken: 'inline', content: true, property: false }], [{ syncToken: 'inline', content: true, property: false }]]);
+        expect(await jobs()).toBe(before);
+      } finally {
+        await other.stop();
+      }
+    } finally {
+      await queue.close();
+    }
   });
 
   it('skips registrations named in dontNotify for that event only; "*" skips all; garbage is ignored', async () => {

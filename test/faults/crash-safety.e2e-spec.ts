@@ -168,4 +168,41 @@ describe('crash safety with real processes', () => {
       await hanging.stop();
     }
   }, 60_000);
+
+  // Topics of a few registrations are delivered inside their fan-out job (no batch job): a worker
+  // killed in the middle of those must still lose nothing and send nothing more than once again.
+  it('(f) SIGKILL during small topics delivered inside their fan-out loses nothing, at most one duplicate each', async () => {
+    const topics = Array.from({ length: 40 }, (_, t) => `small-f-${t}`);
+    const clients = (await Promise.all(topics.map((t) => registerMany(t, 3)))).flat();
+    push.setLatency(300);
+    const first = await startWorker();
+    for (const t of topics) await postEvent(t, 'final-f');
+    await push.waitFor(20, 30_000);
+    first.signal('SIGKILL');
+    await first.exited;
+    const atKill = push.received().length;
+    expect(atKill).toBeLessThan(clients.length);
+    await startWorker();
+    await eventually(async () => deliveredCounts(push, clients, 'final-f').every((n) => n >= 1), 60_000, 'every registration to get final-f');
+    expect(Math.max(...deliveredCounts(push, clients, 'final-f'))).toBeLessThanOrEqual(2);
+  }, 120_000);
+
+  it('(g) small topics on a push service that never answers do not stall the small topics of a healthy one', async () => {
+    const hanging = await FakePushService.start();
+    try {
+      hanging.outageUntil(Infinity, { hang: true });
+      const stuck = Array.from({ length: 30 }, (_, t) => `hang-g-${t}`);
+      for (const t of stuck) await registerMany(t, 1, hanging);
+      const healthy = await registerMany('ok-g', 2);
+      await startWorker();
+      for (const t of stuck) await postEvent(t, 'never');
+      await hanging.waitFor(1, 10_000);
+      const started = Date.now();
+      await postEvent('ok-g', 'fine');
+      await eventually(async () => deliveredCounts(push, healthy, 'fine').every((n) => n === 1), 10_000, 'healthy deliveries');
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await hanging.stop();
+    }
+  }, 60_000);
 });

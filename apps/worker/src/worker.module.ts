@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DeliveryService } from './delivery/delivery.service';
 import { DeliverProcessor } from './delivery/deliver.processor';
+import { InlineDelivery } from './delivery/inline-delivery';
 import { FanoutProcessor } from './fan-out/fanout.processor';
 import { FanoutService } from './fan-out/fanout.service';
 import { MaintenanceProcessor } from './maintenance/maintenance.processor';
@@ -12,6 +13,6 @@ import { WorkerRunner } from './worker-runner';
  * Infrastructure (config, Redis, queues, gateways) comes from CoreModule, imported by the entry point.
  */
 @Module({
-  providers: [FanoutService, FanoutProcessor, DeliveryService, DeliverProcessor, MaintenanceProcessor, JobHandlers, WorkerRunner],
+  providers: [FanoutService, FanoutProcessor, DeliveryService, DeliverProcessor, InlineDelivery, MaintenanceProcessor, JobHandlers, WorkerRunner],
 })
 export class WorkerModule {}

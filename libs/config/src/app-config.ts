@@ -63,8 +63,10 @@ export class AppConfig {
   readonly gateway!: { refreshIntervalSeconds: number };
   /** Proxy mode (docs/proxy.md); absent unless DAVPUSH_PROXY_UPSTREAM is set. */
   readonly proxy?: ProxyConfig;
-  /** Fan-out jobs run at once per worker process (DAVPUSH_FANOUT_CONCURRENCY; default 8 per core, at least 8). */
+  /** Fan-out jobs run at once per worker process (DAVPUSH_FANOUT_CONCURRENCY; default 16 per core, at least 16). */
   readonly fanoutConcurrency!: number;
+  /** Web Push registrations a topic may have to be delivered inside its fan-out job (DAVPUSH_INLINE_DELIVERY_MAX; 0 = never). */
+  readonly inlineDeliveryMax!: number;
 
   constructor(init: Omit<AppConfig, 'toJSON' | 'with'>) {
     Object.assign(this, init);
@@ -170,5 +172,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         }
       : undefined,
     fanoutConcurrency: e.DAVPUSH_FANOUT_CONCURRENCY,
+    inlineDeliveryMax: e.DAVPUSH_INLINE_DELIVERY_MAX,
   });
 }

@@ -99,8 +99,12 @@ export const envSchema = z
     // Bytes of a chunked request body (no Content-Length) the proxy buffers to send it with a length
     // (Radicale 3.1.8 answers 400 to chunked PUTs); 0 = off, bodies stream as they come.
     DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES: int(0, 16 * 1024 * 1024).default(0),
-    // Fan-out jobs run side by side per worker process: each is mostly waiting on Redis, so several per core.
-    DAVPUSH_FANOUT_CONCURRENCY: int(1, 1000).default(Math.max(8, 8 * availableParallelism())),
+    // Fan-out jobs run side by side per worker process: each is mostly waiting on Redis or, for a
+    // small topic delivered inside its fan-out, on its push service, so many per core.
+    DAVPUSH_FANOUT_CONCURRENCY: int(1, 1000).default(Math.max(16, 16 * availableParallelism())),
+    // A topic with at most this many Web Push registrations is delivered inside its fan-out job
+    // (no second queue hop); 0 = always through delivery batch jobs. Default: one batch.
+    DAVPUSH_INLINE_DELIVERY_MAX: int(0, 1000).default(50),
   })
   .superRefine((env, ctx) => {
     if (!!env.DAVPUSH_VAPID_PUBLIC_KEY !== !!env.DAVPUSH_VAPID_PRIVATE_KEY) {

@@ -76,22 +76,24 @@ export class DeliveryService implements OnModuleInit {
    * Web Push side by side, each push through its origin's gate. Every result is handled on its
    * own; one that must be retried continues as a batch of one (carrying its attempt) at its own
    * time, while the pushes the gate turned away (origin busy, circuit open) go back together as one batch. Run
-   * again after a crash, a batch sends only what is neither settled nor handed over.
+   * again after a crash, a batch sends only what is neither settled nor handed over. `fresh`: the
+   * batch has never run under this id (delivered inside its fan-out's first run), so nothing of it
+   * can be settled or handed over yet and that lookup is skipped.
    */
-  async attemptBatch(batch: DeliverBatchJobData, batchJobId: string, now = Date.now()): Promise<void> {
-    if (!batch.route) return this.runBatch(batch, batchJobId, now);
+  async attemptBatch(batch: DeliverBatchJobData, batchJobId: string, now = Date.now(), fresh = false): Promise<void> {
+    if (!batch.route) return this.runBatch(batch, batchJobId, now, fresh);
     const release = await this.tickets.take(batch.route);
     try {
       // The time spent waiting for the turn counts: TTLs shrink from when the batch really runs.
-      return await this.runBatch(batch, batchJobId, Date.now());
+      return await this.runBatch(batch, batchJobId, Date.now(), fresh);
     } finally {
       release();
     }
   }
 
-  private async runBatch(batch: DeliverBatchJobData, batchJobId: string, now: number): Promise<void> {
+  private async runBatch(batch: DeliverBatchJobData, batchJobId: string, now: number, fresh: boolean): Promise<void> {
     const { registrationIds, route: _route, ...common } = batch;
-    const open = await this.ledger.unsettled(batch.dispatchId, batchJobId, registrationIds);
+    const open = fresh ? registrationIds : await this.ledger.unsettled(batch.dispatchId, batchJobId, registrationIds);
     const jobs = open.map((registrationId): DeliverJobData => ({ ...common, registrationId }));
     const prepared = await Promise.all(jobs.map((j) => this.prepare(j, now)));
     const sendable = prepared.map((p, i) => ({ p, job: jobs[i]! })).filter((x): x is { p: PushDelivery; job: DeliverJobData } => !('done' in x.p));

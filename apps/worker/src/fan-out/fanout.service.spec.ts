@@ -4,6 +4,7 @@ import type { ChangeEvent, Subscription, Transport } from '@davpush/domain';
 import type { PushGatewayRegistry } from '@davpush/gateways';
 import type { DeliverBatchJobData, JobPublisher } from '@davpush/queue';
 import type { DispatchStore, RegistrationTarget } from '@davpush/storage';
+import type { InlineDelivery, RoutedBatch } from '../delivery/inline-delivery';
 import { FanoutService } from './fanout.service';
 
 const event: ChangeEvent = { id: 'e1', tenantId: 't1', topic: 'cal', changes: ['content'], syncToken: 's1', urgency: 'normal', ttl: 600, dontNotify: [], receivedAt: Date.now() };
@@ -16,7 +17,7 @@ const webPush = (id: string, origin: string): RegistrationTarget => ({
 const fcm = (id: string): RegistrationTarget => ({ id, trigger: { contentUpdate: { depth: '1' } }, transport: 'fcm', subscription: { type: 'fcm', token: id } as Subscription });
 
 /** The fan-out over in-memory stand-ins: which batch jobs does it queue? */
-function run(targets: RegistrationTarget[], transports: Transport[], opts: { vanished?: string[]; complete?: boolean; dontNotify?: string[] } = {}) {
+function run(targets: RegistrationTarget[], transports: Transport[], opts: { vanished?: string[]; complete?: boolean; dontNotify?: string[]; originsReady?: boolean } = {}) {
   const published: { transport: Transport; batch: DeliverBatchJobData }[] = [];
   const marks: unknown[][] = [];
   const settled: unknown[][] = [];
@@ -36,7 +37,16 @@ function run(targets: RegistrationTarget[], transports: Transport[], opts: { van
   const publisher = { deliverBatches: async (transport: Transport, batches: DeliverBatchJobData[]) => void batches.forEach((batch) => published.push({ transport, batch })) } as unknown as JobPublisher;
   const gateway = (t: Transport) => ({ batchSize: t === 'fcm' ? 500 : 50, routeKey: (s: Subscription) => (s.type === 'web-push' ? new URL(s.pushResource).origin : 'fcm') });
   const gateways = { transports: () => transports, for: (t: Transport) => { if (!transports.includes(t)) throw new Error(`transport ${t} is not configured`); return gateway(t); } } as unknown as PushGatewayRegistry;
-  return { sut: new FanoutService({ coalesceMs: 1000 } as AppConfig, dispatches, publisher, gateways), published, marks, settled };
+  // Inline delivery as it behaves with every origin ready (delivered here) or none (all queued).
+  const inlined: RoutedBatch[] = [];
+  const inline = {
+    deliver: async (batches: RoutedBatch[]) => {
+      if (opts.originsReady) inlined.push(...batches);
+      else await publisher.deliverBatches('web-push', batches.map((b) => b.batch));
+      return opts.originsReady ? batches.length : 0;
+    },
+  } as unknown as InlineDelivery;
+  return { sut: new FanoutService({ coalesceMs: 1000, inlineDeliveryMax: 50 } as AppConfig, dispatches, publisher, gateways, inline), published, marks, settled, inlined };
 }
 
 describe('FanoutService batches', () => {
@@ -83,5 +93,27 @@ describe('FanoutService batches', () => {
     expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 0, skipped: 0 });
     expect(published).toEqual([]);
     expect(marks).toEqual([]);
+  });
+
+  it('hands a topic of at most one Web Push batch to inline delivery, with each batch\'s origin, and marks it complete after', async () => {
+    const targets = [webPush('w1', 'https://push-a.example'), webPush('w2', 'https://push-b.example'), webPush('w3', 'https://push-a.example')];
+    const { sut, published, inlined, marks } = run(targets, ['web-push'], { originsReady: true });
+    expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 3, skipped: 0 });
+    expect(published).toEqual([]);
+    expect(inlined.map((b) => `${b.origin} ${b.batch.registrationIds.join(',')}`).toSorted()).toEqual(['https://push-a.example w1,w3', 'https://push-b.example w2']);
+    expect(marks.map((m) => (m[2] as { complete: boolean }).complete)).toEqual([false, true]);
+  });
+
+  it('queues instead of delivering inline on a re-run, past one batch, or with FCM registrations', async () => {
+    const one = [webPush('w1', 'https://push-a.example')];
+    const rerun = run(one, ['web-push'], { originsReady: true });
+    await rerun.sut.fanOut('d1', { tenantId: 't1', topic: 'cal' }, true);
+    expect([rerun.inlined.length, rerun.published.length]).toEqual([0, 1]);
+    const big = run(Array.from({ length: 51 }, (_, i) => webPush(`a${i}`, 'https://push-a.example')), ['web-push'], { originsReady: true });
+    await big.sut.fanOut('d1', { tenantId: 't1', topic: 'cal' });
+    expect([big.inlined.length, big.published.length]).toEqual([0, 2]);
+    const mixed = run([...one, fcm('f1')], ['web-push', 'fcm'], { originsReady: true });
+    await mixed.sut.fanOut('d1', { tenantId: 't1', topic: 'cal' });
+    expect([mixed.inlined.length, mixed.published.length]).toEqual([0, 2]);
   });
 });

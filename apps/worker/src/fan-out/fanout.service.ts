@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '@davpush/config';
 import { clientSkipEntry, coalesce, kindsFor, type ChangeKind, type Transport } from '@davpush/domain';
-import { JobPublisher, type DeliverBatchJobData, type FanoutJobData } from '@davpush/queue';
+import { JobPublisher, type FanoutJobData } from '@davpush/queue';
 import { PushGatewayRegistry } from '@davpush/gateways';
 import { DispatchStore, digest } from '@davpush/storage';
+import { InlineDelivery, type RoutedBatch } from '../delivery/inline-delivery';
 
 const PAGE = 1000;
 
@@ -22,9 +23,14 @@ export class FanoutService {
     private readonly dispatches: DispatchStore,
     private readonly publisher: JobPublisher,
     private readonly gateways: PushGatewayRegistry,
+    private readonly inline: InlineDelivery,
   ) {}
 
-  async fanOut(dispatchId: string, job: FanoutJobData): Promise<{ queued: number; skipped: number }> {
+  /**
+   * `rerun`: the fan-out job runs again (a retry, or after its worker died): its batches are queued,
+   * never delivered inline, so a batch that an earlier run already queued is not also sent here.
+   */
+  async fanOut(dispatchId: string, job: FanoutJobData, rerun = false): Promise<{ queued: number; skipped: number }> {
     const claimed = await this.dispatches.claim(job.tenantId, job.topic, dispatchId, Date.now(), this.config.coalesceMs);
     const change = coalesce(claimed);
     if (!change) return { queued: 0, skipped: 0 };
@@ -73,13 +79,13 @@ export class FanoutService {
         groups.set(key, group);
         queued++;
       }
-      const batches = new Map<Transport, DeliverBatchJobData[]>();
+      const batches = new Map<Transport, RoutedBatch[]>();
       for (const { transport, route, kinds, ids } of groups.values()) {
         const routeDigest = transport === 'web-push' ? digest(route) : undefined;
         const size = this.gateways.for(transport).batchSize;
         const list = batches.get(transport) ?? [];
         for (let i = 0; i < ids.length; i += size) {
-          list.push({
+          list.push({ origin: route, batch: {
             dispatchId,
             registrationIds: ids.slice(i, i + size),
             tenantId: job.tenantId,
@@ -91,15 +97,22 @@ export class FanoutService {
             acceptedAt,
             requestId: job.requestId,
             ...(routeDigest ? { route: routeDigest } : {}),
-          });
+          } });
         }
         batches.set(transport, list);
       }
       // The running total is written before the jobs exist, so status never reads "done" too early.
       await this.dispatches.recordProgress(dispatchId, claimed, { queued, skipped, complete: false });
-      for (const [transport, list] of batches) {
-        // Deterministic ids: a re-run after a crash re-adds only what is missing.
-        for (let i = 0; i < list.length; i += 200) await this.publisher.deliverBatches(transport, list.slice(i, i + 200));
+      // A topic of a few Web Push registrations (one batch's worth, one page) is delivered in this
+      // job: an urgent or leading change reaches its push service without a second queue hop.
+      const webPush = batches.get('web-push') ?? [];
+      const small = !rerun && listed <= PAGE && batches.size === 1 && webPush.length > 0 && webPush.reduce((n, b) => n + b.batch.registrationIds.length, 0) <= this.config.inlineDeliveryMax;
+      if (small) await this.inline.deliver(webPush);
+      else {
+        for (const [transport, list] of batches) {
+          // Deterministic ids: a re-run after a crash re-adds only what is missing.
+          for (let i = 0; i < list.length; i += 200) await this.publisher.deliverBatches(transport, list.slice(i, i + 200).map((b) => b.batch));
+        }
       }
     }
     await this.dispatches.recordProgress(dispatchId, claimed, { queued, skipped, complete: true });

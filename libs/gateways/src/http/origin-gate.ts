@@ -168,6 +168,19 @@ export class OriginGate {
     return { admitted: false, retryAt: (open ? s.openUntil : Date.now()) + Math.floor(this.random() * 500), reason: open ? 'circuit open' : ORIGIN_BUSY };
   }
 
+  /**
+   * Whether a push to `origin` would be admitted now without waiting, by an origin that is not
+   * known to hang: circuit closed (not half-open), a free slot, and nothing in flight that has gone
+   * unanswered for longer than the answering window. Takes nothing; `acquire` still decides.
+   */
+  ready(origin: string, now = Date.now()): boolean {
+    const s = this.origins.get(origin);
+    if (!s) return true;
+    if (s.openUntil > now || (s.opens > 0 && s.failures >= this.opts.failureThreshold)) return false;
+    if (s.inFlight >= this.opts.maxInFlight || s.waiting.size > 0) return false;
+    return s.inFlight === 0 || now - s.lastAnswerAt < ANSWERING_WINDOW_MS;
+  }
+
   admit(origin: string, now = Date.now()): Admission {
     const s = this.state(origin);
     const jitter = () => Math.floor(this.random() * 500);

@@ -43,16 +43,18 @@ describe.each([0, 1, 2])('WebPushEncryptor with %i encryption threads', (threads
   });
 });
 
+/** The pool's one thread (test-only access to the piscina pool inside). */
+const threadOf = (sut: WebPushEncryptor): { terminate(): Promise<number> } => (sut as unknown as { pool: { threads: { terminate(): Promise<number> }[] } }).pool.threads[0]!;
+
 describe('WebPushEncryptor thread failure', () => {
   it('encrypts what a dying thread held on the event loop, and replaces the thread', async () => {
     const sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: '1' }));
     try {
       const client = WebPushClient.create('https://push.example/a');
       await sut.encrypt(input(client, 'start'));
-      const lanes = (sut as unknown as { lanes: { worker: { terminate(): Promise<number> } }[] }).lanes;
       const held = sut.encrypt(input(client, 'lost'));
-      await new Promise((r) => setImmediate(r)); // the batch is posted to the thread
-      await lanes[0]!.worker.terminate();
+      await new Promise((r) => setImmediate(r)); // the push is posted to the thread
+      await threadOf(sut).terminate();
       expect(client.decrypt((await held).body)).toBe('lost');
       expect(client.decrypt((await sut.encrypt(input(client, 'after'))).body)).toBe('after');
     } finally {
@@ -65,10 +67,11 @@ describe('WebPushEncryptor thread failure', () => {
     try {
       const client = WebPushClient.create('https://push.example/a');
       await sut.encrypt(input(client, 'start'));
-      const lanes = (sut as unknown as { lanes: { worker: { terminate(): Promise<number> } }[] }).lanes;
       for (let i = 0; i < 3; i++) {
-        await lanes[0]!.worker.terminate();
-        await new Promise((r) => setImmediate(r));
+        // A push gets a thread started (piscina starts replacements on demand); it dies right away.
+        if (i > 0) await sut.encrypt(input(client, `again ${i}`));
+        await threadOf(sut).terminate();
+        await new Promise((r) => setTimeout(r, 20));
       }
       expect(sut.threads).toBe(0);
       expect(client.decrypt((await sut.encrypt(input(client, 'inline'))).body)).toBe('inline');

@@ -1,0 +1,81 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '@davpush/config';
+import { OriginGate } from '@davpush/gateways';
+import { JobPublisher, jobOptions, type DeliverBatchJobData } from '@davpush/queue';
+import { DeliveryService } from './delivery.service';
+
+/** One Web Push batch of a fan-out and the push-service origin it goes to. */
+export interface RoutedBatch {
+  batch: DeliverBatchJobData;
+  origin: string;
+}
+
+/**
+ * A small fan-out (at most one batch's worth of Web Push registrations) delivered inside its
+ * fan-out job, without a second trip through the queue: the batch runs exactly as its batch job
+ * would (`DeliveryService.attemptBatch` under the job id it would have had), so settlement,
+ * hand-offs, retries as batches of one and dead letters are the same, and a crash mid-way is healed
+ * the same way (the fan-out re-run queues the batch under that id, which sends only what is neither
+ * settled nor handed off).
+ *
+ * Only for an origin that is ready now (OriginGate.ready: answering, a free slot, circuit closed)
+ * and for at most half the fan-out slots per origin at once: a hanging or failing push service
+ * gets its batches queued as before and cannot hold the fan-out slots other topics need.
+ */
+@Injectable()
+export class InlineDelivery {
+  private readonly logger = new Logger(InlineDelivery.name);
+  /** Fan-out jobs delivering inline now, per origin. */
+  private readonly active = new Map<string, number>();
+  private readonly perOrigin: number;
+
+  constructor(
+    config: AppConfig,
+    private readonly delivery: DeliveryService,
+    private readonly gate: OriginGate,
+    private readonly publisher: JobPublisher,
+  ) {
+    this.perOrigin = Math.max(1, Math.floor(config.fanoutConcurrency / 2));
+  }
+
+  /**
+   * Delivers each batch here if its origin is ready, otherwise queues it (as does an unexpected
+   * error on the way: the batch job's own attempts take over). Resolves once every push is settled,
+   * handed off or queued; rejects only if queuing failed (the fan-out is then retried).
+   */
+  async deliver(batches: readonly RoutedBatch[]): Promise<number> {
+    const queued: DeliverBatchJobData[] = [];
+    let inline = 0;
+    await Promise.all(
+      batches.map(async ({ batch, origin }) => {
+        const release = this.take(origin);
+        if (!release) return void queued.push(batch);
+        inline++;
+        try {
+          await this.delivery.attemptBatch(batch, batchJobId(batch), Date.now(), true);
+        } catch (err) {
+          this.logger.warn({ msg: 'inline delivery failed; the batch goes to the queue', dispatchId: batch.dispatchId, error: (err as Error).message, requestId: batch.requestId });
+          queued.push(batch);
+        } finally {
+          release();
+        }
+      }),
+    );
+    await this.publisher.deliverBatches('web-push', queued);
+    return inline;
+  }
+
+  private take(origin: string): (() => void) | undefined {
+    const n = this.active.get(origin) ?? 0;
+    if (n >= this.perOrigin || !this.gate.ready(origin)) return undefined;
+    this.active.set(origin, n + 1);
+    return () => {
+      const left = (this.active.get(origin) ?? 1) - 1;
+      if (left > 0) this.active.set(origin, left);
+      else this.active.delete(origin);
+    };
+  }
+}
+
+/** The id the batch's job has when queued (JobPublisher.deliverBatches): its hand-offs are recorded under it. */
+export const batchJobId = (batch: DeliverBatchJobData): string => jobOptions.deliverBatch(batch.dispatchId, batch.registrationIds).jobId!;
