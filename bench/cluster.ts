@@ -1,6 +1,6 @@
 import { RedisCluster } from '../test/support/redis-cluster';
 import { WebPushClient } from '../test/support/webpush-client';
-import { Deployment, RedisNodes, TcpRedis } from './deployment';
+import { Deployment, RedisNodes, TcpRedis, grownBytes } from './deployment';
 import { median, sleep, until, type Child, type Figure } from './lib';
 
 /**
@@ -116,6 +116,15 @@ async function measure(ctx: ClusterBenchContext, single: Side, cluster: Side): P
     process.stdout.write(`cluster web-push round ${r}: single ${pushes.single.at(-1)!.toFixed(0)}/s, cluster ${pushes.cluster.at(-1)!.toFixed(0)}/s, cluster with 2 workers ${pushes.two.at(-1)!.toFixed(0)}/s\n`);
   }
 
+  // What a delivered event keeps for 24 h: one more round, keys that expire in more than an hour.
+  const kept = new Map<string, number>();
+  for (const side of [single, cluster]) {
+    const before = await side.nodes.longLived();
+    await deliveryRound(ctx, side.deployment, `k-${side.name}`);
+    await sleep(1000); // the fan-out's settling is done
+    kept.set(side.name, grownBytes(before, await side.nodes.longLived()) / TOPICS);
+  }
+
   const s = sizes.get('single')!;
   const c = sizes.get('cluster')!;
   const si = ingestCost.get('single')!;
@@ -133,6 +142,7 @@ async function measure(ctx: ClusterBenchContext, single: Side, cluster: Side): P
     figure('CPU of the Redis masters per ingested event (cluster)', 'µs', [ci.redisCpu * 1e6], [si.redisCpu * 1e6], 'single Redis', 0),
     figure(`Redis memory per Web Push registration on the cluster (${total.toLocaleString('en')}, sum over masters)`, 'B', [c.registration], [s.registration], 'single Redis', 0),
     figure('Redis memory per accepted event on the cluster (its 24 h record; topic without registrations)', 'B', [ci.bytes], [si.bytes], 'single Redis', 0),
+    figure(`Redis memory per delivered event on the cluster (${PER_TOPIC} registrations; MEMORY USAGE of the keys kept > 1 h: record, dispatch record)`, 'B', [kept.get('cluster')!], [kept.get('single')!], 'single Redis', 0),
     figure('Redis memory per event waiting for its fan-out on the cluster (record + queued job)', 'B', [c.queued], [s.queued], 'single Redis', 0),
   ];
 }
@@ -184,7 +194,8 @@ async function metered(side: Side, work: () => Promise<void>) {
   await work();
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = side.deployment.cpu();
-  return { seconds, apiCpu: cpu1.api - cpu0.api, workerCpu: cpu1.workers - cpu0.workers, redisCpu: (await side.nodes.cpuSeconds()) - redis0, bytes: (await side.nodes.dataMemory()) - mem0 };
+  const redisCpu = (await side.nodes.cpuSeconds()) - redis0;
+  return { seconds, apiCpu: cpu1.api - cpu0.api, workerCpu: cpu1.workers - cpu0.workers, redisCpu, bytes: (await side.nodes.dataMemory()) - mem0 };
 }
 
 function figure(name: string, unit: string, ours: number[], baseline: number[], baselineName: string, target: number): Figure {

@@ -95,6 +95,30 @@ export class RedisNodes {
     return this.sum((info) => field(info, 'used_cpu_user') + field(info, 'used_cpu_sys'));
   }
 
+  /**
+   * Bytes (`MEMORY USAGE`) of every key on the masters that expires in more than `minTtlMs`, by key:
+   * what a delivered event leaves for its 24 h, apart from the completed jobs BullMQ keeps up to a
+   * count (no TTL). Compare two snapshots with `grownBytes`.
+   */
+  async longLived(minTtlMs = 3_600_000): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const n of this.nodes) {
+      if (!/role:master/.test(await n.info('replication'))) continue;
+      let cursor = '0';
+      do {
+        const [next, keys] = await n.scan(cursor, 'COUNT', 1000);
+        cursor = next;
+        const p = n.pipeline();
+        for (const k of keys) p.pttl(k).memory('USAGE', k, 'SAMPLES', '0');
+        const replies = (await p.exec()) ?? [];
+        keys.forEach((k, i) => {
+          if (Number(replies[2 * i]?.[1]) > minTtlMs) out.set(k, Number(replies[2 * i + 1]?.[1] ?? 0));
+        });
+      } while (cursor !== '0');
+    }
+    return out;
+  }
+
   /** Registration-sized data keys per master (`DBSIZE` of each), to see the spread. */
   async keysPerMaster(): Promise<number[]> {
     const out: number[] = [];
@@ -114,6 +138,13 @@ export class RedisNodes {
     }
     return total;
   }
+}
+
+/** Bytes the keys of `after` grew by since `before` (new keys count whole). */
+export function grownBytes(before: Map<string, number>, after: Map<string, number>): number {
+  let sum = 0;
+  for (const [k, b] of after) sum += Math.max(0, b - (before.get(k) ?? 0));
+  return sum;
 }
 
 const field = (info: string, name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);

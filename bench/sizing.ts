@@ -50,11 +50,10 @@ function main(): void {
     if (!f) missing.push(pattern.source);
     return { value: f ? f[side] : NaN, from: f ? `${f.name}${side === 'baseline' ? ` (baseline: ${f.baselineName})` : ''}` : 'not in this run' };
   };
-  const regBig = pick(/^Redis memory per Web Push registration \(/);
-  const regCluster = pick(/^Redis memory per Web Push registration on the cluster/);
+  const larger = (a: { value: number; from: string }, b: { value: number; from: string }) => (Number.isNaN(b.value) || a.value >= b.value ? a : b);
   const inputs: Record<string, Input> = {
-    registration: { what: 'Redis memory per registration (the larger of the two rows)', unit: 'B', ...(regBig.value >= regCluster.value || Number.isNaN(regCluster.value) ? regBig : regCluster) },
-    event: { what: 'Redis memory per accepted event, kept 24 h', unit: 'B', ...pick(/^Redis memory per accepted event on the cluster/) },
+    registration: { what: 'Redis memory per registration (the larger of the two rows)', unit: 'B', ...larger(pick(/^Redis memory per Web Push registration \(/), pick(/^Redis memory per Web Push registration on the cluster/)) },
+    event: { what: 'Redis memory per accepted event, kept 24 h (the larger of the two rows)', unit: 'B', ...larger(pick(/^Redis memory per accepted event on the cluster/), pick(/^Redis memory per delivered event on the cluster/)) },
     queued: { what: 'Redis memory per event waiting for its fan-out', unit: 'B', ...pick(/^Redis memory per event waiting for its fan-out/) },
     workerCpu: { what: 'worker CPU per push', unit: 'µs', ...pick(/^CPU of the worker processes per push \(cluster, 1 worker\)/) },
     redisPush: { what: 'Redis masters CPU per push', unit: 'µs', ...pick(/^CPU of the Redis masters per push/) },
