@@ -10,6 +10,7 @@ import { WebPushClient } from '../test/support/webpush-client';
 import { Child, DIST, ROOT, freePort, median, until, type Figure } from './lib';
 import { bigFanout, ingest, latency, rawChild, type BenchContext } from './scale';
 import { proxyBench } from './proxy';
+import { clusterBench } from './cluster';
 
 /**
  * `npm run bench`: davpush's whole path against baselines run side by side in the same run, on the
@@ -20,6 +21,9 @@ import { proxyBench } from './proxy';
  *   1a. At scale (bench/scale.ts): one topic with 100,000 registrations (BENCH_SCALE=small: 10,000)
  *      on one push service vs the raw limit; Redis bytes per registration; ingest of 4 clients ×
  *      batches of 1,000 vs BullMQ addBulk; event → push latency at 200 events/s vs the raw sender.
+ *   1b. On a Redis Cluster (bench/cluster.ts): API and worker processes on 3 masters + 3 replicas vs
+ *      on one Redis: Web Push throughput with one worker (target ≥ 0.8×) and two, ingest, and the
+ *      memory and CPU figures docs/scaling.md sizes a deployment from.
  *   2. FCM: HTTP event → queue → worker → sendEach batches → local FCM (2,000 messages over 4 topics)
  *      vs direct firebase-admin `sendEach` batches of 500 to the same fake. Target ≥ 0.8×.
  *   3. The WebDAV-Push proxy's overhead (bench/proxy.ts): GET, PUT and Depth-1 PROPFIND through it vs
@@ -27,7 +31,7 @@ import { proxyBench } from './proxy';
  * Rounds alternate ours/baseline; the median of each is compared.
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const ONLY = process.env.BENCH_ONLY; // 'web-push' | 'scale' | 'fcm' | 'proxy' (profiling)
+const ONLY = process.env.BENCH_ONLY; // 'web-push' | 'scale' | 'cluster' | 'fcm' | 'proxy' (profiling)
 const SMALL = process.env.BENCH_SCALE === 'small';
 const BIG_FANOUT = SMALL ? 10_000 : 100_000;
 const WEB_PUSH_TOPICS = 100;
@@ -166,6 +170,9 @@ async function main(): Promise<void> {
         await latApp.child.stop();
         await latRedis.stop();
       }
+    }
+    if (!ONLY || ONLY === 'cluster') {
+      figures.push(...(await clusterBench({ sink, sinkOrigin, work, caPath: ca.caCertPath, adminToken: ADMIN, rounds: ROUNDS, ingestBatches: SMALL ? 2 : 5 })));
     }
     if (process.env.BENCH_METRICS) {
       const text = await (await fetch(`${base}/metrics`)).text();
