@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DelayedError } from 'bullmq';
-import { JobName, QueueName, type TypedJob } from '@davpush/queue';
+import { JobName, QueueName, queueKindOf, type TypedJob } from '@davpush/queue';
 import { DeliveryService, type DeliveryStep } from './delivery.service';
 
 /**
@@ -23,7 +23,7 @@ export class DeliverProcessor {
     } catch (err) {
       if (err instanceof DelayedError || job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw err;
       // Last attempt: nothing may stay owed in silence (dead letters can be replayed).
-      const transport = job.queueName === QueueName.DeliverFcm ? 'fcm' : 'web-push';
+      const transport = queueKindOf(job.queueName) === QueueName.DeliverFcm ? 'fcm' : 'web-push';
       if (job.name === JobName.DeliverBatch) {
         const { registrationIds, ...common } = job.data;
         await this.delivery.abandon(transport, registrationIds.map((registrationId) => ({ ...common, registrationId })), (err as Error).message, job.id ?? '');

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { JobName, TypedJob } from '@davpush/queue';
+import { dispatchIdOf, type JobName, type TypedJob } from '@davpush/queue';
 import { FanoutService } from './fanout.service';
 
 @Injectable()
@@ -7,7 +7,7 @@ export class FanoutProcessor {
   constructor(private readonly fanout: FanoutService) {}
 
   async process(job: TypedJob<JobName.Fanout>): Promise<{ queued: number; skipped: number }> {
-    // The BullMQ job id is unique per queue: it names the dispatch.
-    return this.fanout.fanOut(`f${job.id}`, job.data);
+    // The BullMQ job id is unique per queue (per shard): with the shard it names the dispatch.
+    return this.fanout.fanOut(dispatchIdOf(job.queueName, job.id ?? ''), job.data);
   }
 }
