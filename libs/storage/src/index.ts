@@ -18,3 +18,4 @@ export * from './lua-script';
 export * from './known-topic.store';
 export * from './proxy-state.store';
 export * from './connection-error-log';
+export * from './replica-ack';
