@@ -95,10 +95,10 @@ export class EventsService {
       // A topic a tenant posted an event for is one its clients may subscribe to (CC/CD 70025 subscribe).
       this.knownTopics?.add(tenantId, distinct),
     ]);
-    // DAVPUSH_DURABILITY=replicated: no 202 before a replica holds the event and its pending entry
-    // (docs/durability.md). After the fan-out job is added, so a 503 here leaves nothing to redo: a
-    // retry finds the event id known and the job queued.
-    await this.replicas.afterWrites();
+    // DAVPUSH_DURABILITY=replicated: no 202 before a replica holds the event, its pending entry and
+    // the fan-out job (docs/durability.md). After the job is added, so a 503 here leaves nothing to
+    // redo: a retry finds the event id known and the job queued.
+    if (this.replicas.required) await this.replicas.afterWrites(...(await this.publisher.fanoutConnections(tenantId, topics.keys())));
     return {
       events: events.map((e) => ({ id: e.id, topic: e.topic })),
       noSubscribers: distinct.filter((t) => live.get(t) === 0),

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '@davpush/config';
+import type { RedisClient } from '@davpush/storage';
 import type { Transport } from '@davpush/domain';
 import { JobName, deliverQueueFor, type DeadLetterJobData, type DeliverBatchJobData, type DeliverJobData, type FanoutJobData } from './jobs';
 import { fanoutDeduplication, jobOptions } from './job-options';
@@ -23,6 +24,12 @@ export class JobPublisher {
   queue(name: QueueName, shard = 0): Queue {
     if (name === QueueName.Maintenance) throw new Error(`no publisher for queue ${name}`);
     return this.shards.queue(name, shard);
+  }
+
+  /** The connections the fan-out jobs of these tenant topics were added over (for WAIT after adding), each once. */
+  async fanoutConnections(tenantId: string, topics: Iterable<string>): Promise<RedisClient[]> {
+    const queues = new Set([...topics].map((t) => this.shards.forTopic(QueueName.Fanout, tenantId, t)));
+    return [...new Set(await Promise.all([...queues].map(async (q) => (await q.backend.client) as unknown as RedisClient)))];
   }
 
   /** Adds jobs to the queue of `kind` in the shard of each job's tenant topic. */

@@ -72,9 +72,9 @@ export function queueKindOf(name: string): QueueName | undefined {
 }
 
 /**
- * The dispatch a fan-out job runs (event status and delivery job ids are named after it). BullMQ
- * job ids are counters per queue, so shard i > 0 adds its number: `f<id>` in `fanout` (as without
- * shards), `f<i>-<id>` in `fanout-<i>`.
+ * The dispatch a fan-out job runs (event status and delivery job ids are named after it):
+ * `f<id>` in `fanout`, `f<i>-<id>` in `fanout-<i>`. Fan-out jobs get random ids
+ * (`jobOptions.fanout`); the shard keeps apart the counter ids BullMQ gave jobs queued before.
  */
 export function dispatchIdOf(fanoutQueueName: string, jobId: string): string {
   const shard = /-(\d+)$/.exec(fanoutQueueName)?.[1];

@@ -37,26 +37,40 @@ export class ReplicaAck {
   }
 
   /**
-   * Resolves once ≥ 1 replica of every master acknowledged this process's writes so far; a no-op
-   * under `local`. @throws ReplicationTimeoutError when a master's replicas did not within the
+   * Resolves once ≥ 1 replica of every master acknowledged this process's writes so far, those of
+   * the stores and those sent over `others` (BullMQ's connection, for the jobs just added); a
+   * no-op under `local`. @throws ReplicationTimeoutError when a master's replicas did not within the
    * timeout (none connected, lagging, a failover under way).
    */
-  async afterWrites(): Promise<void> {
+  async afterWrites(...others: RedisClient[]): Promise<void> {
     if (!this.required) return;
     const timeoutMs = this.config.durability.timeoutMs;
-    const nodes = connectionsOf(this.redis.client);
+    const nodes = [this.redis.client, ...others].flatMap(connectionsOf);
     if (nodes.length === 0) throw new StorageUnavailableError('the Redis Cluster is not connected yet; nothing is known to be replicated, retry shortly');
-    const acked = await Promise.all(
-      nodes.map((node) =>
-        (node.call('WAIT', '1', String(timeoutMs)) as Promise<number>).catch((err: unknown) => {
-          throw this.redis.asDomainError(err);
-        }),
-      ),
-    );
+    const acked = await Promise.all(nodes.map((node) => this.waitOn(node, timeoutMs)));
     if (acked.some((n) => Number(n) < 1)) {
       throw new ReplicationTimeoutError(
         `no Redis replica acknowledged the write within ${timeoutMs} ms (DAVPUSH_DURABILITY=replicated); it may have been stored, and repeating the request is safe`,
       );
+    }
+  }
+
+  /**
+   * WAIT on one connection. The write itself went through; if WAIT cannot run (a master that just
+   * died, its connection closed or reconnecting), whether a replica has the write is unknown: that
+   * is a 503 too, never a 500, and never longer than the timeout plus a second.
+   */
+  private async waitOn(node: Redis, timeoutMs: number): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('WAIT did not return')), timeoutMs + 1000);
+    });
+    try {
+      return Number(await Promise.race([node.call('WAIT', '1', String(timeoutMs)), late]));
+    } catch (err) {
+      throw new ReplicationTimeoutError(`could not confirm that a Redis replica has the write (${(err as Error).message}); it may have been stored, and repeating the request is safe`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -7,7 +7,7 @@ export class FanoutProcessor {
   constructor(private readonly fanout: FanoutService) {}
 
   async process(job: TypedJob<JobName.Fanout>): Promise<{ queued: number; skipped: number }> {
-    // The BullMQ job id is unique per queue (per shard): with the shard it names the dispatch.
+    // The job id (random, see jobOptions.fanout) with the shard names the dispatch.
     return this.fanout.fanOut(dispatchIdOf(job.queueName, job.id ?? ''), job.data);
   }
 }
