@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import { FakePushService } from '../support/fake-push-service';
-import { RedisCluster } from '../support/redis-cluster';
+import { RedisCluster, type RedisClusterOptions } from '../support/redis-cluster';
 import type { WebPushClient } from '../support/webpush-client';
 import { startClusterHarness, type Harness } from '../e2e/harness';
 
@@ -10,21 +10,24 @@ export interface ClusterWorld {
   h: Harness;
   push: FakePushService;
   apiKey: string;
+  /** The id of the tenant whose key is `apiKey`. */
+  tenantId: string;
   /** Registers a new Web Push client for `topic` with the JSON form; expects 201. */
   registerJson(topic: string): Promise<{ client: WebPushClient; id: string; location: string }>;
 }
 
 /**
- * Starts the world in `beforeAll` (a fresh 3-master/3-replica cluster, davpush with `env` on it)
+ * Starts the world in `beforeAll` (a fresh cluster, 3 masters with 1 replica each unless
+ * `clusterOptions` say otherwise; davpush with `env` on it)
  * and stops everything in `afterAll`. Read the fields inside tests, after `beforeAll` ran.
  */
-export function useClusterWorld(env: Record<string, string> = {}): ClusterWorld {
+export function useClusterWorld(env: Record<string, string> = {}, clusterOptions: RedisClusterOptions = {}): ClusterWorld {
   const world = {} as ClusterWorld;
   beforeAll(async () => {
-    world.cluster = await RedisCluster.start();
+    world.cluster = await RedisCluster.start(clusterOptions);
     world.h = await startClusterHarness(world.cluster, env);
     world.push = await FakePushService.start();
-    ({ apiKey: world.apiKey } = await world.h.createTenant());
+    ({ apiKey: world.apiKey, id: world.tenantId } = await world.h.createTenant());
   }, 90_000);
   afterAll(async () => {
     await world.push?.stop();

@@ -4,7 +4,7 @@ import { AppConfig } from '@davpush/config';
 import { clientSkipEntry, ConflictError, NotFoundError, ValidationError, type ChangeEvent, type ChangeKind, type Urgency } from '@davpush/domain';
 import { PushMetrics } from '@davpush/observability';
 import { JobPublisher } from '@davpush/queue';
-import { EventStore, IdempotencyStore, KnownTopicStore, type EventStatus } from '@davpush/storage';
+import { EventStore, IdempotencyStore, KnownTopicStore, ReplicaAck, type EventStatus } from '@davpush/storage';
 import { RegistrationsService } from './registrations.service';
 import { parsePushDontNotify } from '@davpush/webdav-push';
 import { assertEventText } from './topic';
@@ -24,6 +24,7 @@ export class EventsService {
     private readonly publisher: JobPublisher,
     private readonly metrics: PushMetrics,
     private readonly idempotency: IdempotencyStore,
+    private readonly replicas: ReplicaAck,
     @Optional() private readonly knownTopics?: KnownTopicStore,
   ) {}
 
@@ -64,7 +65,8 @@ export class EventsService {
 
   /**
    * Stores the events, then schedules each topic's fan-out; answers once both are in Redis
-   * (AOF-backed), never after talking to a push service. An event id seen before is not queued again,
+   * (AOF-backed; with DAVPUSH_DURABILITY=replicated also on a replica, else ReplicationTimeoutError),
+   * never after talking to a push service. An event id seen before is not queued again,
    * and an event of a topic without live registrations is recorded (its status reads `done`) but
    * queues nothing. Leading-edge coalescing: the first change of a quiet topic is fanned out at once
    * and opens the topic's window; changes inside it wait for one trailing push when it closes.
@@ -93,6 +95,10 @@ export class EventsService {
       // A topic a tenant posted an event for is one its clients may subscribe to (CC/CD 70025 subscribe).
       this.knownTopics?.add(tenantId, distinct),
     ]);
+    // DAVPUSH_DURABILITY=replicated: no 202 before a replica holds the event, its pending entry and
+    // the fan-out job (docs/durability.md). After the job is added, so a 503 here leaves nothing to
+    // redo: a retry finds the event id known and the job queued.
+    if (this.replicas.required) await this.replicas.afterWrites(...(await this.publisher.fanoutConnections(tenantId, topics.keys())));
     return {
       events: events.map((e) => ({ id: e.id, topic: e.topic })),
       noSubscribers: distinct.filter((t) => live.get(t) === 0),

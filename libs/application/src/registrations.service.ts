@@ -9,7 +9,7 @@ import {
   type RegistrationRequest,
 } from '@davpush/domain';
 import { assertPublicDestination, ForbiddenAddressError, PushGatewayRegistry } from '@davpush/gateways';
-import { RegistrationStore } from '@davpush/storage';
+import { RegistrationStore, ReplicaAck } from '@davpush/storage';
 
 /**
  * A new registration would pass DAVPUSH_MAX_REGISTRATIONS_PER_TOPIC or _PER_PRINCIPAL. 403 (not 429):
@@ -43,6 +43,7 @@ export class RegistrationsService {
     private readonly config: AppConfig,
     private readonly store: RegistrationStore,
     private readonly gateways: PushGatewayRegistry,
+    private readonly replicas: ReplicaAck,
   ) {}
 
   registrationUrl(id: string, surface: RegistrationSurface = 'api'): string {
@@ -95,6 +96,8 @@ export class RegistrationsService {
     if (result.status === 'limit-principal') {
       throw new RegistrationLimitError(`this principal already has the most registrations allowed (${perPrincipal}); delete or let some expire first`);
     }
+    // DAVPUSH_DURABILITY=replicated (docs/durability.md): on a replica before the 201/204; an upsert, so a retry after a 503 is safe.
+    await this.replicas.afterWrites();
     return {
       created: result.status === 'created',
       id: result.id,
@@ -138,5 +141,6 @@ export class RegistrationsService {
     const r = await this.store.remove(id, opts);
     // Another principal's registration answers like an unknown one: existence does not leak.
     if (r !== 'removed') throw new NotFoundError('no such registration (unknown or expired)');
+    await this.replicas.afterWrites();
   }
 }

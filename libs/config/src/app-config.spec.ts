@@ -55,4 +55,16 @@ describe('loadConfig', () => {
     expect(printed).not.toContain(keys.privateKey);
     expect(printed).not.toContain('hunter2');
   });
+
+  it('reads queue shards, the shards a worker consumes, and the durability setting', () => {
+    expect(loadConfig({}).queues).toEqual({ shards: 1, consumed: [0] });
+    expect(loadConfig({}).durability).toEqual({ mode: 'local', timeoutMs: 1000 });
+    expect(loadConfig({ DAVPUSH_QUEUE_SHARDS: '4' }).queues).toEqual({ shards: 4, consumed: [0, 1, 2, 3] });
+    expect(loadConfig({ DAVPUSH_QUEUE_SHARDS: '4', DAVPUSH_WORKER_SHARDS: '2,0,2' }).queues).toEqual({ shards: 4, consumed: [0, 2] });
+    expect(() => loadConfig({ DAVPUSH_QUEUE_SHARDS: '4', DAVPUSH_WORKER_SHARDS: '1,4' })).toThrow(/DAVPUSH_WORKER_SHARDS: shard 4 does not exist/);
+    expect(() => loadConfig({ DAVPUSH_WORKER_SHARDS: 'a' })).toThrow(/DAVPUSH_WORKER_SHARDS/);
+    expect(() => loadConfig({ DAVPUSH_QUEUE_SHARDS: '0' })).toThrow(/DAVPUSH_QUEUE_SHARDS: must be at least 1/);
+    expect(loadConfig({ DAVPUSH_DURABILITY: 'replicated', DAVPUSH_DURABILITY_TIMEOUT_MS: '250' }).durability).toEqual({ mode: 'replicated', timeoutMs: 250 });
+    expect(() => loadConfig({ DAVPUSH_DURABILITY: 'sync' })).toThrow(/DAVPUSH_DURABILITY/);
+  });
 });

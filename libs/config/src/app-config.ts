@@ -67,6 +67,16 @@ export class AppConfig {
   readonly fanoutConcurrency!: number;
   /** Web Push registrations a topic may have to be delivered inside its fan-out job (DAVPUSH_INLINE_DELIVERY_MAX; 0 = never). */
   readonly inlineDeliveryMax!: number;
+  /**
+   * Queue shards (docs/cluster.md): `count` fan-out/delivery queue shards, numbered 0…count-1;
+   * `consumed` the shards this process's worker takes jobs from (every shard unless DAVPUSH_WORKER_SHARDS).
+   */
+  readonly queues!: { shards: number; consumed: readonly number[] };
+  /**
+   * docs/durability.md: `replicated` = an accepted event or registration is answered only once at
+   * least one replica acknowledged it (Redis WAIT, up to `timeoutMs` ms), else 503.
+   */
+  readonly durability!: { mode: 'local' | 'replicated'; timeoutMs: number };
 
   constructor(init: Omit<AppConfig, 'toJSON' | 'with'>) {
     Object.assign(this, init);
@@ -173,5 +183,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       : undefined,
     fanoutConcurrency: e.DAVPUSH_FANOUT_CONCURRENCY,
     inlineDeliveryMax: e.DAVPUSH_INLINE_DELIVERY_MAX,
+    queues: {
+      shards: e.DAVPUSH_QUEUE_SHARDS,
+      consumed: e.DAVPUSH_WORKER_SHARDS ?? Array.from({ length: e.DAVPUSH_QUEUE_SHARDS }, (_, i) => i),
+    },
+    durability: { mode: e.DAVPUSH_DURABILITY, timeoutMs: e.DAVPUSH_DURABILITY_TIMEOUT_MS },
   });
 }

@@ -105,6 +105,19 @@ export const envSchema = z
     // A topic with at most this many Web Push registrations is delivered inside its fan-out job
     // (no second queue hop); 0 = always through delivery batch jobs. Default: one batch.
     DAVPUSH_INLINE_DELIVERY_MAX: int(0, 1000).default(50),
+    // Queue shards (docs/cluster.md "Sharded queues"): the fan-out and delivery queues split into this many,
+    // each under its own hash tag; a tenant topic always maps to the same shard. 1 = today's single queues.
+    DAVPUSH_QUEUE_SHARDS: int(1, 256).default(1),
+    // The shards this process's worker consumes ("0,2"); unset = every shard.
+    DAVPUSH_WORKER_SHARDS: z
+      .string()
+      .regex(/^\d+(,\d+)*$/, { message: 'must be shard numbers separated by commas, e.g. 0,2' })
+      .transform((v) => [...new Set(v.split(',').map(Number))].toSorted((a, b) => a - b))
+      .optional(),
+    // docs/durability.md: `local` answers once Redis has the write; `replicated` also waits (WAIT) until
+    // at least one replica has it, up to the timeout, else 503 + Retry-After.
+    DAVPUSH_DURABILITY: z.enum(['local', 'replicated']).default('local'),
+    DAVPUSH_DURABILITY_TIMEOUT_MS: int(1, 60_000).default(1000),
   })
   .superRefine((env, ctx) => {
     if (!!env.DAVPUSH_VAPID_PUBLIC_KEY !== !!env.DAVPUSH_VAPID_PRIVATE_KEY) {
@@ -116,6 +129,10 @@ export const envSchema = z
     }
     if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both' });
+    }
+    const outside = env.DAVPUSH_WORKER_SHARDS?.filter((s) => s >= env.DAVPUSH_QUEUE_SHARDS);
+    if (outside?.length) {
+      ctx.addIssue({ code: 'custom', path: ['DAVPUSH_WORKER_SHARDS'], message: `shard ${outside.join(', ')} does not exist (DAVPUSH_QUEUE_SHARDS=${env.DAVPUSH_QUEUE_SHARDS}: shards 0 to ${env.DAVPUSH_QUEUE_SHARDS - 1})` });
     }
     if (!!env.DAVPUSH_PROXY_SERVICE_USER !== !!env.DAVPUSH_PROXY_SERVICE_PASSWORD) {
       const missing = env.DAVPUSH_PROXY_SERVICE_USER ? 'DAVPUSH_PROXY_SERVICE_PASSWORD' : 'DAVPUSH_PROXY_SERVICE_USER';

@@ -3,3 +3,5 @@ export * from './jobs';
 export * from './job-options';
 export * from './queue.module';
 export * from './job-publisher';
+export * from './queue-shards';
+export * from './sharded-queues';

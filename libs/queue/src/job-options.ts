@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import { digest } from '@davpush/storage';
 
@@ -8,6 +9,10 @@ import { digest } from '@davpush/storage';
  */
 export const jobOptions = {
   fanout: (coalesceMs: number, immediate: boolean): JobsOptions => ({
+    // The id names the job's dispatch (event status, delivery job ids), so it must never come
+    // twice. BullMQ's own ids count per queue in Redis, and a failover can lose the last counts
+    // along with the jobs, handing out an id a lost job had already used: random ids cannot repeat.
+    jobId: `j${randomBytes(12).toString('base64url')}`,
     delay: immediate ? 0 : coalesceMs,
     attempts: 20,
     backoff: { type: 'exponential', delay: 500, jitter: 0.5 },

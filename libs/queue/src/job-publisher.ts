@@ -1,33 +1,47 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
-import type { Queue } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '@davpush/config';
+import type { RedisClient } from '@davpush/storage';
 import type { Transport } from '@davpush/domain';
 import { JobName, deliverQueueFor, type DeadLetterJobData, type DeliverBatchJobData, type FanoutJobData } from './jobs';
 import { fanoutDeduplication, jobOptions } from './job-options';
 import { QueueName } from './queue-name';
+import { ShardedQueues } from './sharded-queues';
 
-/** The typed way into the queues: job names, payloads and options can't drift apart. */
+/**
+ * The typed way into the queues: job names, payloads and options can't drift apart. A topic's
+ * fan-out and every delivery of it go to the topic's shard (`ShardedQueues.shardOf`), so per-topic
+ * order, coalescing and job-id deduplication work within one shard as they do without shards.
+ */
 @Injectable()
 export class JobPublisher {
   constructor(
     private readonly config: AppConfig,
-    @InjectQueue(QueueName.Fanout) private readonly fanout: Queue,
-    @InjectQueue(QueueName.DeliverWebPush) private readonly webPush: Queue,
-    @InjectQueue(QueueName.DeliverFcm) private readonly fcm: Queue,
-    @InjectQueue(QueueName.DeadLetter) private readonly deadLetters: Queue,
+    private readonly shards: ShardedQueues,
   ) {}
 
-  queue(name: QueueName): Queue {
-    const byName: Partial<Record<QueueName, Queue>> = {
-      [QueueName.Fanout]: this.fanout,
-      [QueueName.DeliverWebPush]: this.webPush,
-      [QueueName.DeliverFcm]: this.fcm,
-      [QueueName.DeadLetter]: this.deadLetters,
-    };
-    const q = byName[name];
-    if (!q) throw new Error(`no publisher for queue ${name}`);
-    return q;
+  /** The queue of `name` in `shard` (shard 0 = the only one without sharding; ignored by the single queues). */
+  queue(name: QueueName, shard = 0): Queue {
+    if (name === QueueName.Maintenance) throw new Error(`no publisher for queue ${name}`);
+    return this.shards.queue(name, shard);
+  }
+
+  /** The connections the fan-out jobs of these tenant topics were added over (for WAIT after adding), each once. */
+  async fanoutConnections(tenantId: string, topics: Iterable<string>): Promise<RedisClient[]> {
+    const queues = new Set([...topics].map((t) => this.shards.forTopic(QueueName.Fanout, tenantId, t)));
+    return [...new Set(await Promise.all([...queues].map(async (q) => (await q.backend.client) as unknown as RedisClient)))];
+  }
+
+  /** Adds jobs to the queue of `kind` in the shard of each job's tenant topic. */
+  private async addByShard<T extends { tenantId: string; topic: string }>(kind: QueueName, items: readonly T[], job: (data: T) => { name: JobName; opts: JobsOptions }): Promise<void> {
+    const byShard = new Map<number, T[]>();
+    for (const data of items) {
+      const shard = this.shards.shardOf(data.tenantId, data.topic);
+      const list = byShard.get(shard);
+      if (list) list.push(data);
+      else byShard.set(shard, [data]);
+    }
+    await Promise.all([...byShard].map(([shard, list]) => this.shards.queue(kind, shard).addBulk(list.map((data) => ({ data, ...job(data) })))));
   }
 
   /**
@@ -39,15 +53,12 @@ export class JobPublisher {
     const now = immediate || delayMs <= 0;
     const opts = jobOptions.fanout(delayMs, now);
     if (!now) opts.deduplication = fanoutDeduplication(data.tenantId, data.topic, delayMs);
-    await this.fanout.add(JobName.Fanout, data, opts);
+    await this.shards.forTopic(QueueName.Fanout, data.tenantId, data.topic).add(JobName.Fanout, data, opts);
   }
 
   /** Delivery batches of one dispatch (deterministic ids: adding one twice is a no-op). */
   async deliverBatches(transport: Transport, batches: readonly DeliverBatchJobData[]): Promise<void> {
-    if (batches.length === 0) return;
-    await this.queue(deliverQueueFor(transport)).addBulk(
-      batches.map((data) => ({ name: JobName.DeliverBatch, data, opts: jobOptions.deliverBatch(data.dispatchId, data.registrationIds) })),
-    );
+    await this.addByShard(deliverQueueFor(transport), batches, (data) => ({ name: JobName.DeliverBatch, opts: jobOptions.deliverBatch(data.dispatchId, data.registrationIds) }));
   }
 
   /**
@@ -57,10 +68,10 @@ export class JobPublisher {
    */
   async deliverBatchAt(transport: Transport, data: DeliverBatchJobData, at: number, parentJobId: string): Promise<void> {
     const opts = jobOptions.deliverBatch(data.dispatchId, data.registrationIds, parentJobId);
-    await this.queue(deliverQueueFor(transport)).add(JobName.DeliverBatch, data, { ...opts, delay: Math.max(0, at - Date.now()) });
+    await this.shards.forTopic(deliverQueueFor(transport), data.tenantId, data.topic).add(JobName.DeliverBatch, data, { ...opts, delay: Math.max(0, at - Date.now()) });
   }
 
   async deadLetter(data: DeadLetterJobData): Promise<void> {
-    await this.deadLetters.add(JobName.DeadLetter, data, jobOptions.deadLetter());
+    await this.shards.queue(QueueName.DeadLetter).add(JobName.DeadLetter, data, jobOptions.deadLetter());
   }
 }

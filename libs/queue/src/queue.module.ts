@@ -5,8 +5,10 @@ import type { ConnectionOptions, Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { AppConfig } from '@davpush/config';
 import { connectionErrors, redisOptionsFrom } from '@davpush/storage';
-import { ALL_QUEUES, QUEUE_PREFIX } from './queue-name';
+import { QUEUE_PREFIX } from './queue-name';
+import { physicalQueues } from './queue-shards';
 import { JobPublisher } from './job-publisher';
+import { ShardedQueues } from './sharded-queues';
 
 /** BullMQ connection: options (not a shared client) so BullMQ sets up producer and blocking connections itself. */
 export function bullConnection(config: AppConfig): ConnectionOptions {
@@ -25,10 +27,13 @@ export function bullConnection(config: AppConfig): ConnectionOptions {
  */
 @Injectable()
 class QueueErrorListener implements OnModuleInit {
-  constructor(private readonly moduleRef: ModuleRef) {}
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    private readonly config: AppConfig,
+  ) {}
 
   onModuleInit(): void {
-    for (const name of ALL_QUEUES) {
+    for (const { name } of physicalQueues(this.config.queues.shards)) {
       const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
       queue.on('error', (err: Error) => connectionErrors.report(`queue ${name}`, err));
     }
@@ -37,7 +42,8 @@ class QueueErrorListener implements OnModuleInit {
 
 @Module({})
 export class QueueModule {
-  static forRoot(): DynamicModule {
+  /** Registers every queue of `app.queues.shards` shards, each shard under its own hash-tag prefix. */
+  static forRoot(app: AppConfig): DynamicModule {
     return {
       module: QueueModule,
       global: true,
@@ -46,10 +52,10 @@ export class QueueModule {
           inject: [AppConfig],
           useFactory: (config: AppConfig) => ({ connection: bullConnection(config), prefix: QUEUE_PREFIX }),
         }),
-        BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),
+        BullModule.registerQueue(...physicalQueues(app.queues.shards).map(({ name, prefix }) => ({ name, prefix }))),
       ],
-      providers: [JobPublisher, QueueErrorListener],
-      exports: [BullModule, JobPublisher],
+      providers: [JobPublisher, ShardedQueues, QueueErrorListener],
+      exports: [BullModule, JobPublisher, ShardedQueues],
     };
   }
 }

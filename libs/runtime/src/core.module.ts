@@ -15,7 +15,7 @@ export class CoreModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CoreModule,
-      imports: [ConfigModule.forRoot(config), ObservabilityModule, StorageModule, QueueModule.forRoot(), GatewaysModule, ApplicationModule],
+      imports: [ConfigModule.forRoot(config), ObservabilityModule, StorageModule, QueueModule.forRoot(config), GatewaysModule, ApplicationModule],
     };
   }
 }

@@ -1,6 +1,6 @@
 import type { AppConfig } from '@davpush/config';
 import { within } from '@davpush/observability';
-import { createRedisClient } from '@davpush/storage';
+import { createRedisClient, mastersWithoutReplica } from '@davpush/storage';
 import { socketPathProblem } from './private-redis';
 
 /** How long the start-up PING may take before Redis counts as unreachable. */
@@ -19,8 +19,9 @@ function redisLocation(config: AppConfig): string {
 
 /**
  * One PING before Nest starts: an unreachable Redis becomes one line naming the (redacted) URL and
- * the cause, instead of endless reconnect errors from every BullMQ connection.
- * @throws Error `cannot reach Redis at <url>: <cause>`
+ * the cause, instead of endless reconnect errors from every BullMQ connection. With
+ * DAVPUSH_DURABILITY=replicated, also checks that every master has a replica online.
+ * @throws Error `cannot reach Redis at <url>: <cause>`, or `DAVPUSH_DURABILITY=replicated needs a replica …`
  */
 export async function reachRedis(config: AppConfig, timeoutMs = REDIS_REACH_TIMEOUT_MS): Promise<void> {
   const where = redisLocation(config);
@@ -32,10 +33,19 @@ export async function reachRedis(config: AppConfig, timeoutMs = REDIS_REACH_TIME
   let lastError: Error | undefined;
   client.on('error', (err: Error) => (lastError = err)); // reported below, once
   try {
-    await within(client.ping(), timeoutMs, 'Redis');
-  } catch (err) {
-    const cause = lastError?.message || (err as Error).message;
-    throw new Error(`cannot reach Redis at ${where}: ${cause}`, { cause: err });
+    try {
+      await within(client.ping(), timeoutMs, 'Redis');
+    } catch (err) {
+      const cause = lastError?.message || (err as Error).message;
+      throw new Error(`cannot reach Redis at ${where}: ${cause}`, { cause: err });
+    }
+    if (config.durability.mode === 'replicated') {
+      // docs/durability.md: every accepted write waits for a replica; without one, every write would be a 503.
+      const lacking = await within(mastersWithoutReplica(client), timeoutMs, 'Redis replication info');
+      if (lacking.length) {
+        throw new Error(`DAVPUSH_DURABILITY=replicated needs a replica of every Redis master, but ${lacking.join(', ')} has none online (${where}); add replicas or set DAVPUSH_DURABILITY=local`);
+      }
+    }
   } finally {
     client.disconnect();
   }

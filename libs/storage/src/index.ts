@@ -20,3 +20,4 @@ export * from './lua-script';
 export * from './known-topic.store';
 export * from './proxy-state.store';
 export * from './connection-error-log';
+export * from './replica-ack';

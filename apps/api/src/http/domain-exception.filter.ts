@@ -37,7 +37,10 @@ export class DomainExceptionFilter implements ExceptionFilter {
     const route = typeof req.route?.path === 'string' ? `${req.baseUrl ?? ''}${req.route.path}` : 'unmatched';
     if (exception instanceof StorageUnavailableError) {
       this.logger.warn({ msg: 'request failed while Redis is unavailable', route, error: exception.message, requestId: req.headers['x-request-id'] });
-      return writeProblem(req, res, 503, 'Service Unavailable', 'storage is unavailable; nothing was accepted, retry shortly', undefined, { 'Retry-After': String(exception.retryAfterSeconds) }, undefined, this.davErrorFor(req));
+      // A specific kind of unavailability (`replication-timeout`, docs/durability.md) names itself and says what happened.
+      const specific = (exception as { problemType?: unknown }).problemType;
+      const detail = typeof specific === 'string' ? exception.message : 'storage is unavailable; nothing was accepted, retry shortly';
+      return writeProblem(req, res, 503, 'Service Unavailable', detail, undefined, { 'Retry-After': String(exception.retryAfterSeconds) }, typeof specific === 'string' ? specific : undefined, this.davErrorFor(req));
     }
     if (exception instanceof DomainError) {
       const [status, title] = STATUS[exception.kind];

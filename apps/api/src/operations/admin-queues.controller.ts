@@ -13,6 +13,8 @@ export interface AdminQueueView {
   failedPerMinute: number;
   /** Per-minute history from BullMQ worker metrics, newest first; present when workers record it. */
   history?: { completed: number[]; failed: number[] };
+  /** With DAVPUSH_QUEUE_SHARDS > 1: each shard's figures (the fields above are their sum; docs/cluster.md). */
+  shards?: { shard: number; queue: string; counts: QueueCounts; oldestWaitingSeconds: number | null; completedPerMinute: number; failedPerMinute: number }[];
 }
 
 export interface AdminQueuesView {
@@ -22,6 +24,8 @@ export interface AdminQueuesView {
   unavailable: { name: string; error: string }[];
   registrations?: RegistrationCounts;
 }
+
+const seconds = (ms: number | null) => (ms === null ? null : Math.round(ms / 100) / 10);
 
 /** `GET /v1/admin/queues`: what the dashboard shows, as JSON for scripts and the CLI's peers. */
 @Controller('v1/admin/queues')
@@ -45,10 +49,22 @@ export class AdminQueuesController {
       queues: snap.queues.map((q) => ({
         name: q.name,
         counts: q.counts,
-        oldestWaitingSeconds: q.oldestWaitingAgeMs === null ? null : Math.round(q.oldestWaitingAgeMs / 100) / 10,
+        oldestWaitingSeconds: seconds(q.oldestWaitingAgeMs),
         completedPerMinute: q.lastMinute.completed,
         failedPerMinute: q.lastMinute.failed,
         ...(q.perMinute ? { history: q.perMinute } : {}),
+        ...(q.shards
+          ? {
+              shards: q.shards.map((s) => ({
+                shard: s.shard,
+                queue: s.queue,
+                counts: s.counts,
+                oldestWaitingSeconds: seconds(s.oldestWaitingAgeMs),
+                completedPerMinute: s.lastMinute.completed,
+                failedPerMinute: s.lastMinute.failed,
+              })),
+            }
+          : {}),
       })),
       unavailable: snap.errors,
       registrations,

@@ -1,10 +1,10 @@
-import { BullBoardModule } from '@bull-board/nestjs';
+import { BullBoardModule, InjectBullBoard, type BullBoardInstance } from '@bull-board/nestjs';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { Module } from '@nestjs/common';
+import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '@davpush/config';
 import { ProbesModule } from '@davpush/observability';
-import { ALL_QUEUES, QueueName } from '@davpush/queue';
+import { QueueName, ShardedQueues } from '@davpush/queue';
 import { AdminGuard } from '../http/auth.guards';
 import { AdminQueuesController } from './admin-queues.controller';
 import { dashboardAuth } from './dashboard-auth';
@@ -29,6 +29,25 @@ const DESCRIPTIONS: Record<QueueName, string> = {
 };
 
 /**
+ * Puts every queue on the dashboard, each shard of a sharded queue as its own entry (`fanout`,
+ * `fanout-1`, …) so a stuck shard shows; the shard count is known from the config only at run time.
+ */
+@Injectable()
+class DashboardQueues implements OnModuleInit {
+  constructor(
+    @InjectBullBoard() private readonly board: BullBoardInstance,
+    private readonly queues: ShardedQueues,
+  ) {}
+
+  onModuleInit(): void {
+    for (const q of this.queues.all()) {
+      const shard = q.shard !== undefined && this.queues.count > 1 ? ` (shard ${q.shard} of ${this.queues.count})` : '';
+      this.board.addQueue(new BullMQAdapter(this.queues.byPhysical(q), { description: DESCRIPTIONS[q.kind] + shard }));
+    }
+  }
+}
+
+/**
  * What operators look at: health probes and /metrics (ProbesModule, shared with the worker), the
  * bull-board queue dashboard behind the admin token, and its JSON twin `GET /v1/admin/queues`.
  */
@@ -48,9 +67,8 @@ const DESCRIPTIONS: Record<QueueName, string> = {
         boardOptions: { uiConfig: { boardTitle: 'davpush' } },
       }),
     }),
-    BullBoardModule.forFeature(...ALL_QUEUES.map((name) => ({ name, adapter: BullMQAdapter, options: { description: DESCRIPTIONS[name] } }))),
   ],
   controllers: [AdminQueuesController],
-  providers: [AdminGuard],
+  providers: [AdminGuard, DashboardQueues],
 })
 export class OperationsModule {}

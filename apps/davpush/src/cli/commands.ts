@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { DeadLetterService, TenantName, TenantsService, VapidRotationService, type DeadLetterView } from '@davpush/application';
 import { AppConfig } from '@davpush/config';
 import { VapidService } from '@davpush/gateways';
-import { QueueStatsService, RegistrationStatsService } from '@davpush/observability';
+import { QueueStatsService, RegistrationStatsService, type QueueFigures } from '@davpush/observability';
 import type { ParsedArgs } from './args';
 import { runTry } from './try/try.command';
 
@@ -187,11 +187,13 @@ export const COMMANDS: readonly Command[] = [
       const approx = registrations.sampled ? ' (per-transport figures estimated from a sample)' : '';
       io.out(`registrations (live): ${registrations.total}${approx}\n`);
       io.out(table(Object.entries(registrations.byTransport).map(([t, n]) => [`  ${t}`, String(n)])));
-      const rows = queues.queues.map((q) => [
-        `  ${q.name}`,
+      const row = (name: string, q: Pick<QueueFigures, 'counts' | 'lastMinute' | 'oldestWaitingAgeMs'>) => [
+        name,
         ...[q.counts.waiting, q.counts.active, q.counts.delayed, q.counts.failed, q.lastMinute.completed].map(String),
         q.oldestWaitingAgeMs === null ? '-' : `${(q.oldestWaitingAgeMs / 1000).toFixed(1)}s`,
-      ]);
+      ];
+      // A sharded queue: its total, then one indented row per shard.
+      const rows = queues.queues.flatMap((q) => [row(`  ${q.name}`, q), ...(q.shards ?? []).map((s) => row(`    ${s.queue}`, s))]);
       io.out(`\n${table([['queue', 'waiting', 'active', 'delayed', 'failed', 'done/min', 'oldest-wait'], ...rows])}`);
       for (const e of queues.errors) io.err(`davpush: queue ${e.name} did not answer: ${e.error}\n`);
       return queues.errors.length ? EXIT.failed : EXIT.ok;

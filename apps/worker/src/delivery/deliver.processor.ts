@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DelayedError } from 'bullmq';
-import { JobName, QueueName, type DeliverBatchJobData, type TypedJob } from '@davpush/queue';
+import { JobName, QueueName, queueKindOf, type DeliverBatchJobData, type TypedJob } from '@davpush/queue';
 import { DeliveryService } from './delivery.service';
 
 /**
@@ -20,7 +20,7 @@ export class DeliverProcessor {
     } catch (err) {
       if (err instanceof DelayedError || job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw err;
       // Last attempt: nothing may stay owed in silence (dead letters can be replayed).
-      const transport = job.queueName === QueueName.DeliverFcm ? 'fcm' : 'web-push';
+      const transport = queueKindOf(job.queueName) === QueueName.DeliverFcm ? 'fcm' : 'web-push';
       const { registrationIds, route: _route, ...common } = batch;
       await this.delivery.abandon(transport, registrationIds.map((registrationId) => ({ ...common, registrationId })), (err as Error).message, job.id ?? '');
       throw err;

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { JobName, TypedJob } from '@davpush/queue';
+import { dispatchIdOf, type JobName, type TypedJob } from '@davpush/queue';
 import { dispatchIdFor } from '@davpush/storage';
 import { FanoutService } from './fanout.service';
 
@@ -8,8 +8,9 @@ export class FanoutProcessor {
   constructor(private readonly fanout: FanoutService) {}
 
   async process(job: TypedJob<JobName.Fanout>): Promise<{ queued: number; skipped: number }> {
-    // The BullMQ job id is unique per queue: it names the dispatch (after its topic's hash tag, see
-    // dispatchIdFor). A job retried or taken over from a worker that died is a re-run.
-    return this.fanout.fanOut(dispatchIdFor(job.data.tenantId, job.data.topic, `f${job.id}`), job.data, job.attemptsMade > 0 || job.stalledCounter > 0);
+    // The job id (random, see jobOptions.fanout) with the shard names the dispatch, after its topic's
+    // hash tag (dispatchIdFor). A job retried or taken over from a worker that died is a re-run.
+    const name = dispatchIdOf(job.queueName, job.id ?? '');
+    return this.fanout.fanOut(dispatchIdFor(job.data.tenantId, job.data.topic, name), job.data, job.attemptsMade > 0 || job.stalledCounter > 0);
   }
 }

@@ -1,8 +1,6 @@
-import { getQueueToken } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import type { Job, Queue } from 'bullmq';
-import { ALL_QUEUES, QueueName } from '@davpush/queue';
+import type { Job } from 'bullmq';
+import { ALL_QUEUES, QueueName, ShardedQueues, type PhysicalQueue } from '@davpush/queue';
 import { JobHistoryStore } from '@davpush/storage';
 import { Cached, within } from './cached';
 
@@ -27,7 +25,14 @@ export interface QueueFigures {
   lastMinute: { completed: number; failed: number };
   /** BullMQ worker metrics, one point per completed minute, newest first; absent unless workers run with `metrics`. */
   perMinute?: { completed: number[]; failed: number[] };
+  /**
+   * With DAVPUSH_QUEUE_SHARDS > 1, a sharded queue's figures per shard (BullMQ queue name, e.g.
+   * `fanout-2`); the figures above are then their sum (oldest wait: the largest).
+   */
+  shards?: ShardFigures[];
 }
+
+export type ShardFigures = Omit<QueueFigures, 'name' | 'shards' | 'perMinute'> & { shard: number; queue: string };
 
 export interface QueuesSnapshot {
   at: number;
@@ -56,27 +61,16 @@ function runnableSince(job: Pick<Job, 'timestamp' | 'processedOn' | 'opts'>): nu
 @Injectable()
 export class QueueStatsService {
   static readonly TTL_MS = 2000;
-  private readonly queues = new Map<QueueName, Queue>();
   private readonly cache = new Cached(QueueStatsService.TTL_MS, () => this.read());
 
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly queues: ShardedQueues,
     private readonly history: JobHistoryStore,
   ) {}
 
   /** A snapshot at most `maxAgeMs` old (default: the cache TTL). */
   snapshot(maxAgeMs?: number): Promise<QueuesSnapshot> {
     return this.cache.get(maxAgeMs);
-  }
-
-  private queue(name: QueueName): Queue {
-    let q = this.queues.get(name);
-    if (!q) {
-      // Resolved lazily by token so this works in every context that has QueueModule (api, worker, CLI).
-      q = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
-      this.queues.set(name, q);
-    }
-    return q;
   }
 
   private async read(now = Date.now()): Promise<QueuesSnapshot> {
@@ -89,8 +83,34 @@ export class QueueStatsService {
     return snapshot;
   }
 
+  /** One queue kind: its only queue, or the sum over its shards. A shard that does not answer fails the kind. */
   private async figures(name: QueueName, now: number): Promise<QueueFigures> {
-    const q = this.queue(name);
+    const physical = this.queues.all().filter((q) => q.kind === name);
+    const parts = await Promise.all(physical.map((q) => this.figuresOf(q, now)));
+    if (parts.length === 1) return parts[0]!;
+    const sum = (pick: (f: QueueFigures) => number) => parts.reduce((n, f) => n + pick(f), 0);
+    const ages = parts.map((f) => f.oldestWaitingAgeMs).filter((a): a is number => a !== null);
+    const history = parts.map((f) => f.perMinute).filter((h) => !!h);
+    const addUp = (series: number[][]) => Array.from({ length: Math.max(0, ...series.map((s) => s.length)) }, (_, i) => series.reduce((n, s) => n + (s[i] ?? 0), 0));
+    return {
+      name,
+      counts: {
+        waiting: sum((f) => f.counts.waiting),
+        active: sum((f) => f.counts.active),
+        delayed: sum((f) => f.counts.delayed),
+        failed: sum((f) => f.counts.failed),
+        completed: sum((f) => f.counts.completed),
+      },
+      oldestWaitingAgeMs: ages.length ? Math.max(...ages) : null,
+      lastMinute: { completed: sum((f) => f.lastMinute.completed), failed: sum((f) => f.lastMinute.failed) },
+      ...(history.length ? { perMinute: { completed: addUp(history.map((h) => h.completed)), failed: addUp(history.map((h) => h.failed)) } } : {}),
+      shards: parts.map(({ counts, oldestWaitingAgeMs, lastMinute }, i) => ({ shard: physical[i]!.shard!, queue: physical[i]!.name, counts, oldestWaitingAgeMs, lastMinute })),
+    };
+  }
+
+  private async figuresOf(pq: PhysicalQueue, now: number): Promise<QueueFigures> {
+    const name = pq.kind;
+    const q = this.queues.byPhysical(pq);
     const since = now - 60_000;
     const [counts, oldest, completedLastMinute, failedLastMinute, completedHistory, failedHistory] = await Promise.all([
       q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed'),
