@@ -80,6 +80,16 @@ export class DeliveryLedger {
   }
 
   /**
+   * Records how a replayed dead letter ended on its registration only (success, or pruning when
+   * gone): its dispatch settled it when it was dead-lettered, and counting it again would make the
+   * dispatch's buckets add up to more than it queued.
+   */
+  async settleReplay(registrationId: string, settlement: DeliverySettlement, now = Date.now()): Promise<void> {
+    if (settlement.bucket === 'accepted') await this.registrations.recordDelivery(registrationId, 'success', now);
+    else if (settlement.bucket === 'gone') await this.registrations.remove(registrationId, { identity: settlement.prune }, now);
+  }
+
+  /**
    * Counts a failed attempt (throttled, transient) on the registration, before its delivery is
    * decided: returns the record the failure window is read from, undefined if the registration is gone.
    */
@@ -94,12 +104,13 @@ export class DeliveryLedger {
 
   /**
    * The registrations of a batch job still to be sent: not settled in the dispatch and not passed
-   * on by this job to another. A batch run again after a crash sends only those.
+   * on by this job to another. A batch run again after a crash sends only those. A `replay` (a
+   * dead letter sent again) is settled in its dispatch by definition: only its hand-offs count.
    */
-  async unsettled(dispatchId: string, batchJobId: string, registrationIds: readonly string[]): Promise<string[]> {
+  async unsettled(dispatchId: string, batchJobId: string, registrationIds: readonly string[], replay = false): Promise<string[]> {
     if (registrationIds.length === 0) return [];
     const [done, handedOff] = await Promise.all([
-      this.dispatches.settled(dispatchId, registrationIds),
+      replay ? registrationIds.map(() => 0) : this.dispatches.settled(dispatchId, registrationIds),
       this.redis.client.smismember(keys.batchHandedOff(batchJobId), ...registrationIds),
     ]);
     return registrationIds.filter((_, i) => !done[i] && !handedOff[i]);
