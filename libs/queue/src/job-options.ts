@@ -23,7 +23,7 @@ export const jobOptions = {
     // already settled are idempotent in the dispatch counters).
     attempts: 5,
     backoff: { type: 'exponential', delay: 1000, jitter: 1 },
-    removeOnComplete: { age: 3600, count: 20_000 },
+    removeOnComplete: { age: 3600, count: 100 }, // a bound, not per registration: a batch id added again sends only what DeliveryLedger.unsettled names
     removeOnFail: { age: 86_400, count: 10_000 },
   }),
   deadLetter: (): JobsOptions => ({ removeOnComplete: false, removeOnFail: false }),
