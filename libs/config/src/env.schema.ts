@@ -105,6 +105,9 @@ export const envSchema = z
     // A topic with at most this many Web Push registrations is delivered inside its fan-out job
     // (no second queue hop); 0 = always through delivery batch jobs. Default: one batch.
     DAVPUSH_INLINE_DELIVERY_MAX: int(0, 1000).default(50),
+    // Seconds an event's status record, its id's de-duplication and its dispatch's records (counters,
+    // settled and handed-off deliveries) are kept (docs/scaling.md "Event retention"); default one day.
+    DAVPUSH_EVENT_RETENTION_SECONDS: int(60, 2_592_000).default(86_400),
   })
   .superRefine((env, ctx) => {
     if (!!env.DAVPUSH_VAPID_PUBLIC_KEY !== !!env.DAVPUSH_VAPID_PRIVATE_KEY) {
