@@ -80,6 +80,7 @@ describe('DeadLetterService.replay on real Redis and BullMQ', () => {
         acceptedAt: 500,
         attempt: 0,
         requestId: 'req-1',
+        replay: true,
       });
       expect(deadline).toBeGreaterThanOrEqual(before + TTL_SECONDS * 1000);
       expect(deadline).toBeLessThanOrEqual(Date.now() + TTL_SECONDS * 1000);

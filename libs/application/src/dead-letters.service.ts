@@ -52,7 +52,10 @@ export class DeadLetterService {
   /**
    * Sends dead letters again with a fresh TTL (the default; their original one has usually passed)
    * and a fresh attempt count, then removes them from the dead-letter queue. No ids: up to 1000.
-   * Each goes back as a batch of one on its transport's queue, named after the dead letter.
+   * Each goes back as a batch of one on its transport's queue, named after the dead letter, marked
+   * `replay`: it is sent once more although its dispatch settled it (as failed), and what happens
+   * to it then is recorded on the registration (success, pruning, a new dead letter) but not counted
+   * in the dispatch again, so the event's status still reads as it ended (`failed` for this delivery).
    */
   async replay(ids?: readonly string[]): Promise<{ replayed: number; missing: string[] }> {
     const jobs = ids?.length
@@ -65,7 +68,7 @@ export class DeadLetterService {
       if (!job) continue;
       const d = job.data as DeadLetterJobData;
       const { registrationId, ...delivery } = d.delivery;
-      const batch = { ...delivery, registrationIds: [registrationId], attempt: 0, deadline: now + this.config.defaultTtlSeconds * 1000 };
+      const batch = { ...delivery, registrationIds: [registrationId], attempt: 0, deadline: now + this.config.defaultTtlSeconds * 1000, replay: true };
       await this.publisher.deliverBatchAt(d.transport, batch, now, `r${job.id}`);
       await job.remove();
       replayed++;

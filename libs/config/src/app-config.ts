@@ -41,6 +41,11 @@ export class AppConfig {
   readonly allowPrivatePushEndpoints!: boolean;
   readonly coalesceMs!: number;
   readonly defaultTtlSeconds!: number;
+  /**
+   * Seconds event status records, event-id de-duplication and dispatch records (counters, settled
+   * and handed-off deliveries) are kept, from the event's acceptance or the dispatch's last settlement.
+   */
+  readonly eventRetentionSeconds!: number;
   readonly ingestRatePerSecond!: number;
   readonly maxExpirySeconds!: number;
   /** docs/security.md "Limits": live registrations per tenant topic and per tenant principal (X-Davpush-Principal). */
@@ -150,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     allowPrivatePushEndpoints: e.DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS,
     coalesceMs: e.DAVPUSH_COALESCE_MS,
     defaultTtlSeconds: e.DAVPUSH_DEFAULT_TTL,
+    eventRetentionSeconds: e.DAVPUSH_EVENT_RETENTION_SECONDS,
     ingestRatePerSecond: e.DAVPUSH_INGEST_RATE,
     maxExpirySeconds: e.DAVPUSH_MAX_EXPIRY,
     limits: {

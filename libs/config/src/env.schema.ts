@@ -118,6 +118,9 @@ export const envSchema = z
     // at least one replica has it, up to the timeout, else 503 + Retry-After.
     DAVPUSH_DURABILITY: z.enum(['local', 'replicated']).default('local'),
     DAVPUSH_DURABILITY_TIMEOUT_MS: int(1, 60_000).default(1000),
+    // Seconds an event's status record, its id's de-duplication and its dispatch's records (counters,
+    // settled and handed-off deliveries) are kept (docs/scaling.md "Event retention"); default one day.
+    DAVPUSH_EVENT_RETENTION_SECONDS: int(60, 2_592_000).default(86_400),
   })
   .superRefine((env, ctx) => {
     if (!!env.DAVPUSH_VAPID_PUBLIC_KEY !== !!env.DAVPUSH_VAPID_PRIVATE_KEY) {

@@ -3,9 +3,11 @@ import type { JobsOptions } from 'bullmq';
 import { digest } from '@davpush/storage';
 
 /**
- * Every job option in one place. Completed jobs are kept for an hour: a fan-out re-run after a crash
- * re-adds deliveries under the same job id, and BullMQ ignores an id it still knows, which is what
- * keeps duplicates to at most one per registration.
+ * Every job option in one place. A fan-out re-run after a crash re-adds deliveries under the same
+ * job ids: BullMQ ignores an id it still knows, and a batch whose completed job was already removed
+ * runs again but sends only what `DeliveryLedger.unsettled` still names (libs/storage), which is
+ * what keeps duplicates to at most one per registration. Completed batch jobs are kept up to a
+ * fixed count, so no registration ids outlive a fan-out beyond that bound.
  */
 export const jobOptions = {
   fanout: (coalesceMs: number, immediate: boolean): JobsOptions => ({
@@ -28,7 +30,7 @@ export const jobOptions = {
     // already settled are idempotent in the dispatch counters).
     attempts: 5,
     backoff: { type: 'exponential', delay: 1000, jitter: 1 },
-    removeOnComplete: { age: 3600, count: 20_000 },
+    removeOnComplete: { age: 3600, count: 100 }, // a bound, not per registration: a batch id added again sends only what DeliveryLedger.unsettled names
     removeOnFail: { age: 86_400, count: 10_000 },
   }),
   deadLetter: (): JobsOptions => ({ removeOnComplete: false, removeOnFail: false }),

@@ -39,6 +39,11 @@ export interface DeliverJobData {
   /** Attempts already made for outcome-driven retries (429, 5xx); absent on the first. */
   attempt?: number;
   requestId?: string;
+  /**
+   * A replayed dead letter (and its retries): sent although its dispatch already settled it as
+   * failed, and never counted in that dispatch again (the event's status keeps its first ending).
+   */
+  replay?: boolean;
 }
 
 /**

@@ -23,7 +23,7 @@ describe('DeliveryLedger on real Redis', () => {
     server = await RedisServer.start();
     redis = new RedisService(loadConfig({ REDIS_URL: server.url }));
     registrations = new RegistrationStore(redis);
-    events = new DispatchStore(redis, registrations);
+    events = new DispatchStore(redis, registrations, loadConfig({ REDIS_URL: server.url }));
     sut = new DeliveryLedger(redis, events, registrations);
   });
   afterAll(async () => {

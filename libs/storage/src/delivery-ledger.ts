@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { DeliveryRecord, Subscription } from '@davpush/domain';
-import { DispatchStore, DROP_DONE_WHEN_SETTLED, RECORD_TTL_SECONDS } from './dispatch.store';
+import { DispatchStore, DROP_DONE_WHEN_SETTLED } from './dispatch.store';
 import { dispatchKeys, keys, tagOfId, topicKeys } from './keys';
 import { parseRegistrationId, settlementName } from './registration-id';
 import { RECORD_SUCCESS } from './registration.scripts';
@@ -22,6 +22,8 @@ for i = 3, #ARGV, 3 do
   succeeded(KEYS[k + 1], ARGV[i], ARGV[i + 1], now)
   if redis.call('SADD', KEYS[k + 3], ARGV[i + 2]) == 1 then
     redis.call('HINCRBY', KEYS[k + 2], 'accepted', 1)
+    -- Settled after the record expired (past the retention): not left behind for ever.
+    if redis.call('TTL', KEYS[k + 2]) == -1 then redis.call('EXPIRE', KEYS[k + 2], ARGV[2]) end
     redis.call('EXPIRE', KEYS[k + 3], ARGV[2])
     dropDoneWhenSettled(KEYS[k + 2], KEYS[k + 3])
   end
@@ -80,6 +82,16 @@ export class DeliveryLedger {
   }
 
   /**
+   * Records how a replayed dead letter ended on its registration only (success, or pruning when
+   * gone): its dispatch settled it when it was dead-lettered, and counting it again would make the
+   * dispatch's buckets add up to more than it queued.
+   */
+  async settleReplay(registrationId: string, settlement: DeliverySettlement, now = Date.now()): Promise<void> {
+    if (settlement.bucket === 'accepted') await this.registrations.recordDelivery(registrationId, 'success', now);
+    else if (settlement.bucket === 'gone') await this.registrations.remove(registrationId, { identity: settlement.prune }, now);
+  }
+
+  /**
    * Counts a failed attempt (throttled, transient) on the registration, before its delivery is
    * decided: returns the record the failure window is read from, undefined if the registration is gone.
    */
@@ -94,12 +106,13 @@ export class DeliveryLedger {
 
   /**
    * The registrations of a batch job still to be sent: not settled in the dispatch and not passed
-   * on by this job to another. A batch run again after a crash sends only those.
+   * on by this job to another. A batch run again after a crash sends only those. A `replay` (a
+   * dead letter sent again) is settled in its dispatch by definition: only its hand-offs count.
    */
-  async unsettled(dispatchId: string, batchJobId: string, registrationIds: readonly string[]): Promise<string[]> {
+  async unsettled(dispatchId: string, batchJobId: string, registrationIds: readonly string[], replay = false): Promise<string[]> {
     if (registrationIds.length === 0) return [];
     const [done, handedOff] = await Promise.all([
-      this.dispatches.settled(dispatchId, registrationIds),
+      replay ? registrationIds.map(() => 0) : this.dispatches.settled(dispatchId, registrationIds),
       this.redis.client.smismember(keys.batchHandedOff(batchJobId), ...registrationIds),
     ]);
     return registrationIds.filter((_, i) => !done[i] && !handedOff[i]);
@@ -109,7 +122,7 @@ export class DeliveryLedger {
   async handOff(batchJobId: string, registrationIds: readonly string[]): Promise<void> {
     if (registrationIds.length === 0) return;
     const key = keys.batchHandedOff(batchJobId);
-    await this.redis.client.multi().sadd(key, ...registrationIds).expire(key, RECORD_TTL_SECONDS).exec();
+    await this.redis.client.multi().sadd(key, ...registrationIds).expire(key, this.dispatches.retentionSeconds).exec();
   }
 
   /** One script call per topic (and dispatch) among the accepted pushes: its keys share a slot. */
@@ -123,7 +136,7 @@ export class DeliveryLedger {
     await Promise.all(
       [...groups.values()].map((group) => {
         const k: string[] = [];
-        const args: (string | number | Buffer)[] = [now, RECORD_TTL_SECONDS];
+        const args: (string | number | Buffer)[] = [now, this.dispatches.retentionSeconds];
         for (const a of group) {
           const d = dispatchKeys(a.dispatchId);
           const ref = parseRegistrationId(a.registrationId);

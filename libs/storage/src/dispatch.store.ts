@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@davpush/config';
 import type { ChangeEvent, DeliveryBucket, DispatchProgress } from '@davpush/domain';
 import { dispatchKeys, tagOfId, topicKeys, topicTag } from './keys';
 import { settlementName } from './registration-id';
@@ -7,18 +8,14 @@ import { RedisService } from './redis.service';
 import { RegistrationStore, type RegistrationTarget } from './registration.store';
 import { CLAIM, DROP_DONE_WHEN_SETTLED, FIX_TARGETS, RECORD_PROGRESS } from './dispatch.scripts';
 
-/**
- * How long dispatch and event status records are kept (GET /v1/events/{id}). An event id is
- * deduplicated for as long as its record lives: 24 h (README "HTTP API", `POST /v1/events`).
- */
-export const RECORD_TTL_SECONDS = 24 * 3600;
-
 export { DROP_DONE_WHEN_SETTLED };
 
 /** KEYS: 1 dispatch hash, 2 done set. ARGV: 1 registration id, 2 bucket, 3 ttl. Counts each registration once. */
 const SETTLE = new LuaScript(`${DROP_DONE_WHEN_SETTLED}
 if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
   redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+  -- A settlement after the record expired (past the retention) must not leave one behind for ever.
+  if redis.call('TTL', KEYS[1]) == -1 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
   redis.call('EXPIRE', KEYS[2], ARGV[3])
   dropDoneWhenSettled(KEYS[1], KEYS[2])
   return 1
@@ -55,10 +52,20 @@ export interface TargetsPage {
  */
 @Injectable()
 export class DispatchStore {
+  /**
+   * Seconds dispatch and event status records are kept (GET /v1/events/{id}), with the dispatch's
+   * settled and handed-off deliveries: `DAVPUSH_EVENT_RETENTION_SECONDS` (default 24 h). An event id
+   * is de-duplicated for as long as its record lives (README "HTTP API", `POST /v1/events`).
+   */
+  readonly retentionSeconds: number;
+
   constructor(
     private readonly redis: RedisService,
     private readonly registrations: RegistrationStore,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.retentionSeconds = config.eventRetentionSeconds;
+  }
 
   /**
    * Takes the pending events of a topic into dispatch `dispatchId` and (re)opens the topic's
@@ -66,7 +73,7 @@ export class DispatchStore {
    */
   async claim(tenantId: string, topic: string, dispatchId: string, now = Date.now(), coalesceMs = 0): Promise<ChangeEvent[]> {
     const k = topicKeys(topicTag(tenantId, topic));
-    const json = (await CLAIM.run(this.redis.client, [k.pending, dispatchKeys(dispatchId).record, k.window], [now, RECORD_TTL_SECONDS, coalesceMs])) as string | null;
+    const json = (await CLAIM.run(this.redis.client, [k.pending, dispatchKeys(dispatchId).record, k.window], [now, this.retentionSeconds, coalesceMs])) as string | null;
     return json ? (JSON.parse(json) as ChangeEvent[]) : [];
   }
 
@@ -82,7 +89,7 @@ export class DispatchStore {
    * must be one of this topic (`dispatchIdFor`).
    */
   async fixTargets(dispatchId: string, tenantId: string, topic: string, now = Date.now()): Promise<number> {
-    return (await FIX_TARGETS.run(this.redis.client, [topicKeys(topicTag(tenantId, topic)).expiry, dispatchKeys(dispatchId).targets], [now, RECORD_TTL_SECONDS])) as number;
+    return (await FIX_TARGETS.run(this.redis.client, [topicKeys(topicTag(tenantId, topic)).expiry, dispatchKeys(dispatchId).targets], [now, this.retentionSeconds])) as number;
   }
 
   /** A page of the dispatch's fixed list (cursor = offset, page of `pageSize` entries). */
@@ -113,7 +120,7 @@ export class DispatchStore {
   /** Settles one registration of the dispatch in `bucket`; false when it was settled before (not counted again). */
   async settle(dispatchId: string, registrationId: string, bucket: DeliveryBucket): Promise<boolean> {
     const k = dispatchKeys(dispatchId);
-    const r = await SETTLE.run(this.redis.client, [k.record, k.done], [settlementName(registrationId), bucket, RECORD_TTL_SECONDS]);
+    const r = await SETTLE.run(this.redis.client, [k.record, k.done], [settlementName(registrationId), bucket, this.retentionSeconds]);
     return r === 1;
   }
 

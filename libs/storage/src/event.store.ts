@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { ChangeEvent } from '@davpush/domain';
-import { DispatchStore, RECORD_TTL_SECONDS } from './dispatch.store';
+import { DispatchStore } from './dispatch.store';
 import { BUCKETS, bucketOf, keys, topicKeys, topicTag } from './keys';
 import { LuaScript } from './lua-script';
 import { REMOVE_IF_UNCHANGED } from './registration.scripts';
@@ -76,12 +76,12 @@ export class EventStore {
     for (const e of events) topics.set(JSON.stringify([e.tenantId, e.topic]), topicTag(e.tenantId, e.topic));
     await Promise.all([
       ...[...topics].map(([member, tag]) => client.zadd(keys.pendingBucket(bucketOf(tag)), 'GT', now, member)),
-      ...events.map((e) => client.set(keys.eventTopic(e.tenantId, e.id), topicTag(e.tenantId, e.topic), 'EX', RECORD_TTL_SECONDS, 'NX')),
+      ...events.map((e) => client.set(keys.eventTopic(e.tenantId, e.id), topicTag(e.tenantId, e.topic), 'EX', this.dispatches.retentionSeconds, 'NX')),
     ]);
     const results = await Promise.all(
       events.map((e) => {
         const k = topicKeys(topicTag(e.tenantId, e.topic));
-        return ACCEPT.run(client, [k.event(e.id), k.pending, k.expiry, k.window], [JSON.stringify(e), e.id, e.topic, e.receivedAt, RECORD_TTL_SECONDS, coalesceMs]);
+        return ACCEPT.run(client, [k.event(e.id), k.pending, k.expiry, k.window], [JSON.stringify(e), e.id, e.topic, e.receivedAt, this.dispatches.retentionSeconds, coalesceMs]);
       }),
     );
     return results.map((v) => {

@@ -29,7 +29,7 @@ describe('RegistrationStore on real Redis', () => {
     server = await RedisServer.start();
     redis = new RedisService(loadConfig({ REDIS_URL: server.url }));
     sut = new RegistrationStore(redis);
-    dispatches = new DispatchStore(redis, sut);
+    dispatches = new DispatchStore(redis, sut, loadConfig({ REDIS_URL: server.url }));
   });
   afterAll(async () => {
     await redis?.onApplicationShutdown();

@@ -11,7 +11,7 @@ import {
 import { ORIGIN_BUSY, OriginGate, PushGatewayRegistry, WEB_PUSH_BATCH_SIZE, type GateResult, type PushDelivery } from '@davpush/gateways';
 import { PushMetrics, redact } from '@davpush/observability';
 import { JobPublisher, deliverQueueFor, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
-import { DeliveryLedger, RegistrationStore, SecretStore } from '@davpush/storage';
+import { DeliveryLedger, RegistrationStore, SecretStore, type DeliverySettlement } from '@davpush/storage';
 import { BatchTickets } from './batch-tickets';
 import { MessageCache, type BuiltMessage } from './message-cache';
 
@@ -93,7 +93,7 @@ export class DeliveryService implements OnModuleInit {
 
   private async runBatch(batch: DeliverBatchJobData, batchJobId: string, now: number, fresh: boolean): Promise<void> {
     const { registrationIds, route: _route, ...common } = batch;
-    const open = fresh ? registrationIds : await this.ledger.unsettled(batch.dispatchId, batchJobId, registrationIds);
+    const open = fresh ? registrationIds : await this.ledger.unsettled(batch.dispatchId, batchJobId, registrationIds, batch.replay);
     const jobs = open.map((registrationId): DeliverJobData => ({ ...common, registrationId }));
     const prepared = await Promise.all(jobs.map((j) => this.prepare(j, now)));
     const sendable = prepared.map((p, i) => ({ p, job: jobs[i]! })).filter((x): x is { p: PushDelivery; job: DeliverJobData } => !('done' in x.p));
@@ -144,7 +144,7 @@ export class DeliveryService implements OnModuleInit {
    */
   async abandon(transport: Transport, jobs: readonly DeliverJobData[], reason: string, batchJobId?: string): Promise<void> {
     if (jobs.length === 0) return;
-    const open = new Set(await this.ledger.unsettled(jobs[0]!.dispatchId, batchJobId ?? '', jobs.map((j) => j.registrationId)));
+    const open = new Set(await this.ledger.unsettled(jobs[0]!.dispatchId, batchJobId ?? '', jobs.map((j) => j.registrationId), jobs[0]!.replay));
     for (const job of jobs) if (open.has(job.registrationId)) await this.giveUp(job, transport, `gave up after repeated internal errors: ${reason}`);
   }
 
@@ -179,7 +179,7 @@ export class DeliveryService implements OnModuleInit {
   private async prepare(job: DeliverJobData, now: number): Promise<PushDelivery | Extract<DeliveryStep, { done: string }>> {
     const reg = await this.registrations.get(job.registrationId, job.tenantId, now);
     if (!reg) {
-      await this.ledger.settle(job.dispatchId, job.registrationId, { bucket: 'skipped' });
+      await this.settle(job, job.registrationId, { bucket: 'skipped' });
       return { done: 'skipped' };
     }
     // The first attempt is always made, with what is left of the TTL (0 at the least: RFC 8030 §5.2,
@@ -213,12 +213,12 @@ export class DeliveryService implements OnModuleInit {
     const decision = decideDelivery(outcome, record, { attempt: job.attempt ?? 0, deadline: job.deadline }, now, this.policies);
     switch (decision.action) {
       case 'accepted':
-        await this.ledger.settle(job.dispatchId, reg.id, { bucket: 'accepted' });
+        await this.settle(job, reg.id, { bucket: 'accepted' });
         this.metrics.endToEnd.observe({ transport: reg.subscription.type }, (now - job.acceptedAt) / 1000);
         this.logger.debug?.({ msg: 'delivered', ...log });
         return { done: 'accepted', outcome };
       case 'prune':
-        await this.ledger.settle(job.dispatchId, reg.id, { bucket: 'gone', prune: reg.subscription }, now);
+        await this.settle(job, reg.id, { bucket: 'gone', prune: reg.subscription }, now);
         this.metrics.prunes.inc({ transport: reg.subscription.type, reason: decision.reason });
         if (decision.reason === 'gone') this.logger.log({ msg: 'registration pruned', reason, ...log });
         else this.logger.log({ msg: 'registration pruned after repeated failures', failures: record?.consecutiveFailures, ...log });
@@ -236,10 +236,14 @@ export class DeliveryService implements OnModuleInit {
 
   private async giveUp(job: DeliverJobData, transport: Transport, reason: string, outcome?: DeliveryOutcome): Promise<Extract<DeliveryStep, { done: string }>> {
     await this.publisher.deadLetter({ queue: deliverQueueFor(transport), transport, reason, delivery: job, failedAt: Date.now() });
-    await this.ledger.settle(job.dispatchId, job.registrationId, { bucket: 'failed' });
+    await this.settle(job, job.registrationId, { bucket: 'failed' });
     this.metrics.deadLetters.inc({ transport, reason: outcome?.kind ?? 'expired' });
     this.logger.warn({ msg: 'dead-lettered', reason, dispatchId: job.dispatchId, registration: redact(job.registrationId), requestId: job.requestId });
     return { done: 'failed', outcome };
   }
 
+  /** A replayed dead letter was settled in its dispatch already: only its registration learns the result. */
+  private settle(job: DeliverJobData, registrationId: string, settlement: DeliverySettlement, now = Date.now()): Promise<void> {
+    return job.replay ? this.ledger.settleReplay(registrationId, settlement, now) : this.ledger.settle(job.dispatchId, registrationId, settlement, now);
+  }
 }
