@@ -31,13 +31,25 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   /**
-   * `cluster_state` from `CLUSTER INFO` (`ok` or `fail`) of one node on a Redis Cluster; undefined
-   * on a single Redis. Rejects when no node answers.
+   * `cluster_state` from `CLUSTER INFO` (`ok` or `fail`) of every master ioredis knows, worst first
+   * (`ok` only when every master says `ok`: one node's view lags a failover by its node timeout);
+   * undefined on a single Redis. Rejects when a master does not answer.
    */
   async clusterState(): Promise<string | undefined> {
+    return (await this.clusterStates())?.find((n) => n.state !== 'ok')?.state ?? (this.client instanceof Cluster ? 'ok' : undefined);
+  }
+
+  /** `cluster_state` per master (`host:port`), undefined on a single Redis; see clusterState(). */
+  async clusterStates(): Promise<{ node: string; state: string }[] | undefined> {
     if (!(this.client instanceof Cluster)) return undefined;
-    const info = String(await this.client.cluster('INFO'));
-    return /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unknown';
+    const masters = this.client.nodes('master');
+    if (masters.length === 0) return [{ node: 'none', state: 'unknown' }];
+    return Promise.all(
+      masters.map(async (m) => {
+        const info = String(await m.cluster('INFO'));
+        return { node: `${m.options.host}:${m.options.port}`, state: /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unknown' };
+      }),
+    );
   }
 
   async ping(): Promise<void> {
