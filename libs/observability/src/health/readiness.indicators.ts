@@ -50,7 +50,7 @@ export class ReadinessIndicators {
     private readonly replication: ReplicationStatsService,
   ) {}
 
-  /** Redis answers PING; on a Redis Cluster, also `cluster_state:ok` (reported as `clusterState`). */
+  /** Redis answers PING; on a Redis Cluster, also `cluster_state:ok` on every master (reported as `clusterState`). */
   async redis(): Promise<HealthIndicatorResult> {
     const check = this.indicator.check('redis');
     try {
