@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { NestFactory } from '@nestjs/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@davpush/config';
@@ -7,6 +10,7 @@ import type { AdminQueuesView } from '../../apps/api/src/operations/admin-queues
 import { runCli, type OpenContext } from '../../apps/davpush/src/cli/cli';
 import { FakePushService } from '../support/fake-push-service';
 import { RedisCluster } from '../support/redis-cluster';
+import { ServiceProcess } from '../operations/service-process';
 import { ADMIN_TOKEN, eventually, type Harness } from '../e2e/harness';
 import { useClusterWorld } from './cluster-world';
 
@@ -103,5 +107,28 @@ describe('operations on a Redis Cluster with sharded queues', () => {
     expect(push.received(push.idOf(client)).filter((r) => r.status === 201)).toHaveLength(1);
     expect(JSON.parse((await cli(['dlq', 'list', '--json'])).out)).toEqual([]);
     expect(tenant.id).not.toBe(w.tenantId);
+  }, 60_000);
+
+  it('a process started on the cluster names REDIS_CLUSTER_NODES, the shards and the durability in its banner; the installed CLI runs on it', async () => {
+    const env = { REDIS_CLUSTER_NODES: cluster.nodesEnv, DAVPUSH_QUEUE_SHARDS: String(SHARDS), DAVPUSH_VAPID_SUBJECT: 'mailto:ops@davpush.test' };
+    const dataDir = ServiceProcess.dataDir();
+    try {
+      const worker = await ServiceProcess.start({ role: 'worker', env, dataDir });
+      try {
+        expect(worker.banner()).toMatchObject({ redis: `REDIS_CLUSTER_NODES ${cluster.nodesEnv}`, queueShards: '3', durability: 'local' });
+      } finally {
+        worker.signal('SIGTERM');
+        await worker.exitWithin(15_000);
+      }
+      // bin/davpush.js, as `npx davpush stats` runs it, with nothing but REDIS_CLUSTER_NODES.
+      const { stdout } = await promisify(execFile)(process.execPath, [path.resolve(__dirname, '../../bin/davpush.js'), 'stats', '--json'], {
+        env: { ...process.env, ...env, DAVPUSH_DATA_DIR: dataDir },
+        timeout: 30_000,
+      });
+      const stats = JSON.parse(stdout) as { registrations: { total: number; byTransport: Record<string, number>; sampled: boolean } };
+      expect(stats.registrations).toEqual({ total: 1, byTransport: { 'web-push': 1, fcm: 0 }, sampled: false });
+    } finally {
+      ServiceProcess.removeDataDirs();
+    }
   }, 60_000);
 });

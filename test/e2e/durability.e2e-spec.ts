@@ -23,10 +23,12 @@ describe('durability: replicated', () => {
   let push: FakePushService;
   let apiKey: string;
 
+  let primaryPort: number;
+
   beforeAll(async () => {
     [primary, replica] = await Promise.all([RedisServer.start(), RedisServer.start()]);
     // Replication runs over TCP: give the primary a loopback port and point the replica at it.
-    const port = await freePort();
+    const port = (primaryPort = await freePort());
     const p = new Redis({ path: primary.socketPath });
     await p.config('SET', 'port', String(port));
     await p.config('SET', 'bind', '127.0.0.1');
@@ -120,5 +122,28 @@ describe('durability: replicated', () => {
     } finally {
       await worker.close();
     }
+  }, 30_000);
+
+  it('readiness reports durability down, naming the master, and the gauge reads 0, while the master has no replica', async () => {
+    const ready = await h.request('GET', '/health/ready');
+    expect(ready.status).toBe(200);
+    const up = ((await ready.json()) as { details: { durability: { status: string; replicasOnline: Record<string, number> } } }).details.durability;
+    expect(up.status).toBe('up');
+    const [master] = Object.keys(up.replicasOnline);
+    expect(up.replicasOnline).toEqual({ [master!]: 1 });
+    expect(await (await h.request('GET', '/metrics')).text()).toContain(`davpush_redis_replicas_online{master="${master}"} 1\n`);
+
+    // The replica leaves: every write would now wait in vain (503 replication-timeout).
+    await replicaClient.replicaof('NO', 'ONE');
+    const notReady = await eventually(async () => {
+      const r = await h.request('GET', '/health/ready');
+      return r.status === 503 && ((await r.json()) as { details: { durability: Record<string, unknown> } });
+    }, 10_000, 'readiness 503');
+    expect(notReady.details.durability).toMatchObject({ status: 'down', mode: 'replicated', mastersWithoutReplica: [master], replicasOnline: { [master!]: 0 } });
+    await eventually(async () => (await (await h.request('GET', '/metrics')).text()).includes(`davpush_redis_replicas_online{master="${master}"} 0\n`), 10_000, 'gauge at 0');
+
+    // It comes back: ready again.
+    await replicaClient.replicaof('127.0.0.1', primaryPort);
+    await eventually(async () => (await h.request('GET', '/health/ready')).status === 200, 15_000, 'ready again');
   }, 30_000);
 });

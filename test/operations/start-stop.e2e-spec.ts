@@ -160,6 +160,7 @@ describe('starting and stopping the real process', () => {
   it('SIGTERM while Redis is unreachable still exits within DAVPUSH_SHUTDOWN_TIMEOUT_MS; connection errors are rate-limited JSON lines', async () => {
     const redis = await RedisServer.start();
     const s = track(await ServiceProcess.start({ env: { REDIS_URL: redis.url, DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
+    expect(s.banner()).toMatchObject({ redis: `REDIS_URL ${redis.url}`, queueShards: '1', durability: 'local' });
     await redis.stop();
     const until = Date.now() + 10_000;
     while (!s.json().some((l) => msg(l) === 'redis connection error') && Date.now() < until) await new Promise((r) => setTimeout(r, 100));

@@ -4,6 +4,7 @@ export * from './observability.module';
 export * from './stats/cached';
 export * from './stats/queue-stats.service';
 export * from './stats/registration-stats.service';
+export * from './stats/replication-stats.service';
 export * from './health/shutdown-state';
 export * from './health/readiness.indicators';
 export * from './health/proxy-upstream.state';

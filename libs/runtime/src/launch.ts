@@ -6,7 +6,7 @@ import { ConfigError } from '@davpush/config';
 import { ShutdownState, within } from '@davpush/observability';
 import { createLogger, prepareRuntime, type Runtime } from './bootstrap';
 import { mountHome, serviceLinks, type ServiceLink } from './home';
-import { reachRedis } from './redis-reachability';
+import { configuredRedis, reachRedis } from './redis-reachability';
 import { startUpWarnings } from './start-up-warnings';
 
 /** One process role (`npm start`, `start:api`, `start:worker`) as the launcher runs it. */
@@ -167,6 +167,8 @@ const LABELS: Record<string, string> = {
   concurrency: 'concurrency',
   proxy: 'WebDAV-Push proxy',
   proxyTenant: 'proxy tenant',
+  queueShards: 'queue shards',
+  durability: 'durability',
 };
 
 /** The start-up warnings, then the banner: one JSON line in JSON mode, a short block in pretty mode. */
@@ -175,8 +177,8 @@ function banner<A extends INestApplicationContext>(role: RoleSpec<A>, runtime: R
   // A role without a listener of the launcher's (the proxy alone) has no probe or metrics links.
   const links: ServiceLink[] = role.listen ? serviceLinks(base, role) : [];
   const adopted = runtime.redis?.adopted ? ', adopted from an earlier start' : '';
-  const redis = runtime.redis?.spawned ? `private redis-server (AOF) at ${runtime.redis.url}${adopted}` : runtime.redis ? `${runtime.redis.url} (already running)` : 'REDIS_URL';
-  const details: Record<string, string> = { ...role.details?.(runtime, app), redis };
+  const redis = runtime.redis?.spawned ? `private redis-server (AOF) at ${runtime.redis.url}${adopted}` : runtime.redis ? `${runtime.redis.url} (already running)` : configuredRedis(config);
+  const details: Record<string, string> = { ...role.details?.(runtime, app), redis, queueShards: String(config.queues.shards), durability: config.durability.mode };
   // Warnings first: the banner is the last start-up line, the one left on screen.
   for (const warning of startUpWarnings(config)) logger.warn(warning, 'Bootstrap');
   if (config.log.format === 'json') {

@@ -11,10 +11,21 @@ function redactRedisUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
 }
 
+/** Cluster nodes fit for a log line: `host:port,…`, anything before an `@` in a host redacted. */
+function redactNodes(nodes: { host: string; port: number }[] | undefined): string {
+  return (nodes ?? []).map((n) => `${n.host.replace(/^.*@/, '[redacted]@')}:${n.port}`).join(',');
+}
+
 /** Where the config points, for messages: the redacted URL, or the cluster nodes. */
 function redisLocation(config: AppConfig): string {
   if (config.redis.url) return redactRedisUrl(config.redis.url);
-  return `cluster ${config.redis.clusterNodes?.map((n) => `${n.host}:${n.port}`).join(',')}`;
+  return `cluster ${redactNodes(config.redis.clusterNodes)}`;
+}
+
+/** For the start-up banner: which variable configures Redis, and its redacted value. */
+export function configuredRedis(config: AppConfig): string {
+  if (config.redis.clusterNodes) return `REDIS_CLUSTER_NODES ${redactNodes(config.redis.clusterNodes)}`;
+  return config.redis.url ? `REDIS_URL ${redactRedisUrl(config.redis.url)}` : 'REDIS_URL';
 }
 
 /**

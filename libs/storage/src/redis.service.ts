@@ -31,13 +31,32 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   /**
-   * `cluster_state` from `CLUSTER INFO` (`ok` or `fail`) of one node on a Redis Cluster; undefined
-   * on a single Redis. Rejects when no node answers.
+   * The cluster's state for readiness, from `CLUSTER INFO` of every master ioredis knows (one node's
+   * view lags a failover by its node timeout): `ok` when every master says `ok`, else the first other
+   * `cluster_state` (`fail`), else `unreachable` when a master did not answer within `timeoutMs`.
+   * Undefined on a single Redis.
    */
-  async clusterState(): Promise<string | undefined> {
+  async clusterState(timeoutMs = 800): Promise<string | undefined> {
+    const states = await this.clusterStates(timeoutMs);
+    if (!states) return undefined;
+    return states.find((n) => n.state !== 'ok' && n.state !== 'unreachable')?.state ?? states.find((n) => n.state !== 'ok')?.state ?? 'ok';
+  }
+
+  /** `cluster_state` per master (`host:port`; `unreachable` when it did not answer), undefined on a single Redis. */
+  async clusterStates(timeoutMs = 800): Promise<{ node: string; state: string }[] | undefined> {
     if (!(this.client instanceof Cluster)) return undefined;
-    const info = String(await this.client.cluster('INFO'));
-    return /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unknown';
+    const masters = this.client.nodes('master');
+    if (masters.length === 0) return [{ node: 'none', state: 'unreachable' }];
+    return Promise.all(
+      masters.map(async (m) => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<string>((resolve) => {
+          timer = setTimeout(() => resolve(''), timeoutMs);
+        });
+        const info = await Promise.race([m.cluster('INFO').then(String, () => ''), late]).finally(() => clearTimeout(timer));
+        return { node: `${m.options.host}:${m.options.port}`, state: /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unreachable' };
+      }),
+    );
   }
 
   async ping(): Promise<void> {

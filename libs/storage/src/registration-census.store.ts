@@ -19,7 +19,9 @@ const PAGE = 1000;
 /**
  * Read-only counts over the registration indexes, for operators (metrics, `davpush stats`).
  * Storage keeps no per-transport counter, so the transports are read from at most `limit`
- * registrations: topics soonest to expire first (the sweep's buckets), each topic's soonest first.
+ * registrations: topics soonest to expire first (the sweep's buckets), each topic's soonest first,
+ * every registration of a topic (a page at a time) before the next topic. So when the topics hold
+ * fewer than `limit` live registrations, `seen` is exact.
  * The total counts every topic's live registrations: one ZCOUNT per topic, sent a page at a time.
  */
 @Injectable()
@@ -49,15 +51,21 @@ export class RegistrationCensusStore {
     for (const { tag } of soonest) {
       if (visited >= limit) break;
       const k = topicKeys(tag);
-      const identities = await client.zrangebyscoreBuffer(k.expiry, live, '+inf', 'LIMIT', 0, Math.min(PAGE, limit - visited));
-      if (identities.length === 0) continue;
-      visited += identities.length;
-      for (const value of await client.hmgetBuffer(k.registrations, ...identities)) {
-        const type = transportOfValue(value);
-        if (type) {
-          seen[type]++;
-          readable++;
+      // A topic may hold more than a page: read it a page at a time, so that below `limit` every
+      // registration is counted (an exact split), not the first page of each topic.
+      for (let offset = 0; visited < limit; offset += PAGE) {
+        const count = Math.min(PAGE, limit - visited);
+        const identities = await client.zrangebyscoreBuffer(k.expiry, live, '+inf', 'LIMIT', offset, count);
+        if (identities.length === 0) break;
+        visited += identities.length;
+        for (const value of await client.hmgetBuffer(k.registrations, ...identities)) {
+          const type = transportOfValue(value);
+          if (type) {
+            seen[type]++;
+            readable++;
+          }
         }
+        if (identities.length < count) break;
       }
     }
     return { total, seen, visited, readable };

@@ -80,18 +80,34 @@ function connectionsOf(client: RedisClient): Redis[] {
   return client instanceof Cluster ? client.nodes('master') : [client];
 }
 
+/** One master and how many replicas it has online (in sync, so they acknowledge `WAIT`). */
+export interface MasterReplicas {
+  /** `host:port` (or the unix socket path) of the master. */
+  master: string;
+  /** Replicas with `state=online` in the master's `INFO replication`. */
+  online: number;
+}
+
+/**
+ * Each master's online replicas (`INFO replication`, https://redis.io/docs/latest/commands/info/):
+ * the single Redis, or every master of a Cluster as ioredis currently knows them. A replica still
+ * syncing (`wait_bgsave`, `send_bulk`) does not acknowledge `WAIT`, so it does not count.
+ * Rejects when a master does not answer.
+ */
+export async function replicasPerMaster(client: RedisClient): Promise<MasterReplicas[]> {
+  return Promise.all(
+    connectionsOf(client).map(async (node) => {
+      const info = String(await node.info('replication'));
+      const online = [...info.matchAll(/^slave\d+:.*state=online/gm)].length;
+      return { master: node.options.path ?? `${node.options.host}:${node.options.port}`, online };
+    }),
+  );
+}
+
 /**
  * For the start-up check of DAVPUSH_DURABILITY=replicated: the masters without a connected,
  * in-sync replica (`INFO replication`), as `host:port`; empty when every master has one.
  */
 export async function mastersWithoutReplica(client: RedisClient): Promise<string[]> {
-  const nodes = connectionsOf(client);
-  const lacking = await Promise.all(
-    nodes.map(async (node) => {
-      const info = String(await node.info('replication'));
-      const online = [...info.matchAll(/^slave\d+:.*state=online/gm)].length;
-      return online > 0 ? undefined : node.options.path ?? `${node.options.host}:${node.options.port}`;
-    }),
-  );
-  return lacking.filter((n): n is string => !!n);
+  return (await replicasPerMaster(client)).filter((m) => m.online < 1).map((m) => m.master);
 }

@@ -78,6 +78,7 @@ export class HealthController {
       () => this.readiness.queues(),
       () => this.readiness.backlog(),
       () => this.readiness.vapid(),
+      ...(this.readiness.durable ? [() => this.readiness.durability()] : []),
       ...this.readiness.credentials().map((r) => () => r),
       ...(proxy ? [() => proxy] : []),
     ]);

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, type AppConfig } from '@davpush/config';
 import type { PushGatewayRegistry, VapidService } from '@davpush/gateways';
 import { QueueName } from '@davpush/queue';
-import type { RedisService } from '@davpush/storage';
+import type { MasterReplicas, RedisService } from '@davpush/storage';
 import type { QueueFigures, QueuesSnapshot, QueueStatsService } from '../stats/queue-stats.service';
+import type { ReplicationStatsService } from '../stats/replication-stats.service';
 import { ProxyUpstreamState } from './proxy-upstream.state';
 import { ReadinessIndicators, reportsCredentialState, type CredentialState } from './readiness.indicators';
 
@@ -25,6 +26,7 @@ interface Parts {
   clusterState?: () => Promise<string | undefined>;
   env?: Record<string, string>;
   proxy?: ProxyUpstreamState;
+  masters?: () => Promise<MasterReplicas[]>;
 }
 
 function sut(p: Parts = {}): ReadinessIndicators {
@@ -33,7 +35,9 @@ function sut(p: Parts = {}): ReadinessIndicators {
   const gateways = p.gateways ?? { 'web-push': {} };
   const registry = { transports: () => Object.keys(gateways), for: (t: string) => gateways[t] } as unknown as PushGatewayRegistry;
   const redis = { ping: p.ping ?? (async () => undefined), clusterState: p.clusterState ?? (async () => undefined) } as unknown as RedisService;
-  return new ReadinessIndicators(new HealthIndicatorService(), config(p.env), redis, stats, vapid, registry, p.proxy ?? new ProxyUpstreamState());
+  const cfg = config(p.env);
+  const replication = { replicated: cfg.durability.mode === 'replicated', masters: p.masters ?? (async () => []) } as unknown as ReplicationStatsService;
+  return new ReadinessIndicators(new HealthIndicatorService(), cfg, redis, stats, vapid, registry, p.proxy ?? new ProxyUpstreamState(), replication);
 }
 
 const snap = (...queues: QueueFigures[]): (() => Promise<QueuesSnapshot>) => async () => ({ at: Date.now(), queues, errors: [] });
@@ -165,5 +169,28 @@ describe('ReadinessIndicators.proxy', () => {
     expect(state.reachable(false, 'ECONNREFUSED')).toBe(false);
     expect(state.reachable(true)).toBe(true);
     expect(state.reachable(true)).toBe(false);
+  });
+});
+
+describe('ReadinessIndicators.durability', () => {
+  const replicated = { DAVPUSH_DURABILITY: 'replicated' };
+
+  it('is not checked under DAVPUSH_DURABILITY=local', () => {
+    expect(sut().durable).toBe(false);
+    expect(sut({ env: replicated }).durable).toBe(true);
+  });
+
+  it.each([
+    ['every master has a replica', [{ master: 'a:1', online: 2 }, { master: 'b:1', online: 1 }], 'up', undefined],
+    ['one master has none', [{ master: 'a:1', online: 2 }, { master: 'b:1', online: 0 }], 'down', ['b:1']],
+  ])('%s → %s', async (_, masters, status, lacking) => {
+    const result = await sut({ env: replicated, masters: async () => masters }).durability();
+    expect(result.durability).toMatchObject({ status, mode: 'replicated', replicasOnline: Object.fromEntries(masters.map((m) => [m.master, m.online])) });
+    expect(result.durability!['mastersWithoutReplica']).toEqual(lacking);
+  });
+
+  it('is down when a master does not answer', async () => {
+    const result = await sut({ env: replicated, masters: () => Promise.reject(new Error('ECONNREFUSED')) }).durability();
+    expect(result.durability).toEqual({ status: 'down', mode: 'replicated', message: 'ECONNREFUSED' });
   });
 });

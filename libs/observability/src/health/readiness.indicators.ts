@@ -5,6 +5,7 @@ import { PushGatewayRegistry, VapidService } from '@davpush/gateways';
 import { RedisService } from '@davpush/storage';
 import { within } from '../stats/cached';
 import { DELIVERY_PATH_QUEUES, QueueStatsService } from '../stats/queue-stats.service';
+import { ReplicationStatsService } from '../stats/replication-stats.service';
 import { ProxyUpstreamState } from './proxy-upstream.state';
 
 /**
@@ -46,9 +47,10 @@ export class ReadinessIndicators {
     private readonly vapidService: VapidService,
     private readonly gateways: PushGatewayRegistry,
     private readonly proxyUpstream: ProxyUpstreamState,
+    private readonly replication: ReplicationStatsService,
   ) {}
 
-  /** Redis answers PING; on a Redis Cluster, also `cluster_state:ok` (reported as `clusterState`). */
+  /** Redis answers PING; on a Redis Cluster, also `cluster_state:ok` on every master (reported as `clusterState`). */
   async redis(): Promise<HealthIndicatorResult> {
     const check = this.indicator.check('redis');
     try {
@@ -59,6 +61,32 @@ export class ReadinessIndicators {
     } catch (err) {
       return check.down({ message: (err as Error).message });
     }
+  }
+
+  /**
+   * DAVPUSH_DURABILITY=replicated only (see `durable`): every Redis master has at least one
+   * online replica (`INFO replication`). Accepted writes wait for a replica of every master
+   * (docs/durability.md), so one master without a replica makes every event and registration a 503
+   * `replication-timeout`: `down`, naming the masters (`host:port`) and their replica counts.
+   */
+  async durability(): Promise<HealthIndicatorResult> {
+    const check = this.indicator.check('durability');
+    try {
+      const masters = await within(this.replication.masters(SNAPSHOT_MAX_AGE_MS), REDIS_TIMEOUT_MS, 'INFO replication');
+      const replicasOnline = Object.fromEntries(masters.map((m) => [m.master, m.online]));
+      const lacking = masters.filter((m) => m.online < 1).map((m) => m.master);
+      if (lacking.length > 0) {
+        return check.down({ mode: 'replicated', mastersWithoutReplica: lacking, replicasOnline, message: 'every write waits for a replica of every master: events and registrations answer 503 until one is back' });
+      }
+      return check.up({ mode: 'replicated', replicasOnline });
+    } catch (err) {
+      return check.down({ mode: 'replicated', message: (err as Error).message });
+    }
+  }
+
+  /** Whether readiness checks `durability` (DAVPUSH_DURABILITY=replicated). */
+  get durable(): boolean {
+    return this.replication.replicated;
   }
 
   /** Every queue (QueueName) answers its counts. */

@@ -3,6 +3,7 @@ import { Gauge } from 'prom-client';
 import { PushMetrics } from '../push-metrics';
 import { QueueStatsService } from './queue-stats.service';
 import { RegistrationStatsService } from './registration-stats.service';
+import { ReplicationStatsService } from './replication-stats.service';
 
 const STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 
@@ -16,7 +17,7 @@ const STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 export class OperationalGauges {
   private readonly logger = new Logger(OperationalGauges.name);
 
-  constructor(metrics: PushMetrics, queues: QueueStatsService, registrations: RegistrationStatsService) {
+  constructor(metrics: PushMetrics, queues: QueueStatsService, registrations: RegistrationStatsService, replication: ReplicationStatsService) {
     const registers = [metrics.registry];
     const snapshot = () => queues.snapshot().catch((err: Error) => this.failed('queues', err));
     const jobs: Gauge<'queue' | 'state'> = new Gauge({
@@ -52,6 +53,18 @@ export class OperationalGauges {
         live.reset();
         if (!counts) return;
         for (const [transport, n] of Object.entries(counts.byTransport)) live.set({ transport }, n);
+      },
+    });
+    // docs/durability.md: under DAVPUSH_DURABILITY=replicated a master at 0 answers every write with 503.
+    const replicas: Gauge<'master'> = new Gauge({
+      name: 'davpush_redis_replicas_online',
+      help: 'Online (in-sync) replicas of each Redis master, from INFO replication (cached 2 s)',
+      labelNames: ['master'] as const,
+      registers,
+      collect: async () => {
+        const masters = await replication.masters().catch((err: Error) => this.failed('replication', err));
+        replicas.reset();
+        for (const m of masters ?? []) replicas.set({ master: m.master }, m.online);
       },
     });
   }

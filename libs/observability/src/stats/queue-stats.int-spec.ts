@@ -114,4 +114,17 @@ describe('QueueStatsService and RegistrationStatsService on real Redis and BullM
     // The 4 soonest to expire are web-push: the sample says 100 % web-push, scaled to the exact total.
     expect(await stats.counts(0)).toEqual({ total: 8, byTransport: { 'web-push': 8, fcm: 0 }, sampled: true });
   });
+
+  it('counts every registration of a topic larger than one read page, exactly', async () => {
+    const store = app.get(RegistrationStore);
+    const now = Date.now();
+    const add = (sub: Subscription, topic: string, n: number) =>
+      store.upsert('t1', topic, { subscription: sub, trigger: { contentUpdate: { depth: '1' } }, expiresAt: now + 86_400_000 + n }, undefined, now);
+    // One topic of 2,500 Web Push registrations (the census reads 1,000 at a time), and 3 FCM elsewhere.
+    for (let i = 0; i < 2500; i += 250) await Promise.all(Array.from({ length: 250 }, (_, j) => add(webPush(i + j), 'big', i + j)));
+    for (let i = 0; i < 3; i++) await add(fcm(i), `small-${i}`, 5000 + i);
+    const stats = app.get(RegistrationStatsService);
+    stats.maxScanned = 20_000;
+    expect(await stats.counts(0)).toEqual({ total: 2503, byTransport: { 'web-push': 2500, fcm: 3 }, sampled: false });
+  });
 });
