@@ -50,7 +50,12 @@ export async function clusterBench(ctx: ClusterBenchContext): Promise<Figure[]> 
       ['single', { REDIS_URL: single.url }, [{ host: '127.0.0.1', port: single.port }]],
       ['cluster', { REDIS_CLUSTER_NODES: cluster.nodesEnv }, cluster.nodes],
     ] as const) {
-      const deployment = await Deployment.start({ redisEnv, work: `${ctx.work}/${name}`, caPath: ctx.caPath, adminToken: ctx.adminToken });
+      const deployment = await Deployment.start({
+        redisEnv,
+        work: `${ctx.work}/${name}`,
+        caPath: ctx.caPath,
+        adminToken: ctx.adminToken,
+      });
       started.unshift(deployment); // stopped before the Redis it uses
       sides.push({ name, deployment, nodes: RedisNodes.connect([...addresses]) });
     }
@@ -79,9 +84,15 @@ async function measure(ctx: ClusterBenchContext, single: Side, cluster: Side): P
     sizes.set(side.name, { registration, queued });
     await side.deployment.addWorker();
     // Those events delivered: the worker's warm-up (JIT, connections, VAPID header cache).
-    await until(async () => (await ctx.sink.ask('count')) - delivered >= total, 120_000, `${side.name}: queued events delivered`);
+    await until(
+      async () => (await ctx.sink.ask('count')) - delivered >= total,
+      120_000,
+      `${side.name}: queued events delivered`,
+    );
     await settled(ctx.sink);
-    process.stdout.write(`cluster bench, ${side.name}: ${Math.round(registration)} B per registration, ${Math.round(queued)} B per event waiting for fan-out, keys per master ${(await side.nodes.keysPerMaster()).join('/')}\n`);
+    process.stdout.write(
+      `cluster bench, ${side.name}: ${Math.round(registration)} B per registration, ${Math.round(queued)} B per event waiting for fan-out, keys per master ${(await side.nodes.keysPerMaster()).join('/')}\n`,
+    );
   }
 
   const ingest = { single: [] as number[], cluster: [] as number[] };
@@ -94,7 +105,10 @@ async function measure(ctx: ClusterBenchContext, single: Side, cluster: Side): P
       ingest[side.name as 'single' | 'cluster'].push(events / m.seconds);
       ingestCost.set(side.name, { bytes: m.bytes / events, apiCpu: m.apiCpu / events, redisCpu: m.redisCpu / events });
     }
-    if (r > 0) process.stdout.write(`cluster ingest round ${r}: single ${ingest.single.at(-1)!.toFixed(0)}/s, cluster ${ingest.cluster.at(-1)!.toFixed(0)}/s\n`);
+    if (r > 0)
+      process.stdout.write(
+        `cluster ingest round ${r}: single ${ingest.single.at(-1)!.toFixed(0)}/s, cluster ${ingest.cluster.at(-1)!.toFixed(0)}/s\n`,
+      );
   }
 
   const pushes = { single: [] as number[], cluster: [] as number[], two: [] as number[] };
@@ -113,7 +127,9 @@ async function measure(ctx: ClusterBenchContext, single: Side, cluster: Side): P
     await deliveryRound(ctx, cluster.deployment, `w${r}`); // the new worker's warm-up
     await deliver(cluster, 'two', `t${r}`);
     await cluster.deployment.removeWorker();
-    process.stdout.write(`cluster web-push round ${r}: single ${pushes.single.at(-1)!.toFixed(0)}/s, cluster ${pushes.cluster.at(-1)!.toFixed(0)}/s, cluster with 2 workers ${pushes.two.at(-1)!.toFixed(0)}/s\n`);
+    process.stdout.write(
+      `cluster web-push round ${r}: single ${pushes.single.at(-1)!.toFixed(0)}/s, cluster ${pushes.cluster.at(-1)!.toFixed(0)}/s, cluster with 2 workers ${pushes.two.at(-1)!.toFixed(0)}/s\n`,
+    );
   }
 
   // What a delivered event keeps for 24 h: one more round, keys that expire in more than an hour.
@@ -132,39 +148,138 @@ async function measure(ctx: ClusterBenchContext, single: Side, cluster: Side): P
   const us = (xs: number[]) => xs.map((x) => x * 1e6);
   const shape = `${total.toLocaleString('en')} pushes over ${TOPICS} topics, event → push service 201`;
   return [
-    figure(`Cluster (3 masters + 3 replicas), 1 worker process: Web Push throughput, ${shape}`, 'pushes/s', pushes.cluster, pushes.single, 'single Redis, 1 worker process', 0.8),
-    figure('Cluster, 2 worker processes vs 1 (same cluster, information: 2-core machine)', 'pushes/s', pushes.two, pushes.cluster, 'cluster, 1 worker process', 0),
-    figure(`Cluster ingest, ${INGEST_CLIENTS} clients × batches of 1,000 events (one API process)`, 'events/s', ingest.cluster, ingest.single, 'single Redis', 0),
-    figure('CPU of the worker processes per push (cluster, 1 worker)', 'µs', us(workerCpu.cluster), us(workerCpu.single), 'single Redis', 0),
-    figure('CPU of the worker processes per push (cluster, 2 workers)', 'µs', us(workerCpu.two), us(workerCpu.cluster), 'cluster, 1 worker', 0),
-    figure('CPU of the Redis masters per push (cluster, 1 worker)', 'µs', us(redisCpu.cluster), us(redisCpu.single), 'single Redis', 0),
-    figure('CPU of the API process per ingested event (cluster)', 'µs', [ci.apiCpu * 1e6], [si.apiCpu * 1e6], 'single Redis', 0),
-    figure('CPU of the Redis masters per ingested event (cluster)', 'µs', [ci.redisCpu * 1e6], [si.redisCpu * 1e6], 'single Redis', 0),
-    figure(`Redis memory per Web Push registration on the cluster (${total.toLocaleString('en')}, sum over masters)`, 'B', [c.registration], [s.registration], 'single Redis', 0),
-    figure('Redis memory per accepted event on the cluster (its 24 h record; topic without registrations)', 'B', [ci.bytes], [si.bytes], 'single Redis', 0),
-    figure(`Redis memory per delivered event on the cluster (${PER_TOPIC} registrations; MEMORY USAGE of the keys kept > 1 h: record, dispatch record)`, 'B', [kept.get('cluster')!], [kept.get('single')!], 'single Redis', 0),
-    figure('Redis memory per event waiting for its fan-out on the cluster (record + queued job)', 'B', [c.queued], [s.queued], 'single Redis', 0),
+    figure(
+      `Cluster (3 masters + 3 replicas), 1 worker process: Web Push throughput, ${shape}`,
+      'pushes/s',
+      pushes.cluster,
+      pushes.single,
+      'single Redis, 1 worker process',
+      0.8,
+    ),
+    figure(
+      'Cluster, 2 worker processes vs 1 (same cluster, information: 2-core machine)',
+      'pushes/s',
+      pushes.two,
+      pushes.cluster,
+      'cluster, 1 worker process',
+      0,
+    ),
+    figure(
+      `Cluster ingest, ${INGEST_CLIENTS} clients × batches of 1,000 events (one API process)`,
+      'events/s',
+      ingest.cluster,
+      ingest.single,
+      'single Redis',
+      0,
+    ),
+    figure(
+      'CPU of the worker processes per push (cluster, 1 worker)',
+      'µs',
+      us(workerCpu.cluster),
+      us(workerCpu.single),
+      'single Redis',
+      0,
+    ),
+    figure(
+      'CPU of the worker processes per push (cluster, 2 workers)',
+      'µs',
+      us(workerCpu.two),
+      us(workerCpu.cluster),
+      'cluster, 1 worker',
+      0,
+    ),
+    figure(
+      'CPU of the Redis masters per push (cluster, 1 worker)',
+      'µs',
+      us(redisCpu.cluster),
+      us(redisCpu.single),
+      'single Redis',
+      0,
+    ),
+    figure(
+      'CPU of the API process per ingested event (cluster)',
+      'µs',
+      [ci.apiCpu * 1e6],
+      [si.apiCpu * 1e6],
+      'single Redis',
+      0,
+    ),
+    figure(
+      'CPU of the Redis masters per ingested event (cluster)',
+      'µs',
+      [ci.redisCpu * 1e6],
+      [si.redisCpu * 1e6],
+      'single Redis',
+      0,
+    ),
+    figure(
+      `Redis memory per Web Push registration on the cluster (${total.toLocaleString('en')}, sum over masters)`,
+      'B',
+      [c.registration],
+      [s.registration],
+      'single Redis',
+      0,
+    ),
+    figure(
+      'Redis memory per accepted event on the cluster (its 24 h record; topic without registrations)',
+      'B',
+      [ci.bytes],
+      [si.bytes],
+      'single Redis',
+      0,
+    ),
+    figure(
+      `Redis memory per delivered event on the cluster (${PER_TOPIC} registrations; MEMORY USAGE of the keys kept > 1 h: record, dispatch record)`,
+      'B',
+      [kept.get('cluster')!],
+      [kept.get('single')!],
+      'single Redis',
+      0,
+    ),
+    figure(
+      'Redis memory per event waiting for its fan-out on the cluster (record + queued job)',
+      'B',
+      [c.queued],
+      [s.queued],
+      'single Redis',
+      0,
+    ),
   ];
 }
 
 /** 2,000 registrations over 100 topics on the bench push service, 32 requests at a time. */
 async function register(ctx: ClusterBenchContext, d: Deployment): Promise<void> {
   const all: { topic: string; c: WebPushClient }[] = [];
-  for (let t = 0; t < TOPICS; t++) for (let i = 0; i < PER_TOPIC; i++) all.push({ topic: `cl-${t}`, c: WebPushClient.create(`${ctx.sinkOrigin}/push/cl-${t}-${i}`) });
+  for (let t = 0; t < TOPICS; t++)
+    for (let i = 0; i < PER_TOPIC; i++)
+      all.push({ topic: `cl-${t}`, c: WebPushClient.create(`${ctx.sinkOrigin}/push/cl-${t}-${i}`) });
   for (let i = 0; i < all.length; i += 32) {
-    await Promise.all(all.slice(i, i + 32).map(({ topic, c }) =>
-      d.call('POST', `/v1/topics/${topic}/registrations`, d.apiKey, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } })));
+    await Promise.all(
+      all.slice(i, i + 32).map(({ topic, c }) =>
+        d.call('POST', `/v1/topics/${topic}/registrations`, d.apiKey, {
+          subscription: {
+            type: 'web-push',
+            pushResource: c.pushResource,
+            publicKey: c.publicKey,
+            authSecret: c.authSecret,
+          },
+        }),
+      ),
+    );
   }
 }
 
 /** Waits until the push service has accepted nothing more for a second. */
 async function settled(sink: Child): Promise<void> {
-  for (let last = -1, now = await sink.ask('count'); now !== last; last = now, now = await sink.ask('count')) await sleep(1000);
+  for (let last = -1, now = await sink.ask('count'); now !== last; last = now, now = await sink.ask('count'))
+    await sleep(1000);
 }
 
 /** One event per topic, in one request. */
 async function postRound(d: Deployment, round: string): Promise<void> {
-  await d.call('POST', '/v1/events', d.apiKey, { events: Array.from({ length: TOPICS }, (_, t) => ({ topic: `cl-${t}`, changes: ['content'], syncToken: round })) });
+  await d.call('POST', '/v1/events', d.apiKey, {
+    events: Array.from({ length: TOPICS }, (_, t) => ({ topic: `cl-${t}`, changes: ['content'], syncToken: round })),
+  });
 }
 
 /** One event per topic, then waits until the push service has accepted every push. */
@@ -172,17 +287,27 @@ async function deliveryRound(ctx: ClusterBenchContext, d: Deployment, round: str
   const before = await ctx.sink.ask('count');
   await postRound(d, round);
   // Polled every 5 ms (lib.ts `until`): the figure is within a few percent of exact.
-  await until(async () => (await ctx.sink.ask('count')) - before >= TOPICS * PER_TOPIC, 120_000, `${round}: deliveries`);
+  await until(
+    async () => (await ctx.sink.ask('count')) - before >= TOPICS * PER_TOPIC,
+    120_000,
+    `${round}: deliveries`,
+  );
 }
 
 /** `clients` callers posting `batches` batches of 1,000 events each to 100 topics without registrations. */
 async function ingestRound(d: Deployment, round: number, batches: number): Promise<void> {
-  await Promise.all(Array.from({ length: INGEST_CLIENTS }, async (_client, c) => {
-    for (let b = 0; b < batches; b++) {
-      const events = Array.from({ length: 1000 }, (_, i) => ({ topic: `ingest-${i % 100}`, changes: ['content'], syncToken: `r${round}c${c}b${b}i${i}` }));
-      await d.call('POST', '/v1/events', d.apiKey, { events });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: INGEST_CLIENTS }, async (_client, c) => {
+      for (let b = 0; b < batches; b++) {
+        const events = Array.from({ length: 1000 }, (_, i) => ({
+          topic: `ingest-${i % 100}`,
+          changes: ['content'],
+          syncToken: `r${round}c${c}b${b}i${i}`,
+        }));
+        await d.call('POST', '/v1/events', d.apiKey, { events });
+      }
+    }),
+  );
 }
 
 /** Runs `work` and returns its wall time and what it cost: CPU seconds and Redis memory (masters). */
@@ -195,11 +320,33 @@ async function metered(side: Side, work: () => Promise<void>) {
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = side.deployment.cpu();
   const redisCpu = (await side.nodes.cpuSeconds()) - redis0;
-  return { seconds, apiCpu: cpu1.api - cpu0.api, workerCpu: cpu1.workers - cpu0.workers, redisCpu, bytes: (await side.nodes.dataMemory()) - mem0 };
+  return {
+    seconds,
+    apiCpu: cpu1.api - cpu0.api,
+    workerCpu: cpu1.workers - cpu0.workers,
+    redisCpu,
+    bytes: (await side.nodes.dataMemory()) - mem0,
+  };
 }
 
-function figure(name: string, unit: string, ours: number[], baseline: number[], baselineName: string, target: number): Figure {
+function figure(
+  name: string,
+  unit: string,
+  ours: number[],
+  baseline: number[],
+  baselineName: string,
+  target: number,
+): Figure {
   const o = median(ours);
   const b = median(baseline);
-  return { name, unit, ours: Math.round(o), baseline: Math.round(b), baselineName, ratio: Math.round((o / b) * 100) / 100, target, runs: { ours: ours.map(Math.round), baseline: baseline.map(Math.round) } };
+  return {
+    name,
+    unit,
+    ours: Math.round(o),
+    baseline: Math.round(b),
+    baselineName,
+    ratio: Math.round((o / b) * 100) / 100,
+    target,
+    runs: { ours: ours.map(Math.round), baseline: baseline.map(Math.round) },
+  };
 }

@@ -45,14 +45,38 @@ export class TcpRedis {
   static async start(): Promise<TcpRedis> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpbench-redis-'));
     const port = await freePort();
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--save', '', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+    const proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--appendonly',
+        'yes',
+        '--save',
+        '',
+        '--dir',
+        dir,
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      { stdio: 'ignore' },
+    );
     track(proc);
     const redis = new TcpRedis(port, dir, proc);
-    const client = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
+    const client = new Redis(port, '127.0.0.1', {
+      lazyConnect: true,
+      retryStrategy: () => 50,
+      maxRetriesPerRequest: null,
+    });
     client.on('error', () => undefined); // refused until the server listens: retried
     try {
       await client.connect().catch(() => undefined);
-      await Promise.race([client.ping(), sleep(10_000).then(() => Promise.reject(new Error('redis-server did not answer')))]);
+      await Promise.race([
+        client.ping(),
+        sleep(10_000).then(() => Promise.reject(new Error('redis-server did not answer'))),
+      ]);
     } finally {
       client.disconnect();
     }
@@ -84,8 +108,13 @@ export class RedisNodes {
    */
   async dataMemory(): Promise<number> {
     return this.sum((info) => {
-      const replication = info.includes('mem_total_replication_buffers:') ? field(info, 'mem_total_replication_buffers') : field(info, 'mem_replication_backlog') + field(info, 'mem_clients_slaves');
-      const others = ['mem_clients_normal', 'mem_aof_buffer', 'mem_cluster_links'].reduce((s, f) => s + (field(info, f) || 0), 0);
+      const replication = info.includes('mem_total_replication_buffers:')
+        ? field(info, 'mem_total_replication_buffers')
+        : field(info, 'mem_replication_backlog') + field(info, 'mem_clients_slaves');
+      const others = ['mem_clients_normal', 'mem_aof_buffer', 'mem_cluster_links'].reduce(
+        (s, f) => s + (field(info, f) || 0),
+        0,
+      );
       return field(info, 'used_memory') - replication - others;
     });
   }
@@ -187,7 +216,9 @@ export class Deployment {
     const deployment = new Deployment(opts, api, `http://127.0.0.1:${port}`);
     try {
       await api.waitFor('listening on', 120_000);
-      const { apiKey } = (await deployment.call('POST', '/v1/tenants', opts.adminToken, { name: 'bench' })) as { apiKey: string };
+      const { apiKey } = (await deployment.call('POST', '/v1/tenants', opts.adminToken, { name: 'bench' })) as {
+        apiKey: string;
+      };
       deployment.apiKey = apiKey;
     } catch (err) {
       await api.stop();
@@ -218,7 +249,11 @@ export class Deployment {
   }
 
   async call(method: string, url: string, token: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(this.base + url, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(this.base + url, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
     return res.status === 204 ? undefined : res.json();
   }
@@ -237,7 +272,10 @@ export class Deployment {
 
   /** CPU seconds used so far by the API process and by all worker processes now running. */
   cpu(): { api: number; workers: number } {
-    return { api: processCpuSeconds(this.api.proc.pid!), workers: this.workers.reduce((s, w) => s + processCpuSeconds(w.proc.pid!), 0) };
+    return {
+      api: processCpuSeconds(this.api.proc.pid!),
+      workers: this.workers.reduce((s, w) => s + processCpuSeconds(w.proc.pid!), 0),
+    };
   }
 
   async stop(): Promise<void> {

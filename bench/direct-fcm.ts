@@ -16,13 +16,21 @@ async function main(): Promise<void> {
   const messages = JSON.parse(fs.readFileSync(file!, 'utf8')) as Message[];
   const account = fcm.loadServiceAccount(accountFile!);
   const route = endpointRoute(endpoint!);
-  const app = initializeApp({ projectId: account.projectId, httpAgent: route.agent, credential: new fcm.EndpointTokenCredential(account, route.tokenUrl, route.agent, new fcm.CredentialHealth()) }, 'bench-direct');
+  const app = initializeApp(
+    {
+      projectId: account.projectId,
+      httpAgent: route.agent,
+      credential: new fcm.EndpointTokenCredential(account, route.tokenUrl, route.agent, new fcm.CredentialHealth()),
+    },
+    'bench-direct',
+  );
   const messaging = getMessaging(app);
   messaging.enableLegacyHttpTransport();
   await messaging.sendEach(messages.slice(0, 1)); // token exchange and connection, not timed
   const started = performance.now();
   let failed = 0;
-  for (let i = 0; i < messages.length; i += 500) failed += (await messaging.sendEach(messages.slice(i, i + 500))).failureCount;
+  for (let i = 0; i < messages.length; i += 500)
+    failed += (await messaging.sendEach(messages.slice(i, i + 500))).failureCount;
   const ms = performance.now() - started;
   await deleteApp(app);
   process.stdout.write(`done ${ms} failed ${failed}\n`);

@@ -37,7 +37,12 @@ export class Child {
   }
 
   static node(script: string, args: string[], env: Record<string, string>, nodeFlags: string[] = []): Child {
-    return new Child(spawn(process.execPath, [...nodeFlags, script, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] }));
+    return new Child(
+      spawn(process.execPath, [...nodeFlags, script, ...args], {
+        env: { ...process.env, ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    );
   }
 
   /** Asks a child that answers stdin lines with `<word> <n>` (the push sink) for its number. */
@@ -45,11 +50,15 @@ export class Child {
     const seen = this.output.length;
     this.proc.stdin!.write('?\n');
     let n: number | undefined;
-    await until(() => {
-      const m = new RegExp(`${word} (\\d+)`).exec(this.output.slice(seen));
-      if (m) n = Number(m[1]);
-      return n !== undefined;
-    }, 10_000, `${word} from child`);
+    await until(
+      () => {
+        const m = new RegExp(`${word} (\\d+)`).exec(this.output.slice(seen));
+        if (m) n = Number(m[1]);
+        return n !== undefined;
+      },
+      10_000,
+      `${word} from child`,
+    );
     return n!;
   }
 
@@ -58,19 +67,27 @@ export class Child {
     const seen = this.output.length;
     this.proc.stdin!.write(`${command}\n`);
     let value: T | undefined;
-    await until(() => {
-      const m = new RegExp(`${command} (.*)\n`).exec(this.output.slice(seen));
-      if (m) value = JSON.parse(m[1]!) as T;
-      return value !== undefined;
-    }, 10_000, `${command} from child`);
+    await until(
+      () => {
+        const m = new RegExp(`${command} (.*)\n`).exec(this.output.slice(seen));
+        if (m) value = JSON.parse(m[1]!) as T;
+        return value !== undefined;
+      },
+      10_000,
+      `${command} from child`,
+    );
     return value!;
   }
 
   async waitFor(text: string, timeoutMs = 30_000): Promise<void> {
-    await until(() => {
-      if (this.proc.exitCode !== null) throw new Error(`child exited early:\n${this.output.slice(-2000)}`);
-      return this.output.includes(text);
-    }, timeoutMs, `"${text}"`);
+    await until(
+      () => {
+        if (this.proc.exitCode !== null) throw new Error(`child exited early:\n${this.output.slice(-2000)}`);
+        return this.output.includes(text);
+      },
+      timeoutMs,
+      `"${text}"`,
+    );
   }
 
   async stop(): Promise<void> {

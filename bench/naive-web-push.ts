@@ -9,13 +9,18 @@ import webpush from 'web-push';
 async function main(): Promise<void> {
   const [file, payload, publicKey, privateKey, mode] = process.argv.slice(2);
   const subs = JSON.parse(fs.readFileSync(file!, 'utf8')) as webpush.PushSubscription[];
-  const options = { vapidDetails: { subject: 'mailto:bench@davpush.test', publicKey: publicKey!, privateKey: privateKey! }, TTL: 600 };
+  const options = {
+    vapidDetails: { subject: 'mailto:bench@davpush.test', publicKey: publicKey!, privateKey: privateKey! },
+    TTL: 600,
+  };
   const started = performance.now();
   if (mode === 'concurrent') {
     let next = 0;
-    await Promise.all(Array.from({ length: 64 }, async () => {
-      while (next < subs.length) await webpush.sendNotification(subs[next++]!, payload!, options);
-    }));
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < subs.length) await webpush.sendNotification(subs[next++]!, payload!, options);
+      }),
+    );
   } else {
     for (const s of subs) await webpush.sendNotification(s, payload!, options);
   }

@@ -39,15 +39,33 @@ interface Op {
 
 const OPS: Record<'GET' | 'PUT' | 'PROPFIND', Op> = {
   GET: { method: 'GET', path: () => '/bench/cal0/fixed.ics', headers: {}, expect: 200 },
-  PUT: { method: 'PUT', path: (i) => `/bench/cal1/e${i % 50}.ics`, headers: { 'content-type': 'text/calendar' }, body: (i) => event(i % 50), expect: 201 },
-  PROPFIND: { method: 'PROPFIND', path: () => '/bench/', headers: { depth: '1', 'content-type': 'application/xml' }, body: () => PUSH_PROPFIND, expect: 207 },
+  PUT: {
+    method: 'PUT',
+    path: (i) => `/bench/cal1/e${i % 50}.ics`,
+    headers: { 'content-type': 'text/calendar' },
+    body: (i) => event(i % 50),
+    expect: 201,
+  },
+  PROPFIND: {
+    method: 'PROPFIND',
+    path: () => '/bench/',
+    headers: { depth: '1', 'content-type': 'application/xml' },
+    body: () => PUSH_PROPFIND,
+    expect: 207,
+  },
 };
 
 async function call(pool: Pool, op: Op, i: number): Promise<void> {
-  const res = await pool.request({ method: op.method as 'GET', path: op.path(i), headers: { authorization: AUTH, ...op.headers }, body: op.body?.(i) });
+  const res = await pool.request({
+    method: op.method as 'GET',
+    path: op.path(i),
+    headers: { authorization: AUTH, ...op.headers },
+    body: op.body?.(i),
+  });
   await res.body.dump();
   // PUT of an existing object answers 204.
-  if (res.statusCode !== op.expect && !(op.method === 'PUT' && res.statusCode === 204)) throw new Error(`${op.method}: ${res.statusCode}`);
+  if (res.statusCode !== op.expect && !(op.method === 'PUT' && res.statusCode === 204))
+    throw new Error(`${op.method}: ${res.statusCode}`);
 }
 
 async function throughput(pool: Pool, op: Op): Promise<number> {
@@ -76,10 +94,26 @@ export async function proxyBench(rounds: number): Promise<Figure[]> {
   fs.writeFileSync(path.join(work, 'users'), `${USER}:${PASSWORD}\n`);
   const radicalePort = await freePort();
   const radicale = new Child(
-    spawn('/usr/bin/radicale', [
-      '--config', '', '--server-hosts', `127.0.0.1:${radicalePort}`, '--storage-filesystem-folder', path.join(work, 'collections'),
-      '--auth-type', 'htpasswd', '--auth-htpasswd-filename', path.join(work, 'users'), '--auth-htpasswd-encryption', 'plain', '--auth-delay', '0',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    spawn(
+      '/usr/bin/radicale',
+      [
+        '--config',
+        '',
+        '--server-hosts',
+        `127.0.0.1:${radicalePort}`,
+        '--storage-filesystem-folder',
+        path.join(work, 'collections'),
+        '--auth-type',
+        'htpasswd',
+        '--auth-htpasswd-filename',
+        path.join(work, 'users'),
+        '--auth-htpasswd-encryption',
+        'plain',
+        '--auth-delay',
+        '0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
   );
   const redis = await RedisServer.start();
   const proxyPort = await freePort();
@@ -102,7 +136,11 @@ export async function proxyBench(rounds: number): Promise<Figure[]> {
     await until(() => listening(radicalePort), 15_000, 'radicale');
     await app.waitFor('proxy tenant:');
     for (let c = 0; c < CALENDARS; c++) {
-      const res = await direct.request({ method: 'MKCALENDAR', path: `/bench/cal${c}/`, headers: { authorization: AUTH } });
+      const res = await direct.request({
+        method: 'MKCALENDAR',
+        path: `/bench/cal${c}/`,
+        headers: { authorization: AUTH },
+      });
       await res.body.dump();
     }
     await call(direct, { ...OPS.PUT, path: () => '/bench/cal0/fixed.ics' }, 0);
@@ -124,15 +162,29 @@ export async function proxyBench(rounds: number): Promise<Figure[]> {
           oursLatency.push(await latencyMs(proxied, op));
           baseLatency.push(await latencyMs(direct, op));
         }
-        process.stdout.write(`proxy ${name} round ${r}: proxied ${ours.at(-1)!.toFixed(0)}/s, direct ${base.at(-1)!.toFixed(0)}/s` +
-          (oursLatency.length ? `; median latency ${oursLatency.at(-1)!.toFixed(2)} vs ${baseLatency.at(-1)!.toFixed(2)} ms` : '') + '\n');
+        process.stdout.write(
+          `proxy ${name} round ${r}: proxied ${ours.at(-1)!.toFixed(0)}/s, direct ${base.at(-1)!.toFixed(0)}/s` +
+            (oursLatency.length
+              ? `; median latency ${oursLatency.at(-1)!.toFixed(2)} vs ${baseLatency.at(-1)!.toFixed(2)} ms`
+              : '') +
+            '\n',
+        );
         await sleep(50);
       }
       const o = median(ours);
       const b = median(base);
       const target = name === 'PROPFIND' ? 0.6 : 0.8;
       const what = name === 'PROPFIND' ? 'Depth-1 PROPFIND of a home set with push properties' : name;
-      figures.push({ name: `Proxy ${what} throughput (${CONCURRENCY} concurrent)`, unit: 'req/s', ours: Math.round(o), baseline: Math.round(b), baselineName: 'straight to Radicale', ratio: Math.round((o / b) * 100) / 100, target, runs: { ours: ours.map(Math.round), baseline: base.map(Math.round) } });
+      figures.push({
+        name: `Proxy ${what} throughput (${CONCURRENCY} concurrent)`,
+        unit: 'req/s',
+        ours: Math.round(o),
+        baseline: Math.round(b),
+        baselineName: 'straight to Radicale',
+        ratio: Math.round((o / b) * 100) / 100,
+        target,
+        runs: { ours: ours.map(Math.round), baseline: base.map(Math.round) },
+      });
       if (oursLatency.length) {
         const added = median(oursLatency) - median(baseLatency);
         figures.push({
@@ -143,7 +195,10 @@ export async function proxyBench(rounds: number): Promise<Figure[]> {
           baselineName: 'direct median latency',
           ratio: Math.round((median(oursLatency) / median(baseLatency)) * 100) / 100,
           target: 0,
-          runs: { ours: oursLatency.map((x) => Math.round(x * 1000)), baseline: baseLatency.map((x) => Math.round(x * 1000)) },
+          runs: {
+            ours: oursLatency.map((x) => Math.round(x * 1000)),
+            baseline: baseLatency.map((x) => Math.round(x * 1000)),
+          },
         });
       }
     }
@@ -170,7 +225,10 @@ function listening(port: number): Promise<boolean> {
 if (require.main === module) {
   void proxyBench(Number(process.env.BENCH_ROUNDS ?? 3))
     .then((figures) => {
-      for (const f of figures) process.stdout.write(`${f.name}: ${f.ours} ${f.unit} vs ${f.baseline} ${f.unit} (${f.baselineName}) → ${f.ratio}×${f.target ? ` (target ≥ ${f.target}×)` : ''}\n`);
+      for (const f of figures)
+        process.stdout.write(
+          `${f.name}: ${f.ours} ${f.unit} vs ${f.baseline} ${f.unit} (${f.baselineName}) → ${f.ratio}×${f.target ? ` (target ≥ ${f.target}×)` : ''}\n`,
+        );
     })
     .catch((err: Error) => {
       process.stderr.write(`bench failed: ${err.stack}\n`);

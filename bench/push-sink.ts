@@ -16,7 +16,8 @@ let arrivals: Record<string, number[]> = {};
 const server = https.createServer({ key, cert, keepAlive: true, keepAliveTimeout: 30_000 }, (req, res) => {
   req.on('data', (c: Buffer) => (bytes += c.length));
   req.on('end', () => {
-    const ok = req.method === 'POST' && req.headers.ttl !== undefined && req.headers['content-encoding'] === 'aes128gcm';
+    const ok =
+      req.method === 'POST' && req.headers.ttl !== undefined && req.headers['content-encoding'] === 'aes128gcm';
     if (ok) count++;
     if (ok && req.url?.startsWith('/push/lat-')) (arrivals[req.url] ??= []).push(Date.now());
     res.writeHead(ok ? 201 : 400, { location: `/message/${count}` }).end();

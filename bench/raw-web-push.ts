@@ -23,14 +23,36 @@ async function main(): Promise<void> {
       const url = new URL(s.endpoint);
       let auth = vapid.get(url.origin);
       if (!auth) {
-        auth = webpush.getVapidHeaders(url.origin, 'mailto:bench@davpush.test', publicKey!, privateKey!, 'aes128gcm').Authorization;
+        auth = webpush.getVapidHeaders(
+          url.origin,
+          'mailto:bench@davpush.test',
+          publicKey!,
+          privateKey!,
+          'aes128gcm',
+        ).Authorization;
         vapid.set(url.origin, auth);
       }
       const { cipherText } = webpush.encrypt(s.keys.p256dh, s.keys.auth, body, 'aes128gcm');
-      const req = https.request(url, { method: 'POST', agent, headers: { TTL: '600', 'Content-Encoding': 'aes128gcm', 'Content-Type': 'application/octet-stream', 'Content-Length': cipherText.length, Authorization: auth } }, (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`push service answered ${res.statusCode}`))));
-      });
+      const req = https.request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            TTL: '600',
+            'Content-Encoding': 'aes128gcm',
+            'Content-Type': 'application/octet-stream',
+            'Content-Length': cipherText.length,
+            Authorization: auth,
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 201 ? resolve() : reject(new Error(`push service answered ${res.statusCode}`)),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(cipherText);
     });
@@ -52,9 +74,11 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: 64 }, async () => {
-    while (next < subs.length) await send(subs[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < subs.length) await send(subs[next++]!);
+    }),
+  );
   process.stdout.write(`done ${performance.now() - started}\n`);
 }
 

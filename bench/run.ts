@@ -49,31 +49,44 @@ async function main(): Promise<void> {
   await sink.waitFor('listening');
   const sinkOrigin = `https://127.0.0.1:${/listening (\d+)/.exec(sink.output)![1]}`;
   const account = createTestServiceAccount('davpush-bench');
-  const fcm = await FakeFcm.start({ projectId: account.projectId, clientEmail: account.clientEmail, publicKey: account.publicKey });
+  const fcm = await FakeFcm.start({
+    projectId: account.projectId,
+    clientEmail: account.clientEmail,
+    publicKey: account.publicKey,
+  });
   const startApp = async (redisUrl: string, env: Record<string, string> = {}) => {
     const port = await freePort();
-    const child = Child.node(path.join(DIST, 'apps/davpush/src/main.js'), [], {
-      PORT: String(port),
-      REDIS_URL: redisUrl,
-      DAVPUSH_DATA_DIR: work,
-      DAVPUSH_ADMIN_TOKEN: ADMIN,
-      DAVPUSH_VAPID_SUBJECT: 'mailto:bench@davpush.test',
-      DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: '1',
-      DAVPUSH_COALESCE_MS: '20',
-      DAVPUSH_INGEST_RATE: '1000000',
-      DAVPUSH_MAX_REGISTRATIONS_PER_TOPIC: '1000000',
-      DAVPUSH_LOG_LEVEL: 'warn',
-      // The start-up banner ("… is listening on …") is printed in pretty mode at any level.
-      DAVPUSH_LOG_FORMAT: 'pretty',
-      DAVPUSH_FCM_CREDENTIALS: account.file,
-      DAVPUSH_FCM_ENDPOINT: fcm.url,
-      NODE_EXTRA_CA_CERTS: ca.caCertPath,
-      ...env,
-    }, process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+    const child = Child.node(
+      path.join(DIST, 'apps/davpush/src/main.js'),
+      [],
+      {
+        PORT: String(port),
+        REDIS_URL: redisUrl,
+        DAVPUSH_DATA_DIR: work,
+        DAVPUSH_ADMIN_TOKEN: ADMIN,
+        DAVPUSH_VAPID_SUBJECT: 'mailto:bench@davpush.test',
+        DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: '1',
+        DAVPUSH_COALESCE_MS: '20',
+        DAVPUSH_INGEST_RATE: '1000000',
+        DAVPUSH_MAX_REGISTRATIONS_PER_TOPIC: '1000000',
+        DAVPUSH_LOG_LEVEL: 'warn',
+        // The start-up banner ("… is listening on …") is printed in pretty mode at any level.
+        DAVPUSH_LOG_FORMAT: 'pretty',
+        DAVPUSH_FCM_CREDENTIALS: account.file,
+        DAVPUSH_FCM_ENDPOINT: fcm.url,
+        NODE_EXTRA_CA_CERTS: ca.caCertPath,
+        ...env,
+      },
+      process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [],
+    );
     await child.waitFor('listening on', 120_000);
     const base = `http://127.0.0.1:${port}`;
     const call = async (method: string, url: string, token: string, body?: unknown) => {
-      const res = await fetch(base + url, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(base + url, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
       return res.status === 204 ? undefined : res.json();
     };
@@ -86,21 +99,32 @@ async function main(): Promise<void> {
     const service = await startApp(redis.url);
     app = service;
     const { call, apiKey, base } = service;
-    const register = async (topic: string, subscription: object) => call('POST', `/v1/topics/${topic}/registrations`, apiKey, { subscription });
+    const register = async (topic: string, subscription: object) =>
+      call('POST', `/v1/topics/${topic}/registrations`, apiKey, { subscription });
     const inParallel = async <T>(items: T[], fn: (t: T) => Promise<unknown>, width = 32) => {
       for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
     };
 
     // ---- Web Push ----
     const clients: { topic: string; c: WebPushClient }[] = [];
-    for (let t = 0; t < WEB_PUSH_TOPICS; t++) for (let i = 0; i < PER_TOPIC; i++) clients.push({ topic: `wp-${t}`, c: WebPushClient.create(`${sinkOrigin}/push/${t}-${i}`) });
-    await inParallel(clients, ({ topic, c }) => register(topic, { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret }));
+    for (let t = 0; t < WEB_PUSH_TOPICS; t++)
+      for (let i = 0; i < PER_TOPIC; i++)
+        clients.push({ topic: `wp-${t}`, c: WebPushClient.create(`${sinkOrigin}/push/${t}-${i}`) });
+    await inParallel(clients, ({ topic, c }) =>
+      register(topic, {
+        type: 'web-push',
+        pushResource: c.pushResource,
+        publicKey: c.publicKey,
+        authSecret: c.authSecret,
+      }),
+    );
     const total = clients.length;
     const subsFile = path.join(work, 'subs.json');
     fs.writeFileSync(subsFile, JSON.stringify(clients.map(({ c }) => c.subscription)));
     // The baseline signs with its own key pair: the fake push service does not check VAPID.
     const baselineKeys = webpush.generateVAPIDKeys();
-    const payload = '<?xml version="1.0" encoding="UTF-8"?><push-message xmlns="https://bitfire.at/webdav-push" xmlns:D="DAV:"><topic>wp-0</topic><content-update><D:sync-token>bench</D:sync-token></content-update></push-message>';
+    const payload =
+      '<?xml version="1.0" encoding="UTF-8"?><push-message xmlns="https://bitfire.at/webdav-push" xmlns:D="DAV:"><topic>wp-0</topic><content-update><D:sync-token>bench</D:sync-token></content-update></push-message>';
 
     const context = (c: NonNullable<typeof app>, redisUrl: string): BenchContext => ({
       call: c.call,
@@ -116,7 +140,13 @@ async function main(): Promise<void> {
     const ourWebPushRound = async (round: number) => {
       const before = await sink.ask('count');
       const started = performance.now();
-      await call('POST', '/v1/events', apiKey, { events: Array.from({ length: WEB_PUSH_TOPICS }, (_, t) => ({ topic: `wp-${t}`, changes: ['content'], syncToken: `r${round}` })) });
+      await call('POST', '/v1/events', apiKey, {
+        events: Array.from({ length: WEB_PUSH_TOPICS }, (_, t) => ({
+          topic: `wp-${t}`,
+          changes: ['content'],
+          syncToken: `r${round}`,
+        })),
+      });
       // Polled every 20 ms: the figure is within a few percent of exact.
       for (;;) {
         if ((await sink.ask('count')) - before >= total) break;
@@ -127,7 +157,11 @@ async function main(): Promise<void> {
     };
     const naiveRound = async (mode: 'sequential' | 'concurrent') => {
       const before = await sink.ask('count');
-      const child = Child.node(path.join(ROOT, 'dist-bench/bench/naive-web-push.js'), [subsFile, payload, baselineKeys.publicKey, baselineKeys.privateKey, mode], { NODE_EXTRA_CA_CERTS: ca.caCertPath });
+      const child = Child.node(
+        path.join(ROOT, 'dist-bench/bench/naive-web-push.js'),
+        [subsFile, payload, baselineKeys.publicKey, baselineKeys.privateKey, mode],
+        { NODE_EXTRA_CA_CERTS: ca.caCertPath },
+      );
       await child.waitFor('done', 300_000);
       const ms = Number(/done ([\d.]+)/.exec(child.output)![1]);
       if ((await sink.ask('count')) - before < total) throw new Error('naive baseline lost pushes');
@@ -135,7 +169,13 @@ async function main(): Promise<void> {
     };
     const rawRound = async () => {
       const before = await sink.ask('count');
-      const child = rawChild(context(service, redis.url), ['throughput', subsFile, payload, baselineKeys.publicKey, baselineKeys.privateKey]);
+      const child = rawChild(context(service, redis.url), [
+        'throughput',
+        subsFile,
+        payload,
+        baselineKeys.publicKey,
+        baselineKeys.privateKey,
+      ]);
       await child.waitFor('done', 300_000);
       if ((await sink.ask('count')) - before < total) throw new Error('raw baseline lost pushes');
       return total / (Number(/done ([\d.]+)/.exec(child.output)![1]) / 1000);
@@ -149,16 +189,37 @@ async function main(): Promise<void> {
         ours.push(await ourWebPushRound(r));
         naive.push(await naiveRound('sequential'));
         raw.push(await rawRound());
-        process.stdout.write(`web-push round ${r}: ours ${ours.at(-1)!.toFixed(0)}/s, naive ${naive.at(-1)!.toFixed(0)}/s, raw ${raw.at(-1)!.toFixed(0)}/s\n`);
+        process.stdout.write(
+          `web-push round ${r}: ours ${ours.at(-1)!.toFixed(0)}/s, naive ${naive.at(-1)!.toFixed(0)}/s, raw ${raw.at(-1)!.toFixed(0)}/s\n`,
+        );
       }
-      figures.push(figure('Web Push throughput, 2,000 pushes over 100 topics (event → push service 201)', 'pushes/s', ours, naive, 'naive webpush.sendNotification loop', 3));
-      figures.push(figure('Web Push throughput, same rounds, against the raw limit', 'pushes/s', ours, raw, 'raw sender: VAPID cached, web-push encrypt, keep-alive, 64 in flight', 0.85));
+      figures.push(
+        figure(
+          'Web Push throughput, 2,000 pushes over 100 topics (event → push service 201)',
+          'pushes/s',
+          ours,
+          naive,
+          'naive webpush.sendNotification loop',
+          3,
+        ),
+      );
+      figures.push(
+        figure(
+          'Web Push throughput, same rounds, against the raw limit',
+          'pushes/s',
+          ours,
+          raw,
+          'raw sender: VAPID cached, web-push encrypt, keep-alive, 64 in flight',
+          0.85,
+        ),
+      );
     }
     if (!ONLY || ONLY === 'scale') {
       const scaleRounds = SMALL ? 2 : 3;
       // BENCH_PART=latency: the latency figures alone (profiling the delivery path).
       const latencyOnly = process.env.BENCH_PART === 'latency';
-      if (process.env.BENCH_PART !== 'fanout' && !latencyOnly) figures.push(...(await ingest(context(service, redis.url), scaleRounds, SMALL ? 2 : 5)));
+      if (process.env.BENCH_PART !== 'fanout' && !latencyOnly)
+        figures.push(...(await ingest(context(service, redis.url), scaleRounds, SMALL ? 2 : 5)));
       if (!latencyOnly) figures.push(...(await bigFanout(context(service, redis.url), BIG_FANOUT, scaleRounds)));
       if (process.env.BENCH_PART === 'fanout') return;
       // Latency with the default coalescing window, on a service and Redis of its own.
@@ -172,35 +233,71 @@ async function main(): Promise<void> {
       }
     }
     if (!ONLY || ONLY === 'cluster') {
-      figures.push(...(await clusterBench({ sink, sinkOrigin, work, caPath: ca.caCertPath, adminToken: ADMIN, rounds: ROUNDS, ingestBatches: SMALL ? 2 : 5 })));
+      figures.push(
+        ...(await clusterBench({
+          sink,
+          sinkOrigin,
+          work,
+          caPath: ca.caCertPath,
+          adminToken: ADMIN,
+          rounds: ROUNDS,
+          ingestBatches: SMALL ? 2 : 5,
+        })),
+      );
     }
     if (process.env.BENCH_METRICS) {
       const text = await (await fetch(`${base}/metrics`)).text();
-      process.stdout.write(text.split('\n').filter((l) => /davpush_(push_request_seconds|event_to_accepted_seconds)_(bucket|sum|count)/.test(l) && !/le="(0\.01|0\.025|2\.5|5|10|30|60|300|1800|\+Inf)"/.test(l)).join('\n') + '\n');
+      process.stdout.write(
+        text
+          .split('\n')
+          .filter(
+            (l) =>
+              /davpush_(push_request_seconds|event_to_accepted_seconds)_(bucket|sum|count)/.test(l) &&
+              !/le="(0\.01|0\.025|2\.5|5|10|30|60|300|1800|\+Inf)"/.test(l),
+          )
+          .join('\n') + '\n',
+      );
     }
     if (ONLY && ONLY !== 'fcm' && ONLY !== 'proxy') return;
     // ---- FCM ----
     const tokens: { topic: string; token: string }[] = [];
-    for (let t = 0; t < FCM_TOPICS; t++) for (let i = 0; i < FCM_PER_TOPIC; i++) tokens.push({ topic: `fcm-${t}`, token: `bench-${t}-${i}-${'t'.repeat(140)}` });
+    for (let t = 0; t < FCM_TOPICS; t++)
+      for (let i = 0; i < FCM_PER_TOPIC; i++)
+        tokens.push({ topic: `fcm-${t}`, token: `bench-${t}-${i}-${'t'.repeat(140)}` });
     await inParallel(tokens, ({ topic, token }) => register(topic, { type: 'fcm', token }));
     const fcmTotal = tokens.length;
     const messagesFile = path.join(work, 'fcm-messages.json');
-    fs.writeFileSync(messagesFile, JSON.stringify(tokens.map(({ topic, token }) => ({
-      token,
-      data: { topic, changes: 'content', sync_token: 'bench', push_message: payload },
-      android: { priority: 'normal', ttl: 600_000, collapse_key: 'Kq0nF4p1ZbXwT6yN3mR8sV2cH5jL7dGa' },
-    }))));
+    fs.writeFileSync(
+      messagesFile,
+      JSON.stringify(
+        tokens.map(({ topic, token }) => ({
+          token,
+          data: { topic, changes: 'content', sync_token: 'bench', push_message: payload },
+          android: { priority: 'normal', ttl: 600_000, collapse_key: 'Kq0nF4p1ZbXwT6yN3mR8sV2cH5jL7dGa' },
+        })),
+      ),
+    );
     const sendsOk = () => fcm.sends.filter((r) => r.status === 200).length;
     const ourFcmRound = async (round: number) => {
       fcm.reset();
       const started = performance.now();
-      await call('POST', '/v1/events', apiKey, { events: Array.from({ length: FCM_TOPICS }, (_, t) => ({ topic: `fcm-${t}`, changes: ['content'], syncToken: `f${round}` })) });
+      await call('POST', '/v1/events', apiKey, {
+        events: Array.from({ length: FCM_TOPICS }, (_, t) => ({
+          topic: `fcm-${t}`,
+          changes: ['content'],
+          syncToken: `f${round}`,
+        })),
+      });
       await until(() => sendsOk() >= fcmTotal, 120_000, 'fcm deliveries');
       return fcmTotal / ((performance.now() - started) / 1000);
     };
     const directRound = async () => {
       fcm.reset();
-      const child = Child.node(path.join(ROOT, 'dist-bench/bench/direct-fcm.js'), [messagesFile, account.file, fcm.url], { NODE_EXTRA_CA_CERTS: ca.caCertPath });
+      const child = Child.node(
+        path.join(ROOT, 'dist-bench/bench/direct-fcm.js'),
+        [messagesFile, account.file, fcm.url],
+        { NODE_EXTRA_CA_CERTS: ca.caCertPath },
+      );
       await child.waitFor('done', 300_000);
       const m = /done ([\d.]+) failed (\d+)/.exec(child.output)!;
       if (Number(m[2]) > 0) throw new Error(`direct sendEach failed ${m[2]} messages`);
@@ -212,9 +309,20 @@ async function main(): Promise<void> {
     for (let r = 1; r <= ROUNDS; r++) {
       oursFcm.push(await ourFcmRound(r));
       direct.push(await directRound());
-      process.stdout.write(`fcm round ${r}: ours ${oursFcm.at(-1)!.toFixed(0)}/s, direct ${direct.at(-1)!.toFixed(0)}/s\n`);
+      process.stdout.write(
+        `fcm round ${r}: ours ${oursFcm.at(-1)!.toFixed(0)}/s, direct ${direct.at(-1)!.toFixed(0)}/s\n`,
+      );
     }
-    figures.push(figure('FCM delivery throughput (event → local FCM 200)', 'messages/s', oursFcm, direct, 'direct firebase-admin sendEach, batches of 500', 0.8));
+    figures.push(
+      figure(
+        'FCM delivery throughput (event → local FCM 200)',
+        'messages/s',
+        oursFcm,
+        direct,
+        'direct firebase-admin sendEach, batches of 500',
+        0.8,
+      ),
+    );
     if (!ONLY || ONLY === 'proxy') figures.push(...(await proxyBench(ROUNDS)));
   } finally {
     await app?.child.stop();
@@ -228,10 +336,26 @@ async function main(): Promise<void> {
   }
 }
 
-function figure(name: string, unit: string, ours: number[], baseline: number[], baselineName: string, target: number): Figure {
+function figure(
+  name: string,
+  unit: string,
+  ours: number[],
+  baseline: number[],
+  baselineName: string,
+  target: number,
+): Figure {
   const o = median(ours);
   const b = median(baseline);
-  return { name, unit, ours: Math.round(o), baseline: Math.round(b), baselineName, ratio: Math.round((o / b) * 100) / 100, target, runs: { ours: ours.map(Math.round), baseline: baseline.map(Math.round) } };
+  return {
+    name,
+    unit,
+    ours: Math.round(o),
+    baseline: Math.round(b),
+    baselineName,
+    ratio: Math.round((o / b) * 100) / 100,
+    target,
+    runs: { ours: ours.map(Math.round), baseline: baseline.map(Math.round) },
+  };
 }
 
 function targetCell(f: Figure): string {
@@ -242,7 +366,13 @@ function targetCell(f: Figure): string {
 function report(figures: Figure[]): void {
   const dir = path.join(ROOT, 'bench/results');
   fs.mkdirSync(dir, { recursive: true });
-  const meta = { at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, rounds: ROUNDS };
+  const meta = {
+    at: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    rounds: ROUNDS,
+  };
   fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify({ ...meta, figures }, null, 2)}\n`);
   const lines = [
     `# davpush benchmark — ${meta.at}`,
@@ -251,7 +381,10 @@ function report(figures: Figure[]): void {
     '',
     '| figure | ours | baseline | ratio | target |',
     '|---|---|---|---|---|',
-    ...figures.map((f) => `| ${f.name} | ${f.ours} ${f.unit} | ${f.baseline} ${f.unit} (${f.baselineName}) | **${f.ratio}×** | ${targetCell(f)} |`),
+    ...figures.map(
+      (f) =>
+        `| ${f.name} | ${f.ours} ${f.unit} | ${f.baseline} ${f.unit} (${f.baselineName}) | **${f.ratio}×** | ${targetCell(f)} |`,
+    ),
     '',
   ];
   fs.writeFileSync(path.join(dir, 'latest.md'), lines.join('\n'));

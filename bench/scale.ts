@@ -19,15 +19,30 @@ export interface BenchContext {
 }
 
 /** Registrations through the HTTP API, `width` at a time; endpoints about 150 bytes like real ones. */
-export async function registerMany(ctx: BenchContext, topic: string, n: number, pathOf: (i: number) => string, width = 64): Promise<WebPushClient[]> {
+export async function registerMany(
+  ctx: BenchContext,
+  topic: string,
+  n: number,
+  pathOf: (i: number) => string,
+  width = 64,
+): Promise<WebPushClient[]> {
   const clients = Array.from({ length: n }, (_, i) => WebPushClient.create(`${ctx.sinkOrigin}${pathOf(i)}`));
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < clients.length) {
-      const c = clients[next++]!;
-      await ctx.call('POST', `/v1/topics/${topic}/registrations`, ctx.apiKey, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < clients.length) {
+        const c = clients[next++]!;
+        await ctx.call('POST', `/v1/topics/${topic}/registrations`, ctx.apiKey, {
+          subscription: {
+            type: 'web-push',
+            pushResource: c.pushResource,
+            publicKey: c.publicKey,
+            authSecret: c.authSecret,
+          },
+        });
+      }
+    }),
+  );
   return clients;
 }
 
@@ -39,7 +54,13 @@ export async function registerMany(ctx: BenchContext, topic: string, n: number, 
 async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
-  return field('used_memory') - field('mem_clients_slaves') - field('mem_clients_normal') - field('mem_replication_backlog') - field('mem_aof_buffer');
+  return (
+    field('used_memory') -
+    field('mem_clients_slaves') -
+    field('mem_clients_normal') -
+    field('mem_replication_backlog') -
+    field('mem_aof_buffer')
+  );
 }
 
 export function rawChild(ctx: BenchContext, args: string[]): Child {
@@ -58,7 +79,12 @@ export async function bigFanout(ctx: BenchContext, n: number, rounds: number): P
   try {
     const before = await usedMemory(redis);
     // Endpoints of about 150 bytes, like FCM's and Mozilla's.
-    const clients = await registerMany(ctx, 'big', n, (i) => `/push/big/${'x'.repeat(100)}${String(i).padStart(12, '0')}`);
+    const clients = await registerMany(
+      ctx,
+      'big',
+      n,
+      (i) => `/push/big/${'x'.repeat(100)}${String(i).padStart(12, '0')}`,
+    );
     const perRegistration = (await usedMemory(redis)) - before;
     const subsFile = path.join(ctx.work, 'big-subs.json');
     fs.writeFileSync(subsFile, JSON.stringify(clients.map((c) => c.subscription)));
@@ -70,7 +96,12 @@ export async function bigFanout(ctx: BenchContext, n: number, rounds: number): P
       const count = await ctx.sink.ask('count');
       const memBefore = await usedMemory(redis);
       const started = performance.now();
-      await ctx.call('POST', '/v1/events', ctx.apiKey, { topic: 'big', changes: ['content'], syncToken: `big${r}`, urgency: 'high' });
+      await ctx.call('POST', '/v1/events', ctx.apiKey, {
+        topic: 'big',
+        changes: ['content'],
+        syncToken: `big${r}`,
+        urgency: 'high',
+      });
       await until(async () => (await ctx.sink.ask('count')) - count >= n, 30 * 60_000, 'the big fan-out');
       ours.push(n / ((performance.now() - started) / 1000));
       await sleep(500);
@@ -78,7 +109,9 @@ export async function bigFanout(ctx: BenchContext, n: number, rounds: number): P
       const child = rawChild(ctx, ['throughput', subsFile, ctx.payload, ctx.vapid.publicKey, ctx.vapid.privateKey]);
       await child.waitFor('done', 30 * 60_000);
       raw.push(n / (Number(/done ([\d.]+)/.exec(child.output)![1]) / 1000));
-      process.stdout.write(`big fan-out round ${r}: ours ${ours.at(-1)!.toFixed(0)}/s, raw ${raw.at(-1)!.toFixed(0)}/s, Redis +${(growth / 1e6).toFixed(1)} MB\n`);
+      process.stdout.write(
+        `big fan-out round ${r}: ours ${ours.at(-1)!.toFixed(0)}/s, raw ${raw.at(-1)!.toFixed(0)}/s, Redis +${(growth / 1e6).toFixed(1)} MB\n`,
+      );
     }
     const o = median(ours);
     const b = median(raw);
@@ -120,14 +153,26 @@ async function hashAndZsetBytes(redis: Redis, clients: WebPushClient[]): Promise
     const p = redis.pipeline();
     clients.slice(i, i + 1000).forEach((c, j) => {
       const id = `bench-baseline-${String(i + j).padStart(10, '0')}`;
-      p.hset(`{bench}:reg:${id}`, 'endpoint', c.pushResource, 'p256dh', c.publicKey, 'auth', c.authSecret, 'expires', expires);
+      p.hset(
+        `{bench}:reg:${id}`,
+        'endpoint',
+        c.pushResource,
+        'p256dh',
+        c.publicKey,
+        'auth',
+        c.authSecret,
+        'expires',
+        expires,
+      );
       p.zadd('{bench}:topic', expires, id);
     });
     await p.exec();
   }
   const bytes = Math.round(((await usedMemory(redis)) - before) / clients.length);
   for (let i = 0; i < clients.length; i += 1000) {
-    const ids = clients.slice(i, i + 1000).map((_, j) => `{bench}:reg:bench-baseline-${String(i + j).padStart(10, '0')}`);
+    const ids = clients
+      .slice(i, i + 1000)
+      .map((_, j) => `{bench}:reg:bench-baseline-${String(i + j).padStart(10, '0')}`);
     await redis.del(...ids);
   }
   await redis.del('{bench}:topic');
@@ -151,28 +196,48 @@ export async function ingest(ctx: BenchContext, rounds: number, batches: number,
     for (let r = 0; r <= rounds; r++) {
       const memBefore = await usedMemory(redis);
       let started = performance.now();
-      await Promise.all(Array.from({ length: clients }, async (_client, c) => {
-        for (let b = 0; b < batches; b++) {
-          const events = Array.from({ length: 1000 }, (_, i) => ({ topic: `ingest-${i % 100}`, changes: ['content'], syncToken: `r${r}c${c}b${b}i${i}` }));
-          await ctx.call('POST', '/v1/events', ctx.apiKey, { events });
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: clients }, async (_client, c) => {
+          for (let b = 0; b < batches; b++) {
+            const events = Array.from({ length: 1000 }, (_, i) => ({
+              topic: `ingest-${i % 100}`,
+              changes: ['content'],
+              syncToken: `r${r}c${c}b${b}i${i}`,
+            }));
+            await ctx.call('POST', '/v1/events', ctx.apiKey, { events });
+          }
+        }),
+      );
       const oursRate = total / ((performance.now() - started) / 1000);
       bytesPerEvent = Math.round(((await usedMemory(redis)) - memBefore) / total);
       const jobsBefore = await usedMemory(redis);
       started = performance.now();
-      await Promise.all(Array.from({ length: clients }, async (_client, c) => {
-        for (let b = 0; b < batches; b++) {
-          await queue.addBulk(Array.from({ length: 1000 }, (_, i) => ({ name: 'event', data: { tenantId: 'bench', topic: `ingest-${i % 100}`, changes: ['content'], syncToken: `r${r}c${c}b${b}i${i}` } })));
-        }
-      }));
+      await Promise.all(
+        Array.from({ length: clients }, async (_client, c) => {
+          for (let b = 0; b < batches; b++) {
+            await queue.addBulk(
+              Array.from({ length: 1000 }, (_, i) => ({
+                name: 'event',
+                data: {
+                  tenantId: 'bench',
+                  topic: `ingest-${i % 100}`,
+                  changes: ['content'],
+                  syncToken: `r${r}c${c}b${b}i${i}`,
+                },
+              })),
+            );
+          }
+        }),
+      );
       const rawRate = total / ((performance.now() - started) / 1000);
       bytesPerJob = Math.round(((await usedMemory(redis)) - jobsBefore) / total);
       await queue.obliterate({ force: true });
       if (r === 0) continue; // warm-up
       ours.push(oursRate);
       raw.push(rawRate);
-      process.stdout.write(`ingest round ${r}: ours ${oursRate.toFixed(0)}/s, addBulk ${rawRate.toFixed(0)}/s, ${bytesPerEvent} B per event\n`);
+      process.stdout.write(
+        `ingest round ${r}: ours ${oursRate.toFixed(0)}/s, addBulk ${rawRate.toFixed(0)}/s, ${bytesPerEvent} B per event\n`,
+      );
     }
   } finally {
     await queue.close();
@@ -213,13 +278,22 @@ export async function ingest(ctx: BenchContext, rounds: number, batches: number,
  * pushed at once; normal: the first event of each (quiet) topic is the leading push, later ones
  * are merged into trailing pushes at most one window later.
  */
-export async function latency(ctx: BenchContext, rate: number, seconds: number, rounds: number, windowMs: number): Promise<Figure[]> {
+export async function latency(
+  ctx: BenchContext,
+  rate: number,
+  seconds: number,
+  rounds: number,
+  windowMs: number,
+): Promise<Figure[]> {
   const topics = 100;
   const clients: WebPushClient[] = [];
   for (let t = 0; t < topics; t++) clients.push(...(await registerMany(ctx, `lat-${t}`, 1, () => `/push/lat-${t}`, 1)));
   const count = rate * seconds;
   const subsFile = path.join(ctx.work, 'lat-subs.json');
-  fs.writeFileSync(subsFile, JSON.stringify(Array.from({ length: count }, (_, i) => clients[i % topics]!.subscription)));
+  fs.writeFileSync(
+    subsFile,
+    JSON.stringify(Array.from({ length: count }, (_, i) => clients[i % topics]!.subscription)),
+  );
   const ourRound = async (urgency: 'high' | 'normal') => {
     await ctx.sink.askJson('times');
     const sent: { t: number; at: number }[] = [];
@@ -229,7 +303,14 @@ export async function latency(ctx: BenchContext, rate: number, seconds: number, 
       const wait = started + (i * 1000) / rate - performance.now();
       if (wait > 1) await sleep(wait);
       sent.push({ t: i % topics, at: Date.now() });
-      posts.push(ctx.call('POST', '/v1/events', ctx.apiKey, { topic: `lat-${i % topics}`, changes: ['content'], syncToken: `l${i}`, urgency }));
+      posts.push(
+        ctx.call('POST', '/v1/events', ctx.apiKey, {
+          topic: `lat-${i % topics}`,
+          changes: ['content'],
+          syncToken: `l${i}`,
+          urgency,
+        }),
+      );
     }
     await Promise.all(posts);
     await sleep(windowMs + 1500);
@@ -246,7 +327,14 @@ export async function latency(ctx: BenchContext, rate: number, seconds: number, 
     return { first, later, all: [...first, ...later] };
   };
   const rawRound = async () => {
-    const child = rawChild(ctx, ['latency', subsFile, ctx.payload, ctx.vapid.publicKey, ctx.vapid.privateKey, String(rate)]);
+    const child = rawChild(ctx, [
+      'latency',
+      subsFile,
+      ctx.payload,
+      ctx.vapid.publicKey,
+      ctx.vapid.privateKey,
+      String(rate),
+    ]);
     await child.waitFor('latencies', 10 * 60_000);
     await ctx.sink.askJson('times');
     return JSON.parse(/latencies (.*)\n/.exec(child.output)![1]!) as number[];
@@ -263,7 +351,9 @@ export async function latency(ctx: BenchContext, rate: number, seconds: number, 
     const n = await ourRound('normal');
     firsts.push(percentile(n.first, 99));
     merged.push(percentile(n.later, 99));
-    process.stdout.write(`latency round ${r}: p99 urgent ${urgent.at(-1)!.toFixed(1)} ms, raw ${raw.at(-1)!.toFixed(1)} ms, first-of-window ${firsts.at(-1)!.toFixed(1)} ms, merged ${merged.at(-1)!.toFixed(1)} ms\n`);
+    process.stdout.write(
+      `latency round ${r}: p99 urgent ${urgent.at(-1)!.toFixed(1)} ms, raw ${raw.at(-1)!.toFixed(1)} ms, first-of-window ${firsts.at(-1)!.toFixed(1)} ms, merged ${merged.at(-1)!.toFixed(1)} ms\n`,
+    );
   }
   const rawP99 = median(raw);
   const fig = (name: string, xs: number[], bound: number, boundText: string): Figure => {
@@ -282,8 +372,23 @@ export async function latency(ctx: BenchContext, rate: number, seconds: number, 
     };
   };
   return [
-    fig(`Event → push accepted at ${rate} events/s over ${topics} topics, urgency high`, urgent, rawP99 + 25, '≤ raw + 25 ms'),
-    fig(`Same, urgency normal: first event of a quiet topic (window ${windowMs} ms)`, firsts, rawP99 + 25, '≤ raw + 25 ms'),
-    fig(`Same, urgency normal: events merged into a trailing push`, merged, windowMs + 25, `≤ window + 25 ms (${windowMs + 25})`),
+    fig(
+      `Event → push accepted at ${rate} events/s over ${topics} topics, urgency high`,
+      urgent,
+      rawP99 + 25,
+      '≤ raw + 25 ms',
+    ),
+    fig(
+      `Same, urgency normal: first event of a quiet topic (window ${windowMs} ms)`,
+      firsts,
+      rawP99 + 25,
+      '≤ raw + 25 ms',
+    ),
+    fig(
+      `Same, urgency normal: events merged into a trailing push`,
+      merged,
+      windowMs + 25,
+      `≤ window + 25 ms (${windowMs + 25})`,
+    ),
   ];
 }

@@ -48,18 +48,52 @@ function main(): void {
   const pick = (pattern: RegExp, side: 'ours' | 'baseline' = 'ours'): { value: number; from: string } => {
     const f = run.figures.find((x) => pattern.test(x.name));
     if (!f) missing.push(pattern.source);
-    return { value: f ? f[side] : NaN, from: f ? `${f.name}${side === 'baseline' ? ` (baseline: ${f.baselineName})` : ''}` : 'not in this run' };
+    return {
+      value: f ? f[side] : NaN,
+      from: f ? `${f.name}${side === 'baseline' ? ` (baseline: ${f.baselineName})` : ''}` : 'not in this run',
+    };
   };
-  const larger = (a: { value: number; from: string }, b: { value: number; from: string }) => (Number.isNaN(b.value) || a.value >= b.value ? a : b);
+  const larger = (a: { value: number; from: string }, b: { value: number; from: string }) =>
+    Number.isNaN(b.value) || a.value >= b.value ? a : b;
   const inputs: Record<string, Input> = {
-    registration: { what: 'Redis memory per registration (the larger of the two rows)', unit: 'B', ...larger(pick(/^Redis memory per Web Push registration \(/), pick(/^Redis memory per Web Push registration on the cluster/)) },
-    event: { what: 'Redis memory per accepted event, kept 24 h (the larger of the two rows)', unit: 'B', ...larger(pick(/^Redis memory per accepted event on the cluster/), pick(/^Redis memory per delivered event on the cluster/)) },
-    queued: { what: 'Redis memory per event waiting for its fan-out', unit: 'B', ...pick(/^Redis memory per event waiting for its fan-out/) },
-    workerCpu: { what: 'worker CPU per push', unit: 'µs', ...pick(/^CPU of the worker processes per push \(cluster, 1 worker\)/) },
+    registration: {
+      what: 'Redis memory per registration (the larger of the two rows)',
+      unit: 'B',
+      ...larger(
+        pick(/^Redis memory per Web Push registration \(/),
+        pick(/^Redis memory per Web Push registration on the cluster/),
+      ),
+    },
+    event: {
+      what: 'Redis memory per accepted event, kept 24 h (the larger of the two rows)',
+      unit: 'B',
+      ...larger(
+        pick(/^Redis memory per accepted event on the cluster/),
+        pick(/^Redis memory per delivered event on the cluster/),
+      ),
+    },
+    queued: {
+      what: 'Redis memory per event waiting for its fan-out',
+      unit: 'B',
+      ...pick(/^Redis memory per event waiting for its fan-out/),
+    },
+    workerCpu: {
+      what: 'worker CPU per push',
+      unit: 'µs',
+      ...pick(/^CPU of the worker processes per push \(cluster, 1 worker\)/),
+    },
     redisPush: { what: 'Redis masters CPU per push', unit: 'µs', ...pick(/^CPU of the Redis masters per push/) },
     apiCpu: { what: 'API CPU per ingested event', unit: 'µs', ...pick(/^CPU of the API process per ingested event/) },
-    redisEvent: { what: 'Redis masters CPU per ingested event', unit: 'µs', ...pick(/^CPU of the Redis masters per ingested event/) },
-    ingest: { what: 'ingest of one API process (cluster, shared machine)', unit: 'events/s', ...pick(/^Cluster ingest/) },
+    redisEvent: {
+      what: 'Redis masters CPU per ingested event',
+      unit: 'µs',
+      ...pick(/^CPU of the Redis masters per ingested event/),
+    },
+    ingest: {
+      what: 'ingest of one API process (cluster, shared machine)',
+      unit: 'events/s',
+      ...pick(/^Cluster ingest/),
+    },
   };
   const v = (k: string) => inputs[k]!.value;
   const pushes = A.peakEventsPerSecond * A.pushesPerEvent;
@@ -77,7 +111,8 @@ function main(): void {
   const apiCores = (A.peakEventsPerSecond * v('apiCpu')) / 1e6 / A.nodeBusy;
   const inFlight = pushes * A.pushLatencySeconds * A.busiestOriginShare;
   const perProcess = Math.ceil(inFlight / workers);
-  const n = (x: number, digits = 0) => (Number.isFinite(x) ? x.toLocaleString('en', { maximumFractionDigits: digits }) : '?');
+  const n = (x: number, digits = 0) =>
+    Number.isFinite(x) ? x.toLocaleString('en', { maximumFractionDigits: digits }) : '?';
 
   const out = [
     `Sizing from \`${path.relative(ROOT, file)}\` (run of ${run.at}); assumptions in bench/sizing.ts.`,
@@ -102,7 +137,8 @@ function main(): void {
     `| API processes for ingest | **${n(Math.ceil(apiCores) + 1)}** | one core each, + 1 to lose one; measured ${n(v('ingest'))} events/s per process here |`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
-  if (missing.length > 0) process.stderr.write(`figures not in ${file} (run the full \`npm run bench\`): ${missing.join('; ')}\n`);
+  if (missing.length > 0)
+    process.stderr.write(`figures not in ${file} (run the full \`npm run bench\`): ${missing.join('; ')}\n`);
 }
 
 main();

@@ -62,8 +62,13 @@ describe('core path on a Redis Cluster', () => {
     const t = topic();
     const a = await registerJson(t);
     const b = await registerJson(t);
-    for (let i = 1; i <= 10; i++) expect((await send({ topic: t, changes: ['content'], syncToken: `s${i}` })).status).toBe(202);
-    await eventually(async () => messages(a.client).length === 2 && messages(b.client).length === 2, 15_000, 'leading + trailing pushes');
+    for (let i = 1; i <= 10; i++)
+      expect((await send({ topic: t, changes: ['content'], syncToken: `s${i}` })).status).toBe(202);
+    await eventually(
+      async () => messages(a.client).length === 2 && messages(b.client).length === 2,
+      15_000,
+      'leading + trailing pushes',
+    );
     await sleep(COALESCE_MS + 300);
     for (const c of [a.client, b.client]) {
       expect(messages(c)).toHaveLength(2);
@@ -72,11 +77,22 @@ describe('core path on a Redis Cluster', () => {
 
     const res = await send({ topic: t, changes: ['content'], id: 'cl-status-1', urgency: 'high' });
     expect(res.status).toBe(202);
-    const status = await eventually(async () => {
-      const s = (await (await h.request('GET', '/v1/events/cl-status-1', { token: apiKey })).json()) as { state: string };
-      return s.state === 'done' && s;
-    }, 10_000, 'event done');
-    expect(status).toEqual({ id: 'cl-status-1', topic: t, state: 'done', deliveries: { pending: 0, accepted: 2, gone: 0, failed: 0, skipped: 0 } });
+    const status = await eventually(
+      async () => {
+        const s = (await (await h.request('GET', '/v1/events/cl-status-1', { token: apiKey })).json()) as {
+          state: string;
+        };
+        return s.state === 'done' && s;
+      },
+      10_000,
+      'event done',
+    );
+    expect(status).toEqual({
+      id: 'cl-status-1',
+      topic: t,
+      state: 'done',
+      deliveries: { pending: 0, accepted: 2, gone: 0, failed: 0, skipped: 0 },
+    });
   });
 
   it('prunes a registration the push service answers 410 for', async () => {
@@ -84,7 +100,11 @@ describe('core path on a Redis Cluster', () => {
     const r = await registerJson(t);
     push.gone(r.id);
     await send({ topic: t, changes: ['content'], syncToken: 'g' });
-    await eventually(async () => (await h.request('GET', r.location, { token: apiKey })).status === 404, 10_000, 'the registration to be pruned');
+    await eventually(
+      async () => (await h.request('GET', r.location, { token: apiKey })).status === 404,
+      10_000,
+      'the registration to be pruned',
+    );
     const again = await send({ topic: t, changes: ['content'] });
     expect(((await again.json()) as { noSubscribers: string[] }).noSubscribers).toEqual([t]);
   });
@@ -97,7 +117,11 @@ describe('core path on a Redis Cluster', () => {
     await sleep(COALESCE_MS + 200);
 
     for (const node of cluster.nodes) expect((await cluster.cli(node, 'SCRIPT', 'FLUSH')).trim()).toBe('OK');
-    const masters = (await Promise.all(cluster.nodes.map(async (node) => ((await cluster.cli(node, 'ROLE')).startsWith('master') ? node : undefined)))).filter((m) => !!m);
+    const masters = (
+      await Promise.all(
+        cluster.nodes.map(async (node) => ((await cluster.cli(node, 'ROLE')).startsWith('master') ? node : undefined)),
+      )
+    ).filter((m) => !!m);
     expect(masters.length).toBe(3);
 
     // Tenant auth, event accept (a pipelined script), claim, delivery ledger and BullMQ's own scripts all run again.

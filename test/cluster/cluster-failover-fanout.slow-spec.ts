@@ -45,13 +45,21 @@ describe('a master killed in the middle of a fan-out (DAVPUSH_DURABILITY=replica
     const c = push.subscribe();
     const res = await h.request('POST', `/v1/topics/${topic}/registrations`, {
       token: apiKey,
-      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
+      body: {
+        subscription: {
+          type: 'web-push',
+          pushResource: c.pushResource,
+          publicKey: c.publicKey,
+          authSecret: c.authSecret,
+        },
+      },
     });
     if (res.status !== 201) throw new Error(`registration: ${res.status} ${await res.text()}`);
     return c;
   };
   const delivered = (c: WebPushClient) => push.received(push.idOf(c)).filter((r) => r.status === 201);
-  const syncTokens = (c: WebPushClient) => delivered(c).map((r) => /sync-token>([^<]+)</.exec(push.decryptRecord(r))?.[1]);
+  const syncTokens = (c: WebPushClient) =>
+    delivered(c).map((r) => /sync-token>([^<]+)</.exec(push.decryptRecord(r))?.[1]);
 
   it('delivers every accepted event, answers only 202 or 503 + Retry-After, and readiness follows the failover', async () => {
     const started = Date.now();
@@ -67,77 +75,111 @@ describe('a master killed in the middle of a fan-out (DAVPUSH_DURABILITY=replica
     }
 
     async function run(): Promise<void> {
-    const big: WebPushClient[] = [];
-    for (let i = 0; i < REGISTRATIONS; i += 25) big.push(...(await Promise.all(Array.from({ length: Math.min(25, REGISTRATIONS - i) }, () => register('fo-big')))));
-    const probes = await Promise.all(Array.from({ length: PROBE_TOPICS }, (_, i) => register(`fo-probe-${i}`)));
-    const registered = Date.now();
+      const big: WebPushClient[] = [];
+      for (let i = 0; i < REGISTRATIONS; i += 25)
+        big.push(
+          ...(await Promise.all(Array.from({ length: Math.min(25, REGISTRATIONS - i) }, () => register('fo-big')))),
+        );
+      const probes = await Promise.all(Array.from({ length: PROBE_TOPICS }, (_, i) => register(`fo-probe-${i}`)));
+      const registered = Date.now();
 
-    const victim = await masterHoldingTheFanout(cluster);
-    expect(victim.replicas).toHaveLength(2);
-    victimNode = victim.master;
+      const victim = await masterHoldingTheFanout(cluster);
+      expect(victim.replicas).toHaveLength(2);
+      victimNode = victim.master;
 
-    // Slow pushes (150 ms each), so the kill falls in the middle of the fan-out.
-    push.setLatency(150);
-    expect((await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'fo-big', changes: ['content'], syncToken: 'big-1' } })).status).toBe(202);
-    await eventually(async () => big.filter((c) => delivered(c).length > 0).length >= 200, 20_000, '200 pushes of the fan-out');
-    const beforeKill = big.filter((c) => delivered(c).length > 0).length;
-    await cluster.killNode(victim.master);
-    const killedAt = Date.now();
+      // Slow pushes (150 ms each), so the kill falls in the middle of the fan-out.
+      push.setLatency(150);
+      expect(
+        (
+          await h.request('POST', '/v1/events', {
+            token: apiKey,
+            body: { topic: 'fo-big', changes: ['content'], syncToken: 'big-1' },
+          })
+        ).status,
+      ).toBe(202);
+      await eventually(
+        async () => big.filter((c) => delivered(c).length > 0).length >= 200,
+        20_000,
+        '200 pushes of the fan-out',
+      );
+      const beforeKill = big.filter((c) => delivered(c).length > 0).length;
+      await cluster.killNode(victim.master);
+      const killedAt = Date.now();
 
-    // Meanwhile: events on the probe topics, and readiness, every 150 ms until a replica took over and things settled.
-    const answers: { status: number; retryAfter: string | null; token: string; topic: number }[] = [];
-    const readiness: number[] = [];
-    let promotedAt = 0;
-    for (let n = 0; ; n++) {
-      const topic = n % PROBE_TOPICS;
-      const token = `p${n}`;
-      const [res, ready] = await Promise.all([
-        h.request('POST', '/v1/events', { token: apiKey, body: { topic: `fo-probe-${topic}`, changes: ['content'], syncToken: token } }),
-        h.request('GET', '/health/ready'),
-      ]);
-      answers.push({ status: res.status, retryAfter: res.headers.get('retry-after'), token, topic });
-      readiness.push(ready.status);
-      if (!promotedAt && (await Promise.all(victim.replicas.map((r) => cluster.cli(r, 'ROLE')))).some((role) => role.startsWith('master'))) promotedAt = Date.now();
-      const recentOk = answers.slice(-PROBE_TOPICS).every((a) => a.status === 202);
-      if (promotedAt && recentOk && ready.status === 200 && answers.length >= PROBE_TOPICS) break;
-      if (Date.now() - killedAt > 30_000) throw new Error(`no recovery within 30 s: ${JSON.stringify(answers.map((a) => a.status))}`);
-      await sleep(150);
-    }
-    const recoveredAt = Date.now();
+      // Meanwhile: events on the probe topics, and readiness, every 150 ms until a replica took over and things settled.
+      const answers: { status: number; retryAfter: string | null; token: string; topic: number }[] = [];
+      const readiness: number[] = [];
+      let promotedAt = 0;
+      for (let n = 0; ; n++) {
+        const topic = n % PROBE_TOPICS;
+        const token = `p${n}`;
+        const [res, ready] = await Promise.all([
+          h.request('POST', '/v1/events', {
+            token: apiKey,
+            body: { topic: `fo-probe-${topic}`, changes: ['content'], syncToken: token },
+          }),
+          h.request('GET', '/health/ready'),
+        ]);
+        answers.push({ status: res.status, retryAfter: res.headers.get('retry-after'), token, topic });
+        readiness.push(ready.status);
+        if (
+          !promotedAt &&
+          (await Promise.all(victim.replicas.map((r) => cluster.cli(r, 'ROLE')))).some((role) =>
+            role.startsWith('master'),
+          )
+        )
+          promotedAt = Date.now();
+        const recentOk = answers.slice(-PROBE_TOPICS).every((a) => a.status === 202);
+        if (promotedAt && recentOk && ready.status === 200 && answers.length >= PROBE_TOPICS) break;
+        if (Date.now() - killedAt > 30_000)
+          throw new Error(`no recovery within 30 s: ${JSON.stringify(answers.map((a) => a.status))}`);
+        await sleep(150);
+      }
+      const recoveredAt = Date.now();
 
-    // Only 202 or 503 + Retry-After, never 500, never anything else.
-    expect(answers.filter((a) => a.status !== 202 && a.status !== 503)).toEqual([]);
-    for (const a of answers.filter((x) => x.status === 503)) expect(Number(a.retryAfter)).toBeGreaterThan(0);
-    // Readiness was 503 while the master was missing, and is 200 again.
-    expect(readiness).toContain(503);
-    expect(readiness.at(-1)).toBe(200);
+      // Only 202 or 503 + Retry-After, never 500, never anything else.
+      expect(answers.filter((a) => a.status !== 202 && a.status !== 503)).toEqual([]);
+      for (const a of answers.filter((x) => x.status === 503)) expect(Number(a.retryAfter)).toBeGreaterThan(0);
+      // Readiness was 503 while the master was missing, and is 200 again.
+      expect(readiness).toContain(503);
+      expect(readiness.at(-1)).toBe(200);
 
-    // Every accepted event is delivered: the big fan-out to every registration, each accepted probe to its topic.
-    await eventually(async () => big.every((c) => delivered(c).length >= 1), 45_000, 'the fan-out to reach every registration');
-    const accepted = answers.filter((a) => a.status === 202);
-    await eventually(async () => accepted.every((a) => syncTokens(probes[a.topic]!).includes(a.token)), 30_000, 'every accepted probe event delivered').catch((err: Error) => {
-      const missing = accepted.filter((a) => !syncTokens(probes[a.topic]!).includes(a.token));
-      throw new Error(`${err.message}; not delivered: ${JSON.stringify(missing)}; answers: ${JSON.stringify(answers.map((a) => `${a.token}:${a.status}`))}`);
-    });
-    await sleep(1000);
-    const perRegistration = big.map((c) => delivered(c).length);
-    const duplicates = perRegistration.filter((n) => n > 1).length;
-    expect(Math.max(...perRegistration)).toBeLessThanOrEqual(2);
+      // Every accepted event is delivered: the big fan-out to every registration, each accepted probe to its topic.
+      await eventually(
+        async () => big.every((c) => delivered(c).length >= 1),
+        45_000,
+        'the fan-out to reach every registration',
+      );
+      const accepted = answers.filter((a) => a.status === 202);
+      await eventually(
+        async () => accepted.every((a) => syncTokens(probes[a.topic]!).includes(a.token)),
+        30_000,
+        'every accepted probe event delivered',
+      ).catch((err: Error) => {
+        const missing = accepted.filter((a) => !syncTokens(probes[a.topic]!).includes(a.token));
+        throw new Error(
+          `${err.message}; not delivered: ${JSON.stringify(missing)}; answers: ${JSON.stringify(answers.map((a) => `${a.token}:${a.status}`))}`,
+        );
+      });
+      await sleep(1000);
+      const perRegistration = big.map((c) => delivered(c).length);
+      const duplicates = perRegistration.filter((n) => n > 1).length;
+      expect(Math.max(...perRegistration)).toBeLessThanOrEqual(2);
 
-    const figures = {
-      registrations: REGISTRATIONS,
-      pushedBeforeKill: beforeKill,
-      registrationsWithADuplicate: duplicates,
-      probeEvents: answers.length,
-      probe202: accepted.length,
-      probe503: answers.length - accepted.length,
-      readiness503: readiness.filter((s) => s === 503).length,
-      msToPromotion: promotedAt - killedAt,
-      msToRecovery: recoveredAt - killedAt,
-      msRegistering: registered - started,
-      victimHeldQueueShard: victim.heldQueue,
-    };
-    process.stdout.write(`cluster failover figures: ${JSON.stringify(figures)}\n`);
+      const figures = {
+        registrations: REGISTRATIONS,
+        pushedBeforeKill: beforeKill,
+        registrationsWithADuplicate: duplicates,
+        probeEvents: answers.length,
+        probe202: accepted.length,
+        probe503: answers.length - accepted.length,
+        readiness503: readiness.filter((s) => s === 503).length,
+        msToPromotion: promotedAt - killedAt,
+        msToRecovery: recoveredAt - killedAt,
+        msRegistering: registered - started,
+        victimHeldQueueShard: victim.heldQueue,
+      };
+      process.stdout.write(`cluster failover figures: ${JSON.stringify(figures)}\n`);
     }
   }, 120_000);
 });
@@ -147,8 +189,12 @@ describe('a master killed in the middle of a fan-out (DAVPUSH_DURABILITY=replica
  * one with the largest collection (the topic's registration index, 2,000 members) outside the
  * queues' keys. Returns it with its replicas and whether it also holds a queue shard.
  */
-async function masterHoldingTheFanout(cluster: RedisCluster): Promise<{ master: ClusterNode; replicas: ClusterNode[]; heldQueue: boolean }> {
-  const roles = await Promise.all(cluster.nodes.map(async (n) => ({ n, role: (await cluster.cli(n, 'ROLE')).split('\n') })));
+async function masterHoldingTheFanout(
+  cluster: RedisCluster,
+): Promise<{ master: ClusterNode; replicas: ClusterNode[]; heldQueue: boolean }> {
+  const roles = await Promise.all(
+    cluster.nodes.map(async (n) => ({ n, role: (await cluster.cli(n, 'ROLE')).split('\n') })),
+  );
   const masters = roles.filter(({ role }) => role[0] === 'master').map(({ n }) => n);
   let best: { master: ClusterNode; size: number; heldQueue: boolean } | undefined;
   for (const master of masters) {
@@ -182,6 +228,8 @@ async function masterHoldingTheFanout(cluster: RedisCluster): Promise<{ master: 
     }
   }
   if (!best) throw new Error('no master holds a collection of the fan-out');
-  const replicas = roles.filter(({ role }) => role[0] === 'slave' && Number(role[2]) === best.master.port).map(({ n }) => n);
+  const replicas = roles
+    .filter(({ role }) => role[0] === 'slave' && Number(role[2]) === best.master.port)
+    .map(({ n }) => n);
   return { master: best.master, replicas, heldQueue: best.heldQueue };
 }

@@ -31,7 +31,10 @@ describe('failover of the master holding davpush keys', () => {
     const statuses = new Set<number>();
     await eventually(
       async () => {
-        const res = await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'fo-1', changes: ['content'], syncToken: 'after-failover' } });
+        const res = await h.request('POST', '/v1/events', {
+          token: apiKey,
+          body: { topic: 'fo-1', changes: ['content'], syncToken: 'after-failover' },
+        });
         statuses.add(res.status);
         return res.status === 202;
       },

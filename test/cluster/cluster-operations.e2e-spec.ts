@@ -32,7 +32,11 @@ describe('operations on a Redis Cluster with sharded queues', () => {
   });
 
   const cli = async (argv: string[]) => {
-    const config = loadConfig({ REDIS_CLUSTER_NODES: cluster.nodesEnv, DAVPUSH_QUEUE_SHARDS: String(SHARDS), DAVPUSH_VAPID_SUBJECT: 'mailto:ops@davpush.test' });
+    const config = loadConfig({
+      REDIS_CLUSTER_NODES: cluster.nodesEnv,
+      DAVPUSH_QUEUE_SHARDS: String(SHARDS),
+      DAVPUSH_VAPID_SUBJECT: 'mailto:ops@davpush.test',
+    });
     const open: OpenContext = async () => {
       const app = await NestFactory.createApplicationContext(CoreModule.forRoot(config), { logger: false });
       return { app, close: () => app.close() };
@@ -46,7 +50,9 @@ describe('operations on a Redis Cluster with sharded queues', () => {
   it('puts the queue shards on different masters', async () => {
     const shards = h.app.get(ShardedQueues);
     const fanouts = shards.all().filter((q) => q.kind === QueueName.Fanout);
-    const masters = await Promise.all(fanouts.map(async (q) => (await cluster.ownersOf(`${q.prefix}:${q.name}:id`)).master.port));
+    const masters = await Promise.all(
+      fanouts.map(async (q) => (await cluster.ownersOf(`${q.prefix}:${q.name}:id`)).master.port),
+    );
     expect(new Set(masters).size).toBe(SHARDS);
   });
 
@@ -59,13 +65,26 @@ describe('operations on a Redis Cluster with sharded queues', () => {
 
     // A delayed job in each shard's fan-out queue: 3 delayed in total.
     const shards = h.app.get(ShardedQueues);
-    for (let s = 0; s < SHARDS; s++) await shards.queue(QueueName.Fanout, s).add('fanout', { tenantId: 'ops', topic: `held-${s}` }, { delay: 600_000 });
-    const view = await eventually(async () => {
-      const v = (await (await h.request('GET', '/v1/admin/queues', { token: ADMIN_TOKEN })).json()) as AdminQueuesView;
-      return v.queues.find((q) => q.name === QueueName.Fanout)!.counts.delayed >= SHARDS && v;
-    }, 10_000, 'the delayed jobs counted');
+    for (let s = 0; s < SHARDS; s++)
+      await shards
+        .queue(QueueName.Fanout, s)
+        .add('fanout', { tenantId: 'ops', topic: `held-${s}` }, { delay: 600_000 });
+    const view = await eventually(
+      async () => {
+        const v = (await (
+          await h.request('GET', '/v1/admin/queues', { token: ADMIN_TOKEN })
+        ).json()) as AdminQueuesView;
+        return v.queues.find((q) => q.name === QueueName.Fanout)!.counts.delayed >= SHARDS && v;
+      },
+      10_000,
+      'the delayed jobs counted',
+    );
     const fanout = view.queues.find((q) => q.name === QueueName.Fanout)!;
-    expect(fanout.shards!.map((s) => [s.queue, s.counts.delayed])).toEqual([['fanout', 1], ['fanout-1', 1], ['fanout-2', 1]]);
+    expect(fanout.shards!.map((s) => [s.queue, s.counts.delayed])).toEqual([
+      ['fanout', 1],
+      ['fanout-1', 1],
+      ['fanout-2', 1],
+    ]);
     expect(view.unavailable).toEqual([]);
     const metrics = await (await h.request('GET', '/metrics')).text();
     expect(metrics).toMatch(/davpush_queue_jobs\{queue="fanout",state="delayed"\} 3\n/);
@@ -75,8 +94,18 @@ describe('operations on a Redis Cluster with sharded queues', () => {
     const board = await h.request('GET', '/admin/queues/api/queues', { token: ADMIN_TOKEN });
     expect(board.status).toBe(200);
     const names = ((await board.json()) as { queues: { name: string }[] }).queues.map((q) => q.name);
-    expect(names.toSorted()).toEqual(shards.all().map((q) => q.name).toSorted());
-    for (let s = 0; s < SHARDS; s++) await (await shards.queue(QueueName.Fanout, s).getJobs(['delayed'])).find((j) => j.data.topic === `held-${s}`)?.remove();
+    expect(names.toSorted()).toEqual(
+      shards
+        .all()
+        .map((q) => q.name)
+        .toSorted(),
+    );
+    for (let s = 0; s < SHARDS; s++)
+      await (
+        await shards.queue(QueueName.Fanout, s).getJobs(['delayed'])
+      )
+        .find((j) => j.data.topic === `held-${s}`)
+        ?.remove();
   });
 
   it('the CLI creates and lists tenants, prints stats per shard, and lists and replays dead letters', async () => {
@@ -88,18 +117,36 @@ describe('operations on a Redis Cluster with sharded queues', () => {
 
     const stats = await cli(['stats']);
     expect(stats.code).toBe(0);
-    for (const name of ['fanout', 'fanout-1', 'fanout-2', 'deliver-web-push-2', 'dead-letter', 'maintenance']) expect(stats.out).toMatch(new RegExp(`^ +${name} `, 'm'));
+    for (const name of ['fanout', 'fanout-1', 'fanout-2', 'deliver-web-push-2', 'dead-letter', 'maintenance'])
+      expect(stats.out).toMatch(new RegExp(`^ +${name} `, 'm'));
 
     // A dead letter of a real registration: listed, replayed, delivered.
     const { client, id, location } = await w.registerJson('ops-dlq');
     const registrationId = location.split('/').pop()!;
     const before = (await cli(['dlq', 'list', '--json'])).out;
     expect(JSON.parse(before)).toEqual([]);
-    const delivery = { dispatchId: 'ops-d1', registrationId, tenantId: w.tenantId, topic: 'ops-dlq', kinds: ['content' as const], urgency: 'normal' as const, deadline: Date.now() + 60_000, acceptedAt: Date.now() };
-    await h.app.get(JobPublisher).deadLetter({ queue: QueueName.DeliverWebPush, transport: 'web-push', reason: 'rejected: 400', delivery, failedAt: Date.now() });
+    const delivery = {
+      dispatchId: 'ops-d1',
+      registrationId,
+      tenantId: w.tenantId,
+      topic: 'ops-dlq',
+      kinds: ['content' as const],
+      urgency: 'normal' as const,
+      deadline: Date.now() + 60_000,
+      acceptedAt: Date.now(),
+    };
+    await h.app.get(JobPublisher).deadLetter({
+      queue: QueueName.DeliverWebPush,
+      transport: 'web-push',
+      reason: 'rejected: 400',
+      delivery,
+      failedAt: Date.now(),
+    });
     const listed = await cli(['dlq', 'list', '--json']);
     expect(listed.code).toBe(0);
-    expect((JSON.parse(listed.out) as { registrationId: string }[]).map((d) => d.registrationId)).toEqual([registrationId]);
+    expect((JSON.parse(listed.out) as { registrationId: string }[]).map((d) => d.registrationId)).toEqual([
+      registrationId,
+    ]);
     const replay = await cli(['dlq', 'replay']);
     expect(replay.code).toBe(0);
     expect(replay.out).toContain('replayed 1 dead letter(s)');
@@ -110,22 +157,36 @@ describe('operations on a Redis Cluster with sharded queues', () => {
   }, 60_000);
 
   it('a process started on the cluster names REDIS_CLUSTER_NODES, the shards and the durability in its banner; the installed CLI runs on it', async () => {
-    const env = { REDIS_CLUSTER_NODES: cluster.nodesEnv, DAVPUSH_QUEUE_SHARDS: String(SHARDS), DAVPUSH_VAPID_SUBJECT: 'mailto:ops@davpush.test' };
+    const env = {
+      REDIS_CLUSTER_NODES: cluster.nodesEnv,
+      DAVPUSH_QUEUE_SHARDS: String(SHARDS),
+      DAVPUSH_VAPID_SUBJECT: 'mailto:ops@davpush.test',
+    };
     const dataDir = ServiceProcess.dataDir();
     try {
       const worker = await ServiceProcess.start({ role: 'worker', env, dataDir });
       try {
-        expect(worker.banner()).toMatchObject({ redis: `REDIS_CLUSTER_NODES ${cluster.nodesEnv}`, queueShards: '3', durability: 'local' });
+        expect(worker.banner()).toMatchObject({
+          redis: `REDIS_CLUSTER_NODES ${cluster.nodesEnv}`,
+          queueShards: '3',
+          durability: 'local',
+        });
       } finally {
         worker.signal('SIGTERM');
         await worker.exitWithin(15_000);
       }
       // bin/davpush.js, as `npx davpush stats` runs it, with nothing but REDIS_CLUSTER_NODES.
-      const { stdout } = await promisify(execFile)(process.execPath, [path.resolve(__dirname, '../../bin/davpush.js'), 'stats', '--json'], {
-        env: { ...process.env, ...env, DAVPUSH_DATA_DIR: dataDir },
-        timeout: 30_000,
-      });
-      const stats = JSON.parse(stdout) as { registrations: { total: number; byTransport: Record<string, number>; sampled: boolean } };
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [path.resolve(__dirname, '../../bin/davpush.js'), 'stats', '--json'],
+        {
+          env: { ...process.env, ...env, DAVPUSH_DATA_DIR: dataDir },
+          timeout: 30_000,
+        },
+      );
+      const stats = JSON.parse(stdout) as {
+        registrations: { total: number; byTransport: Record<string, number>; sampled: boolean };
+      };
       expect(stats.registrations).toEqual({ total: 1, byTransport: { 'web-push': 1, fcm: 0 }, sampled: false });
     } finally {
       ServiceProcess.removeDataDirs();

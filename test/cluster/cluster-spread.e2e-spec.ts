@@ -15,7 +15,11 @@ ecdh.generateKeys();
 const reg = (i: number, now: number): ValidRegistration => ({
   subscription: {
     type: 'web-push',
-    pushResource: `https://fcm.googleapis.com/fcm/send/${randomBytes(12).toString('base64url')}:APA91b${randomBytes(80).toString('base64url')}${i}`.slice(0, 152),
+    pushResource:
+      `https://fcm.googleapis.com/fcm/send/${randomBytes(12).toString('base64url')}:APA91b${randomBytes(80).toString('base64url')}${i}`.slice(
+        0,
+        152,
+      ),
     publicKey: ecdh.getPublicKey('base64url'),
     authSecret: randomBytes(16).toString('base64url'),
     contentEncoding: 'aes128gcm',
@@ -49,7 +53,13 @@ describe('registrations spread over the masters of a Redis Cluster', () => {
   const usedMemory = async (r: Redis) => {
     const info = await r.info('memory');
     const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
-    return field('used_memory') - field('mem_clients_slaves') - field('mem_clients_normal') - field('mem_replication_backlog') - field('mem_aof_buffer');
+    return (
+      field('used_memory') -
+      field('mem_clients_slaves') -
+      field('mem_clients_normal') -
+      field('mem_replication_backlog') -
+      field('mem_aof_buffer')
+    );
   };
 
   /** Registrations stored on one master: the fields of the topic hashes (`{tag}:r`) it holds. */
@@ -73,7 +83,11 @@ describe('registrations spread over the masters of a Redis Cluster', () => {
     await store.upsert('warm', 'up', reg(-1, now), undefined, now);
     const before = await Promise.all(masters.map(usedMemory));
     for (let i = 0; i < REGISTRATIONS; i += 250) {
-      const results = await Promise.all(Array.from({ length: 250 }, (_, j) => store.upsert('tenant0123456789abcdef', `calendar-${(i + j) % TOPICS}`, reg(i + j, now), undefined, now)));
+      const results = await Promise.all(
+        Array.from({ length: 250 }, (_, j) =>
+          store.upsert('tenant0123456789abcdef', `calendar-${(i + j) % TOPICS}`, reg(i + j, now), undefined, now),
+        ),
+      );
       expect(results.every((r) => r.status === 'created')).toBe(true);
     }
     // Replication buffers hold writes until the replicas have them: measured once they do.
@@ -82,7 +96,9 @@ describe('registrations spread over the masters of a Redis Cluster', () => {
     const after = await Promise.all(masters.map(usedMemory));
     const spread = await Promise.all(masters.map(registrationsOn));
     const perRegistration = Math.round(after.reduce((sum, m, i) => sum + m - before[i]!, 0) / REGISTRATIONS);
-    process.stdout.write(`registrations per master: ${spread.map((s) => `${s.registrations} in ${s.keys} topic hashes`).join(', ')}; Redis per registration over the masters: ${perRegistration} B\n`);
+    process.stdout.write(
+      `registrations per master: ${spread.map((s) => `${s.registrations} in ${s.keys} topic hashes`).join(', ')}; Redis per registration over the masters: ${perRegistration} B\n`,
+    );
     expect(spread.reduce((sum, s) => sum + s.registrations, 0)).toBe(REGISTRATIONS + 1);
     for (const s of spread) expect(s.registrations).toBeLessThanOrEqual(REGISTRATIONS / 2);
     // The compact record stays compact on the cluster (docs/cluster.md "Key layout").

@@ -21,7 +21,10 @@ export interface ClusterWorld {
  * `clusterOptions` say otherwise; davpush with `env` on it)
  * and stops everything in `afterAll`. Read the fields inside tests, after `beforeAll` ran.
  */
-export function useClusterWorld(env: Record<string, string> = {}, clusterOptions: RedisClusterOptions = {}): ClusterWorld {
+export function useClusterWorld(
+  env: Record<string, string> = {},
+  clusterOptions: RedisClusterOptions = {},
+): ClusterWorld {
   const world = {} as ClusterWorld;
   beforeAll(async () => {
     world.cluster = await RedisCluster.start(clusterOptions);
@@ -38,7 +41,14 @@ export function useClusterWorld(env: Record<string, string> = {}, clusterOptions
     const c = world.push.subscribe();
     const res = await world.h.request('POST', `/v1/topics/${topic}/registrations`, {
       token: world.apiKey,
-      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
+      body: {
+        subscription: {
+          type: 'web-push',
+          pushResource: c.pushResource,
+          publicKey: c.publicKey,
+          authSecret: c.authSecret,
+        },
+      },
     });
     expect(res.status).toBe(201);
     return { client: c, id: world.push.idOf(c), location: res.headers.get('location')! };

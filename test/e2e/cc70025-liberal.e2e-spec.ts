@@ -18,8 +18,24 @@ describe('CC/CD 70025 gateway, liberal in what it accepts', () => {
   let webPushUri: string;
 
   const gateway = (body: unknown, headers: Record<string, string> = {}) => gatewayCall(h, apiKey, body, headers);
-  const subscribe = (c: WebPushClient, topics: string[], extra: Record<string, unknown> = {}, headers: Record<string, string> = {}, uri = webPushUri) =>
-    gateway({ 'push-subscribe': { topics, 'selected-transport': { 'transport-uri': uri, 'client-data': webPushData(c) }, expires: inSeconds(600), ...extra } }, headers);
+  const subscribe = (
+    c: WebPushClient,
+    topics: string[],
+    extra: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+    uri = webPushUri,
+  ) =>
+    gateway(
+      {
+        'push-subscribe': {
+          topics,
+          'selected-transport': { 'transport-uri': uri, 'client-data': webPushData(c) },
+          expires: inSeconds(600),
+          ...extra,
+        },
+      },
+      headers,
+    );
   const detail = async (res: Response) => ((await res.json()) as { detail: string }).detail;
 
   beforeAll(async () => {
@@ -68,11 +84,21 @@ describe('CC/CD 70025 gateway, liberal in what it accepts', () => {
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ 'push-response': { 'no-subscribers': [{ topic: longTopic }, { topic: '' }] } });
-    await eventually(async () => receivedFor(push, z, 'z').length === 1 && receivedFor(push, ok, 'ok-topic').length === 1, 15_000, 'both deliverable messages');
+    await eventually(
+      async () => receivedFor(push, z, 'z').length === 1 && receivedFor(push, ok, 'ok-topic').length === 1,
+      15_000,
+      'both deliverable messages',
+    );
     // priority 101 is read as 100: high.
     expect(receivedFor(push, ok, 'ok-topic')[0]!.headers.urgency).toBe('high');
     // Not the protocol at all: still 400.
-    for (const body of ['{"push":', { push: 'x' }, { push: [{ topic: 1 }] }, { push: Array.from({ length: 1001 }, () => ({ topic: 'z' })) }, { 'x-only': 1 }]) {
+    for (const body of [
+      '{"push":',
+      { push: 'x' },
+      { push: [{ topic: 1 }] },
+      { push: Array.from({ length: 1001 }, () => ({ topic: 'z' })) },
+      { 'x-only': 1 },
+    ]) {
       const bad = await gateway(body);
       expect(bad.status).toBe(400);
       expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -117,7 +143,11 @@ describe('CC/CD 70025 gateway, liberal in what it accepts', () => {
       ['/v1/events', 'gzip'],
       ['/v1/gateway/subscribe', 'deflate'],
     ] as const) {
-      const res = await h.request('POST', url, { token: apiKey, body: '{"push-transports":[]}', headers: { 'content-type': 'application/json', 'content-encoding': coding } });
+      const res = await h.request('POST', url, {
+        token: apiKey,
+        body: '{"push-transports":[]}',
+        headers: { 'content-type': 'application/json', 'content-encoding': coding },
+      });
       expect({ url, coding, status: res.status }).toEqual({ url, coding, status: 415 });
       expect(res.headers.get('accept-encoding')).toBe('identity');
       expect(await detail(res)).toContain(coding);
@@ -126,7 +156,11 @@ describe('CC/CD 70025 gateway, liberal in what it accepts', () => {
   });
 
   it('answers the JSON-only root in problem+json even to an XML request', async () => {
-    const res = await h.request('POST', '/v1/gateway', { token: apiKey, body: '<push-transports/>', headers: { 'content-type': 'application/xml' } });
+    const res = await h.request('POST', '/v1/gateway', {
+      token: apiKey,
+      body: '<push-transports/>',
+      headers: { 'content-type': 'application/xml' },
+    });
     expect(res.status).toBe(415);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
@@ -137,7 +171,11 @@ describe('CC/CD 70025 gateway, liberal in what it accepts', () => {
       `<P:subscribe xmlns:P="${CC}"><P:topic>xml-t</P:topic><P:selected-transport><P:transport-uri>${uri}</P:transport-uri>` +
       `<P:client-data>${data.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</P:client-data></P:selected-transport><P:expires>${inSeconds(600)}</P:expires></P:subscribe>`;
     const post = (body: string) =>
-      h.request('POST', '/v1/gateway/subscribe', { token: apiKey, body, headers: { 'content-type': 'application/xml', 'x-davpush-readable-topics': '"xml-t"' } });
+      h.request('POST', '/v1/gateway/subscribe', {
+        token: apiKey,
+        body,
+        headers: { 'content-type': 'application/xml', 'x-davpush-readable-topics': '"xml-t"' },
+      });
     for (const [body, condition] of [
       [xml('https://push.example.com/transport', webPushData(c)), 'push-not-available'],
       [xml(webPushUri, 'not json'), 'invalid-subscription'],

@@ -27,7 +27,11 @@ export const webPushData = (c: WebPushClient, clientId?: string): string =>
 
 /** POST /v1/gateway as an application server does. */
 export const gatewayCall = (h: Harness, key: string, body: unknown, headers: Record<string, string> = {}) =>
-  h.request('POST', '/v1/gateway', { token: key, body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+  h.request('POST', '/v1/gateway', {
+    token: key,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 
 /** What one Web Push client received for one topic. */
 export const receivedFor = (push: FakePushService, c: WebPushClient, topic: string) =>

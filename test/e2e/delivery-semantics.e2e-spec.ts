@@ -32,32 +32,50 @@ describe('delivery semantics', () => {
     const c = push.subscribe();
     const res = await h.request('POST', `/v1/topics/${t}/registrations`, {
       token: apiKey,
-      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret }, trigger, expires },
+      body: {
+        subscription: {
+          type: 'web-push',
+          pushResource: c.pushResource,
+          publicKey: c.publicKey,
+          authSecret: c.authSecret,
+        },
+        trigger,
+        expires,
+      },
     });
     expect(res.status).toBe(201);
     return { client: c, id: push.idOf(c), location: res.headers.get('location')! };
   }
-  const send = (body: object, headers: Record<string, string> = {}) => h.request('POST', '/v1/events', { token: apiKey, body, headers });
+  const send = (body: object, headers: Record<string, string> = {}) =>
+    h.request('POST', '/v1/events', { token: apiKey, body, headers });
   const messages = (c: WebPushClient) =>
-    push.received(push.idOf(c)).filter((r) => r.status === 201).map((r) => {
-      const doc = new DOMParser().parseFromString(c.decrypt(r.body), 'application/xml').documentElement!;
-      return {
-        syncToken: doc.getElementsByTagNameNS('DAV:', 'sync-token')[0]?.textContent ?? undefined,
-        content: doc.getElementsByTagNameNS(NS, 'content-update').length > 0,
-        property: doc.getElementsByTagNameNS(NS, 'property-update').length > 0,
-      };
-    });
+    push
+      .received(push.idOf(c))
+      .filter((r) => r.status === 201)
+      .map((r) => {
+        const doc = new DOMParser().parseFromString(c.decrypt(r.body), 'application/xml').documentElement!;
+        return {
+          syncToken: doc.getElementsByTagNameNS('DAV:', 'sync-token')[0]?.textContent ?? undefined,
+          content: doc.getElementsByTagNameNS(NS, 'content-update').length > 0,
+          property: doc.getElementsByTagNameNS(NS, 'property-update').length > 0,
+        };
+      });
 
   it('pushes the first change of a quiet topic at once, and merges the rest of a burst into one trailing push with the newest sync-token', async () => {
     const t = topic();
     const a = await register(t);
     const b = await register(t);
     const started = Date.now();
-    for (let i = 1; i <= 50; i++) expect((await send({ topic: t, changes: ['content'], syncToken: `s${i}` })).status).toBe(202);
+    for (let i = 1; i <= 50; i++)
+      expect((await send({ topic: t, changes: ['content'], syncToken: `s${i}` })).status).toBe(202);
     // Leading edge: the first change does not wait for the window.
     const [first] = await push.waitFor({ id: a.id, count: 1 }, 5000);
     expect(first!.receivedAt - started).toBeLessThan(COALESCE_MS);
-    await eventually(async () => messages(a.client).length === 2 && messages(b.client).length === 2, 10_000, 'trailing pushes');
+    await eventually(
+      async () => messages(a.client).length === 2 && messages(b.client).length === 2,
+      10_000,
+      'trailing pushes',
+    );
     await sleep(COALESCE_MS + 500);
     for (const c of [a.client, b.client]) {
       const got = messages(c);
@@ -91,8 +109,16 @@ describe('delivery semantics', () => {
     const res = await send({ topic: t, changes: ['content'], id: 'lonely-1' });
     expect(await res.json()).toMatchObject({ noSubscribers: [t] });
     const s = (await (await h.request('GET', '/v1/events/lonely-1', { token: apiKey })).json()) as object;
-    expect(s).toEqual({ id: 'lonely-1', topic: t, state: 'done', deliveries: { pending: 0, accepted: 0, gone: 0, failed: 0, skipped: 0 } });
-    const jobs = await h.app.get(JobPublisher).queue(QueueName.Fanout).getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+    expect(s).toEqual({
+      id: 'lonely-1',
+      topic: t,
+      state: 'done',
+      deliveries: { pending: 0, accepted: 0, gone: 0, failed: 0, skipped: 0 },
+    });
+    const jobs = await h.app
+      .get(JobPublisher)
+      .queue(QueueName.Fanout)
+      .getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
     expect(jobs.filter((j) => (j.data as { topic: string }).topic === t)).toEqual([]);
     // With a registration, the same topic is queued again.
     const r = await register(t);
@@ -103,7 +129,12 @@ describe('delivery semantics', () => {
   it('never loses a property change by merging', async () => {
     const t = topic();
     const r = await register(t, { contentUpdate: { depth: '1' }, propertyUpdate: { depth: '0' } });
-    await send({ events: [{ topic: t, changes: ['property'] }, { topic: t, changes: ['content'], syncToken: 'x2' }] });
+    await send({
+      events: [
+        { topic: t, changes: ['property'] },
+        { topic: t, changes: ['content'], syncToken: 'x2' },
+      ],
+    });
     await eventually(async () => messages(r.client).length, 10_000, 'a push');
     expect(messages(r.client)).toEqual([{ syncToken: 'x2', content: true, property: true }]);
   });
@@ -132,7 +163,10 @@ describe('delivery semantics', () => {
   });
 
   it('delivers an urgent event to a topic of a few registrations inside its fan-out job: no delivery job at all', async () => {
-    const queue = new Queue(QueueName.DeliverWebPush, { connection: { path: h.redis.socketPath }, prefix: QUEUE_PREFIX });
+    const queue = new Queue(QueueName.DeliverWebPush, {
+      connection: { path: h.redis.socketPath },
+      prefix: QUEUE_PREFIX,
+    });
     try {
       const jobs = async () => Object.values(await queue.getJobCounts()).reduce((a, b) => a + b, 0);
       const t = topic();
@@ -140,11 +174,31 @@ describe('delivery semantics', () => {
       try {
         const here = [await register(t), await register(t)];
         const c = other.subscribe();
-        expect((await h.request('POST', `/v1/topics/${t}/registrations`, { token: apiKey, body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } } })).status).toBe(201);
+        expect(
+          (
+            await h.request('POST', `/v1/topics/${t}/registrations`, {
+              token: apiKey,
+              body: {
+                subscription: {
+                  type: 'web-push',
+                  pushResource: c.pushResource,
+                  publicKey: c.publicKey,
+                  authSecret: c.authSecret,
+                },
+              },
+            })
+          ).status,
+        ).toBe(201);
         const before = await jobs();
         expect((await send({ topic: t, changes: ['content'], syncToken: 'inline', urgency: 'high' })).status).toBe(202);
-        await Promise.all([...here.map((r) => push.waitFor({ id: r.id, count: 1 }, 5000)), other.waitFor({ id: other.idOf(c), count: 1 }, 5000)]);
-        expect(here.map((r) => messages(r.client))).toEqual([[{ syncToken: 'inline', content: true, property: false }], [{ syncToken: 'inline', content: true, property: false }]]);
+        await Promise.all([
+          ...here.map((r) => push.waitFor({ id: r.id, count: 1 }, 5000)),
+          other.waitFor({ id: other.idOf(c), count: 1 }, 5000),
+        ]);
+        expect(here.map((r) => messages(r.client))).toEqual([
+          [{ syncToken: 'inline', content: true, property: false }],
+          [{ syncToken: 'inline', content: true, property: false }],
+        ]);
         expect(await jobs()).toBe(before);
       } finally {
         await other.stop();
@@ -161,8 +215,18 @@ describe('delivery semantics', () => {
     await send({ topic: t, changes: ['content'], syncToken: 'd1', dontNotify: [a.location], urgency: 'high' });
     await eventually(async () => messages(b.client).length === 1, 10_000, 'b');
     await send({ topic: t, changes: ['content'], syncToken: 'd2', dontNotify: '*', urgency: 'high' });
-    await send({ topic: t, changes: ['content'], syncToken: 'd3', dontNotify: ['garbage', 42, `${a.location}x`], urgency: 'high' });
-    await eventually(async () => messages(a.client).length === 1 && messages(b.client).length === 2, 10_000, 'd3 to both');
+    await send({
+      topic: t,
+      changes: ['content'],
+      syncToken: 'd3',
+      dontNotify: ['garbage', 42, `${a.location}x`],
+      urgency: 'high',
+    });
+    await eventually(
+      async () => messages(a.client).length === 1 && messages(b.client).length === 2,
+      10_000,
+      'd3 to both',
+    );
     await sleep(300);
     expect(messages(a.client).map((m) => m.syncToken)).toEqual(['d3']);
     expect(messages(b.client).map((m) => m.syncToken)).toEqual(['d1', 'd3']);
@@ -192,11 +256,22 @@ describe('delivery semantics', () => {
     await register(t);
     const res = await send({ topic: t, changes: ['content'], id: 'status-1', urgency: 'high' });
     expect(((await res.json()) as { events: unknown[] }).events).toEqual([{ id: 'status-1', topic: t }]);
-    const status = await eventually(async () => {
-      const s = (await (await h.request('GET', '/v1/events/status-1', { token: apiKey })).json()) as { state: string };
-      return s.state === 'done' && s;
-    }, 10_000, 'done');
-    expect(status).toEqual({ id: 'status-1', topic: t, state: 'done', deliveries: { pending: 0, accepted: 2, gone: 0, failed: 0, skipped: 0 } });
+    const status = await eventually(
+      async () => {
+        const s = (await (await h.request('GET', '/v1/events/status-1', { token: apiKey })).json()) as {
+          state: string;
+        };
+        return s.state === 'done' && s;
+      },
+      10_000,
+      'done',
+    );
+    expect(status).toEqual({
+      id: 'status-1',
+      topic: t,
+      state: 'done',
+      deliveries: { pending: 0, accepted: 2, gone: 0, failed: 0, skipped: 0 },
+    });
     const other = await h.createTenant('other');
     expect((await h.request('GET', '/v1/events/status-1', { token: other.apiKey })).status).toBe(404);
   });
@@ -209,10 +284,16 @@ describe('delivery semantics', () => {
     await push.waitFor({ id: other.id, count: 1 }, 5000);
     const quick = await register(t, undefined, new Date(Date.now() + 1000).toISOString());
     await send({ topic: t, changes: ['content'], id: 'expired-1' });
-    await eventually(async () => {
-      const s = (await (await h.request('GET', '/v1/events/expired-1', { token: apiKey })).json()) as { state: string };
-      return s.state === 'done';
-    }, 10_000, 'done');
+    await eventually(
+      async () => {
+        const s = (await (await h.request('GET', '/v1/events/expired-1', { token: apiKey })).json()) as {
+          state: string;
+        };
+        return s.state === 'done';
+      },
+      10_000,
+      'done',
+    );
     expect(push.received(quick.id)).toHaveLength(0);
 
     // Live at fan-out, expired by the retry: the send-time check must catch it.
@@ -220,10 +301,16 @@ describe('delivery semantics', () => {
     const r = await register(t2, undefined, new Date(Date.now() + 2500).toISOString());
     push.script(r.id, [{ status: 429, headers: { 'retry-after': '3' } }]);
     await send({ topic: t2, changes: ['content'], id: 'expired-2', urgency: 'high' });
-    const status = await eventually(async () => {
-      const s = (await (await h.request('GET', '/v1/events/expired-2', { token: apiKey })).json()) as { state: string };
-      return s.state === 'done' && s;
-    }, 10_000, 'done');
+    const status = await eventually(
+      async () => {
+        const s = (await (await h.request('GET', '/v1/events/expired-2', { token: apiKey })).json()) as {
+          state: string;
+        };
+        return s.state === 'done' && s;
+      },
+      10_000,
+      'done',
+    );
     expect(push.received(r.id)).toHaveLength(1);
     expect(status).toMatchObject({ deliveries: { skipped: 1, accepted: 0 } });
   });
@@ -244,13 +331,20 @@ describe('delivery semantics', () => {
   it('retries 5xx with backoff, and dead-letters when the TTL runs out; replay delivers', async () => {
     const t = topic();
     const r = await register(t);
-    push.script(r.id, Array.from({ length: 30 }, () => ({ status: 503 })));
+    push.script(
+      r.id,
+      Array.from({ length: 30 }, () => ({ status: 503 })),
+    );
     await send({ topic: t, changes: ['content'], syncToken: 'ttl', ttl: 3, urgency: 'high', id: 'ttl-1' });
-    const item = await eventually(async () => {
-      const res = await h.request('GET', '/v1/admin/dlq', { token: ADMIN_TOKEN });
-      const body = (await res.json()) as { items: { id: string; registrationId: string; reason: string }[] };
-      return body.items.find((i) => i.registrationId === r.location.split('/').pop());
-    }, 15_000, 'a dead letter');
+    const item = await eventually(
+      async () => {
+        const res = await h.request('GET', '/v1/admin/dlq', { token: ADMIN_TOKEN });
+        const body = (await res.json()) as { items: { id: string; registrationId: string; reason: string }[] };
+        return body.items.find((i) => i.registrationId === r.location.split('/').pop());
+      },
+      15_000,
+      'a dead letter',
+    );
     expect(item.reason).toMatch(/TTL/);
     const attempts = push.received(r.id).length;
     expect(attempts).toBeGreaterThan(1);
@@ -266,10 +360,14 @@ describe('delivery semantics', () => {
     const r = await register(t);
     push.script(r.id, [{ status: 401 }]);
     await send({ topic: t, changes: ['content'], urgency: 'high', id: 'auth-1' });
-    await eventually(async () => {
-      const s = (await (await h.request('GET', '/v1/events/auth-1', { token: apiKey })).json()) as { state: string };
-      return s.state === 'done';
-    }, 10_000, 'done');
+    await eventually(
+      async () => {
+        const s = (await (await h.request('GET', '/v1/events/auth-1', { token: apiKey })).json()) as { state: string };
+        return s.state === 'done';
+      },
+      10_000,
+      'done',
+    );
     await sleep(500);
     expect(push.received(r.id)).toHaveLength(1);
     expect((await h.request('GET', r.location, { token: apiKey })).status).toBe(200);

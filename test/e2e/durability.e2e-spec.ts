@@ -35,8 +35,16 @@ describe('durability: replicated', () => {
     p.disconnect();
     replicaClient = new Redis({ path: replica.socketPath });
     await replicaClient.replicaof('127.0.0.1', port);
-    await eventually(async () => /master_link_status:up/.test(await replicaClient.info('replication')), 10_000, 'replica in sync');
-    h = await startHarness({ DAVPUSH_DURABILITY: 'replicated', DAVPUSH_DURABILITY_TIMEOUT_MS: '300' }, { api: true, worker: false }, primary);
+    await eventually(
+      async () => /master_link_status:up/.test(await replicaClient.info('replication')),
+      10_000,
+      'replica in sync',
+    );
+    h = await startHarness(
+      { DAVPUSH_DURABILITY: 'replicated', DAVPUSH_DURABILITY_TIMEOUT_MS: '300' },
+      { api: true, worker: false },
+      primary,
+    );
     push = await FakePushService.start();
     ({ apiKey } = await h.createTenant());
   }, 30_000);
@@ -51,7 +59,14 @@ describe('durability: replicated', () => {
     const c = push.subscribe();
     const res = await h.request('POST', `/v1/topics/${topic}/registrations`, {
       token: apiKey,
-      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
+      body: {
+        subscription: {
+          type: 'web-push',
+          pushResource: c.pushResource,
+          publicKey: c.publicKey,
+          authSecret: c.authSecret,
+        },
+      },
     });
     return { c, res };
   };
@@ -60,12 +75,18 @@ describe('durability: replicated', () => {
     const lone = await RedisServer.start();
     try {
       const config = loadConfig({ REDIS_URL: lone.url, DAVPUSH_DURABILITY: 'replicated' });
-      await expect(reachRedis(config)).rejects.toThrow(/^DAVPUSH_DURABILITY=replicated needs a replica of every Redis master, but \S+ has none online/);
-      await expect(reachRedis(config.with({ durability: { mode: 'local', timeoutMs: 1000 } }))).resolves.toBeUndefined();
+      await expect(reachRedis(config)).rejects.toThrow(
+        /^DAVPUSH_DURABILITY=replicated needs a replica of every Redis master, but \S+ has none online/,
+      );
+      await expect(
+        reachRedis(config.with({ durability: { mode: 'local', timeoutMs: 1000 } })),
+      ).resolves.toBeUndefined();
     } finally {
       await lone.stop();
     }
-    await expect(reachRedis(loadConfig({ REDIS_URL: primary.url, DAVPUSH_DURABILITY: 'replicated' }))).resolves.toBeUndefined();
+    await expect(
+      reachRedis(loadConfig({ REDIS_URL: primary.url, DAVPUSH_DURABILITY: 'replicated' })),
+    ).resolves.toBeUndefined();
   });
 
   it('answers 202 and 201 once the replica has the write; a replica that stops acknowledging turns them into 503 replication-timeout, and the retry is safe', async () => {
@@ -73,12 +94,18 @@ describe('durability: replicated', () => {
     expect(reg.status).toBe(201);
     // The registration is on the replica already when the 201 is read.
     expect(await replicaClient.dbsize()).toBeGreaterThan(0);
-    const ok = await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'dur-1', changes: ['content'], id: 'dur-ev-1' } });
+    const ok = await h.request('POST', '/v1/events', {
+      token: apiKey,
+      body: { topic: 'dur-1', changes: ['content'], id: 'dur-ev-1' },
+    });
     expect(ok.status).toBe(202);
 
     // The replica stops acknowledging (paused: it takes no commands from its master either).
     await replicaClient.call('CLIENT', 'PAUSE', '3000', 'ALL');
-    const slow = await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'dur-1', changes: ['content'], id: 'dur-ev-2' } });
+    const slow = await h.request('POST', '/v1/events', {
+      token: apiKey,
+      body: { topic: 'dur-1', changes: ['content'], id: 'dur-ev-2' },
+    });
     expect(slow.status).toBe(503);
     expect(Number(slow.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(slow.headers.get('content-type')).toMatch(/application\/problem\+json/);
@@ -90,7 +117,17 @@ describe('durability: replicated', () => {
 
     await replicaClient.call('CLIENT', 'UNPAUSE');
     // The same event again: 202, and it is one event, not two (the id was stored the first time).
-    await eventually(async () => (await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'dur-1', changes: ['content'], id: 'dur-ev-2' } })).status === 202, 10_000, 'the retry accepted');
+    await eventually(
+      async () =>
+        (
+          await h.request('POST', '/v1/events', {
+            token: apiKey,
+            body: { topic: 'dur-1', changes: ['content'], id: 'dur-ev-2' },
+          })
+        ).status === 202,
+      10_000,
+      'the retry accepted',
+    );
     const status = await h.request('GET', '/v1/events/dur-ev-2', { token: apiKey });
     expect(status.status).toBe(200);
   }, 30_000);
@@ -99,7 +136,14 @@ describe('durability: replicated', () => {
     const { c, res } = await register('dur-lost');
     expect(res.status).toBe(201);
     // This app has no worker: the event's fan-out job waits in the queue; then it is lost.
-    expect((await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'dur-lost', changes: ['content'], syncToken: 'kept' } })).status).toBe(202);
+    expect(
+      (
+        await h.request('POST', '/v1/events', {
+          token: apiKey,
+          body: { topic: 'dur-lost', changes: ['content'], syncToken: 'kept' },
+        })
+      ).status,
+    ).toBe(202);
     const fanout = h.app.get(ShardedQueues).queue(QueueName.Fanout);
     const jobs = (await fanout.getJobs(['waiting', 'delayed'])).filter((j) => j.data.topic === 'dur-lost');
     expect(jobs).toHaveLength(1);
@@ -127,20 +171,40 @@ describe('durability: replicated', () => {
   it('readiness reports durability down, naming the master, and the gauge reads 0, while the master has no replica', async () => {
     const ready = await h.request('GET', '/health/ready');
     expect(ready.status).toBe(200);
-    const up = ((await ready.json()) as { details: { durability: { status: string; replicasOnline: Record<string, number> } } }).details.durability;
+    const up = (
+      (await ready.json()) as { details: { durability: { status: string; replicasOnline: Record<string, number> } } }
+    ).details.durability;
     expect(up.status).toBe('up');
     const [master] = Object.keys(up.replicasOnline);
     expect(up.replicasOnline).toEqual({ [master!]: 1 });
-    expect(await (await h.request('GET', '/metrics')).text()).toContain(`davpush_redis_replicas_online{master="${master}"} 1\n`);
+    expect(await (await h.request('GET', '/metrics')).text()).toContain(
+      `davpush_redis_replicas_online{master="${master}"} 1\n`,
+    );
 
     // The replica leaves: every write would now wait in vain (503 replication-timeout).
     await replicaClient.replicaof('NO', 'ONE');
-    const notReady = await eventually(async () => {
-      const r = await h.request('GET', '/health/ready');
-      return r.status === 503 && ((await r.json()) as { details: { durability: Record<string, unknown> } });
-    }, 10_000, 'readiness 503');
-    expect(notReady.details.durability).toMatchObject({ status: 'down', mode: 'replicated', mastersWithoutReplica: [master], replicasOnline: { [master!]: 0 } });
-    await eventually(async () => (await (await h.request('GET', '/metrics')).text()).includes(`davpush_redis_replicas_online{master="${master}"} 0\n`), 10_000, 'gauge at 0');
+    const notReady = await eventually(
+      async () => {
+        const r = await h.request('GET', '/health/ready');
+        return r.status === 503 && ((await r.json()) as { details: { durability: Record<string, unknown> } });
+      },
+      10_000,
+      'readiness 503',
+    );
+    expect(notReady.details.durability).toMatchObject({
+      status: 'down',
+      mode: 'replicated',
+      mastersWithoutReplica: [master],
+      replicasOnline: { [master!]: 0 },
+    });
+    await eventually(
+      async () =>
+        (await (await h.request('GET', '/metrics')).text()).includes(
+          `davpush_redis_replicas_online{master="${master}"} 0\n`,
+        ),
+      10_000,
+      'gauge at 0',
+    );
 
     // It comes back: ready again.
     await replicaClient.replicaof('127.0.0.1', primaryPort);

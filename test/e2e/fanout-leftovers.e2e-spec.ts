@@ -36,7 +36,8 @@ describe('Redis after a fan-out', () => {
   /** Bytes of every key outside the queues (MEMORY USAGE, all of each value sampled). */
   const ownBytes = async () => {
     let total = 0;
-    for (const k of await redis.keys('*')) if (!k.startsWith(QUEUE_PREFIX)) total += Number(await redis.memory('USAGE', k, 'SAMPLES', '0'));
+    for (const k of await redis.keys('*'))
+      if (!k.startsWith(QUEUE_PREFIX)) total += Number(await redis.memory('USAGE', k, 'SAMPLES', '0'));
     return total;
   };
   const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
@@ -48,36 +49,65 @@ describe('Redis after a fan-out', () => {
    */
   const dataBytes = async () => {
     let total = 0;
-    for (const k of await redis.keys('*')) if (!(k.startsWith(QUEUE_PREFIX) && k.endsWith(':events'))) total += Number(await redis.memory('USAGE', k, 'SAMPLES', '0'));
+    for (const k of await redis.keys('*'))
+      if (!(k.startsWith(QUEUE_PREFIX) && k.endsWith(':events')))
+        total += Number(await redis.memory('USAGE', k, 'SAMPLES', '0'));
     return total;
   };
   const fanOut = async (topic: string, syncToken: string) => {
     const count = push.received().length;
-    const res = await h.request('POST', '/v1/events', { token: apiKey, body: { topic, changes: ['content'], syncToken, urgency: 'high' } });
+    const res = await h.request('POST', '/v1/events', {
+      token: apiKey,
+      body: { topic, changes: ['content'], syncToken, urgency: 'high' },
+    });
     expect(res.status).toBe(202);
     const { events } = (await res.json()) as { events: { id: string }[] };
     await push.waitFor(count + N, 60_000);
-    await eventually(async () => {
-      const status = await h.request('GET', `/v1/events/${events[0]!.id}`, { token: apiKey });
-      return ((await status.json()) as { state: string }).state === 'done';
-    }, 30_000, 'the event done');
+    await eventually(
+      async () => {
+        const status = await h.request('GET', `/v1/events/${events[0]!.id}`, { token: apiKey });
+        return ((await status.json()) as { state: string }).state === 'done';
+      },
+      30_000,
+      'the event done',
+    );
     // Its jobs finished too (a job completes a moment after its last settlement): BullMQ has trimmed its completed sets.
-    await eventually(async () => {
-      for (const q of [QueueName.Fanout, QueueName.DeliverWebPush]) {
-        const c = await h.app.get(JobPublisher).queue(q).getJobCounts('active', 'waiting', 'delayed');
-        if (Object.values(c).some((n) => n > 0)) return false;
-      }
-      return true;
-    }, 30_000, 'its jobs finished');
+    await eventually(
+      async () => {
+        for (const q of [QueueName.Fanout, QueueName.DeliverWebPush]) {
+          const c = await h.app.get(JobPublisher).queue(q).getJobCounts('active', 'waiting', 'delayed');
+          if (Object.values(c).some((n) => n > 0)) return false;
+        }
+        return true;
+      },
+      30_000,
+      'its jobs finished',
+    );
   };
 
   it(`leaves nothing of davpush's own per registration: its keys return to within a small constant (${N} registrations)`, async () => {
     const store = h.app.get(RegistrationStore);
-    const res = await h.request('POST', '/v1/topics/big/registrations', { token: apiKey, body: { subscription: { type: 'web-push', ...sub() } } });
+    const res = await h.request('POST', '/v1/topics/big/registrations', {
+      token: apiKey,
+      body: { subscription: { type: 'web-push', ...sub() } },
+    });
     expect(res.status).toBe(201);
     const tenant = (await store.get(res.headers.get('location')!.split('/').pop()!))!.tenantId;
     for (let i = 1; i < N; i += 100) {
-      await Promise.all(Array.from({ length: Math.min(100, N - i) }, () => store.upsert(tenant, 'big', { subscription: { type: 'web-push', contentEncoding: 'aes128gcm', ...sub() }, trigger: { contentUpdate: { depth: '1' } }, expiresAt: Date.now() + 86_400_000 }, undefined)));
+      await Promise.all(
+        Array.from({ length: Math.min(100, N - i) }, () =>
+          store.upsert(
+            tenant,
+            'big',
+            {
+              subscription: { type: 'web-push', contentEncoding: 'aes128gcm', ...sub() },
+              trigger: { contentUpdate: { depth: '1' } },
+              expiresAt: Date.now() + 86_400_000,
+            },
+            undefined,
+          ),
+        ),
+      );
     }
     // The first fan-outs make the queues' and scripts' fixed structures and fill BullMQ's bound of
     // completed batch jobs (batches of 50 Web Push registrations); the next one is measured.

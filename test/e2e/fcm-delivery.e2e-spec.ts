@@ -19,9 +19,17 @@ describe('FCM delivery', () => {
 
   beforeAll(async () => {
     account = createTestServiceAccount('davpush-e2e');
-    fcm = await FakeFcm.start({ projectId: account.projectId, clientEmail: account.clientEmail, publicKey: account.publicKey });
+    fcm = await FakeFcm.start({
+      projectId: account.projectId,
+      clientEmail: account.clientEmail,
+      publicKey: account.publicKey,
+    });
     push = await FakePushService.start();
-    h = await startHarness({ DAVPUSH_FCM_CREDENTIALS: account.file, DAVPUSH_FCM_ENDPOINT: fcm.url, DAVPUSH_COALESCE_MS: '50' });
+    h = await startHarness({
+      DAVPUSH_FCM_CREDENTIALS: account.file,
+      DAVPUSH_FCM_ENDPOINT: fcm.url,
+      DAVPUSH_COALESCE_MS: '50',
+    });
     ({ apiKey } = await h.createTenant());
   });
   afterAll(async () => {
@@ -33,11 +41,18 @@ describe('FCM delivery', () => {
 
   const token = () => `fcm-token-${++n}-${'x'.repeat(100)}`;
   const registerFcm = (topic: string, t: string, trigger?: object) =>
-    h.request('POST', `/v1/topics/${topic}/registrations`, { token: apiKey, body: { subscription: { type: 'fcm', token: t }, trigger } });
-  const sendsTo = (t: string) => fcm.sends.filter((r) => (r.body as { message?: { token?: string } }).message?.token === t);
+    h.request('POST', `/v1/topics/${topic}/registrations`, {
+      token: apiKey,
+      body: { subscription: { type: 'fcm', token: t }, trigger },
+    });
+  const sendsTo = (t: string) =>
+    fcm.sends.filter((r) => (r.body as { message?: { token?: string } }).message?.token === t);
 
   it('advertises FCM with its project in discovery', async () => {
-    const body = (await (await h.request('GET', '/v1/discovery?topic=t', { token: apiKey })).json()) as { transports: string[]; properties: { transports: string } };
+    const body = (await (await h.request('GET', '/v1/discovery?topic=t', { token: apiKey })).json()) as {
+      transports: string[];
+      properties: { transports: string };
+    };
     expect(body.transports).toEqual(['web-push', 'fcm']);
     expect(body.properties.transports).toContain(account.projectId);
   });
@@ -50,11 +65,18 @@ describe('FCM delivery', () => {
     expect(a.status).toBe(201);
     expect((await registerFcm('fcm-1', t1, both)).status).toBe(204);
     const xml = `<P:push-register xmlns:P="https://bitfire.at/webdav-push" xmlns:X="https://davpush.dev/ns"><P:subscription><X:fcm-subscription><X:token>${t2}</X:token></X:fcm-subscription></P:subscription></P:push-register>`;
-    const b = await h.request('POST', '/v1/topics/fcm-1/registrations', { token: apiKey, body: xml, headers: { 'content-type': 'application/xml' } });
+    const b = await h.request('POST', '/v1/topics/fcm-1/registrations', {
+      token: apiKey,
+      body: xml,
+      headers: { 'content-type': 'application/xml' },
+    });
     expect(b.status).toBe(201);
     expect(b.headers.get('location')).toMatch(/\/v1\/registrations\//);
 
-    await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'fcm-1', changes: ['content', 'property'], syncToken: 'S-9', urgency: 'high', ttl: 600 } });
+    await h.request('POST', '/v1/events', {
+      token: apiKey,
+      body: { topic: 'fcm-1', changes: ['content', 'property'], syncToken: 'S-9', urgency: 'high', ttl: 600 },
+    });
     await eventually(async () => sendsTo(t1).length && sendsTo(t2).length, 15_000, 'both FCM sends');
     const send = sendsTo(t1)[0]!;
     expect(send.status).toBe(200);
@@ -84,7 +106,10 @@ describe('FCM delivery', () => {
     await registerFcm('fcm-429', slow);
     await registerFcm('fcm-429', fast);
     fcm.failToken(slow, 'QUOTA_EXCEEDED', '2');
-    await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'fcm-429', changes: ['content'], syncToken: 'q' } });
+    await h.request('POST', '/v1/events', {
+      token: apiKey,
+      body: { topic: 'fcm-429', changes: ['content'], syncToken: 'q' },
+    });
     await eventually(async () => sendsTo(slow).length === 1 && sendsTo(fast).length === 1, 15_000, 'first attempts');
     fcm.recoverToken(slow);
     const first = sendsTo(slow)[0]!;
@@ -100,19 +125,37 @@ describe('FCM delivery', () => {
     await registerFcm('mixed', t);
     await h.request('POST', '/v1/topics/mixed/registrations', {
       token: apiKey,
-      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
+      body: {
+        subscription: {
+          type: 'web-push',
+          pushResource: c.pushResource,
+          publicKey: c.publicKey,
+          authSecret: c.authSecret,
+        },
+      },
     });
-    await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'mixed', changes: ['content'], syncToken: 'm1' } });
-    await eventually(async () => sendsTo(t).length === 1 && push.received(push.idOf(c)).length === 1, 15_000, 'both transports');
+    await h.request('POST', '/v1/events', {
+      token: apiKey,
+      body: { topic: 'mixed', changes: ['content'], syncToken: 'm1' },
+    });
+    await eventually(
+      async () => sendsTo(t).length === 1 && push.received(push.idOf(c)).length === 1,
+      15_000,
+      'both transports',
+    );
     expect(c.decrypt(push.received(push.idOf(c))[0]!.body)).toContain('m1');
   });
 
   it('sends 1,200 FCM registrations of one topic in 3 sendEach batches', async () => {
     const tokens = Array.from({ length: 1200 }, token);
-    for (let i = 0; i < tokens.length; i += 100) await Promise.all(tokens.slice(i, i + 100).map((t) => registerFcm('big-fcm', t)));
+    for (let i = 0; i < tokens.length; i += 100)
+      await Promise.all(tokens.slice(i, i + 100).map((t) => registerFcm('big-fcm', t)));
     const gateway = h.app.get(FcmGateway);
     const before = gateway.stats.batches;
-    await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'big-fcm', changes: ['content'], syncToken: 'big' } });
+    await h.request('POST', '/v1/events', {
+      token: apiKey,
+      body: { topic: 'big-fcm', changes: ['content'], syncToken: 'big' },
+    });
     await eventually(async () => tokens.every((t) => sendsTo(t).length === 1), 30_000, '1,200 sends');
     expect(gateway.stats.batches - before).toBe(3);
   }, 60_000);

@@ -48,7 +48,9 @@ describe('field cases', () => {
       const c = w.push.subscribe();
       await w.registerWebPush(escTopic, c);
       await w.finished(await w.sendEvent({ topic: escTopic, changes: ['content'], syncToken: fill('&', 1024) }));
-      await w.finished(await w.sendEvent({ topic: escTopic, changes: ['content'], syncToken: 'http://cal.example/sync/&small' }));
+      await w.finished(
+        await w.sendEvent({ topic: escTopic, changes: ['content'], syncToken: 'http://cal.example/sync/&small' }),
+      );
       const [big, small] = w.pushesTo(c);
       expect(big!.body.length).toBeLessThanOrEqual(4096);
       expect(recordsOf(big!.body)).toBe(1);
@@ -60,15 +62,36 @@ describe('field cases', () => {
       const gateway = w.h.app.get(WebPushGateway);
       const c = w.push.subscribe();
       const delivery = (message: PushMessage) => ({
-        registration: { id: 'r', tenantId: w.tenantId, topic: message.topic ?? '', subscription: { type: 'web-push' as const, pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret, contentEncoding: 'aes128gcm' as const }, trigger: { contentUpdate: { depth: '1' as const } }, expiresAt: Date.now() + 60_000, createdAt: 0, updatedAt: 0, consecutiveFailures: 0 },
+        registration: {
+          id: 'r',
+          tenantId: w.tenantId,
+          topic: message.topic ?? '',
+          subscription: {
+            type: 'web-push' as const,
+            pushResource: c.pushResource,
+            publicKey: c.publicKey,
+            authSecret: c.authSecret,
+            contentEncoding: 'aes128gcm' as const,
+          },
+          trigger: { contentUpdate: { depth: '1' as const } },
+          expiresAt: Date.now() + 60_000,
+          createdAt: 0,
+          updatedAt: 0,
+          consecutiveFailures: 0,
+        },
         message,
         payload: buildPushMessage(message),
         ttlSeconds: 60,
         urgency: 'normal' as const,
         collapseKey: 'k',
       });
-      expect(await gateway.send(delivery({ topic: 'big', contentUpdate: { syncToken: fill('&', 1024) } }))).toEqual({ kind: 'accepted' });
-      expect(await gateway.send(delivery({ topic: fill('&', 4000), contentUpdate: {} }))).toMatchObject({ kind: 'rejected', reason: expect.stringMatching(/3993/) });
+      expect(await gateway.send(delivery({ topic: 'big', contentUpdate: { syncToken: fill('&', 1024) } }))).toEqual({
+        kind: 'accepted',
+      });
+      expect(await gateway.send(delivery({ topic: fill('&', 4000), contentUpdate: {} }))).toMatchObject({
+        kind: 'rejected',
+        reason: expect.stringMatching(/3993/),
+      });
       const records = w.pushesTo(c);
       expect(records).toHaveLength(1);
       expect(records[0]!.body.length).toBeLessThanOrEqual(4096);
@@ -79,11 +102,15 @@ describe('field cases', () => {
       const token = `fcm-c1-${'x'.repeat(140)}`;
       const t = w.topicName(fill('日本語', 500));
       expect((await w.registerJson(t, { subscription: { type: 'fcm', token } })).res.status).toBe(201);
-      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], syncToken }))).toMatchObject({ accepted: 1 });
+      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], syncToken }))).toMatchObject({
+        accepted: 1,
+      });
       const [send] = w.fcmSendsTo(token);
       expect(send.status).toBe(200);
       const data = (send.body as { message: { data: Record<string, string> } }).message.data;
-      expect(Object.entries(data).reduce((s, [k, v]) => s + Buffer.byteLength(k) + Buffer.byteLength(v), 0)).toBeLessThanOrEqual(4096);
+      expect(
+        Object.entries(data).reduce((s, [k, v]) => s + Buffer.byteLength(k) + Buffer.byteLength(v), 0),
+      ).toBeLessThanOrEqual(4096);
       expect(data.topic).toBe(t);
       expect(data.sync_token).toBeUndefined();
       expect(data.push_message).not.toContain('sync-token');
@@ -112,15 +139,21 @@ describe('field cases', () => {
       ['after a CRLF inside the value (obs-fold)', (A) => `"https://elsewhere.example/x",\r\n "${A}"`],
     ])('%s → A skipped', async (_name, value) => {
       const { t, a, b, A, B } = await w.twoOnATopic();
-      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], dontNotify: value(A, B) }))).toMatchObject({ accepted: 1, skipped: 1 });
+      expect(
+        await w.finished(await w.sendEvent({ topic: t, changes: ['content'], dontNotify: value(A, B) })),
+      ).toMatchObject({ accepted: 1, skipped: 1 });
       expect([w.pushesTo(a).length, w.pushesTo(b).length]).toEqual([0, 1]);
     });
 
     it('"*" (bare) skips everybody; a quoted "*" is not a registration URL and is ignored', async () => {
       const one = await w.twoOnATopic();
-      expect(await w.finished(await w.sendEvent({ topic: one.t, changes: ['content'], dontNotify: ['*'] }))).toMatchObject({ accepted: 0, skipped: 2 });
+      expect(
+        await w.finished(await w.sendEvent({ topic: one.t, changes: ['content'], dontNotify: ['*'] })),
+      ).toMatchObject({ accepted: 0, skipped: 2 });
       const two = await w.twoOnATopic();
-      expect(await w.finished(await w.sendEvent({ topic: two.t, changes: ['content'], dontNotify: ['"*"'] }))).toMatchObject({ accepted: 2, skipped: 0 });
+      expect(
+        await w.finished(await w.sendEvent({ topic: two.t, changes: ['content'], dontNotify: ['"*"'] })),
+      ).toMatchObject({ accepted: 2, skipped: 0 });
     });
 
     it.each<[string, (A: string) => unknown]>([
@@ -133,7 +166,9 @@ describe('field cases', () => {
       ['an empty value', () => ['', ' , ,']],
     ])('ignores %s (not a registration URL): everybody is notified', async (_name, value) => {
       const { t, a, b, A } = await w.twoOnATopic();
-      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], dontNotify: value(A) }))).toMatchObject({ accepted: 2, skipped: 0 });
+      expect(
+        await w.finished(await w.sendEvent({ topic: t, changes: ['content'], dontNotify: value(A) })),
+      ).toMatchObject({ accepted: 2, skipped: 0 });
       expect([w.pushesTo(a).length, w.pushesTo(b).length]).toEqual([1, 1]);
     });
 
@@ -142,10 +177,21 @@ describe('field cases', () => {
       const c = w.push.subscribe();
       const res = await w.h.request('POST', '/v1/topics/dn-other/registrations', {
         token: other.apiKey,
-        body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
+        body: {
+          subscription: {
+            type: 'web-push',
+            pushResource: c.pushResource,
+            publicKey: c.publicKey,
+            authSecret: c.authSecret,
+          },
+        },
       });
       const { t, a, b } = await w.twoOnATopic();
-      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], dontNotify: [`"${res.headers.get('location')}"`] }))).toMatchObject({ accepted: 2, skipped: 0 });
+      expect(
+        await w.finished(
+          await w.sendEvent({ topic: t, changes: ['content'], dontNotify: [`"${res.headers.get('location')}"`] }),
+        ),
+      ).toMatchObject({ accepted: 2, skipped: 0 });
       expect([w.pushesTo(a).length, w.pushesTo(b).length, w.pushesTo(c).length]).toEqual([1, 1, 0]);
     });
   });
@@ -173,7 +219,9 @@ describe('field cases', () => {
       const t = w.topicName('ttl');
       const c = w.push.subscribe();
       await w.registerWebPush(t, c);
-      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], ttl, urgency: 'very-low' }))).toMatchObject({ accepted: 1, failed: 0 });
+      expect(
+        await w.finished(await w.sendEvent({ topic: t, changes: ['content'], ttl, urgency: 'very-low' })),
+      ).toMatchObject({ accepted: 1, failed: 0 });
       const [record] = w.pushesTo(c);
       expect(Number(record!.headers.ttl)).toBeGreaterThanOrEqual(min);
       expect(Number(record!.headers.ttl)).toBeLessThanOrEqual(max);
@@ -184,7 +232,9 @@ describe('field cases', () => {
       const token = `fcm-ttl0-${'y'.repeat(140)}`;
       const t = w.topicName('t0-fcm');
       await w.registerJson(t, { subscription: { type: 'fcm', token } });
-      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], ttl: 0 }))).toMatchObject({ accepted: 1 });
+      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], ttl: 0 }))).toMatchObject({
+        accepted: 1,
+      });
       const [send] = w.fcmSendsTo(token);
       expect((send.body as { message: { android: { ttl: string } } }).message.android.ttl).toMatch(/^0(\.0+)?s$/);
     });
@@ -194,7 +244,10 @@ describe('field cases', () => {
       const c = w.push.subscribe();
       const r = await w.registerWebPush(t, c);
       w.push.script(w.push.idOf(c), [{ status: 503 }, { status: 503 }]);
-      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], ttl: 0 }))).toMatchObject({ accepted: 0, failed: 1 });
+      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], ttl: 0 }))).toMatchObject({
+        accepted: 0,
+        failed: 1,
+      });
       expect(w.pushesTo(c)).toHaveLength(1);
       const [dead] = (await w.deadLetters()).filter((d) => d.registrationId === r.id);
       expect(dead!.reason).toMatch(/TTL/);
@@ -208,7 +261,10 @@ describe('field cases', () => {
         for (const c of clients) expect((await busy.registerWebPush(t, c)).res.status).toBe(201);
         // One request at a time, each taking longer than a turned-away push waits for a slot (1 s).
         busy.push.setLatency(1200);
-        expect(await busy.finished(await busy.sendEvent({ topic: t, changes: ['content'], ttl: 0 }))).toMatchObject({ accepted: 3, failed: 0 });
+        expect(await busy.finished(await busy.sendEvent({ topic: t, changes: ['content'], ttl: 0 }))).toMatchObject({
+          accepted: 3,
+          failed: 0,
+        });
         expect(clients.map((c) => busy.pushesTo(c).map((r) => r.headers.ttl))).toEqual([['0'], ['0'], ['0']]);
         expect(await busy.deadLetters()).toEqual([]);
       } finally {
@@ -221,8 +277,19 @@ describe('field cases', () => {
       const c = w.push.subscribe();
       await w.registerWebPush(t, c);
       const id = 'e'.repeat(127) + '~';
-      const dontNotify = Array.from({ length: 1000 }, (_, i) => `"${w.h.baseUrl}/v1/registrations/${String(i).padStart(22, 'A')}"`);
-      await w.sendEvent({ topic: t, changes: ['property', 'content'], syncToken: fill('<', 1024), urgency: 'high', ttl: 2_419_200, dontNotify, id });
+      const dontNotify = Array.from(
+        { length: 1000 },
+        (_, i) => `"${w.h.baseUrl}/v1/registrations/${String(i).padStart(22, 'A')}"`,
+      );
+      await w.sendEvent({
+        topic: t,
+        changes: ['property', 'content'],
+        syncToken: fill('<', 1024),
+        urgency: 'high',
+        ttl: 2_419_200,
+        dontNotify,
+        id,
+      });
       expect(await w.finished(id)).toMatchObject({ accepted: 1 });
       const xml = c.decrypt(w.pushesTo(c)[0]!.body);
       expect(xml).toContain(`<topic>${fill('&amp;', 512 * 5)}</topic>`);
@@ -238,16 +305,33 @@ describe('field cases', () => {
       const c = w.push.subscribe();
       const r = await w.registerWebPush(t, c);
       const id = `legacy-${t}`;
-      await w.h.app.get(EventStore).accept([{ id, tenantId: w.tenantId, topic: t, changes: ['content'], syncToken: 'a\u0001b', urgency: 'high', ttl: 60, dontNotify: [], receivedAt: Date.now() }]);
+      await w.h.app.get(EventStore).accept([
+        {
+          id,
+          tenantId: w.tenantId,
+          topic: t,
+          changes: ['content'],
+          syncToken: 'a\u0001b',
+          urgency: 'high',
+          ttl: 60,
+          dontNotify: [],
+          receivedAt: Date.now(),
+        },
+      ]);
       await w.h.app.get(JobPublisher).scheduleFanout({ tenantId: w.tenantId, topic: t }, true);
       expect(await w.finished(id)).toMatchObject({ accepted: 0, failed: 1 });
       expect(w.pushesTo(c)).toHaveLength(0);
-      expect((await w.deadLetters()).filter((d) => d.registrationId === r.id).map((d) => d.reason)).toEqual([expect.stringMatching(/push-message cannot be sent: sync-token contains characters that XML cannot carry/)]);
+      expect((await w.deadLetters()).filter((d) => d.registrationId === r.id).map((d) => d.reason)).toEqual([
+        expect.stringMatching(/push-message cannot be sent: sync-token contains characters that XML cannot carry/),
+      ]);
     });
 
     it('a sync-token that XML cannot carry unchanged is refused with 400 before the 202, not dropped after it', async () => {
       for (const syncToken of ['a\rb', 'a\u0001b', 'a\uD800b', 'a\uFFFEb']) {
-        const res = await w.h.request('POST', '/v1/events', { token: w.apiKey, body: { topic: 'cr', changes: ['content'], syncToken } });
+        const res = await w.h.request('POST', '/v1/events', {
+          token: w.apiKey,
+          body: { topic: 'cr', changes: ['content'], syncToken },
+        });
         expect(res.status).toBe(400);
         expect(((await res.json()) as { detail: string }).detail).toMatch(/syncToken/);
       }
@@ -258,7 +342,9 @@ describe('field cases', () => {
     async function expectWorks(t: string, c: WebPushClient, location: string) {
       const id = location.split('/').pop()!;
       expect(await w.storedSubscription(id)).toMatchObject({ publicKey: c.publicKey, authSecret: c.authSecret });
-      expect(await w.finished(await w.sendEvent({ topic: t, changes: ['content'], syncToken: `k-${id}` }))).toMatchObject({ accepted: 1 });
+      expect(
+        await w.finished(await w.sendEvent({ topic: t, changes: ['content'], syncToken: `k-${id}` })),
+      ).toMatchObject({ accepted: 1 });
       expect(c.decrypt(w.pushesTo(c).at(-1)!.body)).toContain(`<D:sync-token>k-${id}</D:sync-token>`);
     }
 
@@ -266,7 +352,14 @@ describe('field cases', () => {
     async function expectWorksInJsonAndXml(encode: (b64url: string) => string) {
       const c = w.subscriberWithStandardChars();
       const t1 = w.topicName('b64-json');
-      const json = await w.registerJson(t1, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: encode(c.publicKey), authSecret: encode(c.authSecret) } });
+      const json = await w.registerJson(t1, {
+        subscription: {
+          type: 'web-push',
+          pushResource: c.pushResource,
+          publicKey: encode(c.publicKey),
+          authSecret: encode(c.authSecret),
+        },
+      });
       expect(json.res.status).toBe(201);
       await expectWorks(t1, c, json.location);
       const x = w.subscriberWithStandardChars();
@@ -284,7 +377,10 @@ describe('field cases', () => {
     it.each<[string, (v: string) => string]>([
       ['standard base64 without padding', (v) => std(v).replace(/=+$/, '')],
       ['base64url with padding', (v) => `${v}${'='.repeat((4 - (v.length % 4)) % 4)}`],
-      ['wrapped at 76 characters with a trailing newline (Android Base64.DEFAULT)', (v) => `${std(v).replace(/(.{76})/g, '$1\n')}\n`],
+      [
+        'wrapped at 76 characters with a trailing newline (Android Base64.DEFAULT)',
+        (v) => `${std(v).replace(/(.{76})/g, '$1\n')}\n`,
+      ],
       ['pretty-printed across lines', (v) => `\n        ${std(v).slice(0, 30)}\n        ${std(v).slice(30)}\n      `],
     ])('%s, in JSON and in XML', async (_name, encode) => {
       await expectWorksInJsonAndXml(encode);
@@ -293,7 +389,11 @@ describe('field cases', () => {
     it('the browser form (keys.p256dh / keys.auth) in standard base64 too', async () => {
       const c = w.subscriberWithStandardChars();
       const t = w.topicName('b64-browser');
-      const r = await w.registerJson(t, { endpoint: c.pushResource, expirationTime: null, keys: { p256dh: std(c.publicKey), auth: std(c.authSecret) } });
+      const r = await w.registerJson(t, {
+        endpoint: c.pushResource,
+        expirationTime: null,
+        keys: { p256dh: std(c.publicKey), auth: std(c.authSecret) },
+      });
       expect(r.res.status).toBe(201);
       await expectWorks(t, c, r.location);
     });
@@ -301,7 +401,14 @@ describe('field cases', () => {
     it('registering the same subscription in another encoding updates it (one stored form)', async () => {
       const c = w.subscriberWithStandardChars();
       const t = w.topicName('b64-same');
-      const first = await w.registerJson(t, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: std(c.publicKey), authSecret: std(c.authSecret) } });
+      const first = await w.registerJson(t, {
+        subscription: {
+          type: 'web-push',
+          pushResource: c.pushResource,
+          publicKey: std(c.publicKey),
+          authSecret: std(c.authSecret),
+        },
+      });
       const again = await w.registerWebPush(t, c);
       expect([first.res.status, again.res.status]).toEqual([201, 204]);
       expect(again.location).toBe(first.location);
@@ -315,7 +422,10 @@ describe('field cases', () => {
         `<push-register xmlns="https://bitfire.at/webdav-push" xmlns:X="https://davpush.dev/ns"><subscription><X:fcm-subscription><X:token>\n    ${token.slice(0, 80)}\n    ${token.slice(80)}\n  </X:token></X:fcm-subscription></subscription></push-register>`,
       );
       expect(res.status).toBe(201);
-      expect(await w.storedSubscription(res.headers.get('location')!.split('/').pop()!)).toEqual({ type: 'fcm', token });
+      expect(await w.storedSubscription(res.headers.get('location')!.split('/').pop()!)).toEqual({
+        type: 'fcm',
+        token,
+      });
     });
 
     it.each([
@@ -324,7 +434,9 @@ describe('field cases', () => {
       ['padding in the middle', (c: WebPushClient) => `${std(c.publicKey).slice(0, 8)}=${std(c.publicKey).slice(8)}`],
     ])('still refuses %s with 403 invalid-subscription', async (_name, key) => {
       const c = w.push.subscribe();
-      const r = await w.registerJson(w.topicName('b64-bad'), { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: key(c), authSecret: c.authSecret } });
+      const r = await w.registerJson(w.topicName('b64-bad'), {
+        subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: key(c), authSecret: c.authSecret },
+      });
       expect(r.res.status).toBe(403);
       expect(((await r.res.json()) as { precondition: string }).precondition).toBe('invalid-subscription');
     });
@@ -339,7 +451,9 @@ describe('field cases', () => {
       expect(rotation.length).toBeGreaterThan(0);
       const all: PushRecord[] = w.push.received();
       expect(all.every((r) => r.body.length <= 4096 && recordsOf(r.body) === 1 && r.status !== 413)).toBe(true);
-      expect(w.push.decryptRecord(rotation[0]!)).toContain('<property-update><D:prop><transports/></D:prop></property-update>');
+      expect(w.push.decryptRecord(rotation[0]!)).toContain(
+        '<property-update><D:prop><transports/></D:prop></property-update>',
+      );
     });
   });
 });

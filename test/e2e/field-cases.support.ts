@@ -48,9 +48,18 @@ export class FieldCaseWorld {
 
   static async start(env: Record<string, string> = {}): Promise<FieldCaseWorld> {
     const account = createTestServiceAccount('davpush-field-cases');
-    const fcm = await FakeFcm.start({ projectId: account.projectId, clientEmail: account.clientEmail, publicKey: account.publicKey });
+    const fcm = await FakeFcm.start({
+      projectId: account.projectId,
+      clientEmail: account.clientEmail,
+      publicKey: account.publicKey,
+    });
     const push = await FakePushService.start();
-    const h = await startHarness({ DAVPUSH_FCM_CREDENTIALS: account.file, DAVPUSH_FCM_ENDPOINT: fcm.url, DAVPUSH_COALESCE_MS: '500', ...env });
+    const h = await startHarness({
+      DAVPUSH_FCM_CREDENTIALS: account.file,
+      DAVPUSH_FCM_ENDPOINT: fcm.url,
+      DAVPUSH_COALESCE_MS: '500',
+      ...env,
+    });
     const { apiKey, id } = await h.createTenant();
     return new FieldCaseWorld(h, push, fcm, account, apiKey, id);
   }
@@ -75,24 +84,46 @@ export class FieldCaseWorld {
 
   /** The event's delivery counts once it is done and nothing is pending. */
   finished(id: string): Promise<Deliveries> {
-    return eventually(async () => {
-      const s = (await (await this.h.request('GET', `/v1/events/${id}`, { token: this.apiKey })).json()) as { state: string; deliveries: Deliveries };
-      return s.state === 'done' && s.deliveries.pending === 0 ? s.deliveries : undefined;
-    }, 15_000, `event ${id} to finish`);
+    return eventually(
+      async () => {
+        const s = (await (await this.h.request('GET', `/v1/events/${id}`, { token: this.apiKey })).json()) as {
+          state: string;
+          deliveries: Deliveries;
+        };
+        return s.state === 'done' && s.deliveries.pending === 0 ? s.deliveries : undefined;
+      },
+      15_000,
+      `event ${id} to finish`,
+    );
   }
 
   async registerJson(topic: string, body: unknown) {
-    const res = await this.h.request('POST', `/v1/topics/${encodeURIComponent(topic)}/registrations`, { token: this.apiKey, body });
+    const res = await this.h.request('POST', `/v1/topics/${encodeURIComponent(topic)}/registrations`, {
+      token: this.apiKey,
+      body,
+    });
     const location = res.headers.get('location') ?? '';
     return { res, location, id: location.split('/').pop()! };
   }
 
   registerWebPush(topic: string, c: WebPushClient, trigger?: object) {
-    return this.registerJson(topic, { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret }, trigger });
+    return this.registerJson(topic, {
+      subscription: {
+        type: 'web-push',
+        pushResource: c.pushResource,
+        publicKey: c.publicKey,
+        authSecret: c.authSecret,
+      },
+      trigger,
+    });
   }
 
   registerXml(topic: string, xml: string): Promise<Response> {
-    return this.h.request('POST', `/v1/topics/${encodeURIComponent(topic)}/registrations`, { token: this.apiKey, body: xml, headers: { 'content-type': 'application/xml' } });
+    return this.h.request('POST', `/v1/topics/${encodeURIComponent(topic)}/registrations`, {
+      token: this.apiKey,
+      body: xml,
+      headers: { 'content-type': 'application/xml' },
+    });
   }
 
   pushesTo(c: WebPushClient) {
@@ -110,7 +141,8 @@ export class FieldCaseWorld {
     const b = this.push.subscribe();
     const ra = await this.registerWebPush(t, a);
     const rb = await this.registerWebPush(t, b);
-    if (ra.res.status !== 201 || rb.res.status !== 201) throw new Error(`registrations answered ${ra.res.status}, ${rb.res.status}`);
+    if (ra.res.status !== 201 || rb.res.status !== 201)
+      throw new Error(`registrations answered ${ra.res.status}, ${rb.res.status}`);
     return { t, a, b, A: ra.location, B: rb.location };
   }
 
@@ -128,6 +160,10 @@ export class FieldCaseWorld {
   }
 
   async deadLetters(): Promise<{ registrationId: string; reason: string }[]> {
-    return ((await (await this.h.request('GET', '/v1/admin/dlq', { token: ADMIN_TOKEN })).json()) as { items: { registrationId: string; reason: string }[] }).items;
+    return (
+      (await (await this.h.request('GET', '/v1/admin/dlq', { token: ADMIN_TOKEN })).json()) as {
+        items: { registrationId: string; reason: string }[];
+      }
+    ).items;
   }
 }

@@ -40,7 +40,11 @@ export interface Harness {
   app: INestApplication;
   redis: RedisServer;
   baseUrl: string;
-  request(method: string, url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  request(
+    method: string,
+    url: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<Response>;
   createTenant(name?: string): Promise<{ id: string; apiKey: string }>;
   close(): Promise<void>;
 }
@@ -49,7 +53,11 @@ export interface Harness {
  * The real app (api + worker) in-process, on its own redis-server, talking HTTP on loopback.
  * Push services are local fakes, so private endpoints are allowed here.
  */
-export async function startHarness(env: Record<string, string> = {}, roles?: Roles, redis?: RedisServer): Promise<Harness> {
+export async function startHarness(
+  env: Record<string, string> = {},
+  roles?: Roles,
+  redis?: RedisServer,
+): Promise<Harness> {
   const ownRedis = redis ?? (await RedisServer.start());
   return startOn({ REDIS_URL: ownRedis.url }, env, roles, ownRedis, async () => {
     if (!redis) await ownRedis.stop();
@@ -60,8 +68,18 @@ export async function startHarness(env: Record<string, string> = {}, roles?: Rol
  * The same app on a Redis Cluster (test/support/redis-cluster.ts) through REDIS_CLUSTER_NODES.
  * The cluster belongs to the caller: `close()` leaves it running. `redis` is not usable here.
  */
-export async function startClusterHarness(cluster: RedisCluster, env: Record<string, string> = {}, roles?: Roles): Promise<Harness> {
-  return startOn({ REDIS_CLUSTER_NODES: cluster.nodesEnv }, env, roles, undefined as unknown as RedisServer, async () => {});
+export async function startClusterHarness(
+  cluster: RedisCluster,
+  env: Record<string, string> = {},
+  roles?: Roles,
+): Promise<Harness> {
+  return startOn(
+    { REDIS_CLUSTER_NODES: cluster.nodesEnv },
+    env,
+    roles,
+    undefined as unknown as RedisServer,
+    async () => {},
+  );
 }
 
 async function startOn(
@@ -107,7 +125,11 @@ async function startOn(
   };
 }
 
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (let i = 0; ; i++) {
     const v = await fn();

@@ -24,10 +24,17 @@ describe('Redis outage at the front door', () => {
     expect(res.headers.get('retry-after')).toBe('2');
     expect(res.headers.get('content-type')).toMatch(/problem\+json/);
     await redis.restart();
-    const ok = await eventually(async () => {
-      const r = await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'cal', changes: ['content'] } });
-      return r.status === 202 && r;
-    }, 15_000, 'the API to accept events again');
+    const ok = await eventually(
+      async () => {
+        const r = await h.request('POST', '/v1/events', {
+          token: apiKey,
+          body: { topic: 'cal', changes: ['content'] },
+        });
+        return r.status === 202 && r;
+      },
+      15_000,
+      'the API to accept events again',
+    );
     expect(ok.status).toBe(202);
   });
 });

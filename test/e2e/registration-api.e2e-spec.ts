@@ -28,10 +28,22 @@ describe('registration API', () => {
   });
   /** Every stored registration: a field of its topic's hash (libs/storage/src/keys.ts). */
   const storedRegistrationKeys = async () =>
-    (await Promise.all((await redis.keys('{*}:r')).map(async (k) => (await redis.hkeysBuffer(k)).map((f) => `${k} ${f.toString('hex')}`)))).flat().toSorted();
+    (
+      await Promise.all(
+        (await redis.keys('{*}:r')).map(async (k) =>
+          (await redis.hkeysBuffer(k)).map((f) => `${k} ${f.toString('hex')}`),
+        ),
+      )
+    )
+      .flat()
+      .toSorted();
 
   const post = (body: string, contentType = 'application/xml', token = apiKey, topic = 'cal-x') =>
-    h.request('POST', `/v1/topics/${encodeURIComponent(topic)}/registrations`, { token, body, headers: { 'content-type': contentType } });
+    h.request('POST', `/v1/topics/${encodeURIComponent(topic)}/registrations`, {
+      token,
+      body,
+      headers: { 'content-type': contentType },
+    });
 
   async function expectRefused(res: Response, status: number, precondition?: string) {
     expect(res.status).toBe(status);
@@ -42,15 +54,59 @@ describe('registration API', () => {
   }
 
   it.each([
-    ['missing subscription', `<push-register xmlns="https://bitfire.at/webdav-push"><expires>${expires()}</expires></push-register>`, 403, 'invalid-subscription'],
-    ['relative push resource', (c: WebPushClient) => davx5Register(c, expires()).replace(c.pushResource, '/push/abc'), 403, 'invalid-subscription'],
-    ['an ftp push resource', (c: WebPushClient) => davx5Register(c, expires()).replace(c.pushResource, c.pushResource.replace('https:', 'ftp:')), 403, 'invalid-subscription'],
-    ['short public key', (c: WebPushClient) => davx5Register(c, expires()).replace(c.publicKey, 'BCVx'), 403, 'invalid-subscription'],
-    ['aesgcm encoding', (c: WebPushClient) => specSampleRegister(c, expires()).replace('>aes128gcm<', '>aesgcm<'), 403, 'invalid-subscription'],
-    ['only an unknown trigger', (c: WebPushClient) => specSampleRegister(c, expires()).replace(/<trigger>[\s\S]*<\/trigger>/, '<trigger><x-update/></trigger>'), 403, 'no-supported-trigger'],
-    ['a DOCTYPE', (c: WebPushClient) => `<!DOCTYPE push-register [<!ENTITY x "y">]>` + davx5Register(c, expires()).replace(/^<\?xml[^>]*>/, ''), 400, undefined],
+    [
+      'missing subscription',
+      `<push-register xmlns="https://bitfire.at/webdav-push"><expires>${expires()}</expires></push-register>`,
+      403,
+      'invalid-subscription',
+    ],
+    [
+      'relative push resource',
+      (c: WebPushClient) => davx5Register(c, expires()).replace(c.pushResource, '/push/abc'),
+      403,
+      'invalid-subscription',
+    ],
+    [
+      'an ftp push resource',
+      (c: WebPushClient) =>
+        davx5Register(c, expires()).replace(c.pushResource, c.pushResource.replace('https:', 'ftp:')),
+      403,
+      'invalid-subscription',
+    ],
+    [
+      'short public key',
+      (c: WebPushClient) => davx5Register(c, expires()).replace(c.publicKey, 'BCVx'),
+      403,
+      'invalid-subscription',
+    ],
+    [
+      'aesgcm encoding',
+      (c: WebPushClient) => specSampleRegister(c, expires()).replace('>aes128gcm<', '>aesgcm<'),
+      403,
+      'invalid-subscription',
+    ],
+    [
+      'only an unknown trigger',
+      (c: WebPushClient) =>
+        specSampleRegister(c, expires()).replace(/<trigger>[\s\S]*<\/trigger>/, '<trigger><x-update/></trigger>'),
+      403,
+      'no-supported-trigger',
+    ],
+    [
+      'a DOCTYPE',
+      (c: WebPushClient) =>
+        `<!DOCTYPE push-register [<!ENTITY x "y">]>` + davx5Register(c, expires()).replace(/^<\?xml[^>]*>/, ''),
+      400,
+      undefined,
+    ],
     ['malformed XML', () => '<push-register xmlns="https://bitfire.at/webdav-push"><subscription>', 400, undefined],
-    ['wrong namespace', (c: WebPushClient) => davx5Register(c, expires()).replace('https://bitfire.at/webdav-push', 'bitfire.at/webdav-push'), 400, undefined],
+    [
+      'wrong namespace',
+      (c: WebPushClient) =>
+        davx5Register(c, expires()).replace('https://bitfire.at/webdav-push', 'bitfire.at/webdav-push'),
+      400,
+      undefined,
+    ],
   ])('XML with %s', async (_name, doc, status, precondition) => {
     const body = typeof doc === 'string' ? doc : doc(client());
     const text = await expectRefused(await post(body), status, precondition);
@@ -66,7 +122,12 @@ describe('registration API', () => {
   });
 
   it('answers JSON errors as problem+json naming the problem', async () => {
-    const res = await post(JSON.stringify({ subscription: { type: 'web-push', pushResource: 'https://127.0.0.1/x', publicKey: 'abc', authSecret: 'def' } }), 'application/json');
+    const res = await post(
+      JSON.stringify({
+        subscription: { type: 'web-push', pushResource: 'https://127.0.0.1/x', publicKey: 'abc', authSecret: 'def' },
+      }),
+      'application/json',
+    );
     await expectRefused(res, 403);
     expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
   });
@@ -84,7 +145,10 @@ describe('registration API', () => {
   });
 
   it('refuses bodies over 16 KiB with 413', async () => {
-    const big = davx5Register(client(), expires()).replace('</P:push-register>', `<P:x>${'a'.repeat(17 * 1024)}</P:x></P:push-register>`);
+    const big = davx5Register(client(), expires()).replace(
+      '</P:push-register>',
+      `<P:x>${'a'.repeat(17 * 1024)}</P:x></P:push-register>`,
+    );
     await expectRefused(await post(big), 413);
   });
 
@@ -102,7 +166,10 @@ describe('registration API', () => {
     expect(await got.json()).toMatchObject({
       topic: 'cal-x',
       transport: 'web-push',
-      trigger: { contentUpdate: { depth: 'infinity' }, propertyUpdate: { depth: '0', props: ['{DAV:}displayname', '{DAV:}owner'] } },
+      trigger: {
+        contentUpdate: { depth: 'infinity' },
+        propertyUpdate: { depth: '0', props: ['{DAV:}displayname', '{DAV:}owner'] },
+      },
       consecutiveFailures: 0,
       lastSuccessAt: null,
     });
@@ -121,10 +188,16 @@ describe('registration API', () => {
 
   it('serves discovery properties ready to embed', async () => {
     const res = await h.request('GET', '/v1/discovery?topic=cal-x', { token: apiKey });
-    const body = (await res.json()) as { vapidPublicKey: string; transports: string[]; properties: Record<string, string> };
+    const body = (await res.json()) as {
+      vapidPublicKey: string;
+      transports: string[];
+      properties: Record<string, string>;
+    };
     expect(body.vapidPublicKey).toMatch(/^[A-Za-z0-9_-]{87}$/);
     expect(body.transports).toEqual(['web-push']);
-    expect(body.properties.transports).toContain(`<vapid-public-key type="p256ecdsa">${body.vapidPublicKey}</vapid-public-key>`);
+    expect(body.properties.transports).toContain(
+      `<vapid-public-key type="p256ecdsa">${body.vapidPublicKey}</vapid-public-key>`,
+    );
     expect(body.properties.topic).toMatch(/<topic xmlns="https:\/\/bitfire.at\/webdav-push">cal-x<\/topic>/);
     expect(body.properties.supportedTriggers).toContain('infinity');
   });

@@ -40,22 +40,40 @@ describe('sharded queues on a single Redis', () => {
     const c = push.subscribe();
     const res = await h.request('POST', `/v1/topics/${topic}/registrations`, {
       token: apiKey,
-      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
+      body: {
+        subscription: {
+          type: 'web-push',
+          pushResource: c.pushResource,
+          publicKey: c.publicKey,
+          authSecret: c.authSecret,
+        },
+      },
     });
     expect(res.status).toBe(201);
     return c;
   };
-  const send = (topic: string, syncToken: string) => h.request('POST', '/v1/events', { token: apiKey, body: { topic, changes: ['content'], syncToken } });
+  const send = (topic: string, syncToken: string) =>
+    h.request('POST', '/v1/events', { token: apiKey, body: { topic, changes: ['content'], syncToken } });
 
-  it('delivers events of many topics, each topic\'s fan-out and deliveries in the one shard of its tenant topic', async () => {
+  it("delivers events of many topics, each topic's fan-out and deliveries in the one shard of its tenant topic", async () => {
     const topics = Array.from({ length: TOPICS }, (_, i) => `shard-topic-${i}`);
     for (const t of topics) clients.set(t, await register(t));
     for (const t of topics) expect((await send(t, `${t}-1`)).status).toBe(202);
     for (const t of topics) expect((await send(t, `${t}-2`)).status).toBe(202);
-    await eventually(async () => topics.every((t) => push.received(push.idOf(clients.get(t)!)).filter((r) => r.status === 201).length === 2), 20_000, 'two pushes per topic');
+    await eventually(
+      async () =>
+        topics.every((t) => push.received(push.idOf(clients.get(t)!)).filter((r) => r.status === 201).length === 2),
+      20_000,
+      'two pushes per topic',
+    );
 
     const shards = h.app.get(ShardedQueues);
-    expect(shards.all().filter((q) => q.kind === QueueName.Fanout).map((q) => q.name)).toEqual(['fanout', 'fanout-1', 'fanout-2', 'fanout-3']);
+    expect(
+      shards
+        .all()
+        .filter((q) => q.kind === QueueName.Fanout)
+        .map((q) => q.name),
+    ).toEqual(['fanout', 'fanout-1', 'fanout-2', 'fanout-3']);
     const seenIn = new Map<string, Set<number>>();
     const jobsPerShard = Array.from({ length: SHARDS }, () => 0);
     for (const q of shards.all()) {
@@ -72,7 +90,8 @@ describe('sharded queues on a single Redis', () => {
     // 40 topics spread over every shard (each shard's queues have jobs).
     for (const n of jobsPerShard) expect(n).toBeGreaterThan(0);
     // Every push went once per event: the per-shard queues do not duplicate anything.
-    for (const t of topics) expect(push.received(push.idOf(clients.get(t)!)).filter((r) => r.status === 201)).toHaveLength(2);
+    for (const t of topics)
+      expect(push.received(push.idOf(clients.get(t)!)).filter((r) => r.status === 201)).toHaveLength(2);
 
     // Operators see each queue once, its figures the sum over the shards, and each shard on its own.
     const view = (await (await h.request('GET', '/v1/admin/queues', { token: ADMIN_TOKEN })).json()) as AdminQueuesView;
@@ -86,7 +105,11 @@ describe('sharded queues on a single Redis', () => {
   }, 60_000);
 
   it('a worker told DAVPUSH_WORKER_SHARDS=0,2 runs those shards only; a worker on 1,3 delivers the rest', async () => {
-    const api = await startHarness({ DAVPUSH_QUEUE_SHARDS: String(SHARDS), DAVPUSH_COALESCE_MS: '0', DAVPUSH_WORKER_SHARDS: '0,2' }, { api: true, worker: true }, redis);
+    const api = await startHarness(
+      { DAVPUSH_QUEUE_SHARDS: String(SHARDS), DAVPUSH_COALESCE_MS: '0', DAVPUSH_WORKER_SHARDS: '0,2' },
+      { api: true, worker: true },
+      redis,
+    );
     // Stop the first app's workers: only `api`'s worker (shards 0 and 2) consumes from here on.
     await h.close();
     h = api;
@@ -94,16 +117,25 @@ describe('sharded queues on a single Redis', () => {
     for (let i = 0; byShard.size < SHARDS; i++) byShard.set(shardOf(tenantId, `subset-${i}`, SHARDS), `subset-${i}`);
     for (const t of byShard.values()) clients.set(t, await register(t));
     for (const t of byShard.values()) expect((await send(t, 'sub-1')).status).toBe(202);
-    const pushes = (s: number) => push.received(push.idOf(clients.get(byShard.get(s)!)!)).filter((r) => r.status === 201).length;
+    const pushes = (s: number) =>
+      push.received(push.idOf(clients.get(byShard.get(s)!)!)).filter((r) => r.status === 201).length;
     await eventually(async () => pushes(0) === 1 && pushes(2) === 1, 10_000, 'shards 0 and 2 delivered');
     await new Promise((r) => setTimeout(r, 500));
     expect([pushes(1), pushes(3)]).toEqual([0, 0]);
     const shards = h.app.get(ShardedQueues);
     expect(await shards.queue(QueueName.Fanout, 1).getWaitingCount()).toBe(1);
 
-    const other = await startHarness({ DAVPUSH_QUEUE_SHARDS: String(SHARDS), DAVPUSH_WORKER_SHARDS: '1,3' }, { api: false, worker: true }, redis);
+    const other = await startHarness(
+      { DAVPUSH_QUEUE_SHARDS: String(SHARDS), DAVPUSH_WORKER_SHARDS: '1,3' },
+      { api: false, worker: true },
+      redis,
+    );
     try {
-      await eventually(async () => pushes(1) === 1 && pushes(3) === 1, 10_000, 'shards 1 and 3 delivered by the other worker');
+      await eventually(
+        async () => pushes(1) === 1 && pushes(3) === 1,
+        10_000,
+        'shards 1 and 3 delivered by the other worker',
+      );
     } finally {
       await other.close();
     }

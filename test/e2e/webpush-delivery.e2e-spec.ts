@@ -58,7 +58,10 @@ describe('WebDAV-Push registration → event → encrypted, VAPID-signed Web Pus
     expect(record.headers.urgency).toBe('normal');
     expect(record.headers.topic).toMatch(/^[A-Za-z0-9_-]{1,32}$/);
     expect(record.headers.topic).not.toContain(topic);
-    const { claims } = verifyVapid(record.headers.authorization, { expectedPublicKey: vapidPublicKey, expectedAudience: push.origin });
+    const { claims } = verifyVapid(record.headers.authorization, {
+      expectedPublicKey: vapidPublicKey,
+      expectedAudience: push.origin,
+    });
     expect(claims.sub).toBe('mailto:ops@davpush.test');
     expect(claims.exp - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(24 * 3600);
     const message = parseMessage(client.decrypt(record.body));
@@ -75,7 +78,10 @@ describe('WebDAV-Push registration → event → encrypted, VAPID-signed Web Pus
     expect(location).toMatch(new RegExp(`^${h.baseUrl}/v1/registrations/[A-Za-z0-9_-]{22,}$`));
     expect(res.headers.get('expires')).toBe(expires);
 
-    const ev = await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'cal-1', changes: ['content'], syncToken: 'http://cal.example/sync/1' } });
+    const ev = await h.request('POST', '/v1/events', {
+      token: apiKey,
+      body: { topic: 'cal-1', changes: ['content'], syncToken: 'http://cal.example/sync/1' },
+    });
     expect(ev.status).toBe(202);
     const { message } = await expectDelivered(client, 'cal-1', 'http://cal.example/sync/1');
     expect(message.propertyUpdate).toBe(0);
@@ -86,11 +92,17 @@ describe('WebDAV-Push registration → event → encrypted, VAPID-signed Web Pus
     const expires = new Date(Date.now() + 3 * 86400_000).toUTCString();
     const first = await register('contacts-7', davx5Register(client, expires));
     expect(first.status).toBe(201);
-    const again = await register('contacts-7', davx5Register(client, new Date(Date.now() + 2 * 86400_000).toUTCString()));
+    const again = await register(
+      'contacts-7',
+      davx5Register(client, new Date(Date.now() + 2 * 86400_000).toUTCString()),
+    );
     expect(again.status).toBe(204);
     expect(again.headers.get('location')).toBe(first.headers.get('location'));
 
-    await h.request('POST', '/v1/events', { token: apiKey, body: { events: [{ topic: 'contacts-7', changes: ['content'], syncToken: 'tok-2' }] } });
+    await h.request('POST', '/v1/events', {
+      token: apiKey,
+      body: { events: [{ topic: 'contacts-7', changes: ['content'], syncToken: 'tok-2' }] },
+    });
     await expectDelivered(client, 'contacts-7', 'tok-2');
     expect(push.received(new URL(client.pushResource).pathname.split('/').pop()!)).toHaveLength(1);
   });
@@ -98,12 +110,25 @@ describe('WebDAV-Push registration → event → encrypted, VAPID-signed Web Pus
   it('removes the registration when the push service answers 410', async () => {
     const client = push.subscribe();
     const id = new URL(client.pushResource).pathname.split('/').pop()!;
-    const res = await register('cal-gone', specSampleRegister(client, new Date(Date.now() + 86400_000 * 3).toUTCString()));
+    const res = await register(
+      'cal-gone',
+      specSampleRegister(client, new Date(Date.now() + 86400_000 * 3).toUTCString()),
+    );
     const location = res.headers.get('location')!;
     push.gone(id);
-    await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'cal-gone', changes: ['content'], syncToken: 's' } });
-    await eventually(async () => (await h.request('GET', location, { token: apiKey })).status === 404, 10_000, 'the registration to be pruned');
-    const status = await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'cal-gone', changes: ['content'] } });
+    await h.request('POST', '/v1/events', {
+      token: apiKey,
+      body: { topic: 'cal-gone', changes: ['content'], syncToken: 's' },
+    });
+    await eventually(
+      async () => (await h.request('GET', location, { token: apiKey })).status === 404,
+      10_000,
+      'the registration to be pruned',
+    );
+    const status = await h.request('POST', '/v1/events', {
+      token: apiKey,
+      body: { topic: 'cal-gone', changes: ['content'] },
+    });
     expect(((await status.json()) as { noSubscribers: string[] }).noSubscribers).toEqual(['cal-gone']);
   });
 });

@@ -63,7 +63,14 @@ describe('crash safety with real processes', () => {
         clients.slice(i, i + 50).map(async (c) => {
           const res = await h.request('POST', `/v1/topics/${topic}/registrations`, {
             token: apiKey,
-            body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
+            body: {
+              subscription: {
+                type: 'web-push',
+                pushResource: c.pushResource,
+                publicKey: c.publicKey,
+                authSecret: c.authSecret,
+              },
+            },
           });
           if (res.status !== 201) throw new Error(`registration failed: ${res.status}`);
         }),
@@ -85,11 +92,16 @@ describe('crash safety with real processes', () => {
 
   /** Accepted pushes per client carrying `token`. */
   function deliveredCounts(on: FakePushService, clients: WebPushClient[], token: string): number[] {
-    return clients.map((c) => on.received(on.idOf(c)).filter((r) => r.status === 201 && syncTokenOf(c, r) === token).length);
+    return clients.map(
+      (c) => on.received(on.idOf(c)).filter((r) => r.status === 201 && syncTokenOf(c, r) === token).length,
+    );
   }
 
   const postEvent = async (topic: string, syncToken: string) => {
-    const res = await h.request('POST', '/v1/events', { token: apiKey, body: { topic, changes: ['content'], syncToken } });
+    const res = await h.request('POST', '/v1/events', {
+      token: apiKey,
+      body: { topic, changes: ['content'], syncToken },
+    });
     expect(res.status).toBe(202);
   };
 
@@ -104,11 +116,17 @@ describe('crash safety with real processes', () => {
     const atKill = push.received().length;
     expect(atKill).toBeLessThan(2000);
     await startWorker();
-    await eventually(async () => deliveredCounts(push, clients, 'final-a').every((n) => n >= 1), 60_000, 'every registration to get final-a');
+    await eventually(
+      async () => deliveredCounts(push, clients, 'final-a').every((n) => n >= 1),
+      60_000,
+      'every registration to get final-a',
+    );
     const counts = deliveredCounts(push, clients, 'final-a');
     const duplicates = counts.filter((n) => n > 1).length;
     expect(Math.max(...counts)).toBeLessThanOrEqual(2);
-    console.info(`SIGKILL after ${atKill} of 2000 pushes: all 2000 delivered, ${duplicates} registrations got a duplicate`);
+    console.info(
+      `SIGKILL after ${atKill} of 2000 pushes: all 2000 delivered, ${duplicates} registrations got a duplicate`,
+    );
   }, 120_000);
 
   it('(b) a Redis restart after 202 and before delivery loses no accepted event', async () => {
@@ -117,22 +135,36 @@ describe('crash safety with real processes', () => {
     for (let i = 0; i < 10; i++) await postEvent(`restart-b-${i}`, 'no-subscribers');
     await redis.restart();
     await startWorker();
-    await eventually(async () => deliveredCounts(push, clients, 'after-restart').every((n) => n === 1), 30_000, 'delivery after restart');
+    await eventually(
+      async () => deliveredCounts(push, clients, 'after-restart').every((n) => n === 1),
+      30_000,
+      'delivery after restart',
+    );
     expect(deliveredCounts(push, clients, 'after-restart')).toEqual(clients.map(() => 1));
   }, 60_000);
 
   it('(c) a push service answering 503 for 20 s gets everything once it recovers, nothing dead-lettered', async () => {
     const clients = await registerMany('outage-c', 30);
-    const before = ((await (await h.request('GET', '/v1/admin/dlq', { token: ADMIN_TOKEN })).json()) as { total: number }).total;
+    const before = (
+      (await (await h.request('GET', '/v1/admin/dlq', { token: ADMIN_TOKEN })).json()) as { total: number }
+    ).total;
     const recoversAt = Date.now() + 20_000;
     push.outageUntil(recoversAt, { status: 503, headers: { 'retry-after': '1' } });
     await startWorker();
     await postEvent('outage-c', 'after-outage');
-    await eventually(async () => deliveredCounts(push, clients, 'after-outage').every((n) => n === 1), 60_000, 'delivery after the outage');
+    await eventually(
+      async () => deliveredCounts(push, clients, 'after-outage').every((n) => n === 1),
+      60_000,
+      'delivery after the outage',
+    );
     // The circuit breaker kept the storm small: a handful of probes, not 30 clients × retries.
-    console.info(`503 outage: ${push.received().filter((r) => r.status === 503).length} failed requests, then all 30 delivered`);
+    console.info(
+      `503 outage: ${push.received().filter((r) => r.status === 503).length} failed requests, then all 30 delivered`,
+    );
     expect(push.received().filter((r) => r.status === 503).length).toBeGreaterThanOrEqual(30);
-    const after = ((await (await h.request('GET', '/v1/admin/dlq', { token: ADMIN_TOKEN })).json()) as { total: number }).total;
+    const after = (
+      (await (await h.request('GET', '/v1/admin/dlq', { token: ADMIN_TOKEN })).json()) as { total: number }
+    ).total;
     expect(after).toBe(before);
   }, 90_000);
 
@@ -147,7 +179,11 @@ describe('crash safety with real processes', () => {
     const exit = await w.exited;
     expect(exit.at - sentAt).toBeLessThan(4000 + 3000);
     await startWorker();
-    await eventually(async () => deliveredCounts(push, clients, 'final-d').every((n) => n >= 1), 60_000, 'every registration to get final-d');
+    await eventually(
+      async () => deliveredCounts(push, clients, 'final-d').every((n) => n >= 1),
+      60_000,
+      'every registration to get final-d',
+    );
     expect(Math.max(...deliveredCounts(push, clients, 'final-d'))).toBeLessThanOrEqual(2);
   }, 120_000);
 
@@ -162,7 +198,11 @@ describe('crash safety with real processes', () => {
       await hanging.waitFor(20, 10_000);
       const started = Date.now();
       await postEvent('ok-e', 'fine');
-      await eventually(async () => deliveredCounts(push, healthy, 'fine').every((n) => n === 1), 10_000, 'healthy deliveries');
+      await eventually(
+        async () => deliveredCounts(push, healthy, 'fine').every((n) => n === 1),
+        10_000,
+        'healthy deliveries',
+      );
       expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       await hanging.stop();
@@ -183,7 +223,11 @@ describe('crash safety with real processes', () => {
     const atKill = push.received().length;
     expect(atKill).toBeLessThan(clients.length);
     await startWorker();
-    await eventually(async () => deliveredCounts(push, clients, 'final-f').every((n) => n >= 1), 60_000, 'every registration to get final-f');
+    await eventually(
+      async () => deliveredCounts(push, clients, 'final-f').every((n) => n >= 1),
+      60_000,
+      'every registration to get final-f',
+    );
     expect(Math.max(...deliveredCounts(push, clients, 'final-f'))).toBeLessThanOrEqual(2);
   }, 120_000);
 
@@ -199,7 +243,11 @@ describe('crash safety with real processes', () => {
       await hanging.waitFor(1, 10_000);
       const started = Date.now();
       await postEvent('ok-g', 'fine');
-      await eventually(async () => deliveredCounts(push, healthy, 'fine').every((n) => n === 1), 10_000, 'healthy deliveries');
+      await eventually(
+        async () => deliveredCounts(push, healthy, 'fine').every((n) => n === 1),
+        10_000,
+        'healthy deliveries',
+      );
       expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       await hanging.stop();

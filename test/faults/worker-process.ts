@@ -16,11 +16,14 @@ export class WorkerProcess {
   private constructor(readonly child: ChildProcess) {
     child.stdout?.on('data', (c: Buffer) => (this.output += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (this.output += c.toString()));
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+    );
   }
 
   static async start(env: Record<string, string>): Promise<WorkerProcess> {
-    if (!fs.existsSync(WORKER_MAIN)) throw new Error(`${WORKER_MAIN} is missing: run \`npm run build\` (npm test does it in pretest)`);
+    if (!fs.existsSync(WORKER_MAIN))
+      throw new Error(`${WORKER_MAIN} is missing: run \`npm run build\` (npm test does it in pretest)`);
     const port = String(await freePort());
     const child = spawn(process.execPath, [WORKER_MAIN], {
       env: { ...process.env, DAVPUSH_LOG_LEVEL: 'log', WORKER_HEALTH_PORT: port, DAVPUSH_WORKER_PORT: port, ...env },

@@ -3,7 +3,15 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type * as net from 'node:net';
 import { ensureTestCa, issueServerCert } from '../support/test-ca';
-import { failureAnswer, invalidArgument, oauthError, UNAUTHENTICATED, unknownField, type FcmFailure, type GoogleAnswer } from './google-errors';
+import {
+  failureAnswer,
+  invalidArgument,
+  oauthError,
+  UNAUTHENTICATED,
+  unknownField,
+  type FcmFailure,
+  type GoogleAnswer,
+} from './google-errors';
 
 /**
  * A local FCM that behaves like Google's for what davpush uses: the OAuth JWT-bearer grant of a
@@ -40,8 +48,30 @@ export interface FakeFcmOptions {
 
 const SEND_PATH = /^\/v1\/projects\/([^/]+)\/messages:send$/;
 const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
-const MESSAGE_FIELDS = new Set(['name', 'data', 'notification', 'android', 'webpush', 'apns', 'fcm_options', 'token', 'topic', 'condition']);
-const ANDROID_FIELDS = new Set(['collapse_key', 'priority', 'ttl', 'restricted_package_name', 'data', 'notification', 'fcm_options', 'direct_boot_ok', 'bandwidth_constrained_ok', 'restricted_satellite_ok']);
+const MESSAGE_FIELDS = new Set([
+  'name',
+  'data',
+  'notification',
+  'android',
+  'webpush',
+  'apns',
+  'fcm_options',
+  'token',
+  'topic',
+  'condition',
+]);
+const ANDROID_FIELDS = new Set([
+  'collapse_key',
+  'priority',
+  'ttl',
+  'restricted_package_name',
+  'data',
+  'notification',
+  'fcm_options',
+  'direct_boot_ok',
+  'bandwidth_constrained_ok',
+  'restricted_satellite_ok',
+]);
 const MAX_DATA_BYTES = 4096;
 const MAX_TTL_SECONDS = 2_419_200;
 
@@ -64,7 +94,10 @@ export class FakeFcm {
 
   static async start(options: FakeFcmOptions): Promise<FakeFcm> {
     let fake!: FakeFcm;
-    const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void fake.handle(req, res);
+    const handler = (
+      req: http.IncomingMessage | http2.Http2ServerRequest,
+      res: http.ServerResponse | http2.Http2ServerResponse,
+    ) => void fake.handle(req, res);
     const server = options.plainHttp
       ? http.createServer(handler)
       : http2.createSecureServer({ ...issueServerCert(['localhost', '127.0.0.1', '::1']), allowHTTP1: true }, handler);
@@ -122,7 +155,10 @@ export class FakeFcm {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private async handle(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): Promise<void> {
+  private async handle(
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ): Promise<void> {
     const at = Date.now();
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -132,7 +168,16 @@ export class FakeFcm {
         .filter(([k]) => !k.startsWith(':'))
         .map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : String(v)]),
     );
-    const record: FakeFcmRequest = { method: req.method ?? '', path: req.url ?? '', httpVersion: req.httpVersion, headers, body: raw, status: 0, at, answeredAt: 0 };
+    const record: FakeFcmRequest = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      httpVersion: req.httpVersion,
+      headers,
+      body: raw,
+      status: 0,
+      at,
+      answeredAt: 0,
+    };
     this.requests.push(record);
     const scheme = this.options.plainHttp ? 'http' : 'https';
     const answer =
@@ -152,7 +197,8 @@ export class FakeFcm {
     const form = new URLSearchParams(raw);
     record.body = Object.fromEntries(form);
     if (this.tokenScript) return this.tokenScript;
-    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return oauthError('unsupported_grant_type', `Invalid grant_type: ${form.get('grant_type') ?? ''}`);
+    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer')
+      return oauthError('unsupported_grant_type', `Invalid grant_type: ${form.get('grant_type') ?? ''}`);
     const parts = (form.get('assertion') ?? '').split('.');
     if (parts.length !== 3) return oauthError('invalid_request', 'Invalid JWT: not three segments.');
     const [h, c, s] = parts as [string, string, string];
@@ -175,12 +221,24 @@ export class FakeFcm {
     if (claims.iss !== this.options.clientEmail) return oauthError('invalid_grant', 'Invalid grant: account not found');
     if (claims.aud !== expectedAud) return oauthError('invalid_grant', 'Invalid JWT: Failed audience check.');
     if (!(iat <= now + 60 && exp > now && exp - iat <= 3600)) {
-      return oauthError('invalid_grant', 'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.');
+      return oauthError(
+        'invalid_grant',
+        'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.',
+      );
     }
-    if (!String(claims.scope ?? '').split(' ').includes(FCM_SCOPE)) return oauthError('invalid_scope', 'Invalid OAuth scope or ID token audience provided.');
+    if (
+      !String(claims.scope ?? '')
+        .split(' ')
+        .includes(FCM_SCOPE)
+    )
+      return oauthError('invalid_scope', 'Invalid OAuth scope or ID token audience provided.');
     const accessToken = `ya29.fake-${crypto.randomBytes(24).toString('base64url')}`;
     this.issuedTokens.add(accessToken);
-    return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ access_token: accessToken, expires_in: 3600, token_type: 'Bearer' }) };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify({ access_token: accessToken, expires_in: 3600, token_type: 'Bearer' }),
+    };
   }
 
   private send(raw: string, record: FakeFcmRequest): GoogleAnswer {
@@ -198,13 +256,18 @@ export class FakeFcm {
     record.body = body;
     for (const k of Object.keys(body)) if (k !== 'message' && k !== 'validate_only') return unknownField(k, '');
     const message = body.message;
-    if (typeof message !== 'object' || message === null) return invalidArgument('message', 'Request contains an invalid argument.');
+    if (typeof message !== 'object' || message === null)
+      return invalidArgument('message', 'Request contains an invalid argument.');
     const problem = validateMessage(message);
     if (problem) return problem;
     const token = message.token as string | undefined;
     const scripted = token !== undefined ? this.failures.get(token) : undefined;
     if (scripted) return failureAnswer(scripted.failure, scripted.retryAfter);
-    return { status: 200, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: JSON.stringify({ name: `projects/${project}/messages/${++this.messageSeq}` }) };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=UTF-8' },
+      body: JSON.stringify({ name: `projects/${project}/messages/${++this.messageSeq}` }),
+    };
   }
 }
 
@@ -214,10 +277,12 @@ function validateMessage(m: Record<string, unknown>): GoogleAnswer | undefined {
   const targets = ['token', 'topic', 'condition'].filter((k) => typeof m[k] === 'string' && m[k] !== '');
   if (targets.length !== 1) return invalidArgument('message', 'Exactly one of token, topic or condition must be set.');
   if (m.data !== undefined) {
-    if (typeof m.data !== 'object' || m.data === null) return invalidArgument('message.data', 'Invalid value at \'message.data\'.');
+    if (typeof m.data !== 'object' || m.data === null)
+      return invalidArgument('message.data', "Invalid value at 'message.data'.");
     let size = 0;
     for (const [k, v] of Object.entries(m.data)) {
-      if (typeof v !== 'string') return invalidArgument(`message.data[${k}]`, `Invalid value at 'message.data[${k}].value' (TYPE_STRING).`);
+      if (typeof v !== 'string')
+        return invalidArgument(`message.data[${k}]`, `Invalid value at 'message.data[${k}].value' (TYPE_STRING).`);
       size += Buffer.byteLength(k) + Buffer.byteLength(v);
     }
     if (size > MAX_DATA_BYTES) return invalidArgument('message', 'Android message is too big');
@@ -227,14 +292,23 @@ function validateMessage(m: Record<string, unknown>): GoogleAnswer | undefined {
     for (const k of Object.keys(android)) if (!ANDROID_FIELDS.has(k)) return unknownField(k, 'message.android');
     // The enum is NORMAL|HIGH; Google's JSON parser takes the lower-case names firebase-admin sends.
     if (android.priority !== undefined && !/^(normal|high)$/i.test(String(android.priority))) {
-      return invalidArgument('message.android.priority', `Invalid value at 'message.android.priority' (type.googleapis.com/google.firebase.fcm.v1.AndroidMessagePriority), "${String(android.priority)}"`);
+      return invalidArgument(
+        'message.android.priority',
+        `Invalid value at 'message.android.priority' (type.googleapis.com/google.firebase.fcm.v1.AndroidMessagePriority), "${String(android.priority)}"`,
+      );
     }
     if (android.ttl !== undefined) {
       const match = /^(\d+)(\.\d{1,9})?s$/.exec(String(android.ttl));
-      if (!match) return invalidArgument('message.android.ttl', `Invalid value at 'message.android.ttl' (type.googleapis.com/google.protobuf.Duration), "${String(android.ttl)}"`);
-      if (Number(match[1]) > MAX_TTL_SECONDS) return invalidArgument('message.android.ttl', 'The TTL must not exceed 4 weeks.');
+      if (!match)
+        return invalidArgument(
+          'message.android.ttl',
+          `Invalid value at 'message.android.ttl' (type.googleapis.com/google.protobuf.Duration), "${String(android.ttl)}"`,
+        );
+      if (Number(match[1]) > MAX_TTL_SECONDS)
+        return invalidArgument('message.android.ttl', 'The TTL must not exceed 4 weeks.');
     }
-    if (android.collapse_key !== undefined && typeof android.collapse_key !== 'string') return invalidArgument('message.android.collapse_key', 'Invalid collapse key.');
+    if (android.collapse_key !== undefined && typeof android.collapse_key !== 'string')
+      return invalidArgument('message.android.collapse_key', 'Invalid collapse key.');
   }
   return undefined;
 }

@@ -3,7 +3,13 @@ import { deleteApp, initializeApp, type App } from 'firebase-admin/app';
 import { getMessaging, type Messaging, type SendResponse } from 'firebase-admin/messaging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutcomeKind } from '@davpush/domain';
-import { buildFcmMessage, classifyFcmError, CredentialHealth, EndpointTokenCredential, loadServiceAccount } from '@davpush/gateways';
+import {
+  buildFcmMessage,
+  classifyFcmError,
+  CredentialHealth,
+  EndpointTokenCredential,
+  loadServiceAccount,
+} from '@davpush/gateways';
 import { endpointRoute, type EndpointRoute } from '@davpush/gateways';
 import { FakeFcm } from './fake-fcm';
 import { fcmDelivery } from './fcm-fixtures';
@@ -39,7 +45,10 @@ describe('firebase-admin error samples from the fake FCM', () => {
 
   const appFor = (transport: 'http1' | 'http2'): Messaging => {
     const credential = new EndpointTokenCredential(account, route.tokenUrl, route.agent, new CredentialHealth());
-    const app = initializeApp({ projectId: account.projectId, credential, ...(transport === 'http1' ? { httpAgent: route.agent } : {}) }, `samples-${transport}`);
+    const app = initializeApp(
+      { projectId: account.projectId, credential, ...(transport === 'http1' ? { httpAgent: route.agent } : {}) },
+      `samples-${transport}`,
+    );
     apps.push(app);
     const messaging = getMessaging(app);
     if (transport === 'http1') messaging.enableLegacyHttpTransport();
@@ -52,8 +61,13 @@ describe('firebase-admin error samples from the fake FCM', () => {
     // The HTTP/2 transport dials https://fcm.googleapis.com itself, whatever the endpoint: send
     // that session to the fake, and send `:scheme: https` where firebase-admin 13 sends `https:`,
     // which Node's server refuses and Google's front end accepts.
-    (http2 as { connect: unknown }).connect = (authority: string | URL, options?: http2.SecureClientSessionOptions, listener?: () => void) => {
-      if (String(authority) !== 'https://fcm.googleapis.com') return originalConnect(authority, options ?? {}, listener);
+    (http2 as { connect: unknown }).connect = (
+      authority: string | URL,
+      options?: http2.SecureClientSessionOptions,
+      listener?: () => void,
+    ) => {
+      if (String(authority) !== 'https://fcm.googleapis.com')
+        return originalConnect(authority, options ?? {}, listener);
       const session = originalConnect(fake.url, { ...options, ca: fake.ca }, listener);
       const request = session.request.bind(session);
       session.request = (headers, requestOptions) => request({ ...headers, ':scheme': 'https' }, requestOptions);
@@ -62,7 +76,10 @@ describe('firebase-admin error samples from the fake FCM', () => {
     for (const transport of ['http1', 'http2'] as const) {
       fake.reset();
       for (const [failure, retryAfter] of SAMPLES) fake.failToken(`t-${failure}`, failure, retryAfter);
-      const messages = [...SAMPLES.map(([failure]) => buildFcmMessage(fcmDelivery(`t-${failure}`))), buildFcmMessage(fcmDelivery('t-ok'))];
+      const messages = [
+        ...SAMPLES.map(([failure]) => buildFcmMessage(fcmDelivery(`t-${failure}`))),
+        buildFcmMessage(fcmDelivery('t-ok')),
+      ];
       const batch = await appFor(transport).sendEach(messages);
       results.set(transport, { responses: batch.responses, httpVersions: fake.sends.map((s) => s.httpVersion) });
     }
@@ -84,16 +101,22 @@ describe('firebase-admin error samples from the fake FCM', () => {
     });
 
     it('accepted the well-formed message built by buildFcmMessage', () => {
-      expect(results.get(transport)!.responses.at(-1)).toMatchObject({ success: true, messageId: expect.stringMatching(/^projects\/davpush-test\/messages\/\d+$/) });
+      expect(results.get(transport)!.responses.at(-1)).toMatchObject({
+        success: true,
+        messageId: expect.stringMatching(/^projects\/davpush-test\/messages\/\d+$/),
+      });
     });
 
-    it.each(SAMPLES.map(([failure, , code, kind], i) => ({ failure, code, kind, i })))('$failure → .code $code → $kind', ({ code, kind, i }) => {
-      const response = results.get(transport)!.responses[i]!;
-      expect(response.success).toBe(false);
-      expect(response.error?.code).toBe(code);
-      // firebase-admin 13 keeps no HTTP response on the error: the reason RetryAfterProbe exists.
-      expect((response.error as { httpResponse?: unknown }).httpResponse).toBeUndefined();
-      expect(classifyFcmError(response.error).kind).toBe(kind);
-    });
+    it.each(SAMPLES.map(([failure, , code, kind], i) => ({ failure, code, kind, i })))(
+      '$failure → .code $code → $kind',
+      ({ code, kind, i }) => {
+        const response = results.get(transport)!.responses[i]!;
+        expect(response.success).toBe(false);
+        expect(response.error?.code).toBe(code);
+        // firebase-admin 13 keeps no HTTP response on the error: the reason RetryAfterProbe exists.
+        expect((response.error as { httpResponse?: unknown }).httpResponse).toBeUndefined();
+        expect(classifyFcmError(response.error).kind).toBe(kind);
+      },
+    );
   });
 });

@@ -23,7 +23,11 @@ export interface DeliveryInput {
 
 /** A fully decided FCM delivery, with the real WebDAV-Push XML as payload. */
 export function fcmDelivery(token: string, input: DeliveryInput = {}): PushDelivery {
-  const message = input.message ?? { topic: 'O7M1nQ7cKkKTKsoS_j6Z3w', contentUpdate: { syncToken: SYNC_TOKEN }, propertyUpdate: {} };
+  const message = input.message ?? {
+    topic: 'O7M1nQ7cKkKTKsoS_j6Z3w',
+    contentUpdate: { syncToken: SYNC_TOKEN },
+    propertyUpdate: {},
+  };
   return {
     registration: {
       id: `reg-${token}`,

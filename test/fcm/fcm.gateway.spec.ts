@@ -55,17 +55,32 @@ describe('FcmGateway via DAVPUSH_FCM_ENDPOINT (fake FCM)', () => {
     expect(exchange.status).toBe(200);
     expect(exchange.body).toMatchObject({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer' });
     const claims = exchange.claims as { iss: string; scope: string; aud: string; iat: number; exp: number };
-    expect(claims).toMatchObject({ iss: sa.clientEmail, scope: 'https://www.googleapis.com/auth/firebase.messaging', aud: `${fake.url}/token` });
+    expect(claims).toMatchObject({
+      iss: sa.clientEmail,
+      scope: 'https://www.googleapis.com/auth/firebase.messaging',
+      aud: `${fake.url}/token`,
+    });
     expect(claims.exp - claims.iat).toBe(3600);
 
     expect(fake.sends).toHaveLength(2);
     for (const send of fake.sends) {
-      expect(send).toMatchObject({ status: 200, method: 'POST', path: `/v1/projects/${sa.projectId}/messages:send`, httpVersion: '1.1' });
+      expect(send).toMatchObject({
+        status: 200,
+        method: 'POST',
+        path: `/v1/projects/${sa.projectId}/messages:send`,
+        httpVersion: '1.1',
+      });
       expect(fake.issuedTokens.has(send.bearer!)).toBe(true);
       // firebase-admin still believes it talks to Google: only the agent's connection was redirected.
       expect(send.headers.host).toBe('fcm.googleapis.com');
     }
-    expect(g.state()).toMatchObject({ configured: true, projectId: sa.projectId, endpoint: `${fake.url}/`, transport: 'http1', lastTokenOk: true });
+    expect(g.state()).toMatchObject({
+      configured: true,
+      projectId: sa.projectId,
+      endpoint: `${fake.url}/`,
+      transport: 'http1',
+      lastTokenOk: true,
+    });
   });
 
   it.each([
@@ -97,7 +112,9 @@ describe('FcmGateway via DAVPUSH_FCM_ENDPOINT (fake FCM)', () => {
       data: { topic, ...data, push_message: d.payload },
       android: { ...android, collapse_key: 'Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3Jh' },
     });
-    expect(messageOf(fake.sends[0]!).data.push_message).toContain('<push-message xmlns="https://bitfire.at/webdav-push"');
+    expect(messageOf(fake.sends[0]!).data.push_message).toContain(
+      '<push-message xmlns="https://bitfire.at/webdav-push"',
+    );
   });
 
   it.each<[FcmFailure, string | undefined, DeliveryOutcome]>([
@@ -108,7 +125,11 @@ describe('FcmGateway via DAVPUSH_FCM_ENDPOINT (fake FCM)', () => {
     // only "rejected" (kept until it expires); firebase-admin 14's httpResponse makes it "gone".
     ['INVALID_TOKEN', undefined, { kind: 'rejected', reason: 'messaging/invalid-argument' }],
     ['QUOTA_EXCEEDED', '30', { kind: 'throttled', reason: 'messaging/message-rate-exceeded', retryAfterMs: 30_000 }],
-    ['QUOTA_EXCEEDED', undefined, { kind: 'throttled', reason: 'messaging/message-rate-exceeded', retryAfterMs: 60_000 }],
+    [
+      'QUOTA_EXCEEDED',
+      undefined,
+      { kind: 'throttled', reason: 'messaging/message-rate-exceeded', retryAfterMs: 60_000 },
+    ],
     // 500, not 503: firebase-admin retries 503 itself for ~7 s.
     ['INTERNAL', undefined, { kind: 'transient', reason: 'messaging/internal-error', retryAfterMs: undefined }],
     // A Retry-After over 60 s makes firebase-admin give up at once; we keep the hint.
@@ -136,12 +157,23 @@ describe('FcmGateway via DAVPUSH_FCM_ENDPOINT (fake FCM)', () => {
   it('a message over the 4096-byte data limit loses its sync-token; one that cannot fit is rejected unsent, its neighbours go', async () => {
     const big = { topic: 'あ'.repeat(500), contentUpdate: { syncToken: 'トークン'.repeat(250) } };
     const huge = { topic: 'x'.repeat(5000), contentUpdate: {} };
-    const outcomes = await sut.sendMany([fcmDelivery('fits-1', { message: big }), fcmDelivery('too-big', { message: huge }), fcmDelivery('fits-2')]);
+    const outcomes = await sut.sendMany([
+      fcmDelivery('fits-1', { message: big }),
+      fcmDelivery('too-big', { message: huge }),
+      fcmDelivery('fits-2'),
+    ]);
     expect(outcomes.map((o) => o.kind)).toEqual(['accepted', 'rejected', 'accepted']);
     expect(outcomes[1]).toMatchObject({ reason: expect.stringMatching(/over the limit of 4096/) });
-    expect(fake.sends.map((r) => [messageOf(r).token, r.status])).toEqual([['fits-1', 200], ['fits-2', 200]]);
+    expect(fake.sends.map((r) => [messageOf(r).token, r.status])).toEqual([
+      ['fits-1', 200],
+      ['fits-2', 200],
+    ]);
     const data = messageOf(fake.sends[0]!).data;
-    expect([data.topic, data.sync_token, data.push_message!.includes('sync-token')]).toEqual([big.topic, undefined, false]);
+    expect([data.topic, data.sync_token, data.push_message!.includes('sync-token')]).toEqual([
+      big.topic,
+      undefined,
+      false,
+    ]);
   });
 
   it('sends 1,200 deliveries as exactly 3 sendEach batches, one after the other', async () => {
@@ -154,7 +186,8 @@ describe('FcmGateway via DAVPUSH_FCM_ENDPOINT (fake FCM)', () => {
     const byToken = new Map(fake.sends.map((s) => [messageOf(s).token, s]));
     expect(byToken.size).toBe(1200);
     // Batch k+1 starts only after every answer of batch k: the batches are 500, 500 and 200.
-    const batch = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => byToken.get(`bulk-${from + i}`)!);
+    const batch = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => byToken.get(`bulk-${from + i}`)!);
     const [b1, b2, b3] = [batch(0, 500), batch(500, 1000), batch(1000, 1200)];
     expect(Math.max(...b1.map((s) => s.answeredAt))).toBeLessThanOrEqual(Math.min(...b2.map((s) => s.at)));
     expect(Math.max(...b2.map((s) => s.answeredAt))).toBeLessThanOrEqual(Math.min(...b3.map((s) => s.at)));
@@ -187,7 +220,10 @@ describe('FcmGateway via DAVPUSH_FCM_ENDPOINT (fake FCM)', () => {
       expect(await g.send(fcmDelivery('tok'))).toEqual({ kind: 'auth', reason: 'oauth token rejected' });
       expect(fake.tokenRequests[0]?.status).toBe(400);
       expect(fake.sends).toHaveLength(0);
-      expect(g.state()).toMatchObject({ lastTokenOk: false, lastError: expect.stringMatching(/400 invalid_grant: Invalid JWT Signature/) });
+      expect(g.state()).toMatchObject({
+        lastTokenOk: false,
+        lastError: expect.stringMatching(/400 invalid_grant: Invalid JWT Signature/),
+      });
     } finally {
       stranger.cleanup();
     }
@@ -196,7 +232,11 @@ describe('FcmGateway via DAVPUSH_FCM_ENDPOINT (fake FCM)', () => {
   it('a token endpoint that is down (503) → transient; the next exchange recovers', async () => {
     const g = freshGateway();
     fake.scriptTokenEndpoint(oauthError('backend_error', 'Backend Error', 503));
-    expect(await g.send(fcmDelivery('tok'))).toEqual({ kind: 'transient', reason: 'oauth token fetch failed (temporary)', retryAfterMs: undefined });
+    expect(await g.send(fcmDelivery('tok'))).toEqual({
+      kind: 'transient',
+      reason: 'oauth token fetch failed (temporary)',
+      retryAfterMs: undefined,
+    });
     expect(g.state().lastTokenOk).toBe(false);
     fake.scriptTokenEndpoint(undefined);
     expect(await g.send(fcmDelivery('tok'))).toEqual({ kind: 'accepted' });
@@ -205,14 +245,22 @@ describe('FcmGateway via DAVPUSH_FCM_ENDPOINT (fake FCM)', () => {
 
   // As the full app runs in end-to-end tests: no FcmGatewayOptions, the test CA comes from the
   // environment (vitest.config.ts sets it; the quick config does not, hence the skip).
-  it.skipIf(process.env.NODE_EXTRA_CA_CERTS !== ensureTestCa().caCertPath)('trusts the endpoint through NODE_EXTRA_CA_CERTS without an explicit ca', async () => {
-    const g = new FcmGateway(fcmConfig(sa.file, fake.url));
-    others.push(g);
-    expect(await g.send(fcmDelivery('env-ca'))).toEqual({ kind: 'accepted' });
-  });
+  it.skipIf(process.env.NODE_EXTRA_CA_CERTS !== ensureTestCa().caCertPath)(
+    'trusts the endpoint through NODE_EXTRA_CA_CERTS without an explicit ca',
+    async () => {
+      const g = new FcmGateway(fcmConfig(sa.file, fake.url));
+      others.push(g);
+      expect(await g.send(fcmDelivery('env-ca'))).toEqual({ kind: 'accepted' });
+    },
+  );
 
   it('works with a plain http:// endpoint (an emulator without TLS)', async () => {
-    const plain = await FakeFcm.start({ projectId: sa.projectId, clientEmail: sa.clientEmail, publicKey: sa.publicKey, plainHttp: true });
+    const plain = await FakeFcm.start({
+      projectId: sa.projectId,
+      clientEmail: sa.clientEmail,
+      publicKey: sa.publicKey,
+      plainHttp: true,
+    });
     fakes.push(plain);
     const g = freshGateway(sa.file, plain.url);
     expect(await g.send(fcmDelivery('tok'))).toEqual({ kind: 'accepted' });
@@ -221,17 +269,41 @@ describe('FcmGateway via DAVPUSH_FCM_ENDPOINT (fake FCM)', () => {
   });
 
   describe('credentials file checks at start-up', () => {
-    const other = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const other = crypto
+      .generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
     it.each([
       ['missing', null, /DAVPUSH_FCM_CREDENTIALS \(.*missing\.json\): file does not exist/],
       ['not JSON', '{"type": "service_account",', /DAVPUSH_FCM_CREDENTIALS .*is not valid JSON/],
-      ['a user credential', JSON.stringify({ type: 'authorized_user', client_id: 'x' }), /DAVPUSH_FCM_CREDENTIALS .*has type "authorized_user", expected "service_account"/],
-      ['without project_id', JSON.stringify({ ...sa.json, project_id: undefined }), /DAVPUSH_FCM_CREDENTIALS .*has no project_id/],
-      ['without client_email', JSON.stringify({ ...sa.json, client_email: '' }), /DAVPUSH_FCM_CREDENTIALS .*has no client_email/],
-      ['with a damaged private_key', JSON.stringify({ ...sa.json, private_key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }), /DAVPUSH_FCM_CREDENTIALS .*private_key is not a PEM private key/],
-      ['with an EC private_key', JSON.stringify({ ...sa.json, private_key: other }), /DAVPUSH_FCM_CREDENTIALS .*expected RSA/],
+      [
+        'a user credential',
+        JSON.stringify({ type: 'authorized_user', client_id: 'x' }),
+        /DAVPUSH_FCM_CREDENTIALS .*has type "authorized_user", expected "service_account"/,
+      ],
+      [
+        'without project_id',
+        JSON.stringify({ ...sa.json, project_id: undefined }),
+        /DAVPUSH_FCM_CREDENTIALS .*has no project_id/,
+      ],
+      [
+        'without client_email',
+        JSON.stringify({ ...sa.json, client_email: '' }),
+        /DAVPUSH_FCM_CREDENTIALS .*has no client_email/,
+      ],
+      [
+        'with a damaged private_key',
+        JSON.stringify({ ...sa.json, private_key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }),
+        /DAVPUSH_FCM_CREDENTIALS .*private_key is not a PEM private key/,
+      ],
+      [
+        'with an EC private_key',
+        JSON.stringify({ ...sa.json, private_key: other }),
+        /DAVPUSH_FCM_CREDENTIALS .*expected RSA/,
+      ],
     ])('a file %s → an error naming DAVPUSH_FCM_CREDENTIALS', (name, content, message) => {
-      const file = content === null ? `${sa.dir}/missing.json` : sa.writeVariant(`${name.replace(/\W+/g, '-')}.json`, content);
+      const file =
+        content === null ? `${sa.dir}/missing.json` : sa.writeVariant(`${name.replace(/\W+/g, '-')}.json`, content);
       expect(() => new FcmGateway(fcmConfig(file, fake.url))).toThrow(message);
     });
   });
@@ -248,7 +320,12 @@ describe('FcmGateway via DAVPUSH_FCM_ENDPOINT (fake FCM)', () => {
   it('without DAVPUSH_FCM_ENDPOINT uses Google’s path (cert() + HTTP/2) and dials nothing at start-up', async () => {
     const google = new FcmGateway(fcmConfig(sa.file));
     try {
-      expect(google.state()).toEqual({ configured: true, projectId: sa.projectId, endpoint: undefined, transport: 'http2' });
+      expect(google.state()).toEqual({
+        configured: true,
+        projectId: sa.projectId,
+        endpoint: undefined,
+        transport: 'http2',
+      });
       expect(fake.requests).toHaveLength(0);
     } finally {
       await google.close();
@@ -257,7 +334,11 @@ describe('FcmGateway via DAVPUSH_FCM_ENDPOINT (fake FCM)', () => {
 
   it('resolves through Nest DI and deletes its firebase App at application shutdown', async () => {
     const moduleRef = await Test.createTestingModule({
-      providers: [{ provide: AppConfig, useValue: fcmConfig(sa.file, fake.url) }, { provide: FcmGatewayOptions, useValue: { ca: fake.ca } }, FcmGateway],
+      providers: [
+        { provide: AppConfig, useValue: fcmConfig(sa.file, fake.url) },
+        { provide: FcmGatewayOptions, useValue: { ca: fake.ca } },
+        FcmGateway,
+      ],
     }).compile();
     const appsBefore = getApps().length;
     expect(await moduleRef.get(FcmGateway).send(fcmDelivery('di-token'))).toEqual({ kind: 'accepted' });

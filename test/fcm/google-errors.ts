@@ -45,12 +45,20 @@ export function failureAnswer(failure: FcmFailure, retryAfter?: string): GoogleA
     case 'INVALID_TOKEN':
       return googleError(400, 'INVALID_ARGUMENT', 'The registration token is not a valid FCM registration token', [
         fcm('INVALID_ARGUMENT'),
-        { '@type': BAD_REQUEST, fieldViolations: [{ field: 'message.token', description: 'The registration token is not a valid FCM registration token' }] },
+        {
+          '@type': BAD_REQUEST,
+          fieldViolations: [
+            { field: 'message.token', description: 'The registration token is not a valid FCM registration token' },
+          ],
+        },
       ]);
     case 'QUOTA_EXCEEDED': {
-      const a = googleError(429, 'RESOURCE_EXHAUSTED', "Quota exceeded for quota metric 'Send requests' and limit 'Send requests per minute' of service 'fcm.googleapis.com'.", [
-        fcm('QUOTA_EXCEEDED'),
-      ]);
+      const a = googleError(
+        429,
+        'RESOURCE_EXHAUSTED',
+        "Quota exceeded for quota metric 'Send requests' and limit 'Send requests per minute' of service 'fcm.googleapis.com'.",
+        [fcm('QUOTA_EXCEEDED')],
+      );
       if (retryAfter !== undefined) a.headers['retry-after'] = retryAfter;
       return a;
     }
@@ -64,10 +72,16 @@ export function failureAnswer(failure: FcmFailure, retryAfter?: string): GoogleA
     case 'SENDER_ID_MISMATCH':
       return googleError(403, 'PERMISSION_DENIED', 'SenderId mismatch', [fcm('SENDER_ID_MISMATCH')]);
     case 'THIRD_PARTY_AUTH_ERROR':
-      return googleError(401, 'UNAUTHENTICATED', 'Auth error from APNS or Web Push Service', [fcm('THIRD_PARTY_AUTH_ERROR')]);
+      return googleError(401, 'UNAUTHENTICATED', 'Auth error from APNS or Web Push Service', [
+        fcm('THIRD_PARTY_AUTH_ERROR'),
+      ]);
     case 'PROXY_502':
       // A front-end proxy's HTML page: not JSON, so firebase-admin falls back to the status.
-      return { status: 502, headers: { 'content-type': 'text/html; charset=UTF-8' }, body: '<html><body><h1>502 Bad Gateway</h1></body></html>' };
+      return {
+        status: 502,
+        headers: { 'content-type': 'text/html; charset=UTF-8' },
+        body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
+      };
   }
 }
 
@@ -79,14 +93,30 @@ export const UNAUTHENTICATED = googleError(
 );
 
 export function invalidArgument(field: string, description: string): GoogleAnswer {
-  return googleError(400, 'INVALID_ARGUMENT', description, [fcm('INVALID_ARGUMENT'), { '@type': BAD_REQUEST, fieldViolations: [{ field, description }] }]);
+  return googleError(400, 'INVALID_ARGUMENT', description, [
+    fcm('INVALID_ARGUMENT'),
+    { '@type': BAD_REQUEST, fieldViolations: [{ field, description }] },
+  ]);
 }
 
 /** Google's JSON parser refuses unknown fields before FCM sees the message. */
 export function unknownField(name: string, at: string): GoogleAnswer {
-  return googleError(400, 'INVALID_ARGUMENT', `Invalid JSON payload received. Unknown name "${name}" at '${at}': Cannot find field.`, [
-    { '@type': BAD_REQUEST, fieldViolations: [{ field: at, description: `Invalid JSON payload received. Unknown name "${name}" at '${at}': Cannot find field.` }] },
-  ]);
+  return googleError(
+    400,
+    'INVALID_ARGUMENT',
+    `Invalid JSON payload received. Unknown name "${name}" at '${at}': Cannot find field.`,
+    [
+      {
+        '@type': BAD_REQUEST,
+        fieldViolations: [
+          {
+            field: at,
+            description: `Invalid JSON payload received. Unknown name "${name}" at '${at}': Cannot find field.`,
+          },
+        ],
+      },
+    ],
+  );
 }
 
 /** RFC 6749 §5.2 error body as oauth2.googleapis.com/token sends it. */

@@ -35,7 +35,11 @@ describe('operator CLI', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    config = loadConfig({ REDIS_URL: redis.url, DAVPUSH_DATA_DIR: redis.dir, DAVPUSH_VAPID_SUBJECT: 'mailto:ops@davpush.test' });
+    config = loadConfig({
+      REDIS_URL: redis.url,
+      DAVPUSH_DATA_DIR: redis.dir,
+      DAVPUSH_VAPID_SUBJECT: 'mailto:ops@davpush.test',
+    });
     shared = await NestFactory.createApplicationContext(CoreModule.forRoot(config), { logger: false });
   });
   afterAll(async () => {
@@ -46,11 +50,32 @@ describe('operator CLI', () => {
   it('--help lists every command, exit 0; usage mistakes exit 2 without touching Redis', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const c of ['try [--url URL]', 'tenant create NAME', 'tenant list', 'vapid show', 'vapid rotate', 'dlq list', 'dlq replay [ID…]', 'stats']) expect(help.out).toContain(c);
+    for (const c of [
+      'try [--url URL]',
+      'tenant create NAME',
+      'tenant list',
+      'vapid show',
+      'vapid rotate',
+      'dlq list',
+      'dlq replay [ID…]',
+      'stats',
+    ])
+      expect(help.out).toContain(c);
     expect((await cli(['dlq', '--help'])).out).toContain('dlq replay');
     expect((await cli(['help', 'tenant', 'create'])).out).toContain('tenant create NAME');
     const before = opened;
-    for (const argv of [[], ['frobnicate'], ['tenant'], ['tenant', 'delete'], ['tenant', 'create'], ['tenant', 'list', 'extra'], ['dlq', 'list', '--limit', 'lots'], ['stats', '--verbose'], ['try', '--url', 'ftp://x'], ['try', 'extra']]) {
+    for (const argv of [
+      [],
+      ['frobnicate'],
+      ['tenant'],
+      ['tenant', 'delete'],
+      ['tenant', 'create'],
+      ['tenant', 'list', 'extra'],
+      ['dlq', 'list', '--limit', 'lots'],
+      ['stats', '--verbose'],
+      ['try', '--url', 'ftp://x'],
+      ['try', 'extra'],
+    ]) {
       const r = await cli(argv);
       expect({ argv, code: r.code }).toEqual({ argv, code: 2 });
       expect(r.err).toMatch(/^davpush: .+\n\nusage: davpush/);
@@ -66,7 +91,9 @@ describe('operator CLI', () => {
     expect(await shared.get(TenantStore).authenticate(t.apiKey)).toBe(t.id);
     const list = await cli(['tenant', 'list']);
     expect(list.code).toBe(0);
-    expect(list.out).toMatch(new RegExp(`^ID\\s+CREATED\\s+REVOKED\\s+NAME\\n${t.id}\\s+\\S+\\s+-\\s+cal\\.example\\.org\\n`));
+    expect(list.out).toMatch(
+      new RegExp(`^ID\\s+CREATED\\s+REVOKED\\s+NAME\\n${t.id}\\s+\\S+\\s+-\\s+cal\\.example\\.org\\n`),
+    );
     expect(list.out).not.toContain(t.apiKey);
     expect((await cli(['tenant', 'create', 'bad\u0007name'])).code).toBe(2);
   });
@@ -107,8 +134,23 @@ describe('operator CLI', () => {
   });
 
   it('dlq list and dlq replay work on the dead-letter queue', async () => {
-    const delivery = { dispatchId: 'd1', registrationId: 'r1', tenantId: 't', topic: 'cal', kinds: ['content' as const], urgency: 'normal' as const, deadline: Date.now() + 60_000, acceptedAt: Date.now() };
-    await shared.get(JobPublisher).deadLetter({ queue: QueueName.DeliverWebPush, transport: 'web-push', reason: 'rejected: 400', delivery, failedAt: Date.now() });
+    const delivery = {
+      dispatchId: 'd1',
+      registrationId: 'r1',
+      tenantId: 't',
+      topic: 'cal',
+      kinds: ['content' as const],
+      urgency: 'normal' as const,
+      deadline: Date.now() + 60_000,
+      acceptedAt: Date.now(),
+    };
+    await shared.get(JobPublisher).deadLetter({
+      queue: QueueName.DeliverWebPush,
+      transport: 'web-push',
+      reason: 'rejected: 400',
+      delivery,
+      failedAt: Date.now(),
+    });
     const list = await cli(['dlq', 'list', '--json']);
     expect(list.code).toBe(0);
     const items = JSON.parse(list.out) as { id: string; reason: string }[];
@@ -135,17 +177,36 @@ describe('operator CLI', () => {
     // The CLI's own SSRF guard refuses loopback (DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS is off here):
     // that is our refusal, not the push service saying the subscription is gone (RFC 8030 §8.2).
     const store = shared.get(RegistrationStore);
-    const subscription = { type: 'web-push' as const, pushResource: 'https://127.0.0.1:9/push/x', publicKey: createECDH('prime256v1').generateKeys('base64url'), authSecret: randomBytes(16).toString('base64url'), contentEncoding: 'aes128gcm' as const };
-    const { id } = await store.upsert('t-rotate', 'cal', { subscription, trigger: { contentUpdate: { depth: '1' } }, expiresAt: Date.now() + 86_400_000 }, undefined);
+    const subscription = {
+      type: 'web-push' as const,
+      pushResource: 'https://127.0.0.1:9/push/x',
+      publicKey: createECDH('prime256v1').generateKeys('base64url'),
+      authSecret: randomBytes(16).toString('base64url'),
+      contentEncoding: 'aes128gcm' as const,
+    };
+    const { id } = await store.upsert(
+      't-rotate',
+      'cal',
+      { subscription, trigger: { contentUpdate: { depth: '1' } }, expiresAt: Date.now() + 86_400_000 },
+      undefined,
+    );
     const r = await cli(['vapid', 'rotate']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^VAPID key rotated: 0 subscriber\(s\) notified, 0 gone \(removed\), 1 failed \(kept\)\n/);
-    expect(JSON.parse((await cli(['vapid', 'rotate', '--json'])).out)).toMatchObject({ notified: 0, gone: 0, failed: 1 });
+    expect(JSON.parse((await cli(['vapid', 'rotate', '--json'])).out)).toMatchObject({
+      notified: 0,
+      gone: 0,
+      failed: 1,
+    });
     expect(await store.get(id)).toBeDefined();
   });
 
   it('reports a runtime failure with exit 1', async () => {
-    const r = await runCli(['tenant', 'list'], { out: () => undefined, err: (t) => expect(t).toBe('davpush: tenant list: cannot reach Redis\n') }, () => Promise.reject(new Error('cannot reach Redis')));
+    const r = await runCli(
+      ['tenant', 'list'],
+      { out: () => undefined, err: (t) => expect(t).toBe('davpush: tenant list: cannot reach Redis\n') },
+      () => Promise.reject(new Error('cannot reach Redis')),
+    );
     expect(r).toBe(1);
   });
 });

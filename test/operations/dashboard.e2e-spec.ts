@@ -62,7 +62,8 @@ describe('queue dashboard in headless Chromium', () => {
       const res = await page.goto(`${h.baseUrl}/admin/queues?token=${ADMIN_TOKEN}`);
       expect(res?.status()).toBe(200);
       expect(page.url()).toBe(`${h.baseUrl}/admin/queues`);
-      for (const name of ALL_QUEUES) await page.getByText(name, { exact: true }).first().waitFor({ state: 'visible', timeout: 15_000 });
+      for (const name of ALL_QUEUES)
+        await page.getByText(name, { exact: true }).first().waitFor({ state: 'visible', timeout: 15_000 });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
       expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
 
@@ -87,7 +88,12 @@ describe('queue dashboard in headless Chromium', () => {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
-      for (const url of ['/admin/queues', '/admin/queues?token=wrong', '/admin/queues/api/queues', '/admin/queues/queue/fanout']) {
+      for (const url of [
+        '/admin/queues',
+        '/admin/queues?token=wrong',
+        '/admin/queues/api/queues',
+        '/admin/queues/queue/fanout',
+      ]) {
         const res = await page.goto(`${h.baseUrl}${url}`);
         expect({ url, status: res?.status() }).toEqual({ url, status: 401 });
       }

@@ -17,7 +17,11 @@ export class LogRecorder implements LoggerService {
     this.lines.push({ level: 'log', message, context });
   }
   error(message: unknown, ...rest: unknown[]) {
-    this.lines.push({ level: 'error', message, context: typeof rest.at(-1) === 'string' ? (rest.at(-1) as string) : undefined });
+    this.lines.push({
+      level: 'error',
+      message,
+      context: typeof rest.at(-1) === 'string' ? (rest.at(-1) as string) : undefined,
+    });
   }
   warn(message: unknown, context?: string) {
     this.lines.push({ level: 'warn', message, context });

@@ -11,7 +11,13 @@ const REQUEST_ID = 'ops-e2e-0001';
 const expires = () => new Date(Date.now() + 3 * 86_400_000).toUTCString();
 
 interface AdminQueues {
-  queues: { name: string; counts: Record<string, number>; oldestWaitingSeconds: number | null; completedPerMinute: number; failedPerMinute: number }[];
+  queues: {
+    name: string;
+    counts: Record<string, number>;
+    oldestWaitingSeconds: number | null;
+    completedPerMinute: number;
+    failedPerMinute: number;
+  }[];
   unavailable: unknown[];
   registrations?: { total: number; byTransport: Record<string, number> };
 }
@@ -28,7 +34,8 @@ describe('operations: probes, metrics, admin queues and logs after real traffic'
   const logs = new LogRecorder();
   const clients: Record<'ok' | 'gone' | 'flaky' | 'bad', WebPushClient> = {} as never;
 
-  const adminQueues = async () => (await (await h.request('GET', '/v1/admin/queues', { token: ADMIN_TOKEN })).json()) as AdminQueues;
+  const adminQueues = async () =>
+    (await (await h.request('GET', '/v1/admin/queues', { token: ADMIN_TOKEN })).json()) as AdminQueues;
   const queueView = async (name: string) => (await adminQueues()).queues.find((q) => q.name === name)!;
 
   beforeAll(async () => {
@@ -66,7 +73,11 @@ describe('operations: probes, metrics, admin queues and logs after real traffic'
     await push.waitFor({ id: push.idOf(clients.bad) });
     await eventually(async () => (await queueView('dead-letter')).counts.waiting === 1, 10_000, 'one dead letter');
     // One batch job (all four registrations live at one push-service origin) and the retry split off it for the 500.
-    await eventually(async () => (await queueView('deliver-web-push')).counts.completed >= 2, 10_000, 'the batch and the retry finished');
+    await eventually(
+      async () => (await queueView('deliver-web-push')).counts.completed >= 2,
+      10_000,
+      'the batch and the retry finished',
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -78,7 +89,10 @@ describe('operations: probes, metrics, admin queues and logs after real traffic'
     expect((await h.request('GET', '/health/live')).status).toBe(200);
     const res = await h.request('GET', '/health/ready');
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { status: string; details: Record<string, { status: string; answered?: string[] }> };
+    const body = (await res.json()) as {
+      status: string;
+      details: Record<string, { status: string; answered?: string[] }>;
+    };
     expect(body.status).toBe('ok');
     expect(Object.keys(body.details).toSorted()).toEqual(['backlog', 'queues', 'redis', 'vapid']);
     expect(Object.values(body.details).every((d) => d.status === 'up')).toBe(true);
@@ -105,7 +119,12 @@ describe('operations: probes, metrics, admin queues and logs after real traffic'
     // Gauges computed on scrape from Redis.
     expect(valueOf(m, 'davpush_queue_jobs', { queue: 'dead-letter', state: 'waiting' })).toBe(1);
     for (const queue of ALL_QUEUES) {
-      for (const state of ['waiting', 'active', 'delayed', 'failed']) expect({ queue, state, value: typeof valueOf(m, 'davpush_queue_jobs', { queue, state }) }).toEqual({ queue, state, value: 'number' });
+      for (const state of ['waiting', 'active', 'delayed', 'failed'])
+        expect({ queue, state, value: typeof valueOf(m, 'davpush_queue_jobs', { queue, state }) }).toEqual({
+          queue,
+          state,
+          value: 'number',
+        });
       expect(valueOf(m, 'davpush_queue_oldest_waiting_seconds', { queue })).toBeTypeOf('number');
     }
     expect(valueOf(m, 'davpush_registrations_live', wp)).toBe(3);
@@ -119,7 +138,8 @@ describe('operations: probes, metrics, admin queues and logs after real traffic'
     expect(m.filter((s) => s.name === http).every((s) => !s.labels.route!.includes('ops-cal'))).toBe(true);
     expect(valueOf(m, 'davpush_process_cpu_seconds_total')).toBeGreaterThan(0);
     // No secret or capability in any series.
-    for (const secret of [ADMIN_TOKEN, apiKey, ...Object.values(clients).map((c) => push.idOf(c))]) expect(text).not.toContain(secret);
+    for (const secret of [ADMIN_TOKEN, apiKey, ...Object.values(clients).map((c) => push.idOf(c))])
+      expect(text).not.toContain(secret);
   });
 
   it('GET /v1/admin/queues needs the admin token and shows counts, backlog age and per-minute throughput per queue', async () => {
@@ -151,7 +171,8 @@ describe('operations: probes, metrics, admin queues and logs after real traffic'
       expect({ msg, logged: logs.matching({ msg, requestId: REQUEST_ID }).length > 0 }).toEqual({ msg, logged: true });
     }
     const text = logs.text();
-    for (const secret of [ADMIN_TOKEN, apiKey, 'token=', ...Object.values(clients).map((c) => push.idOf(c))]) expect(text).not.toContain(secret);
+    for (const secret of [ADMIN_TOKEN, apiKey, 'token=', ...Object.values(clients).map((c) => push.idOf(c))])
+      expect(text).not.toContain(secret);
   });
 });
 
@@ -161,7 +182,10 @@ describe('readiness without a worker: degraded backlog, then shutting down', () 
 
   beforeAll(async () => {
     // No coalescing delay: the fan-out job waits at once (delayed jobs are only promoted by workers).
-    h = await startHarness({ DAVPUSH_READY_MAX_WAIT_AGE_MS: '1000', DAVPUSH_COALESCE_MS: '0', DAVPUSH_SHUTDOWN_DRAIN_MS: '1500' }, { api: true, worker: false });
+    h = await startHarness(
+      { DAVPUSH_READY_MAX_WAIT_AGE_MS: '1000', DAVPUSH_COALESCE_MS: '0', DAVPUSH_SHUTDOWN_DRAIN_MS: '1500' },
+      { api: true, worker: false },
+    );
     ({ apiKey } = await h.createTenant());
   });
   afterAll(async () => {
@@ -171,21 +195,38 @@ describe('readiness without a worker: degraded backlog, then shutting down', () 
   it('turns degraded (200) once a fan-out job waits longer than DAVPUSH_READY_MAX_WAIT_AGE_MS', async () => {
     const ready = async () => {
       const res = await h.request('GET', '/health/ready');
-      return { status: res.status, body: (await res.json()) as { status: string; details: { backlog: { status: string; late?: string[] } } } };
+      return {
+        status: res.status,
+        body: (await res.json()) as { status: string; details: { backlog: { status: string; late?: string[] } } },
+      };
     };
     expect((await ready()).body.status).toBe('ok');
     // A topic with a registration: an event for a topic without one queues nothing.
     const c = WebPushClient.create('https://127.0.0.1:9/push/nobody-works');
     const reg = await h.request('POST', '/v1/topics/nobody-works/registrations', {
       token: apiKey,
-      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
+      body: {
+        subscription: {
+          type: 'web-push',
+          pushResource: c.pushResource,
+          publicKey: c.publicKey,
+          authSecret: c.authSecret,
+        },
+      },
     });
     expect(reg.status).toBe(201);
-    expect((await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'nobody-works', changes: ['content'] } })).status).toBe(202);
-    const degraded = await eventually(async () => {
-      const r = await ready();
-      return r.body.status === 'degraded' ? r : undefined;
-    }, 10_000, 'readiness to turn degraded');
+    expect(
+      (await h.request('POST', '/v1/events', { token: apiKey, body: { topic: 'nobody-works', changes: ['content'] } }))
+        .status,
+    ).toBe(202);
+    const degraded = await eventually(
+      async () => {
+        const r = await ready();
+        return r.body.status === 'degraded' ? r : undefined;
+      },
+      10_000,
+      'readiness to turn degraded',
+    );
     expect(degraded.status).toBe(200);
     expect(degraded.body.details.backlog).toMatchObject({ status: 'degraded', late: ['fanout'] });
     const m = parsePrometheus(await (await h.request('GET', '/metrics')).text());

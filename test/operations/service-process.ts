@@ -42,7 +42,9 @@ export class ServiceProcess {
     child.stdout?.on('data', (c: Buffer) => (this.output += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (this.output += c.toString()));
     // 'close', not 'exit': the last lines are read only once stdout and stderr have ended.
-    this.exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, at: Date.now() })));
+    this.exited = new Promise((resolve) =>
+      child.once('close', (code, signal) => resolve({ code, signal, at: Date.now() })),
+    );
   }
 
   private static readonly ownedDirs = new Set<string>();
@@ -62,7 +64,8 @@ export class ServiceProcess {
 
   static async start(opts: StartOptions & { dataDir?: string } = {}): Promise<ServiceProcess> {
     const role = opts.role ?? 'davpush';
-    if (!fs.existsSync(path.join(ROOT, 'dist/apps', role, 'src/main.js'))) throw new Error('dist is missing: run `npm run build` (npm test does it in pretest)');
+    if (!fs.existsSync(path.join(ROOT, 'dist/apps', role, 'src/main.js')))
+      throw new Error('dist is missing: run `npm run build` (npm test does it in pretest)');
     const port = await freePort();
     const dataDir = opts.dataDir ?? ServiceProcess.dataDir();
     const env = {
@@ -80,7 +83,12 @@ export class ServiceProcess {
     const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const s = new ServiceProcess(child, dataDir, port, via);
     if (opts.waitFor === 'exit') {
-      await Promise.race([s.exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`did not exit within 30 s:\n${s.output}`)), 30_000))]);
+      await Promise.race([
+        s.exited,
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error(`did not exit within 30 s:\n${s.output}`)), 30_000),
+        ),
+      ]);
       return s;
     }
     const until = Date.now() + 30_000;
@@ -133,8 +141,13 @@ export class ServiceProcess {
   }
 
   /** Resolves with the exit and how long after `since` it came; rejects after `ms`. */
-  async exitWithin(ms: number, since = Date.now()): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running ${ms} ms after the signal:\n${this.output.slice(-3000)}`)), ms));
+  async exitWithin(
+    ms: number,
+    since = Date.now(),
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`still running ${ms} ms after the signal:\n${this.output.slice(-3000)}`)), ms),
+    );
     const e = await Promise.race([this.exited, timeout]);
     return { code: e.code, signal: e.signal, ms: e.at - since };
   }

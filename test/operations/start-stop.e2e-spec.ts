@@ -44,7 +44,12 @@ describe('starting and stopping the real process', () => {
   const fallbackDirs: string[] = [];
 
   it('npm start: banner with the links, GET / lists them, warnings, no framework chatter; `davpush try` sees a push arrive decrypted; SIGTERM to npm stops it all', async () => {
-    const s = track(await ServiceProcess.start({ via: 'npm', env: { DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: '1', DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
+    const s = track(
+      await ServiceProcess.start({
+        via: 'npm',
+        env: { DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: '1', DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) },
+      }),
+    );
     const banner = s.banner()!;
     expect(banner.links).toEqual({
       docs: `${s.baseUrl}/docs`,
@@ -56,8 +61,13 @@ describe('starting and stopping the real process', () => {
     });
     expect(banner.adminToken).toBe(`in ${path.join(s.dataDir, 'admin-token')}`);
     expect(banner.vapidPublicKey).toMatch(/^B[\w-]{86}$/);
-    const warnings = s.json().filter((l) => l.level === 'warn').map(msg);
-    expect(warnings.some((w) => w.startsWith('DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS is on: SSRF protection is off'))).toBe(true);
+    const warnings = s
+      .json()
+      .filter((l) => l.level === 'warn')
+      .map(msg);
+    expect(
+      warnings.some((w) => w.startsWith('DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS is on: SSRF protection is off')),
+    ).toBe(true);
     expect(warnings.some((w) => w.startsWith('DAVPUSH_VAPID_SUBJECT is not set'))).toBe(true);
     expect(s.json().filter((l) => FRAMEWORK.includes(l.context ?? ''))).toEqual([]);
 
@@ -84,9 +94,16 @@ describe('starting and stopping the real process', () => {
       cwd: path.resolve(__dirname, '../..'),
       env: { ...process.env, PORT: String(s.port), DAVPUSH_DATA_DIR: s.dataDir },
     });
-    const result = JSON.parse(tried.stdout) as { ok: boolean; pushMessage: string; vapid: { publicKey: string }; event: { state: string; deliveries: { accepted: number } } };
+    const result = JSON.parse(tried.stdout) as {
+      ok: boolean;
+      pushMessage: string;
+      vapid: { publicKey: string };
+      event: { state: string; deliveries: { accepted: number } };
+    };
     expect(result.ok).toBe(true);
-    expect(result.pushMessage).toMatch(/<push-message xmlns="https:\/\/bitfire\.at\/webdav-push"[^>]*><topic>try-[0-9a-f]+<\/topic><content-update><D:sync-token>/);
+    expect(result.pushMessage).toMatch(
+      /<push-message xmlns="https:\/\/bitfire\.at\/webdav-push"[^>]*><topic>try-[0-9a-f]+<\/topic><content-update><D:sync-token>/,
+    );
     expect(result.vapid.publicKey).toBe(banner.vapidPublicKey);
     expect(result.event).toMatchObject({ state: 'done', deliveries: { accepted: 1 } });
 
@@ -97,8 +114,17 @@ describe('starting and stopping the real process', () => {
   }, 90_000);
 
   it('Ctrl-C in a terminal (SIGINT to the whole process group of `npm run start:api`) stops everything', async () => {
-    const s = track(await ServiceProcess.start({ role: 'api', via: 'npm', env: { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
-    expect(s.banner()).toMatchObject({ msg: `davpush api started on ${s.baseUrl}`, links: { docs: `${s.baseUrl}/docs`, dashboard: `${s.baseUrl}/admin/queues` } });
+    const s = track(
+      await ServiceProcess.start({
+        role: 'api',
+        via: 'npm',
+        env: { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) },
+      }),
+    );
+    expect(s.banner()).toMatchObject({
+      msg: `davpush api started on ${s.baseUrl}`,
+      links: { docs: `${s.baseUrl}/docs`, dashboard: `${s.baseUrl}/admin/queues` },
+    });
     const socket = redisSocketOf(s);
     await stopWithin(s, 'SIGINT', 'group');
     expect(s.json().filter((l) => msg(l) === 'shutting down')).toHaveLength(1);
@@ -106,9 +132,22 @@ describe('starting and stopping the real process', () => {
   }, 60_000);
 
   it('SIGINT to `npm run start:worker`: the worker banner lists probes and metrics, GET / too; it stops cleanly', async () => {
-    const s = track(await ServiceProcess.start({ role: 'worker', via: 'npm', env: { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
-    expect(s.banner()!.links).toEqual({ metrics: `${s.baseUrl}/metrics`, ready: `${s.baseUrl}/health/ready`, live: `${s.baseUrl}/health/live` });
-    expect(await (await fetch(`${s.baseUrl}/`)).json()).toEqual({ service: 'davpush worker', links: { metrics: '/metrics', ready: '/health/ready', live: '/health/live' } });
+    const s = track(
+      await ServiceProcess.start({
+        role: 'worker',
+        via: 'npm',
+        env: { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) },
+      }),
+    );
+    expect(s.banner()!.links).toEqual({
+      metrics: `${s.baseUrl}/metrics`,
+      ready: `${s.baseUrl}/health/ready`,
+      live: `${s.baseUrl}/health/live`,
+    });
+    expect(await (await fetch(`${s.baseUrl}/`)).json()).toEqual({
+      service: 'davpush worker',
+      links: { metrics: '/metrics', ready: '/health/ready', live: '/health/live' },
+    });
     const socket = redisSocketOf(s);
     await stopWithin(s, 'SIGINT', 'npm');
     expectCleanStop(s, socket);
@@ -123,21 +162,35 @@ describe('starting and stopping the real process', () => {
     expectCleanStop(s, socket);
   }, 60_000);
 
-  it.runIf(hasScript())('a terminal closed under a running start (`npm start & disown`): it stops on the hang-up, no native stack trace, nothing left running', async () => {
-    // script(1) gives the start a pseudo-terminal and closes it when its shell ends.
-    const dataDir = ServiceProcess.dataDir();
-    const err = path.join(dataDir, 'stderr.log');
-    const port = await closedPort();
-    const env = { ...process.env, PORT: String(port), DAVPUSH_WORKER_PORT: String(port), DAVPUSH_DATA_DIR: dataDir, DAVPUSH_LOG_FORMAT: 'json' };
-    const cmd = `node bin/start.js davpush 2>${err} & disown; sleep 8`;
-    await promisify(execFile)('script', ['-qec', cmd, '/dev/null'], { cwd: path.resolve(__dirname, '../..'), env, timeout: 30_000 });
-    const until = Date.now() + 15_000;
-    while (processesMatching(dataDir).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    const left = processesMatching(dataDir);
-    for (const p of left) process.kill(p.pid, 'SIGKILL');
-    expect(left).toEqual([]);
-    expect(fs.readFileSync(err, 'utf8')).not.toMatch(/Assertion failed|Native stack trace/);
-  }, 60_000);
+  it.runIf(hasScript())(
+    'a terminal closed under a running start (`npm start & disown`): it stops on the hang-up, no native stack trace, nothing left running',
+    async () => {
+      // script(1) gives the start a pseudo-terminal and closes it when its shell ends.
+      const dataDir = ServiceProcess.dataDir();
+      const err = path.join(dataDir, 'stderr.log');
+      const port = await closedPort();
+      const env = {
+        ...process.env,
+        PORT: String(port),
+        DAVPUSH_WORKER_PORT: String(port),
+        DAVPUSH_DATA_DIR: dataDir,
+        DAVPUSH_LOG_FORMAT: 'json',
+      };
+      const cmd = `node bin/start.js davpush 2>${err} & disown; sleep 8`;
+      await promisify(execFile)('script', ['-qec', cmd, '/dev/null'], {
+        cwd: path.resolve(__dirname, '../..'),
+        env,
+        timeout: 30_000,
+      });
+      const until = Date.now() + 15_000;
+      while (processesMatching(dataDir).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      const left = processesMatching(dataDir);
+      for (const p of left) process.kill(p.pid, 'SIGKILL');
+      expect(left).toEqual([]);
+      expect(fs.readFileSync(err, 'utf8')).not.toMatch(/Assertion failed|Native stack trace/);
+    },
+    60_000,
+  );
 
   it('a private redis-server left running by a start that crashed is adopted by the next start on that data dir, and stopped at its stop', async () => {
     const env = { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) };
@@ -147,7 +200,9 @@ describe('starting and stopping the real process', () => {
     await crashed.exitWithin(5000);
     expect(processesMatching(socket)).toHaveLength(1); // the crash left it behind
     const s = track(await ServiceProcess.start({ dataDir: crashed.dataDir, env }));
-    expect(String(s.banner()!.redis)).toBe(`private redis-server (AOF) at unix://${socket}, adopted from an earlier start`);
+    expect(String(s.banner()!.redis)).toBe(
+      `private redis-server (AOF) at unix://${socket}, adopted from an earlier start`,
+    );
     // A second process on the same data dir while its owner runs only reuses it: the owner stops it.
     const worker = track(await ServiceProcess.start({ role: 'worker', dataDir: crashed.dataDir, env }));
     expect(String(worker.banner()!.redis)).toBe(`unix://${socket} (already running)`);
@@ -159,11 +214,16 @@ describe('starting and stopping the real process', () => {
 
   it('SIGTERM while Redis is unreachable still exits within DAVPUSH_SHUTDOWN_TIMEOUT_MS; connection errors are rate-limited JSON lines', async () => {
     const redis = await RedisServer.start();
-    const s = track(await ServiceProcess.start({ env: { REDIS_URL: redis.url, DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
+    const s = track(
+      await ServiceProcess.start({
+        env: { REDIS_URL: redis.url, DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) },
+      }),
+    );
     expect(s.banner()).toMatchObject({ redis: `REDIS_URL ${redis.url}`, queueShards: '1', durability: 'local' });
     await redis.stop();
     const until = Date.now() + 10_000;
-    while (!s.json().some((l) => msg(l) === 'redis connection error') && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    while (!s.json().some((l) => msg(l) === 'redis connection error') && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 100));
     // Every BullMQ connection retries many times a second: all of that is one line (and one per 10 s after).
     await new Promise((r) => setTimeout(r, 2000));
     expect(s.json().filter((l) => l.context === 'Redis')).toHaveLength(1);
@@ -182,7 +242,10 @@ describe('starting and stopping the real process', () => {
     try {
       const s = track(await ServiceProcess.start({ env: { PORT: String(port) }, waitFor: 'exit' }));
       expect((await s.exited).code).toBe(1);
-      const errors = s.json().filter((l) => l.level === 'error').map(msg);
+      const errors = s
+        .json()
+        .filter((l) => l.level === 'error')
+        .map(msg);
       expect(errors).toEqual([`could not start: port ${port} on 127.0.0.1 is in use (set PORT)`]);
       expect(s.nonJson()).toEqual([]);
       expect(fs.existsSync(path.join(s.dataDir, 'redis', 'appendonlydir'))).toBe(true); // it did start
@@ -200,10 +263,22 @@ describe('starting and stopping the real process', () => {
     const fanout = new Queue(QueueName.Fanout, { connection: { path: redis.socketPath }, prefix: QUEUE_PREFIX });
     try {
       await fanout.add('fanout', { tenantId: 't', topic: 'x' });
-      const s = track(await ServiceProcess.start({ env: { PORT: String(port), REDIS_URL: redis.url }, waitFor: 'exit' }));
+      const s = track(
+        await ServiceProcess.start({ env: { PORT: String(port), REDIS_URL: redis.url }, waitFor: 'exit' }),
+      );
       expect((await s.exited).code).toBe(1);
-      expect(s.json().filter((l) => l.level === 'error').map(msg)).toEqual([`could not start: port ${port} on 127.0.0.1 is in use (set PORT)`]);
-      expect(await fanout.getJobCounts('waiting', 'active', 'completed', 'failed')).toEqual({ waiting: 1, active: 0, completed: 0, failed: 0 });
+      expect(
+        s
+          .json()
+          .filter((l) => l.level === 'error')
+          .map(msg),
+      ).toEqual([`could not start: port ${port} on 127.0.0.1 is in use (set PORT)`]);
+      expect(await fanout.getJobCounts('waiting', 'active', 'completed', 'failed')).toEqual({
+        waiting: 1,
+        active: 0,
+        completed: 0,
+        failed: 0,
+      });
     } finally {
       await fanout.close();
       blocker.close();
@@ -215,15 +290,21 @@ describe('starting and stopping the real process', () => {
     fs.writeFileSync(path.join(dataDir, 'admin-token'), 'short\n');
     const s = track(await ServiceProcess.start({ dataDir, waitFor: 'exit' }));
     expect((await s.exited).code).toBe(1);
-    expect(s.output).toBe(`davpush: could not start: ${path.join(dataDir, 'admin-token')} holds no valid admin token; delete it to generate a new one\n`);
+    expect(s.output).toBe(
+      `davpush: could not start: ${path.join(dataDir, 'admin-token')} holds no valid admin token; delete it to generate a new one\n`,
+    );
     expect(processesMatching(dataDir)).toEqual([]);
   }, 30_000);
 
   it('an unreachable REDIS_URL is one line naming the URL, credentials redacted, and the cause', async () => {
     const port = await closedPort();
-    const s = track(await ServiceProcess.start({ env: { REDIS_URL: `redis://davpush:s3cret@127.0.0.1:${port}/0` }, waitFor: 'exit' }));
+    const s = track(
+      await ServiceProcess.start({ env: { REDIS_URL: `redis://davpush:s3cret@127.0.0.1:${port}/0` }, waitFor: 'exit' }),
+    );
     expect((await s.exited).code).toBe(1);
-    expect(s.json().map(msg)).toEqual([`could not start: cannot reach Redis at redis://[redacted]@127.0.0.1:${port}/0: connect ECONNREFUSED 127.0.0.1:${port}`]);
+    expect(s.json().map(msg)).toEqual([
+      `could not start: cannot reach Redis at redis://[redacted]@127.0.0.1:${port}/0: connect ECONNREFUSED 127.0.0.1:${port}`,
+    ]);
     expect(s.output).not.toContain('s3cret');
     expect(s.nonJson()).toEqual([]);
   }, 30_000);
@@ -239,7 +320,9 @@ describe('starting and stopping the real process', () => {
 
   it('a data dir too deep for the private Redis socket falls back to a short socket path; SIGINT to the node process stops both', async () => {
     const dataDir = path.join(ServiceProcess.dataDir(), 'a-checkout-nested-rather-deeply'.repeat(3), 'data');
-    const s = track(await ServiceProcess.start({ dataDir, env: { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }));
+    const s = track(
+      await ServiceProcess.start({ dataDir, env: { DAVPUSH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } }),
+    );
     const socket = redisSocketOf(s);
     expect(Buffer.byteLength(path.join(dataDir, 'redis', 'redis.sock'))).toBeGreaterThan(103);
     expect(socket).toMatch(/\/davpush-\d+-[0-9a-f]{16}\/redis\.sock$/);

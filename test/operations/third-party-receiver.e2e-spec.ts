@@ -27,7 +27,9 @@ describe('a third-party push receiver (web-push-testing) gets what the real serv
     receiver = new WebPushTestingServer(new PushApiModel(), port);
     receiver.startServer();
     receiverUrl = `http://localhost:${port}`;
-    service = await ServiceProcess.start({ env: { DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: '1', DAVPUSH_VAPID_SUBJECT: 'mailto:push@posteo.de' } });
+    service = await ServiceProcess.start({
+      env: { DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: '1', DAVPUSH_VAPID_SUBJECT: 'mailto:push@posteo.de' },
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -48,25 +50,47 @@ describe('a third-party push receiver (web-push-testing) gets what the real serv
       return { status: res.status, json: (await res.json().catch(() => undefined)) as Record<string, unknown> };
     };
     const admin = fs.readFileSync(path.join(service.dataDir, 'admin-token'), 'utf8').trim();
-    const { apiKey } = (await post(`${service.baseUrl}/v1/tenants`, { name: 'third-party' }, admin)).json as { apiKey: string };
+    const { apiKey } = (await post(`${service.baseUrl}/v1/tenants`, { name: 'third-party' }, admin)).json as {
+      apiKey: string;
+    };
     const vapid = String(service.banner()!.vapidPublicKey);
 
     // web-push-testing takes the options as the form fields a browser would send: strings.
-    const sub = (await post(`${receiverUrl}/subscribe`, { userVisibleOnly: 'true', applicationServerKey: vapid })).json.data as Subscription;
+    const sub = (await post(`${receiverUrl}/subscribe`, { userVisibleOnly: 'true', applicationServerKey: vapid })).json
+      .data as Subscription;
     const b64url = (s: string) => Buffer.from(s, 'base64').toString('base64url');
     const reg = await post(
       `${service.baseUrl}/v1/topics/third-party-cal/registrations`,
-      { subscription: { type: 'web-push', pushResource: sub.endpoint, publicKey: b64url(sub.keys.p256dh), authSecret: b64url(sub.keys.auth) } },
+      {
+        subscription: {
+          type: 'web-push',
+          pushResource: sub.endpoint,
+          publicKey: b64url(sub.keys.p256dh),
+          authSecret: b64url(sub.keys.auth),
+        },
+      },
       apiKey,
     );
     expect(reg.status).toBe(201);
-    expect((await post(`${service.baseUrl}/v1/events`, { topic: 'third-party-cal', changes: ['content'], syncToken: 'https://cal.example.org/sync/7' }, apiKey)).status).toBe(202);
+    expect(
+      (
+        await post(
+          `${service.baseUrl}/v1/events`,
+          { topic: 'third-party-cal', changes: ['content'], syncToken: 'https://cal.example.org/sync/7' },
+          apiKey,
+        )
+      ).status,
+    ).toBe(202);
 
     let messages: string[] = [];
     const until = Date.now() + 20_000;
     while (messages.length === 0 && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 200));
-      messages = ((await post(`${receiverUrl}/get-notifications`, { clientHash: sub.clientHash })).json.data as { messages: string[] }).messages;
+      messages = (
+        (await post(`${receiverUrl}/get-notifications`, { clientHash: sub.clientHash })).json.data as {
+          messages: string[];
+        }
+      ).messages;
     }
     expect(messages).toEqual([
       '<?xml version="1.0" encoding="UTF-8"?><push-message xmlns="https://bitfire.at/webdav-push" xmlns:D="DAV:"><topic>third-party-cal</topic><content-update><D:sync-token>https://cal.example.org/sync/7</D:sync-token></content-update></push-message>',

@@ -61,7 +61,9 @@ describe('a worker started alone serves probes and its own metrics', () => {
     const ready = await fetch(`${workerUrl}/health/ready`);
     expect(ready.status).toBe(200);
     expect(((await ready.json()) as { status: string }).status).toBe('ok');
-    expect((await fetch(`${workerUrl}/v1/tenants`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(404);
+    expect(
+      (await fetch(`${workerUrl}/v1/tenants`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status,
+    ).toBe(404);
     expect((await fetch(`${workerUrl}/admin/queues?token=${ADMIN_TOKEN}`, { redirect: 'manual' })).status).toBe(404);
   });
 
@@ -73,7 +75,10 @@ describe('a worker started alone serves probes and its own metrics', () => {
       body: specSampleRegister(client, new Date(Date.now() + 3 * 86_400_000).toUTCString()),
       headers: { 'content-type': 'application/xml' },
     });
-    expect((await api.request('POST', '/v1/events', { token: apiKey, body: { topic: 'split', changes: ['content'] } })).status).toBe(202);
+    expect(
+      (await api.request('POST', '/v1/events', { token: apiKey, body: { topic: 'split', changes: ['content'] } }))
+        .status,
+    ).toBe(202);
     await push.waitFor({ id: push.idOf(client) });
 
     const [w, a] = await Promise.all([scrape(workerUrl), scrape(api.baseUrl)]);

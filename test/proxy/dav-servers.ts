@@ -26,29 +26,58 @@ process.once('exit', () => {
  */
 export async function startRadicale(opts: { hookUrl?: string } = {}): Promise<DavServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'davpush-radicale-'));
-  fs.writeFileSync(path.join(dir, 'users'), Object.entries(USERS).map(([u, p]) => `${u}:${p}`).join('\n') + '\n');
+  fs.writeFileSync(
+    path.join(dir, 'users'),
+    Object.entries(USERS)
+      .map(([u, p]) => `${u}:${p}`)
+      .join('\n') + '\n',
+  );
   fs.writeFileSync(
     path.join(dir, 'rights'),
     [
-      '[davpush]', 'user: davpush', 'collection: .*', 'permissions: Rr',
-      '[shared]', 'user: bob', 'collection: alice/shared(/.*)?', 'permissions: rw',
-      '[root]', 'user: .+', 'collection:', 'permissions: R',
-      '[principal]', 'user: .+', 'collection: {user}', 'permissions: RW',
-      '[calendars]', 'user: .+', 'collection: {user}/[^/]+', 'permissions: rw',
+      '[davpush]',
+      'user: davpush',
+      'collection: .*',
+      'permissions: Rr',
+      '[shared]',
+      'user: bob',
+      'collection: alice/shared(/.*)?',
+      'permissions: rw',
+      '[root]',
+      'user: .+',
+      'collection:',
+      'permissions: R',
+      '[principal]',
+      'user: .+',
+      'collection: {user}',
+      'permissions: RW',
+      '[calendars]',
+      'user: .+',
+      'collection: {user}/[^/]+',
+      'permissions: rw',
       '',
     ].join('\n'),
   );
   const port = await freePort();
   const args = [
-    '--config', '',
-    '--server-hosts', `127.0.0.1:${port}`,
-    '--storage-filesystem-folder', path.join(dir, 'collections'),
-    '--auth-type', 'htpasswd',
-    '--auth-htpasswd-filename', path.join(dir, 'users'),
-    '--auth-htpasswd-encryption', 'plain',
-    '--auth-delay', '0',
-    '--rights-type', 'from_file',
-    '--rights-file', path.join(dir, 'rights'),
+    '--config',
+    '',
+    '--server-hosts',
+    `127.0.0.1:${port}`,
+    '--storage-filesystem-folder',
+    path.join(dir, 'collections'),
+    '--auth-type',
+    'htpasswd',
+    '--auth-htpasswd-filename',
+    path.join(dir, 'users'),
+    '--auth-htpasswd-encryption',
+    'plain',
+    '--auth-delay',
+    '0',
+    '--rights-type',
+    'from_file',
+    '--rights-file',
+    path.join(dir, 'rights'),
   ];
   if (opts.hookUrl) args.push('--storage-hook', `curl -fsS -m 2 -o /dev/null -X POST ${opts.hookUrl} || true`);
   return spawnServer('/usr/bin/radicale', args, port, dir);

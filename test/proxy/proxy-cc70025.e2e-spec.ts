@@ -21,7 +21,8 @@ function okProps(xml: string): Map<string, Element> {
   for (let i = 0; i < propstats.length; i++) {
     if (!/ 200 /.test(propstats[i]!.getElementsByTagNameNS('DAV:', 'status')[0]!.textContent!)) continue;
     const prop = propstats[i]!.getElementsByTagNameNS('DAV:', 'prop')[0]!;
-    for (let c = prop.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) out.set(`{${(c as Element).namespaceURI}}${(c as Element).localName}`, c as Element);
+    for (let c = prop.firstChild; c; c = c.nextSibling)
+      if (c.nodeType === 1) out.set(`{${(c as Element).namespaceURI}}${(c as Element).localName}`, c as Element);
   }
   return out;
 }
@@ -41,7 +42,18 @@ describe('proxy in front of Radicale: CC/CD 70025', () => {
     `<?xml version="1.0" encoding="UTF-8"?><P:subscribe xmlns:P="${CC}">${topics.map((t) => `<P:topic>${xmlText(t)}</P:topic>`).join('')}` +
     `<P:selected-transport><P:transport-uri>${xmlText(opts.uri ?? webPushUri)}</P:transport-uri><P:client-data>${xmlText(JSON.stringify(c.subscription))}</P:client-data></P:selected-transport>` +
     `<P:expires>${opts.expires ?? rfc3339In(3600)}</P:expires></P:subscribe>`;
-  const subscribe = (path: string, c: WebPushClient, opts: { user?: string; password?: string; clientId?: string; topics?: string[]; uri?: string; expires?: string } = {}) =>
+  const subscribe = (
+    path: string,
+    c: WebPushClient,
+    opts: {
+      user?: string;
+      password?: string;
+      clientId?: string;
+      topics?: string[];
+      uri?: string;
+      expires?: string;
+    } = {},
+  ) =>
     h.dav('POST', path, {
       user: opts.user ?? 'alice',
       password: opts.password,
@@ -58,21 +70,58 @@ describe('proxy in front of Radicale: CC/CD 70025', () => {
   beforeEach(() => h.push.reset());
 
   it('answers the four properties on a calendar when asked by name, in either spelling; never in allprop', async () => {
-    const res = await must(h.dav('PROPFIND', '/alice/cal/', { user: 'alice', depth: '0', body: ccPropfind(['push-subscribe-URL', 'supported-transport-set', 'topic', 'push-version']) }), 207);
+    const res = await must(
+      h.dav('PROPFIND', '/alice/cal/', {
+        user: 'alice',
+        depth: '0',
+        body: ccPropfind(['push-subscribe-URL', 'supported-transport-set', 'topic', 'push-version']),
+      }),
+      207,
+    );
     const props = okProps(await res.text());
-    expect([...props.keys()]).toEqual(['{DAV:}displayname', `{${CC}}push-subscribe-URL`, `{${CC}}supported-transport-set`, `{${CC}}topic`, `{${CC}}push-version`]);
+    expect([...props.keys()]).toEqual([
+      '{DAV:}displayname',
+      `{${CC}}push-subscribe-URL`,
+      `{${CC}}supported-transport-set`,
+      `{${CC}}topic`,
+      `{${CC}}push-version`,
+    ]);
     // The push-subscribe-URL is the collection itself, on the proxy: the DAV server's resource (§6.2.1.1).
-    expect(props.get(`{${CC}}push-subscribe-URL`)!.getElementsByTagNameNS('DAV:', 'href')[0]!.textContent).toBe(`${h.proxyUrl}/alice/cal/`);
-    const uris = Array.from(props.get(`{${CC}}supported-transport-set`)!.getElementsByTagNameNS(CC, 'transport-uri')).map((e) => e.textContent!);
+    expect(props.get(`{${CC}}push-subscribe-URL`)!.getElementsByTagNameNS('DAV:', 'href')[0]!.textContent).toBe(
+      `${h.proxyUrl}/alice/cal/`,
+    );
+    const uris = Array.from(
+      props.get(`{${CC}}supported-transport-set`)!.getElementsByTagNameNS(CC, 'transport-uri'),
+    ).map((e) => e.textContent!);
     expect(uris).toEqual([`${h.davpush.baseUrl}/v1/gateway/transports/web-push`]);
     webPushUri = uris[0]!;
     topic = props.get(`{${CC}}topic`)!.textContent!;
     expect(topic).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(props.get(`{${CC}}push-version`)!.textContent).toBe('1');
 
-    const examples = okProps(await (await must(h.dav('PROPFIND', '/alice/cal/', { user: 'alice', depth: '0', body: ccPropfind(['subscribe-URL', 'version']) }), 207)).text());
+    const examples = okProps(
+      await (
+        await must(
+          h.dav('PROPFIND', '/alice/cal/', {
+            user: 'alice',
+            depth: '0',
+            body: ccPropfind(['subscribe-URL', 'version']),
+          }),
+          207,
+        )
+      ).text(),
+    );
     expect([...examples.keys()]).toEqual(['{DAV:}displayname', `{${CC}}subscribe-URL`, `{${CC}}version`]);
-    const allprop = await (await must(h.dav('PROPFIND', '/alice/cal/', { user: 'alice', depth: '0', body: '<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>' }), 207)).text();
+    const allprop = await (
+      await must(
+        h.dav('PROPFIND', '/alice/cal/', {
+          user: 'alice',
+          depth: '0',
+          body: '<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>',
+        }),
+        207,
+      )
+    ).text();
     expect(allprop).not.toContain(CC);
   });
 
@@ -95,7 +144,11 @@ describe('proxy in front of Radicale: CC/CD 70025', () => {
   });
 
   it('refuses a topic of a collection the user has not shown, and a transport not offered, as CC-namespace DAV:errors', async () => {
-    const bobTopic = okProps(await (await must(h.dav('PROPFIND', '/bob/cal/', { user: 'bob', depth: '0', body: ccPropfind(['topic']) }), 207)).text()).get(`{${CC}}topic`)!.textContent!;
+    const bobTopic = okProps(
+      await (
+        await must(h.dav('PROPFIND', '/bob/cal/', { user: 'bob', depth: '0', body: ccPropfind(['topic']) }), 207)
+      ).text(),
+    ).get(`{${CC}}topic`)!.textContent!;
     const c = h.push.subscribe();
     const res = await subscribe('/alice/cal/', c, { topics: [topic, bobTopic] });
     expect(res.status).toBe(403);
@@ -113,7 +166,14 @@ describe('proxy in front of Radicale: CC/CD 70025', () => {
     const laptop = h.push.subscribe();
     await must(subscribe('/alice/cal/', phone, { clientId: 'alice-phone' }), 204);
     await must(subscribe('/alice/cal/', laptop, { clientId: 'alice-laptop' }), 204);
-    await must(h.dav('PUT', '/alice/cal/b.ics', { user: 'alice', body: EVENT('b'), headers: { ...ics, 'push-client-id': 'alice-phone' } }), 201);
+    await must(
+      h.dav('PUT', '/alice/cal/b.ics', {
+        user: 'alice',
+        body: EVENT('b'),
+        headers: { ...ics, 'push-client-id': 'alice-phone' },
+      }),
+      201,
+    );
     await h.push.waitFor({ id: h.push.idOf(laptop) });
     await sleep(800);
     expect(h.push.received(h.push.idOf(phone))).toHaveLength(0);

@@ -32,7 +32,14 @@ describe('proxy in front of Radicale: discovery', () => {
   beforeAll(async () => {
     h = await startProxyHarness('radicale');
     await must(h.dav('MKCALENDAR', '/alice/cal/', { user: 'alice', body: MKCALENDAR('Cal') }), 201);
-    await must(h.dav('PUT', '/alice/cal/e1.ics', { user: 'alice', body: EVENT('e1'), headers: { 'content-type': 'text/calendar' } }), 201);
+    await must(
+      h.dav('PUT', '/alice/cal/e1.ics', {
+        user: 'alice',
+        body: EVENT('e1'),
+        headers: { 'content-type': 'text/calendar' },
+      }),
+      201,
+    );
   });
   afterAll(async () => h?.close());
 
@@ -45,11 +52,20 @@ describe('proxy in front of Radicale: discovery', () => {
   });
 
   it('Depth 0: the three properties in the 200 propstat of a calendar, with the VAPID key', async () => {
-    const res = await h.dav('PROPFIND', '/alice/cal/', { user: 'alice', depth: '0', body: PUSH_PROPFIND('<D:displayname/>') });
+    const res = await h.dav('PROPFIND', '/alice/cal/', {
+      user: 'alice',
+      depth: '0',
+      body: PUSH_PROPFIND('<D:displayname/>'),
+    });
     expect(res.status).toBe(207);
     const body = await res.text();
     const cal = props(body)['/alice/cal/']!;
-    expect(names(cal['200'])).toEqual(['{DAV:}displayname', `{${P}}transports`, `{${P}}topic`, `{${P}}supported-triggers`]);
+    expect(names(cal['200'])).toEqual([
+      '{DAV:}displayname',
+      `{${P}}transports`,
+      `{${P}}topic`,
+      `{${P}}supported-triggers`,
+    ]);
     expect(cal['404']).toBeUndefined();
     const [, transports, topic, triggers] = cal['200']!;
     const key = transports!.getElementsByTagNameNS(P, 'vapid-public-key')[0]!;
@@ -68,20 +84,32 @@ describe('proxy in front of Radicale: discovery', () => {
     const res = await h.dav('PROPFIND', '/alice/', { user: 'alice', depth: '1', body });
     expect(res.status).toBe(207);
     const all = props(await res.text());
-    expect(names(all['/alice/']!['404']).filter((n) => n.startsWith(`{${P}}`))).toEqual([`{${P}}transports`, `{${P}}topic`]);
+    expect(names(all['/alice/']!['404']).filter((n) => n.startsWith(`{${P}}`))).toEqual([
+      `{${P}}transports`,
+      `{${P}}topic`,
+    ]);
     expect(names(all['/alice/']!['200'])).not.toContain(`{${P}}topic`);
     const topics = new Set<string>();
     for (const href of ['/alice/cal/', '/alice/work/']) {
-      expect(names(all[href]!['200'])).toEqual(['{DAV:}resourcetype', '{DAV:}displayname', `{${P}}transports`, `{${P}}topic`]);
+      expect(names(all[href]!['200'])).toEqual([
+        '{DAV:}resourcetype',
+        '{DAV:}displayname',
+        `{${P}}transports`,
+        `{${P}}topic`,
+      ]);
       topics.add(all[href]!['200']![3]!.textContent!);
     }
     expect(topics.size).toBe(2);
     const objects = await h.dav('PROPFIND', '/alice/cal/', { user: 'alice', depth: '1', body: PUSH_PROPFIND() });
     const inCal = props(await objects.text());
-    expect(names(inCal['/alice/cal/e1.ics']!['404'])).toEqual([`{${P}}transports`, `{${P}}topic`, `{${P}}supported-triggers`]);
+    expect(names(inCal['/alice/cal/e1.ics']!['404'])).toEqual([
+      `{${P}}transports`,
+      `{${P}}topic`,
+      `{${P}}supported-triggers`,
+    ]);
   });
 
-  it('apart from the push properties, the answer is the DAV server\'s as XML', async () => {
+  it("apart from the push properties, the answer is the DAV server's as XML", async () => {
     const asked = '<D:resourcetype/><D:displayname/><D:getetag/>';
     const plain = `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>${asked}</D:prop></D:propfind>`;
     const [proxied, direct] = await Promise.all([
@@ -90,14 +118,20 @@ describe('proxy in front of Radicale: discovery', () => {
     ]);
     const doc = new DOMParser().parseFromString(await proxied.text(), 'application/xml');
     const pushEls = doc.getElementsByTagNameNS(P, '*');
-    for (const el of Array.from({ length: pushEls.length }, (_, i) => pushEls[i]!).filter((e) => e.parentNode?.localName === 'prop')) el.parentNode!.removeChild(el);
+    for (const el of Array.from({ length: pushEls.length }, (_, i) => pushEls[i]!).filter(
+      (e) => e.parentNode?.localName === 'prop',
+    ))
+      el.parentNode!.removeChild(el);
     const propstats = doc.getElementsByTagNameNS('DAV:', 'propstat');
     for (const ps of Array.from({ length: propstats.length }, (_, i) => propstats[i]!)) {
       const prop = ps.getElementsByTagNameNS('DAV:', 'prop')[0]!;
-      if (!Array.from({ length: prop.childNodes.length }, (_, i) => prop.childNodes[i]!).some((n) => n.nodeType === 1)) ps.parentNode!.removeChild(ps);
+      if (!Array.from({ length: prop.childNodes.length }, (_, i) => prop.childNodes[i]!).some((n) => n.nodeType === 1))
+        ps.parentNode!.removeChild(ps);
     }
     // The same serializer on both sides: `<principal />` and `<principal/>` are the same XML.
-    const same = new XMLSerializer().serializeToString(new DOMParser().parseFromString(await direct.text(), 'application/xml'));
+    const same = new XMLSerializer().serializeToString(
+      new DOMParser().parseFromString(await direct.text(), 'application/xml'),
+    );
     expect(new XMLSerializer().serializeToString(doc)).toBe(same);
   });
 
@@ -110,7 +144,11 @@ describe('proxy in front of Radicale: discovery', () => {
   });
 
   it('never in allprop; other PROPFINDs byte-for-byte as direct', async () => {
-    for (const body of ['', '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>', '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>']) {
+    for (const body of [
+      '',
+      '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>',
+      '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>',
+    ]) {
       const direct = await h.dav('PROPFIND', '/alice/cal/', { user: 'alice', depth: '1', body, via: 'direct' });
       const proxied = await h.dav('PROPFIND', '/alice/cal/', { user: 'alice', depth: '1', body });
       expect(proxied.status).toBe(direct.status);
@@ -129,7 +167,11 @@ describe('proxy in front of Radicale: discovery', () => {
     expect(get.status).toBe(200);
     expect(get.headers.get('etag')).toBe(direct.headers.get('etag'));
     expect(await get.text()).toBe(await direct.text());
-    const stale = await h.dav('PUT', '/alice/cal/e1.ics', { user: 'alice', body: EVENT('e1', 'x'), headers: { 'content-type': 'text/calendar', 'if-match': '"nope"' } });
+    const stale = await h.dav('PUT', '/alice/cal/e1.ics', {
+      user: 'alice',
+      body: EVENT('e1', 'x'),
+      headers: { 'content-type': 'text/calendar', 'if-match': '"nope"' },
+    });
     expect(stale.status).toBe(412);
     const wellKnown = await h.dav('GET', '/.well-known/caldav');
     expect(wellKnown.status).toBe(301);

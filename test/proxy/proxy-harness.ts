@@ -16,7 +16,11 @@ export interface ProxyHarness {
   tenantId: string;
   /** A request to the proxy (`via: 'direct'`: straight to the DAV server). */
   dav(method: string, path: string, opts?: DavOptions): Promise<Response>;
-  register(path: string, client: WebPushClient, opts?: { user?: string; password?: string; form?: 'davx5' | 'spec' }): Promise<Response>;
+  register(
+    path: string,
+    client: WebPushClient,
+    opts?: { user?: string; password?: string; form?: 'davx5' | 'spec' },
+  ): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -33,23 +37,36 @@ export interface DavOptions {
  * davpush (api, worker and proxy in one process, its own Redis) in front of a real DAV server on
  * loopback, with a fake push service that decrypts what arrives.
  */
-export async function startProxyHarness(kind: 'radicale' | 'xandikos', env: Record<string, string> = {}): Promise<ProxyHarness> {
+export async function startProxyHarness(
+  kind: 'radicale' | 'xandikos',
+  env: Record<string, string> = {},
+): Promise<ProxyHarness> {
   const proxyPort = await freePort();
   const proxyUrl = `http://127.0.0.1:${proxyPort}`;
-  const upstream = kind === 'radicale' ? await startRadicale({ hookUrl: `${proxyUrl}/.davpush/hooks/radicale` }) : await startXandikos();
+  const upstream =
+    kind === 'radicale'
+      ? await startRadicale({ hookUrl: `${proxyUrl}/.davpush/hooks/radicale` })
+      : await startXandikos();
   const push = await FakePushService.start();
   const davpush = await startHarness({
     DAVPUSH_PROXY_UPSTREAM: upstream.url,
     DAVPUSH_PROXY_PORT: String(proxyPort),
     DAVPUSH_PROXY_PUBLIC_URL: proxyUrl,
-    ...(kind === 'radicale' ? { DAVPUSH_PROXY_SERVICE_USER: 'davpush', DAVPUSH_PROXY_SERVICE_PASSWORD: 'service-pw', DAVPUSH_PROXY_POLL_SECONDS: '0' } : {}),
+    ...(kind === 'radicale'
+      ? {
+          DAVPUSH_PROXY_SERVICE_USER: 'davpush',
+          DAVPUSH_PROXY_SERVICE_PASSWORD: 'service-pw',
+          DAVPUSH_PROXY_POLL_SECONDS: '0',
+        }
+      : {}),
     ...env,
   });
   const dav: ProxyHarness['dav'] = (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.user) headers.authorization = basic(opts.user, opts.password);
     if (opts.depth) headers.depth = opts.depth;
-    if (opts.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/xml; charset=utf-8';
+    if (opts.body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+      headers['content-type'] = 'application/xml; charset=utf-8';
     const base = opts.via === 'direct' ? upstream.url : proxyUrl;
     return fetch(new URL(path, base), { method, headers, body: opts.body, redirect: 'manual' });
   };
@@ -76,9 +93,18 @@ export async function startProxyHarness(kind: 'radicale' | 'xandikos', env: Reco
 
 export const EVENT = (uid: string, summary = 'Meeting') =>
   [
-    'BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//davpush tests//EN',
-    'BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20260101T000000Z', 'DTSTART:20260102T100000Z', 'DTEND:20260102T110000Z', `SUMMARY:${summary}`, 'END:VEVENT',
-    'END:VCALENDAR', '',
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//davpush tests//EN',
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    'DTSTAMP:20260101T000000Z',
+    'DTSTART:20260102T100000Z',
+    'DTEND:20260102T110000Z',
+    `SUMMARY:${summary}`,
+    'END:VEVENT',
+    'END:VCALENDAR',
+    '',
   ].join('\r\n');
 
 export const MKCALENDAR = (name: string) =>
@@ -87,7 +113,8 @@ export const MKCALENDAR = (name: string) =>
 export const PUSH_PROPFIND = (extra = '') =>
   `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:P="https://bitfire.at/webdav-push"><D:prop>${extra}<P:transports/><P:topic/><P:supported-triggers/></D:prop></D:propfind>`;
 
-export const SYNC_TOKEN_PROPFIND = '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:sync-token/></D:prop></D:propfind>';
+export const SYNC_TOKEN_PROPFIND =
+  '<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:sync-token/></D:prop></D:propfind>';
 
 /** Set-up steps: the response, or an Error naming the status when it is not `status`. */
 export async function must(res: Promise<Response>, status: number): Promise<Response> {

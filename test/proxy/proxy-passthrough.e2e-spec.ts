@@ -20,7 +20,10 @@ describe('proxy in front of Radicale: pass-through', () => {
 
   it('MOVE with an absolute Destination on the public origin reaches Radicale as its own host', async () => {
     await must(h.dav('PUT', '/alice/a/m.ics', { user: 'alice', body: EVENT('m'), headers: ics }), 201);
-    const res = await h.dav('MOVE', '/alice/a/m.ics', { user: 'alice', headers: { destination: `${h.proxyUrl}/alice/b/m.ics` } });
+    const res = await h.dav('MOVE', '/alice/a/m.ics', {
+      user: 'alice',
+      headers: { destination: `${h.proxyUrl}/alice/b/m.ics` },
+    });
     expect(res.status).toBe(201);
     expect((await h.dav('GET', '/alice/b/m.ics', { user: 'alice' })).status).toBe(200);
     expect((await h.dav('GET', '/alice/a/m.ics', { user: 'alice' })).status).toBe(404);
@@ -31,7 +34,15 @@ describe('proxy in front of Radicale: pass-through', () => {
     const body = EVENT('big').replace('SUMMARY:', `DESCRIPTION:${description}\r\nSUMMARY:`);
     const status = await new Promise<number>((resolve, reject) => {
       const url = new URL('/alice/a/big.ics', h.proxyUrl);
-      const req = http.request(url, { method: 'PUT', headers: { ...ics, authorization: basic('alice'), expect: '100-continue', 'content-length': String(Buffer.byteLength(body)) } });
+      const req = http.request(url, {
+        method: 'PUT',
+        headers: {
+          ...ics,
+          authorization: basic('alice'),
+          expect: '100-continue',
+          'content-length': String(Buffer.byteLength(body)),
+        },
+      });
       req.on('continue', () => {
         for (let i = 0; i < body.length; i += 65_536) req.write(body.slice(i, i + 65_536));
         req.end();
@@ -40,7 +51,10 @@ describe('proxy in front of Radicale: pass-through', () => {
       req.on('error', reject);
     });
     expect(status).toBe(201);
-    const [proxied, direct] = await Promise.all([h.dav('GET', '/alice/a/big.ics', { user: 'alice' }), h.dav('GET', '/alice/a/big.ics', { user: 'alice', via: 'direct' })]);
+    const [proxied, direct] = await Promise.all([
+      h.dav('GET', '/alice/a/big.ics', { user: 'alice' }),
+      h.dav('GET', '/alice/a/big.ics', { user: 'alice', via: 'direct' }),
+    ]);
     expect(proxied.headers.get('etag')).toBe(direct.headers.get('etag'));
     expect((await proxied.text()).length).toBeGreaterThan(1_000_000);
   });
@@ -48,10 +62,18 @@ describe('proxy in front of Radicale: pass-through', () => {
   it('a compressed answer stays compressed and identical', async () => {
     const get = (base: string) =>
       new Promise<{ encoding?: string; body: Buffer }>((resolve, reject) => {
-        http.get(new URL('/alice/a/big.ics', base), { headers: { authorization: basic('alice'), 'accept-encoding': 'gzip' } }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
-        }).on('error', reject);
+        http
+          .get(
+            new URL('/alice/a/big.ics', base),
+            { headers: { authorization: basic('alice'), 'accept-encoding': 'gzip' } },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res
+                .on('data', (c: Buffer) => chunks.push(c))
+                .on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+            },
+          )
+          .on('error', reject);
       });
     const [proxied, direct] = await Promise.all([get(h.proxyUrl), get(h.upstream.url)]);
     expect(proxied.encoding).toBe('gzip');
@@ -60,7 +82,8 @@ describe('proxy in front of Radicale: pass-through', () => {
   });
 
   it('REPORT, HEAD, other POSTs and unsupported methods answer as direct', async () => {
-    const report = '<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>';
+    const report =
+      '<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>';
     for (const [method, path, body] of [
       ['REPORT', '/alice/a/', report],
       ['HEAD', '/alice/a/big.ics', undefined],
@@ -81,10 +104,14 @@ describe('proxy in front of Radicale: pass-through', () => {
     const port = new URL(h.proxyUrl).port;
     const answer = await new Promise<string>((resolve, reject) => {
       const s = net.createConnection({ host: '127.0.0.1', port: Number(port) }, () => {
-        s.write(`GET http://example.com/alice/a/abs.ics HTTP/1.1\r\nHost: example.com\r\nAuthorization: ${basic('alice')}\r\nConnection: close\r\n\r\n`);
+        s.write(
+          `GET http://example.com/alice/a/abs.ics HTTP/1.1\r\nHost: example.com\r\nAuthorization: ${basic('alice')}\r\nConnection: close\r\n\r\n`,
+        );
       });
       let text = '';
-      s.on('data', (c: Buffer) => (text += c.toString())).on('end', () => resolve(text)).on('error', reject);
+      s.on('data', (c: Buffer) => (text += c.toString()))
+        .on('end', () => resolve(text))
+        .on('error', reject);
     });
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
     expect(answer).toContain('UID:abs');
@@ -97,7 +124,9 @@ describe('proxy in front of Radicale: pass-through', () => {
     expect((await fetch(hook, { method: 'POST', headers: { forwarded: 'for=203.0.113.9' } })).status).toBe(403);
     // A TLS front end on the same host connects from loopback too: whatever it says about the client refuses it.
     for (const header of ['x-real-ip', 'x-forwarded-host', 'x-client-ip', 'true-client-ip', 'cf-connecting-ip']) {
-      expect(`${header} ${(await fetch(hook, { method: 'POST', headers: { [header]: '203.0.113.9' } })).status}`).toBe(`${header} 403`);
+      expect(`${header} ${(await fetch(hook, { method: 'POST', headers: { [header]: '203.0.113.9' } })).status}`).toBe(
+        `${header} 403`,
+      );
     }
   });
 });

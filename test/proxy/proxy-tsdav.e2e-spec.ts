@@ -13,7 +13,12 @@ describe('proxy in front of Radicale: tsdav', () => {
   let direct: Client;
 
   const client = (serverUrl: string) =>
-    createDAVClient({ serverUrl, credentials: { username: 'alice', password: USERS.alice }, authMethod: 'Basic', defaultAccountType: 'caldav' });
+    createDAVClient({
+      serverUrl,
+      credentials: { username: 'alice', password: USERS.alice },
+      authMethod: 'Basic',
+      defaultAccountType: 'caldav',
+    });
 
   beforeAll(async () => {
     h = await startProxyHarness('radicale');
@@ -25,7 +30,9 @@ describe('proxy in front of Radicale: tsdav', () => {
 
   it('discovers the same calendars, sees the push properties, and its PUT and DELETE are pushed', async () => {
     const calendars = await viaProxy.fetchCalendars();
-    expect(calendars.map((c) => new URL(c.url, h.proxyUrl).pathname)).toEqual((await direct.fetchCalendars()).map((c) => new URL(c.url, h.upstream.url).pathname));
+    expect(calendars.map((c) => new URL(c.url, h.proxyUrl).pathname)).toEqual(
+      (await direct.fetchCalendars()).map((c) => new URL(c.url, h.upstream.url).pathname),
+    );
     const calendar = calendars.find((c) => c.url.endsWith('/alice/cal/'))!;
     const [found] = await viaProxy.propfind({
       url: calendar.url,
@@ -36,13 +43,22 @@ describe('proxy in front of Radicale: tsdav', () => {
 
     const phone = h.push.subscribe();
     await must(h.register('/alice/cal/', phone, { user: 'alice' }), 201);
-    const created = await viaProxy.createCalendarObject({ calendar, filename: 'tsdav.ics', iCalString: EVENT('tsdav') });
+    const created = await viaProxy.createCalendarObject({
+      calendar,
+      filename: 'tsdav.ics',
+      iCalString: EVENT('tsdav'),
+    });
     expect(created.status).toBe(201);
     const [first] = await h.push.waitFor({ id: h.push.idOf(phone) });
-    const token = syncTokenIn(await (await h.dav('PROPFIND', '/alice/cal/', { user: 'alice', depth: '0', body: SYNC_TOKEN_PROPFIND })).text());
+    const token = syncTokenIn(
+      await (await h.dav('PROPFIND', '/alice/cal/', { user: 'alice', depth: '0', body: SYNC_TOKEN_PROPFIND })).text(),
+    );
     expect(readPush(h.push, first!).syncToken).toBe(token);
 
-    const [object] = await viaProxy.fetchCalendarObjects({ calendar, objectUrls: [new URL('/alice/cal/tsdav.ics', h.proxyUrl).href] });
+    const [object] = await viaProxy.fetchCalendarObjects({
+      calendar,
+      objectUrls: [new URL('/alice/cal/tsdav.ics', h.proxyUrl).href],
+    });
     const deleted = await viaProxy.deleteCalendarObject({ calendarObject: object! });
     expect(deleted.status).toBe(200);
     const pushes = await h.push.waitFor({ id: h.push.idOf(phone), count: 2 });
@@ -51,16 +67,25 @@ describe('proxy in front of Radicale: tsdav', () => {
 
   it('a sync through the proxy gives the same objects as direct', async () => {
     const [calendar] = (await viaProxy.fetchCalendars()).filter((c) => c.url.endsWith('/alice/cal/'));
-    for (const uid of ['a', 'b', 'c']) await viaProxy.createCalendarObject({ calendar: calendar!, filename: `${uid}.ics`, iCalString: EVENT(uid) });
+    for (const uid of ['a', 'b', 'c'])
+      await viaProxy.createCalendarObject({ calendar: calendar!, filename: `${uid}.ics`, iCalString: EVENT(uid) });
     const sync = async (c: Client, base: string) => {
-      const responses = await c.syncCollection({ url: new URL('/alice/cal/', base).href, props: { 'd:getetag': {} }, syncLevel: 1 });
-      return responses.map((r) => ({ href: r.href, etag: r.props?.getetag })).toSorted((x, y) => String(x.href).localeCompare(String(y.href)));
+      const responses = await c.syncCollection({
+        url: new URL('/alice/cal/', base).href,
+        props: { 'd:getetag': {} },
+        syncLevel: 1,
+      });
+      return responses
+        .map((r) => ({ href: r.href, etag: r.props?.getetag }))
+        .toSorted((x, y) => String(x.href).localeCompare(String(y.href)));
     };
     const proxied = await sync(viaProxy, h.proxyUrl);
     expect(proxied.filter((r) => r.etag)).toHaveLength(3);
     expect(proxied).toEqual(await sync(direct, h.upstream.url));
     const objects = (c: Client, base: string) =>
-      c.fetchCalendarObjects({ calendar: { ...calendar!, url: new URL('/alice/cal/', base).href } }).then((os) => os.map((o) => o.data).toSorted());
+      c
+        .fetchCalendarObjects({ calendar: { ...calendar!, url: new URL('/alice/cal/', base).href } })
+        .then((os) => os.map((o) => o.data).toSorted());
     expect(await objects(viaProxy, h.proxyUrl)).toEqual(await objects(direct, h.upstream.url));
   });
 });

@@ -14,10 +14,14 @@ const ics = { 'content-type': 'text/calendar; charset=utf-8' };
 
 describe('proxy in front of Xandikos (no hook: the poller)', () => {
   let h: ProxyHarness;
-  const token = async () => syncTokenIn(await (await must(h.dav('PROPFIND', CAL, { depth: '0', body: SYNC_TOKEN_PROPFIND }), 207)).text());
+  const token = async () =>
+    syncTokenIn(await (await must(h.dav('PROPFIND', CAL, { depth: '0', body: SYNC_TOKEN_PROPFIND }), 207)).text());
 
   beforeAll(async () => {
-    h = await startProxyHarness('xandikos', { DAVPUSH_PROXY_POLL_SECONDS: '1', DAVPUSH_PROXY_HOOK_SECRET: HOOK_SECRET });
+    h = await startProxyHarness('xandikos', {
+      DAVPUSH_PROXY_POLL_SECONDS: '1',
+      DAVPUSH_PROXY_HOOK_SECRET: HOOK_SECRET,
+    });
   });
   afterAll(async () => h?.close());
   beforeEach(() => h.push.reset());
@@ -26,7 +30,9 @@ describe('proxy in front of Xandikos (no hook: the poller)', () => {
     const res = await h.dav('PROPFIND', '/user/calendars/', { depth: '1', body: PUSH_PROPFIND('<D:resourcetype/>') });
     expect(res.status).toBe(207);
     const body = await res.text();
-    const topics = [...body.matchAll(/<topic xmlns="https:\/\/bitfire.at\/webdav-push">([^<]*)<\/topic>/g)].map((m) => m[1]);
+    const topics = [...body.matchAll(/<topic xmlns="https:\/\/bitfire.at\/webdav-push">([^<]*)<\/topic>/g)].map(
+      (m) => m[1],
+    );
     const fromCalendar = topicIn(await (await h.dav('PROPFIND', CAL, { depth: '0', body: PUSH_PROPFIND() })).text());
     // The home set and the inbox list it empty (404 propstat); the calendar has its topic.
     expect(topics).toEqual([fromCalendar]);
@@ -56,7 +62,15 @@ describe('proxy in front of Xandikos (no hook: the poller)', () => {
     const port = await freePort();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'davpush-proxy-role-'));
     const child = spawn(process.execPath, ['dist/apps/proxy/src/main.js'], {
-      env: { ...process.env, REDIS_URL: h.davpush.redis.url, DAVPUSH_DATA_DIR: dataDir, DAVPUSH_PROXY_UPSTREAM: h.upstream.url, DAVPUSH_PROXY_PORT: String(port), DAVPUSH_LOG_LEVEL: 'error', DAVPUSH_LOG_FORMAT: 'pretty' },
+      env: {
+        ...process.env,
+        REDIS_URL: h.davpush.redis.url,
+        DAVPUSH_DATA_DIR: dataDir,
+        DAVPUSH_PROXY_UPSTREAM: h.upstream.url,
+        DAVPUSH_PROXY_PORT: String(port),
+        DAVPUSH_LOG_LEVEL: 'error',
+        DAVPUSH_LOG_FORMAT: 'pretty',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -84,9 +98,15 @@ describe('proxy in front of Xandikos (no hook: the poller)', () => {
   it('with a hook secret, the hook endpoint takes the secret only, loopback or not', async () => {
     const hook = `${h.proxyUrl}/.davpush/hooks/radicale`;
     expect((await fetch(hook, { method: 'POST' })).status).toBe(403);
-    expect((await fetch(hook, { method: 'POST', headers: { authorization: 'Bearer wrong-secret-0123456789abc' } })).status).toBe(403);
-    expect((await fetch(hook, { method: 'POST', headers: { authorization: `Bearer ${HOOK_SECRET}` } })).status).toBe(202);
-    expect((await fetch(hook, { method: 'GET', headers: { authorization: `Bearer ${HOOK_SECRET}` } })).status).toBe(405);
+    expect(
+      (await fetch(hook, { method: 'POST', headers: { authorization: 'Bearer wrong-secret-0123456789abc' } })).status,
+    ).toBe(403);
+    expect((await fetch(hook, { method: 'POST', headers: { authorization: `Bearer ${HOOK_SECRET}` } })).status).toBe(
+      202,
+    );
+    expect((await fetch(hook, { method: 'GET', headers: { authorization: `Bearer ${HOOK_SECRET}` } })).status).toBe(
+      405,
+    );
   });
 
   it('a proxy tenant deleted through the API is replaced by a new one at the next start', async () => {
@@ -105,7 +125,12 @@ describe('proxy start-up', () => {
     expect(() => loadConfig({ DAVPUSH_PROXY_UPSTREAM: 'ftp://x' })).toThrow(ConfigError);
     expect(() => loadConfig({ DAVPUSH_PROXY_UPSTREAM: 'ftp://x' })).toThrow(/DAVPUSH_PROXY_UPSTREAM: must be a URL/);
     const closed = await freePort();
-    await expect(startHarness({ DAVPUSH_PROXY_UPSTREAM: `http://127.0.0.1:${closed}`, DAVPUSH_PROXY_PORT: String(await freePort()) })).rejects.toThrow(
+    await expect(
+      startHarness({
+        DAVPUSH_PROXY_UPSTREAM: `http://127.0.0.1:${closed}`,
+        DAVPUSH_PROXY_PORT: String(await freePort()),
+      }),
+    ).rejects.toThrow(
       new RegExp(`DAVPUSH_PROXY_UPSTREAM=http://127.0.0.1:${closed}/ does not answer \\(ECONNREFUSED\\)`),
     );
   });

@@ -17,15 +17,29 @@ export class CapturedOutput implements LoggerService {
   private restore?: () => void;
 
   private push(level: string, args: unknown[]): void {
-    this.lines.push(`${level} ${args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 20, breakLength: Infinity }))).join(' ')}`);
+    this.lines.push(
+      `${level} ${args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 20, breakLength: Infinity }))).join(' ')}`,
+    );
   }
 
-  log(...args: unknown[]) { this.push('log', args); }
-  error(...args: unknown[]) { this.push('error', args); }
-  warn(...args: unknown[]) { this.push('warn', args); }
-  debug(...args: unknown[]) { this.push('debug', args); }
-  verbose(...args: unknown[]) { this.push('verbose', args); }
-  fatal(...args: unknown[]) { this.push('fatal', args); }
+  log(...args: unknown[]) {
+    this.push('log', args);
+  }
+  error(...args: unknown[]) {
+    this.push('error', args);
+  }
+  warn(...args: unknown[]) {
+    this.push('warn', args);
+  }
+  debug(...args: unknown[]) {
+    this.push('debug', args);
+  }
+  verbose(...args: unknown[]) {
+    this.push('verbose', args);
+  }
+  fatal(...args: unknown[]) {
+    this.push('fatal', args);
+  }
 
   /** Also take console.* and process.stdout/stderr writes until `stop()`. */
   start(): this {
@@ -68,7 +82,10 @@ export interface CapturingHarness {
 }
 
 /** test/e2e/harness.ts's startHarness, with a logger of our own instead of none. */
-export async function startCapturingHarness(env: Record<string, string>, logger: LoggerService): Promise<CapturingHarness> {
+export async function startCapturingHarness(
+  env: Record<string, string>,
+  logger: LoggerService,
+): Promise<CapturingHarness> {
   const redis = await RedisServer.start();
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'davpush-sec-'));

@@ -17,10 +17,60 @@ const pick = <T>(r: Rng, list: readonly T[]): T => list[int(r, list.length)]!;
 
 /** Strings that break naive parsers, escapers and key builders. */
 const NASTY = [
-  '\u0000', '\uFFFE', '\uFFFF', '\uD800', '\uDC00', '😀', '\u202E', '\u2028', 'é', 'ß', '\r\n', '\n', '\t', '"', "'", '\\', '<', '>', '&',
-  '&amp;', '&#0;', '&#x110000;', '&lt;', '&xxe;', ']]>', '<!--', '-->', '<![CDATA[', '<!DOCTYPE x [<!ENTITY y "z">]>', '<?xml version="1.0"?>',
-  '%00', '%2F..%2F', '../', '{davpush}', '*', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'NaN', '-0', '1e309',
-  'https://127.0.0.1/', 'http://[::1]/', 'javascript:alert(1)', 'dpk_', 'null', 'true', '[]', '{}', ':', ';', ',',
+  '\u0000',
+  '\uFFFE',
+  '\uFFFF',
+  '\uD800',
+  '\uDC00',
+  '😀',
+  '\u202E',
+  '\u2028',
+  'é',
+  'ß',
+  '\r\n',
+  '\n',
+  '\t',
+  '"',
+  "'",
+  '\\',
+  '<',
+  '>',
+  '&',
+  '&amp;',
+  '&#0;',
+  '&#x110000;',
+  '&lt;',
+  '&xxe;',
+  ']]>',
+  '<!--',
+  '-->',
+  '<![CDATA[',
+  '<!DOCTYPE x [<!ENTITY y "z">]>',
+  '<?xml version="1.0"?>',
+  '%00',
+  '%2F..%2F',
+  '../',
+  '{davpush}',
+  '*',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'NaN',
+  '-0',
+  '1e309',
+  'https://127.0.0.1/',
+  'http://[::1]/',
+  'javascript:alert(1)',
+  'dpk_',
+  'null',
+  'true',
+  '[]',
+  '{}',
+  ':',
+  ';',
+  ',',
 ];
 const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', '__defineGetter__', 'toString', 'valueOf'];
 
@@ -29,7 +79,10 @@ function randomString(r: Rng): string {
   if (kind === 0) return pick(r, NASTY);
   if (kind === 1) return 'a'.repeat(int(r, 5) === 0 ? 20_000 : int(r, 600));
   if (kind === 2) return Array.from({ length: 1 + int(r, 12) }, () => pick(r, NASTY)).join('');
-  if (kind === 3) return String.fromCodePoint(...Array.from({ length: 1 + int(r, 16) }, () => int(r, 0x10ffff + 1)).filter((c) => c < 0xd800 || c > 0xdfff));
+  if (kind === 3)
+    return String.fromCodePoint(
+      ...Array.from({ length: 1 + int(r, 16) }, () => int(r, 0x10ffff + 1)).filter((c) => c < 0xd800 || c > 0xdfff),
+    );
   if (kind === 4) return String(int(r, 1e9)).padStart(int(r, 40), '0');
   return Array.from({ length: int(r, 40) }, () => String.fromCharCode(32 + int(r, 95))).join('');
 }
@@ -41,21 +94,36 @@ const DEEP_TOKEN = /"\\u0001deep:(\d+)\\u0001"/g;
 /** Any JSON value, of any type, nested up to `depth`; big arrays only hold scalars (bounded size). */
 export function randomJson(r: Rng, depth = 3): unknown {
   switch (int(r, depth > 0 ? 10 : 7)) {
-    case 0: return null;
-    case 1: return r() < 0.5;
-    case 2: return pick(r, [0, -1, 1.5, 2 ** 53, -(2 ** 63), 1e308, 5e-324, 43200, 2_419_201, 1000, 1001]);
-    case 3: return int(r, 1e6) - 5e5;
-    case 4: case 5: case 6: return randomString(r);
-    case 7: return int(r, 4) === 0
-      ? Array.from({ length: int(r, 3000) }, () => (r() < 0.5 ? int(r, 1000) : pick(r, NASTY)))
-      : Array.from({ length: int(r, 5) }, () => randomJson(r, depth - 1));
+    case 0:
+      return null;
+    case 1:
+      return r() < 0.5;
+    case 2:
+      return pick(r, [0, -1, 1.5, 2 ** 53, -(2 ** 63), 1e308, 5e-324, 43200, 2_419_201, 1000, 1001]);
+    case 3:
+      return int(r, 1e6) - 5e5;
+    case 4:
+    case 5:
+    case 6:
+      return randomString(r);
+    case 7:
+      return int(r, 4) === 0
+        ? Array.from({ length: int(r, 3000) }, () => (r() < 0.5 ? int(r, 1000) : pick(r, NASTY)))
+        : Array.from({ length: int(r, 5) }, () => randomJson(r, depth - 1));
     case 8: {
       const o: Record<string, unknown> = {};
-      for (let i = int(r, 5); i > 0; i--) Object.defineProperty(o, r() < 0.3 ? pick(r, PROTO_KEYS) : randomString(r), { value: randomJson(r, depth - 1), enumerable: true, writable: true, configurable: true });
+      for (let i = int(r, 5); i > 0; i--)
+        Object.defineProperty(o, r() < 0.3 ? pick(r, PROTO_KEYS) : randomString(r), {
+          value: randomJson(r, depth - 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       return o;
     }
     // Deep nesting, deeper than any recursive walker should go.
-    default: return DEEP(100 + int(r, 20_000));
+    default:
+      return DEEP(100 + int(r, 20_000));
   }
 }
 
@@ -80,7 +148,12 @@ function mutateJsonTree(r: Rng, doc: unknown): unknown {
   const keys = Object.keys(node);
   if (op === 0 || keys.length === 0) {
     // An own property, even for "__proto__": JSON.parse makes it so, and so does this.
-    Object.defineProperty(node, r() < 0.5 ? pick(r, PROTO_KEYS) : randomString(r), { value: randomJson(r), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(node, r() < 0.5 ? pick(r, PROTO_KEYS) : randomString(r), {
+      value: randomJson(r),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   } else if (op === 1) {
     delete node[pick(r, keys)];
   } else {
@@ -99,7 +172,8 @@ function mutateBytes(r: Rng, buf: Buffer): Buffer {
       for (let i = 1 + int(r, 4); i > 0 && b.length; i--) b[int(r, b.length)] = int(r, 256);
       return b;
     }
-    case 1: return buf.subarray(0, at());
+    case 1:
+      return buf.subarray(0, at());
     case 2: {
       const s = at();
       const e = Math.min(buf.length, s + int(r, 200));
@@ -116,7 +190,12 @@ function mutateBytes(r: Rng, buf: Buffer): Buffer {
       const el = [...text.matchAll(/<([A-Za-z][\w:.-]*)[^>]*>[^<]*<\/\1>|"[^"]*":\s*"[^"]*"/g)];
       if (el.length === 0) return buf;
       const m = pick(r, el);
-      return Buffer.from(text.slice(0, m.index + m[0].length) + (text.startsWith('{') ? ',' : '') + m[0] + text.slice(m.index + m[0].length));
+      return Buffer.from(
+        text.slice(0, m.index + m[0].length) +
+          (text.startsWith('{') ? ',' : '') +
+          m[0] +
+          text.slice(m.index + m[0].length),
+      );
     }
     case 5: {
       const p = at();
@@ -133,7 +212,17 @@ function mutateBytes(r: Rng, buf: Buffer): Buffer {
   }
 }
 
-const OTHER_TYPES = ['text/plain', 'application/x-www-form-urlencoded', '', 'application/json; charset=utf-16', 'application/xml; charset=latin1', 'multipart/form-data; boundary=x', 'APPLICATION/JSON', 'application/merge-patch+json', 'text/xml'];
+const OTHER_TYPES = [
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  '',
+  'application/json; charset=utf-16',
+  'application/xml; charset=latin1',
+  'multipart/form-data; boundary=x',
+  'APPLICATION/JSON',
+  'application/merge-patch+json',
+  'text/xml',
+];
 
 /** 1 to 3 mutations of a valid document; about one in twenty stays valid so the 2xx path is fuzzed too. */
 export function mutate(r: Rng, base: Buffer | unknown, contentType: string): Generated {

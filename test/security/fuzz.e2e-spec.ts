@@ -59,7 +59,8 @@ describe('fuzz: generated bodies never cause a 5xx or a stray write', () => {
       name: 'registrations-xml',
       path: (r) => `/v1/topics/${pick(r, topics)}/registrations`,
       token: () => key,
-      headers: (r): Record<string, string> => (r() < 0.2 ? { 'x-davpush-principal': pick(r, ['alice', 'bob', 'ünïcødé']) } : {}),
+      headers: (r): Record<string, string> =>
+        r() < 0.2 ? { 'x-davpush-principal': pick(r, ['alice', 'bob', 'ünïcødé']) } : {},
       generate: (r) => {
         const c = pick(r, clients);
         const fcm = `<P:push-register xmlns:P="https://bitfire.at/webdav-push" xmlns:X="https://davpush.dev/ns"><P:subscription><X:fcm-subscription><X:token>tok-${Math.floor(r() * 100)}</X:token></X:fcm-subscription></P:subscription></P:push-register>`;
@@ -74,10 +75,20 @@ describe('fuzz: generated bodies never cause a 5xx or a stray write', () => {
       headers: (r): Record<string, string> => (r() < 0.2 ? { 'x-davpush-principal': pick(r, ['alice', 'bob']) } : {}),
       generate: (r) => {
         const c = pick(r, clients);
-        const subscription = r() < 0.9
-          ? { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret, contentEncoding: 'aes128gcm' }
-          : { type: 'fcm', token: `tok-${Math.floor(r() * 100)}` };
-        const trigger = { contentUpdate: { depth: pick(r, ['0', '1', 'infinity']) }, propertyUpdate: { depth: '0', props: ['{DAV:}displayname'] } };
+        const subscription =
+          r() < 0.9
+            ? {
+                type: 'web-push',
+                pushResource: c.pushResource,
+                publicKey: c.publicKey,
+                authSecret: c.authSecret,
+                contentEncoding: 'aes128gcm',
+              }
+            : { type: 'fcm', token: `tok-${Math.floor(r() * 100)}` };
+        const trigger = {
+          contentUpdate: { depth: pick(r, ['0', '1', 'infinity']) },
+          propertyUpdate: { depth: '0', props: ['{DAV:}displayname'] },
+        };
         return mutate(r, { subscription, trigger, expires }, 'application/json');
       },
     },
@@ -106,14 +117,33 @@ describe('fuzz: generated bodies never cause a 5xx or a stray write', () => {
       name: 'gateway',
       path: () => '/v1/gateway',
       token: () => key,
-      headers: (r): Record<string, string> => (r() < 0.1 ? { 'push-client-id': pick(r, ['c1', 'a b', '%20', 'x'.repeat(300)]) } : {}),
+      headers: (r): Record<string, string> =>
+        r() < 0.1 ? { 'push-client-id': pick(r, ['c1', 'a b', '%20', 'x'.repeat(300)]) } : {},
       generate: (r) => {
         const c = gatewayClient;
-        const clientData = pick(r, [JSON.stringify({ ...c.subscription, expirationTime: null, 'client-id': 'fz' }), 'fcm-token-1', 'XYZ']);
-        const message = () => ({ topic: pick(r, ['123', 'abc', 'ünï']), priority: Math.floor(r() * 101), timestamp: '2017-10-01T14:00:52Z', ...(r() < 0.5 ? { 'client-id': 'xyz' } : {}) });
+        const clientData = pick(r, [
+          JSON.stringify({ ...c.subscription, expirationTime: null, 'client-id': 'fz' }),
+          'fcm-token-1',
+          'XYZ',
+        ]);
+        const message = () => ({
+          topic: pick(r, ['123', 'abc', 'ünï']),
+          priority: Math.floor(r() * 101),
+          timestamp: '2017-10-01T14:00:52Z',
+          ...(r() < 0.5 ? { 'client-id': 'xyz' } : {}),
+        });
         const base = pick<unknown>(r, [
           { 'push-transports': [] },
-          { 'push-subscribe': { topics: ['123', 'abc'], [pick(r, ['transport', 'selected-transport'])]: { 'transport-uri': 'web-push', 'client-data': clientData }, expires: '2017-10-07T12:00:00Z' } },
+          {
+            'push-subscribe': {
+              topics: ['123', 'abc'],
+              [pick(r, ['transport', 'selected-transport'])]: {
+                'transport-uri': 'web-push',
+                'client-data': clientData,
+              },
+              expires: '2017-10-07T12:00:00Z',
+            },
+          },
           { push: { messages: Array.from({ length: 1 + Math.floor(r() * 4) }, message) } },
           { push: Array.from({ length: 1 + Math.floor(r() * 4) }, message) },
         ]);
@@ -124,7 +154,8 @@ describe('fuzz: generated bodies never cause a 5xx or a stray write', () => {
       name: 'gateway-subscribe-xml',
       path: () => '/v1/gateway/subscribe',
       token: () => key,
-      headers: (r): Record<string, string> => (r() < 0.3 ? { 'x-davpush-readable-topics': pick(r, ['"123", "abc"', '*', '"', 'abc']) } : {}),
+      headers: (r): Record<string, string> =>
+        r() < 0.3 ? { 'x-davpush-readable-topics': pick(r, ['"123", "abc"', '*', '"', 'abc']) } : {},
       generate: (r) => {
         const data = JSON.stringify(gatewayClient.subscription).replace(/&/g, '&amp;').replace(/</g, '&lt;');
         const doc =
@@ -153,15 +184,36 @@ describe('fuzz: generated bodies never cause a 5xx or a stray write', () => {
    */
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   afterAll(() => agent.destroy());
-  function send(path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; text: string; location?: string }> {
+  function send(
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer,
+  ): Promise<{ status: number; text: string; location?: string }> {
     const { port } = new URL(h.baseUrl);
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', headers: { ...headers, 'content-length': body.length }, agent, timeout: 15_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), location: res.headers.location }));
-        res.on('error', reject);
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: 'POST',
+          headers: { ...headers, 'content-length': body.length },
+          agent,
+          timeout: 15_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString('utf8'),
+              location: res.headers.location,
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('no answer within 15 s')));
       req.on('error', reject);
       req.end(body);
@@ -183,7 +235,9 @@ describe('fuzz: generated bodies never cause a 5xx or a stray write', () => {
         if (ep.name === 'tenants') out.tenantIds.add((JSON.parse(res.text) as { id: string }).id);
       }
     } catch (err) {
-      out.failures.push(`${where}: request failed: ${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? '')}`);
+      out.failures.push(
+        `${where}: request failed: ${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? '')}`,
+      );
     }
   }
 
@@ -209,29 +263,45 @@ describe('fuzz: generated bodies never cause a 5xx or a stray write', () => {
       const was = pairs(before.get(k));
       const now = pairs(`zset:${json}`);
       for (const [m] of was) if (!now.has(m)) problems.push(`${k} lost ${m}`);
-      for (const [m, s] of now) if (was.get(m) !== s && !explained.has(m)) problems.push(`${k} gained unexplained ${m}`);
+      for (const [m, s] of now)
+        if (was.get(m) !== s && !explained.has(m)) problems.push(`${k} gained unexplained ${m}`);
     }
     return problems;
   }
 
-  it.each(['registrations-xml', 'registrations-json', 'events', 'gateway', 'gateway-subscribe-xml', 'tenants', 'dlq-replay'])('%s: 10,000 bodies', async (name) => {
-    const ep = endpoints.find((e) => e.name === name)!;
-    const out: Outcome = { statuses: new Map(), failures: [], regIds: new Set(), tenantIds: new Set() };
-    const before = await snapshot(redis, PATTERNS);
-    const started = Date.now();
-    await pool(PER_ENDPOINT, CONCURRENCY, (i) => fire(ep, i, out));
-    const summary = [...out.statuses].toSorted(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ');
-    console.log(`fuzz ${name}: ${PER_ENDPOINT} bodies in ${Date.now() - started} ms: ${summary}`);
+  it.each([
+    'registrations-xml',
+    'registrations-json',
+    'events',
+    'gateway',
+    'gateway-subscribe-xml',
+    'tenants',
+    'dlq-replay',
+  ])(
+    '%s: 10,000 bodies',
+    async (name) => {
+      const ep = endpoints.find((e) => e.name === name)!;
+      const out: Outcome = { statuses: new Map(), failures: [], regIds: new Set(), tenantIds: new Set() };
+      const before = await snapshot(redis, PATTERNS);
+      const started = Date.now();
+      await pool(PER_ENDPOINT, CONCURRENCY, (i) => fire(ep, i, out));
+      const summary = [...out.statuses]
+        .toSorted(([a], [b]) => a - b)
+        .map(([s, n]) => `${s}×${n}`)
+        .join(' ');
+      console.log(`fuzz ${name}: ${PER_ENDPOINT} bodies in ${Date.now() - started} ms: ${summary}`);
 
-    expect(out.failures.slice(0, 10)).toEqual([]);
-    expect((await fetch(new URL('/health/live', h.baseUrl))).status).toBe(200);
-    expect(unexplained(before, await snapshot(redis, PATTERNS), out).slice(0, 10)).toEqual([]);
-    // The fuzz reached past the front door both ways: some bodies were accepted, most refused.
-    const ok = [...out.statuses].filter(([s]) => s < 300).reduce((n, [, c]) => n + c, 0);
-    const refused = [...out.statuses].filter(([s]) => s >= 400).reduce((n, [, c]) => n + c, 0);
-    expect(ok).toBeGreaterThan(0);
-    expect(refused).toBeGreaterThan(PER_ENDPOINT / 2);
-  }, 120_000);
+      expect(out.failures.slice(0, 10)).toEqual([]);
+      expect((await fetch(new URL('/health/live', h.baseUrl))).status).toBe(200);
+      expect(unexplained(before, await snapshot(redis, PATTERNS), out).slice(0, 10)).toEqual([]);
+      // The fuzz reached past the front door both ways: some bodies were accepted, most refused.
+      const ok = [...out.statuses].filter(([s]) => s < 300).reduce((n, [, c]) => n + c, 0);
+      const refused = [...out.statuses].filter(([s]) => s >= 400).reduce((n, [, c]) => n + c, 0);
+      expect(ok).toBeGreaterThan(0);
+      expect(refused).toBeGreaterThan(PER_ENDPOINT / 2);
+    },
+    120_000,
+  );
 
   it('left no prototype polluted', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

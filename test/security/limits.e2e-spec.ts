@@ -34,20 +34,38 @@ describe('limits', () => {
     await h?.close();
   });
 
-  const register = (topic: string, c = WebPushClient.create(`https://127.0.0.1:9/push/${Math.random().toString(36).slice(2)}`), principal?: string, token = key) =>
+  const register = (
+    topic: string,
+    c = WebPushClient.create(`https://127.0.0.1:9/push/${Math.random().toString(36).slice(2)}`),
+    principal?: string,
+    token = key,
+  ) =>
     h.request('POST', `/v1/topics/${topic}/registrations`, {
       token,
-      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
+      body: {
+        subscription: {
+          type: 'web-push',
+          pushResource: c.pushResource,
+          publicKey: c.publicKey,
+          authSecret: c.authSecret,
+        },
+      },
       headers: principal ? { 'x-davpush-principal': principal } : {},
     });
 
   describe('registrations', () => {
     it('per topic: new ones past the limit get 403 registration-limit; updates always pass', async () => {
-      const clients = Array.from({ length: PER_TOPIC }, () => WebPushClient.create(`https://127.0.0.1:9/push/${Math.random().toString(36).slice(2)}`));
+      const clients = Array.from({ length: PER_TOPIC }, () =>
+        WebPushClient.create(`https://127.0.0.1:9/push/${Math.random().toString(36).slice(2)}`),
+      );
       for (const c of clients) expect((await register('full', c)).status).toBe(201);
       const refused = await register('full');
       expect(refused.status).toBe(403);
-      expect(await refused.json()).toMatchObject({ type: 'https://davpush.dev/problems/registration-limit', precondition: 'push-not-available', detail: expect.stringMatching(/topic.*5/) });
+      expect(await refused.json()).toMatchObject({
+        type: 'https://davpush.dev/problems/registration-limit',
+        precondition: 'push-not-available',
+        detail: expect.stringMatching(/topic.*5/),
+      });
       const xml = await h.request('POST', '/v1/topics/full/registrations', {
         token: key,
         headers: { 'content-type': 'application/xml' },
@@ -71,7 +89,10 @@ describe('limits', () => {
     });
 
     it('per principal (within a tenant): new ones past the limit get 403; other principals and tenants are not counted', async () => {
-      const carol = Array.from({ length: PER_PRINCIPAL }, (_, i) => ({ topic: `p-${i}`, c: WebPushClient.create(`https://127.0.0.1:9/push/carol-${i}`) }));
+      const carol = Array.from({ length: PER_PRINCIPAL }, (_, i) => ({
+        topic: `p-${i}`,
+        c: WebPushClient.create(`https://127.0.0.1:9/push/carol-${i}`),
+      }));
       for (const { topic, c } of carol) expect((await register(topic, c, 'carol')).status).toBe(201);
       const refused = await register('p-new', undefined, 'carol');
       expect(refused.status).toBe(403);
@@ -85,7 +106,9 @@ describe('limits', () => {
   });
 
   describe('ingest rate (token bucket, burst 2 × rate, counting events)', () => {
-    const batch = (n: number, prefix: string) => ({ events: Array.from({ length: n }, (_, i) => ({ topic: 'flood', changes: ['content'], id: `${prefix}-${i}` })) });
+    const batch = (n: number, prefix: string) => ({
+      events: Array.from({ length: n }, (_, i) => ({ topic: 'flood', changes: ['content'], id: `${prefix}-${i}` })),
+    });
     const post = (token: string, body: unknown) => h.request('POST', '/v1/events', { token, body });
 
     it('refuses a flood with 429 and the rate-limit headers while another tenant is served; a refused batch queues nothing', async () => {
@@ -142,7 +165,10 @@ describe('limits', () => {
       const first = await post(t.apiKey, batch(60, 'a'));
       const before = Number(first.headers.get('ratelimit-remaining'));
       expect(before).toBe(40);
-      for (let i = 0; i < 5; i++) expect((await post(t.apiKey, { events: [{ topic: 'x', changes: ['nonsense'] }, ...batch(50, 'b').events] })).status).toBe(400);
+      for (let i = 0; i < 5; i++)
+        expect(
+          (await post(t.apiKey, { events: [{ topic: 'x', changes: ['nonsense'] }, ...batch(50, 'b').events] })).status,
+        ).toBe(400);
       const next = await post(t.apiKey, batch(1, 'c'));
       expect(Number(next.headers.get('ratelimit-remaining'))).toBeGreaterThanOrEqual(before - 1);
     });

@@ -3,7 +3,13 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '@davpush/config';
-import { classifyWebPushAnswer, classifyWebPushError, MAX_BODY_BYTES, PushTimeoutError, SafeHttpClient } from '@davpush/gateways';
+import {
+  classifyWebPushAnswer,
+  classifyWebPushError,
+  MAX_BODY_BYTES,
+  PushTimeoutError,
+  SafeHttpClient,
+} from '@davpush/gateways';
 import { issueServerCert } from '../support/test-ca';
 
 /**
@@ -15,7 +21,12 @@ const clients: SafeHttpClient[] = [];
 const servers: net.Server[] = [];
 
 function client(allowPrivate: boolean): SafeHttpClient {
-  const c = new SafeHttpClient(loadConfig({ DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: allowPrivate ? '1' : '0', DAVPUSH_PUSH_TIMEOUT_MS: String(TIMEOUT_MS) }));
+  const c = new SafeHttpClient(
+    loadConfig({
+      DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: allowPrivate ? '1' : '0',
+      DAVPUSH_PUSH_TIMEOUT_MS: String(TIMEOUT_MS),
+    }),
+  );
   clients.push(c);
   return c;
 }
@@ -48,7 +59,8 @@ function pushService(handler: (req: http.IncomingMessage, res: http.ServerRespon
   return listen(server, local);
 }
 
-const post = (c: SafeHttpClient, url: string) => c.post(new URL(url), { 'content-type': 'application/octet-stream', ttl: 60 }, Buffer.from('x'));
+const post = (c: SafeHttpClient, url: string) =>
+  c.post(new URL(url), { 'content-type': 'application/octet-stream', ttl: 60 }, Buffer.from('x'));
 
 afterEach(() => {
   for (const s of servers.splice(0)) {
@@ -59,14 +71,21 @@ afterEach(() => {
 afterAll(() => clients.forEach((c) => c.onApplicationShutdown()));
 
 describe('SafeHttpClient refuses private destinations at send time', () => {
-  it.each(['https://127.0.0.1:9/p', 'https://[::1]:9/p', 'https://[::ffff:7f00:1]:9/p', 'https://169.254.169.254/latest/meta-data', 'https://[fd00:ec2::254]/p', 'https://10.0.0.1/p'])(
-    'literal %s',
-    async (url) => {
-      const err = await post(client(false), url).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'EDAVPUSH_FORBIDDEN_ADDRESS' });
-      expect(classifyWebPushError(err)).toEqual({ kind: 'rejected', reason: 'push resource resolves to an address this process refuses' });
-    },
-  );
+  it.each([
+    'https://127.0.0.1:9/p',
+    'https://[::1]:9/p',
+    'https://[::ffff:7f00:1]:9/p',
+    'https://169.254.169.254/latest/meta-data',
+    'https://[fd00:ec2::254]/p',
+    'https://10.0.0.1/p',
+  ])('literal %s', async (url) => {
+    const err = await post(client(false), url).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'EDAVPUSH_FORBIDDEN_ADDRESS' });
+    expect(classifyWebPushError(err)).toEqual({
+      kind: 'rejected',
+      reason: 'push resource resolves to an address this process refuses',
+    });
+  });
 
   it('a name resolving to loopback (localhost): refused by the lookup, no connection made', async () => {
     const svc = await pushService((_req, res) => res.writeHead(201).end());
@@ -78,20 +97,30 @@ describe('SafeHttpClient refuses private destinations at send time', () => {
   });
 
   it('plain http is refused unless private endpoints are allowed', async () => {
-    await expect(post(client(false), 'http://push.example/p')).rejects.toMatchObject({ code: 'EDAVPUSH_FORBIDDEN_ADDRESS' });
+    await expect(post(client(false), 'http://push.example/p')).rejects.toMatchObject({
+      code: 'EDAVPUSH_FORBIDDEN_ADDRESS',
+    });
   });
 });
 
 describe('SafeHttpClient never follows a redirect', () => {
-  it.each([301, 302, 303, 307, 308])('%i: answered as it is, the Location is never fetched, delivery fails', async (status) => {
-    const target = await pushService((_req, res) => res.writeHead(201).end());
-    const svc = await pushService((_req, res) => res.writeHead(status, { location: `https://127.0.0.1:${target.port}/steal` }).end());
-    const answer = await post(client(true), `https://127.0.0.1:${svc.port}/push/a`);
-    expect(answer.status).toBe(status);
-    expect(target.requests).toEqual([]);
-    expect(target.connections).toBe(0);
-    expect(classifyWebPushAnswer(answer)).toEqual({ kind: 'rejected', reason: `http ${status} redirect not followed` });
-  });
+  it.each([301, 302, 303, 307, 308])(
+    '%i: answered as it is, the Location is never fetched, delivery fails',
+    async (status) => {
+      const target = await pushService((_req, res) => res.writeHead(201).end());
+      const svc = await pushService((_req, res) =>
+        res.writeHead(status, { location: `https://127.0.0.1:${target.port}/steal` }).end(),
+      );
+      const answer = await post(client(true), `https://127.0.0.1:${svc.port}/push/a`);
+      expect(answer.status).toBe(status);
+      expect(target.requests).toEqual([]);
+      expect(target.connections).toBe(0);
+      expect(classifyWebPushAnswer(answer)).toEqual({
+        kind: 'rejected',
+        reason: `http ${status} redirect not followed`,
+      });
+    },
+  );
 });
 
 describe('SafeHttpClient bounds what it reads and how long it waits', () => {
@@ -120,7 +149,10 @@ describe('SafeHttpClient bounds what it reads and how long it waits', () => {
 
   it('times out a server that accepts TCP and never speaks TLS (connect/handshake)', async () => {
     const local: Local = { port: 0, requests: [], connections: 0 };
-    const silent = await listen(net.createServer(() => undefined), local);
+    const silent = await listen(
+      net.createServer(() => undefined),
+      local,
+    );
     const started = Date.now();
     const err = await post(client(true), `https://127.0.0.1:${silent.port}/push/a`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PushTimeoutError);

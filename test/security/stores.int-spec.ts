@@ -14,7 +14,13 @@ ecdh.generateKeys();
 const now = Date.now();
 const day = 86400_000;
 const reg = (resource: string, expiresAt = now + day): ValidRegistration => ({
-  subscription: { type: 'web-push', pushResource: resource, publicKey: ecdh.getPublicKey('base64url'), authSecret: randomBytes(16).toString('base64url'), contentEncoding: 'aes128gcm' },
+  subscription: {
+    type: 'web-push',
+    pushResource: resource,
+    publicKey: ecdh.getPublicKey('base64url'),
+    authSecret: randomBytes(16).toString('base64url'),
+    contentEncoding: 'aes128gcm',
+  },
   trigger: { contentUpdate: { depth: '1' } },
   expiresAt,
 });
@@ -47,26 +53,53 @@ describe('storage on real Redis (docs/security.md)', () => {
     it('refuses the new registration past the topic limit, counts only live ones, always allows updates', async () => {
       const a = await registrations.upsert('t1', 'cal', reg('https://p.example/a'), undefined, now, limits);
       await registrations.upsert('t1', 'cal', reg('https://p.example/b', now + 1000), undefined, now, limits);
-      expect(await registrations.upsert('t1', 'cal', reg('https://p.example/c'), undefined, now, limits)).toEqual({ status: 'limit-topic', id: '' });
-      expect((await registrations.upsert('t1', 'cal', reg('https://p.example/a', now + 2 * day), undefined, now, limits)).status).toBe('updated');
-      expect((await registrations.upsert('t2', 'cal', reg('https://p.example/c'), undefined, now, limits)).status).toBe('created');
+      expect(await registrations.upsert('t1', 'cal', reg('https://p.example/c'), undefined, now, limits)).toEqual({
+        status: 'limit-topic',
+        id: '',
+      });
+      expect(
+        (await registrations.upsert('t1', 'cal', reg('https://p.example/a', now + 2 * day), undefined, now, limits))
+          .status,
+      ).toBe('updated');
+      expect((await registrations.upsert('t2', 'cal', reg('https://p.example/c'), undefined, now, limits)).status).toBe(
+        'created',
+      );
       // Once b has expired, its slot is free again (before any sweep).
-      expect((await registrations.upsert('t1', 'cal', reg('https://p.example/c'), undefined, now + 2000, limits)).status).toBe('created');
+      expect(
+        (await registrations.upsert('t1', 'cal', reg('https://p.example/c'), undefined, now + 2000, limits)).status,
+      ).toBe('created');
       expect(await registrations.get(a.id, 't1', now)).toBeDefined();
-      expect((await Promise.all((await redis.client.keys('{*}:r')).map((k) => redis.client.hlen(k)))).reduce((sum, n) => sum + n, 0)).toBe(4);
+      expect(
+        (await Promise.all((await redis.client.keys('{*}:r')).map((k) => redis.client.hlen(k)))).reduce(
+          (sum, n) => sum + n,
+          0,
+        ),
+      ).toBe(4);
     });
 
     it('refuses past the principal limit across topics of one tenant, not across tenants or principals', async () => {
       await registrations.upsert('t1', 'a', reg('https://p.example/1'), 'alice', now, limits);
       await registrations.upsert('t1', 'b', reg('https://p.example/2'), 'alice', now, limits);
-      expect((await registrations.upsert('t1', 'c', reg('https://p.example/3'), 'alice', now, limits)).status).toBe('limit-principal');
-      expect((await registrations.upsert('t1', 'c', reg('https://p.example/3'), 'bob', now, limits)).status).toBe('created');
-      expect((await registrations.upsert('t2', 'c', reg('https://p.example/3'), 'alice', now, limits)).status).toBe('created');
-      expect((await registrations.upsert('t1', 'a', reg('https://p.example/1', now + 2 * day), 'alice', now, limits)).status).toBe('updated');
+      expect((await registrations.upsert('t1', 'c', reg('https://p.example/3'), 'alice', now, limits)).status).toBe(
+        'limit-principal',
+      );
+      expect((await registrations.upsert('t1', 'c', reg('https://p.example/3'), 'bob', now, limits)).status).toBe(
+        'created',
+      );
+      expect((await registrations.upsert('t2', 'c', reg('https://p.example/3'), 'alice', now, limits)).status).toBe(
+        'created',
+      );
+      expect(
+        (await registrations.upsert('t1', 'a', reg('https://p.example/1', now + 2 * day), 'alice', now, limits)).status,
+      ).toBe('updated');
     });
 
     it('never lets a race pass the limit', async () => {
-      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => registrations.upsert('t1', 'raced', reg(`https://p.example/${i}`), undefined, now, limits)));
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          registrations.upsert('t1', 'raced', reg(`https://p.example/${i}`), undefined, now, limits),
+        ),
+      );
       expect(results.filter((r) => r.status === 'created')).toHaveLength(2);
     });
   });
@@ -76,10 +109,16 @@ describe('storage on real Redis (docs/security.md)', () => {
       const { id } = await registrations.upsert('t1', 'cal', reg('https://p.example/a'), 'alice', now);
       expect(await registrations.remove(id, { tenantId: 't1', strictPrincipal: true }, now)).toBe('forbidden');
       expect(await registrations.remove(id, { principal: 'bob' }, now)).toBe('forbidden');
-      expect(await registrations.remove(id, { tenantId: 't2', principal: 'alice', strictPrincipal: true }, now)).toBe('not-found');
-      expect(await registrations.remove(id, { tenantId: 't1', principal: 'alice', strictPrincipal: true }, now)).toBe('removed');
+      expect(await registrations.remove(id, { tenantId: 't2', principal: 'alice', strictPrincipal: true }, now)).toBe(
+        'not-found',
+      );
+      expect(await registrations.remove(id, { tenantId: 't1', principal: 'alice', strictPrincipal: true }, now)).toBe(
+        'removed',
+      );
       const unbound = await registrations.upsert('t1', 'cal', reg('https://p.example/b'), undefined, now);
-      expect(await registrations.remove(unbound.id, { tenantId: 't1', principal: 'anyone', strictPrincipal: true }, now)).toBe('removed');
+      expect(
+        await registrations.remove(unbound.id, { tenantId: 't1', principal: 'anyone', strictPrincipal: true }, now),
+      ).toBe('removed');
     });
 
     it('leaves no index entry behind: removal, sweep, replacement of an expired one', async () => {
@@ -95,7 +134,14 @@ describe('storage on real Redis (docs/security.md)', () => {
     });
 
     it('removes every registration of one tenant, and only those', async () => {
-      for (let i = 0; i < 7; i++) await registrations.upsert('t1', `topic-${i % 3}`, reg(`https://p.example/${i}`), i % 2 ? 'alice' : undefined, now);
+      for (let i = 0; i < 7; i++)
+        await registrations.upsert(
+          't1',
+          `topic-${i % 3}`,
+          reg(`https://p.example/${i}`),
+          i % 2 ? 'alice' : undefined,
+          now,
+        );
       const other = await registrations.upsert('t2', 'topic-0', reg('https://p.example/0'), undefined, now);
       expect(await registrations.removeAllOfTenant('t1', now, 2)).toBe(7);
       expect(await registrations.get(other.id, 't2', now)).toBeDefined();
@@ -127,7 +173,8 @@ describe('storage on real Redis (docs/security.md)', () => {
     });
 
     it('refuses keys that are not ours before touching Redis', async () => {
-      for (const k of ['', 'dpk_', `dpk_${'a'.repeat(200)}`, 'Bearer dpk_x', 'x'.repeat(43)]) expect(await tenants.authenticate(k)).toBeUndefined();
+      for (const k of ['', 'dpk_', `dpk_${'a'.repeat(200)}`, 'Bearer dpk_x', 'x'.repeat(43)])
+        expect(await tenants.authenticate(k)).toBeUndefined();
     });
   });
 

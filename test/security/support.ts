@@ -35,7 +35,8 @@ export async function snapshot(redis: Redis, patterns: readonly string[]): Promi
     const type = types[i]!;
     if (type === 'none') return; // gone between SCAN and TYPE
     let value = values[i];
-    if (type === 'hash') value = Object.entries(value as Record<string, string>).toSorted(([a], [b]) => (a < b ? -1 : 1));
+    if (type === 'hash')
+      value = Object.entries(value as Record<string, string>).toSorted(([a], [b]) => (a < b ? -1 : 1));
     if (type === 'set') value = (value as string[]).toSorted();
     out.set(key, `${type}:${JSON.stringify(value)}`);
   });
@@ -49,9 +50,15 @@ export async function snapshot(redis: Redis, patterns: readonly string[]): Promi
  */
 export const REGISTRATION_PATTERNS = ['{*}:r', '{*}:x', '{*}:m'];
 export const topicTagOfRegistration = (id: string): string => id.slice(0, 20);
-export const registrationKeysOf = (id: string): string[] => ['r', 'x', 'm'].map((s) => `{${topicTagOfRegistration(id)}}:${s}`);
+export const registrationKeysOf = (id: string): string[] =>
+  ['r', 'x', 'm'].map((s) => `{${topicTagOfRegistration(id)}}:${s}`);
 /** Keys that name a tenant: its record, its buckets and indexes, its events' and idempotency records. */
-export const tenantPatterns = (tenantId: string): string[] => [`{davpush}:*${tenantId}*`, `{*.${tenantId}.*}`, `{rate.${tenantId}}`, `davpush:*:${tenantId}:*`];
+export const tenantPatterns = (tenantId: string): string[] => [
+  `{davpush}:*${tenantId}*`,
+  `{*.${tenantId}.*}`,
+  `{rate.${tenantId}}`,
+  `davpush:*:${tenantId}:*`,
+];
 
 /** Keys added, removed or changed between two snapshots. */
 export function diff(before: Snapshot, after: Snapshot): { added: string[]; removed: string[]; changed: string[] } {

@@ -27,7 +27,14 @@ describe('tenant keys: rotate, revoke, delete', () => {
     const c = push.subscribe();
     return h.request('POST', `/v1/topics/${topic}/registrations`, {
       token: key,
-      body: { subscription: { type: 'web-push', pushResource: c.pushResource, publicKey: c.publicKey, authSecret: c.authSecret } },
+      body: {
+        subscription: {
+          type: 'web-push',
+          pushResource: c.pushResource,
+          publicKey: c.publicKey,
+          authSecret: c.authSecret,
+        },
+      },
     });
   };
   /** Every string and hash value in Redis, to prove a key is never stored in plaintext. */
@@ -72,8 +79,14 @@ describe('tenant keys: rotate, revoke, delete', () => {
     expect(Date.parse(revoked.revokedAt)).toBeGreaterThan(Date.now() - 60_000);
 
     expect(await works(t.apiKey)).toBe(false);
-    for (const [method, path] of [['POST', '/v1/events'], ['GET', `/v1/registrations/${idOf(r1.headers.get('location'))}`], ['POST', '/v1/topics/cal/registrations']] as const) {
-      expect((await h.request(method, path, { token: t.apiKey, body: method === 'POST' ? {} : undefined })).status).toBe(401);
+    for (const [method, path] of [
+      ['POST', '/v1/events'],
+      ['GET', `/v1/registrations/${idOf(r1.headers.get('location'))}`],
+      ['POST', '/v1/topics/cal/registrations'],
+    ] as const) {
+      expect(
+        (await h.request(method, path, { token: t.apiKey, body: method === 'POST' ? {} : undefined })).status,
+      ).toBe(401);
     }
     // Still stored: a field of its topic's hash, named by the id's identity part (libs/storage/src/registration-id.ts).
     const kept = idOf(r1.headers.get('location'));
@@ -92,7 +105,10 @@ describe('tenant keys: rotate, revoke, delete', () => {
     const other = await h.createTenant('kept');
     const mine = await Promise.all([register(t.apiKey), register(t.apiKey), register(t.apiKey, 'x')]);
     const theirs = await register(other.apiKey);
-    const before = await snapshot(redis, [...tenantPatterns(other.id), ...registrationKeysOf(idOf(theirs.headers.get('location')))]);
+    const before = await snapshot(redis, [
+      ...tenantPatterns(other.id),
+      ...registrationKeysOf(idOf(theirs.headers.get('location'))),
+    ]);
 
     const res = await admin('DELETE', `/v1/tenants/${t.id}`);
     expect(res.status).toBe(200);
@@ -102,10 +118,14 @@ describe('tenant keys: rotate, revoke, delete', () => {
     const left = [...(await snapshot(redis, tenantPatterns(t.id))).keys()];
     // Only what expires by itself within 24 h is left: events and idempotency records (the rate bucket goes with the tenant).
     expect(left.filter((k) => !/^davpush:(event|idem):/.test(k))).toEqual([]);
-    expect(((await (await admin('GET', '/v1/tenants')).json()) as { id: string }[]).map((x) => x.id)).not.toContain(t.id);
+    expect(((await (await admin('GET', '/v1/tenants')).json()) as { id: string }[]).map((x) => x.id)).not.toContain(
+      t.id,
+    );
     expect((await admin('GET', `/v1/tenants/${t.id}`)).status).toBe(404);
     expect((await admin('DELETE', `/v1/tenants/${t.id}`)).status).toBe(404);
-    expect(await snapshot(redis, [...tenantPatterns(other.id), ...registrationKeysOf(idOf(theirs.headers.get('location')))])).toEqual(before);
+    expect(
+      await snapshot(redis, [...tenantPatterns(other.id), ...registrationKeysOf(idOf(theirs.headers.get('location')))]),
+    ).toEqual(before);
     expect(await works(other.apiKey)).toBe(true);
   });
 
@@ -114,14 +134,19 @@ describe('tenant keys: rotate, revoke, delete', () => {
     ['POST', 'revoke'],
     ['DELETE', ''],
     ['GET', ''],
-  ])('%s /v1/tenants/{id}/%s answers 404 for unknown and malformed ids, 401 without the admin token', async (method, action) => {
-    for (const id of ['0123456789abcdef01234567', '..%2F..%2Fadmin', 'x'.repeat(5000), '%00']) {
-      expect((await admin(method, `/v1/tenants/${id}${action ? `/${action}` : ''}`)).status).toBe(404);
-    }
-    const t = await h.createTenant('guarded');
-    for (const token of [undefined, t.apiKey, `${ADMIN_TOKEN}x`, ADMIN_TOKEN.slice(0, -1)]) {
-      expect((await h.request(method, `/v1/tenants/${t.id}${action ? `/${action}` : ''}`, { token })).status).toBe(401);
-    }
-    expect(await works(t.apiKey)).toBe(true);
-  });
+  ])(
+    '%s /v1/tenants/{id}/%s answers 404 for unknown and malformed ids, 401 without the admin token',
+    async (method, action) => {
+      for (const id of ['0123456789abcdef01234567', '..%2F..%2Fadmin', 'x'.repeat(5000), '%00']) {
+        expect((await admin(method, `/v1/tenants/${id}${action ? `/${action}` : ''}`)).status).toBe(404);
+      }
+      const t = await h.createTenant('guarded');
+      for (const token of [undefined, t.apiKey, `${ADMIN_TOKEN}x`, ADMIN_TOKEN.slice(0, -1)]) {
+        expect((await h.request(method, `/v1/tenants/${t.id}${action ? `/${action}` : ''}`, { token })).status).toBe(
+          401,
+        );
+      }
+      expect(await works(t.apiKey)).toBe(true);
+    },
+  );
 });

@@ -29,7 +29,8 @@ export type PushStep =
   | { hang: true }
   | { delayMs: number; status: number; headers?: Record<string, string>; body?: string };
 
-export type WaitForCondition = number | ((record: PushRecord) => boolean) | { id?: string; count?: number; match?: (record: PushRecord) => boolean };
+export type WaitForCondition =
+  number | ((record: PushRecord) => boolean) | { id?: string; count?: number; match?: (record: PushRecord) => boolean };
 
 interface Answer {
   status: number;
@@ -116,7 +117,12 @@ export class FakePushService {
    * least one match), or `{ id, count, match }`. Rejects after `timeoutMs` saying what arrived.
    */
   waitFor(condition: WaitForCondition, timeoutMs = 10_000): Promise<PushRecord[]> {
-    const c = typeof condition === 'number' ? { count: condition } : typeof condition === 'function' ? { match: condition } : condition;
+    const c =
+      typeof condition === 'number'
+        ? { count: condition }
+        : typeof condition === 'function'
+          ? { match: condition }
+          : condition;
     const count = c.count ?? 1;
     const check = () => {
       const hits = this.records.filter((r) => (c.id === undefined || r.id === c.id) && (!c.match || c.match(r)));
@@ -135,7 +141,9 @@ export class FakePushService {
         cleanup();
         const what = `${count} request(s)${c.id ? ` to ${c.id}` : ''}${c.match ? ' matching the predicate' : ''}`;
         const got = this.records.map((r) => `${r.method} ${r.path} → ${r.status}`).join('; ') || 'none';
-        reject(new Error(`FakePushService.waitFor: timed out after ${timeoutMs} ms waiting for ${what}; received: ${got}`));
+        reject(
+          new Error(`FakePushService.waitFor: timed out after ${timeoutMs} ms waiting for ${what}; received: ${got}`),
+        );
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
@@ -207,7 +215,9 @@ export class FakePushService {
     if (!m || req.method !== 'POST') {
       req.resume();
       const status = m ? 405 : 404;
-      res.writeHead(status, { 'content-type': 'text/plain', ...(m ? { allow: 'POST' } : {}) }).end(m ? 'use POST\n' : 'not found\n');
+      res
+        .writeHead(status, { 'content-type': 'text/plain', ...(m ? { allow: 'POST' } : {}) })
+        .end(m ? 'use POST\n' : 'not found\n');
       return;
     }
     const chunks: Buffer[] = [];
@@ -218,10 +228,19 @@ export class FakePushService {
     });
     req.on('end', () => {
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+      for (const [k, v] of Object.entries(req.headers))
+        if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
       const id = m[1]!;
       const answer = this.decide(id, headers, size);
-      const record: PushRecord = { id, method: 'POST', path, headers, body: Buffer.concat(chunks), receivedAt: Date.now(), status: answer.hang ? 0 : answer.status };
+      const record: PushRecord = {
+        id,
+        method: 'POST',
+        path,
+        headers,
+        body: Buffer.concat(chunks),
+        receivedAt: Date.now(),
+        status: answer.hang ? 0 : answer.status,
+      };
       this.records.push(record);
       this.events.emit('record', record);
       if (answer.hang) return;
@@ -245,15 +264,23 @@ export class FakePushService {
     const step = this.scripts.get(id)?.shift() ?? this.scripts.get('*')?.shift() ?? outage;
     if (step) {
       if ('hang' in step) return { status: 0, headers: {}, body: '', delayMs: 0, hang: true };
-      return { status: step.status, headers: step.headers ?? {}, body: step.body ?? '', delayMs: 'delayMs' in step && typeof step.delayMs === 'number' ? step.delayMs : 0, hang: false };
+      return {
+        status: step.status,
+        headers: step.headers ?? {},
+        body: step.body ?? '',
+        delayMs: 'delayMs' in step && typeof step.delayMs === 'number' ? step.delayMs : 0,
+        hang: false,
+      };
     }
-    return validate(headers, size) ?? {
-      status: 201,
-      headers: { location: `${this.origin}/message/${crypto.randomUUID()}`, ttl: headers.ttl! },
-      body: '',
-      delayMs: 0,
-      hang: false,
-    };
+    return (
+      validate(headers, size) ?? {
+        status: 201,
+        headers: { location: `${this.origin}/message/${crypto.randomUUID()}`, ttl: headers.ttl! },
+        body: '',
+        delayMs: 0,
+        hang: false,
+      }
+    );
   }
 }
 
@@ -268,7 +295,8 @@ function validate(headers: Record<string, string>, size: number): Answer | undef
   }
   if (size > MAX_BODY) return plain(413, `payload of ${size} bytes exceeds ${MAX_BODY}`);
   const urgency = headers.urgency;
-  if (urgency !== undefined && !URGENCIES.has(urgency)) return plain(400, `Urgency must be very-low, low, normal or high, got ${JSON.stringify(urgency)}`);
+  if (urgency !== undefined && !URGENCIES.has(urgency))
+    return plain(400, `Urgency must be very-low, low, normal or high, got ${JSON.stringify(urgency)}`);
   const topic = headers.topic;
   if (topic !== undefined && (topic.length > 32 || !/^[A-Za-z0-9_-]+$/.test(topic))) {
     return plain(400, `Topic must be at most 32 base64url characters, got ${JSON.stringify(topic)}`);

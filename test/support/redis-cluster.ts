@@ -73,7 +73,14 @@ export class RedisCluster {
       await Promise.all(ports.map((p) => cluster.spawnNode(p)));
       await run(
         'redis-cli',
-        ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
+        [
+          '--cluster',
+          'create',
+          ...ports.map((p) => `127.0.0.1:${p}`),
+          '--cluster-replicas',
+          String(replicas),
+          '--cluster-yes',
+        ],
         { timeout: START_TIMEOUT_MS },
       );
       await cluster.waitUntilOk();
@@ -111,16 +118,28 @@ export class RedisCluster {
   /** The master serving `key`'s slot and that master's replicas, from `CLUSTER NODES`. */
   async ownersOf(key: string): Promise<{ master: ClusterNode; replicas: ClusterNode[] }> {
     const slot = Number((await this.cli(this.nodes[0]!, 'CLUSTER', 'KEYSLOT', key)).trim());
-    const lines = (await this.cli(this.nodes[0]!, 'CLUSTER', 'NODES')).trim().split('\n').map((l) => l.split(' '));
-    const toNode = (addr: string): ClusterNode => ({ host: addr.split(':')[0]!, port: Number(addr.split(':')[1]!.split('@')[0]) });
-    const master = lines.find((f) => f[2]!.includes('master') && f.slice(8).some((r) => {
-      const [lo, hi] = r.split('-').map(Number);
-      return slot >= lo! && slot <= (hi ?? lo!);
-    }));
+    const lines = (await this.cli(this.nodes[0]!, 'CLUSTER', 'NODES'))
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
+    const toNode = (addr: string): ClusterNode => ({
+      host: addr.split(':')[0]!,
+      port: Number(addr.split(':')[1]!.split('@')[0]),
+    });
+    const master = lines.find(
+      (f) =>
+        f[2]!.includes('master') &&
+        f.slice(8).some((r) => {
+          const [lo, hi] = r.split('-').map(Number);
+          return slot >= lo! && slot <= (hi ?? lo!);
+        }),
+    );
     if (!master) throw new Error(`no master serves slot ${slot}`);
     // Each replica's own view (ROLE): right after `--cluster create` gossip may not have told node 0 yet.
     const port = toNode(master[1]!).port;
-    const roles = await Promise.all(this.nodes.map(async (n) => ({ n, role: (await this.cli(n, 'ROLE')).split('\n') })));
+    const roles = await Promise.all(
+      this.nodes.map(async (n) => ({ n, role: (await this.cli(n, 'ROLE')).split('\n') })),
+    );
     const replicas = roles.filter(({ role }) => role[0] === 'slave' && Number(role[2]) === port).map(({ n }) => n);
     return { master: toNode(master[1]!), replicas };
   }
@@ -134,7 +153,10 @@ export class RedisCluster {
       const links = await Promise.all(this.nodes.map((n) => this.cli(n, 'INFO', 'replication').catch(() => '')));
       const synced = links.every((r) => /role:master/.test(r) || /master_link_status:up/.test(r));
       if (synced && states.every((s) => /cluster_state:ok/.test(s))) return;
-      if (Date.now() > until) throw new Error(`cluster not ok within ${timeoutMs} ms: ${states.map((s) => /cluster_state:\w+/.exec(s)?.[0] ?? 'no answer').join(', ')}`);
+      if (Date.now() > until)
+        throw new Error(
+          `cluster not ok within ${timeoutMs} ms: ${states.map((s) => /cluster_state:\w+/.exec(s)?.[0] ?? 'no answer').join(', ')}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -149,19 +171,31 @@ export class RedisCluster {
 
   private async spawnNode(port: number): Promise<void> {
     const args = [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--cluster-enabled', 'yes',
-      '--cluster-config-file', path.join(this.dir, `nodes-${port}.conf`),
-      '--cluster-node-timeout', '2000',
-      '--appendonly', 'yes',
-      '--appendfilename', `appendonly-${port}.aof`,
-      '--appenddirname', `aof-${port}`,
-      '--dir', this.dir,
-      '--save', '',
-      '--daemonize', 'no',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      path.join(this.dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      '2000',
+      '--appendonly',
+      'yes',
+      '--appendfilename',
+      `appendonly-${port}.aof`,
+      '--appenddirname',
+      `aof-${port}`,
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--daemonize',
+      'no',
       // BullMQ requires that Redis never evicts its keys.
-      '--maxmemory-policy', 'noeviction',
+      '--maxmemory-policy',
+      'noeviction',
     ];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -181,7 +215,13 @@ export class RedisCluster {
     const until = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < until) {
       if (!isRunning(child)) throw new Error(`redis-server :${port} exited at start: ${output.trim()}`);
-      if (await this.cli({ host: '127.0.0.1', port }, 'PING').then((s) => s.includes('PONG'), () => false)) return;
+      if (
+        await this.cli({ host: '127.0.0.1', port }, 'PING').then(
+          (s) => s.includes('PONG'),
+          () => false,
+        )
+      )
+        return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`redis-server :${port} did not answer PING: ${output.trim()}`);
@@ -226,7 +266,13 @@ async function freeClusterPort(taken: number[]): Promise<number> {
   for (;;) {
     const port = await listenOnce(0);
     if (port > 55_000 || taken.includes(port)) continue;
-    if (await listenOnce(port + 10_000).then(() => true, () => false)) return port;
+    if (
+      await listenOnce(port + 10_000).then(
+        () => true,
+        () => false,
+      )
+    )
+      return port;
   }
 }
 

@@ -92,15 +92,23 @@ export class RedisServer {
   private async spawn(): Promise<void> {
     this.output = '';
     const args = [
-      '--port', '0',
-      '--unixsocket', this.socketPath,
-      '--unixsocketperm', '700',
-      '--save', '',
-      '--appendonly', this.appendonly ? 'yes' : 'no',
-      '--dir', this.dir,
-      '--daemonize', 'no',
+      '--port',
+      '0',
+      '--unixsocket',
+      this.socketPath,
+      '--unixsocketperm',
+      '700',
+      '--save',
+      '',
+      '--appendonly',
+      this.appendonly ? 'yes' : 'no',
+      '--dir',
+      this.dir,
+      '--daemonize',
+      'no',
       // BullMQ requires that Redis never evicts its keys.
-      '--maxmemory-policy', 'noeviction',
+      '--maxmemory-policy',
+      'noeviction',
     ];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (c: Buffer) => {
@@ -113,7 +121,9 @@ export class RedisServer {
       child.once('error', (err: NodeJS.ErrnoException) => {
         reject(
           err.code === 'ENOENT'
-            ? new Error('redis-server was not found on PATH. Install it: `apt-get install redis-server` (macOS: `brew install redis`).')
+            ? new Error(
+                'redis-server was not found on PATH. Install it: `apt-get install redis-server` (macOS: `brew install redis`).',
+              )
             : err,
         );
       });
@@ -133,7 +143,9 @@ export class RedisServer {
       await new Promise((r) => setTimeout(r, 25));
     }
     await this.kill();
-    throw new Error(`redis-server did not answer PING on ${this.socketPath} within ${START_TIMEOUT_MS} ms: ${this.output.trim()}`);
+    throw new Error(
+      `redis-server did not answer PING on ${this.socketPath} within ${START_TIMEOUT_MS} ms: ${this.output.trim()}`,
+    );
   }
 
   private async terminate(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {

@@ -18,13 +18,21 @@ function send(client: WebPushClient, payload: string | Buffer, options: webpush.
 }
 
 /** A raw POST, for requests `web-push` would never produce. */
-function rawPost(url: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; body: string }> {
+function rawPost(
+  url: string,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = https.request(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -48,7 +56,11 @@ describe('test CA', () => {
     const root = new crypto.X509Certificate(ca.caCert);
     expect(root.ca).toBe(true);
     expect(leaf.verify(root.publicKey)).toBe(true);
-    expect(leaf.subjectAltName?.split(', ').toSorted()).toEqual(['DNS:localhost', 'IP Address:0:0:0:0:0:0:0:1', 'IP Address:127.0.0.1']);
+    expect(leaf.subjectAltName?.split(', ').toSorted()).toEqual([
+      'DNS:localhost',
+      'IP Address:0:0:0:0:0:0:0:1',
+      'IP Address:127.0.0.1',
+    ]);
     expect(leaf.checkHost('localhost')).toBe('localhost');
     expect(issueServerCert(['::1', 'localhost', '127.0.0.1']).cert).toBe(leaf.toString());
     expect(tls.createSecureContext(issueServerCert(['push.example.test']))).toBeDefined();
@@ -78,11 +90,19 @@ describe('WebPushClient + FakePushService against the real web-push package', ()
 
     const [record] = await sut.waitFor({ id: sut.idOf(client) }, 1000);
     expect(record).toMatchObject({ method: 'POST', status: 201, path: new URL(client.pushResource).pathname });
-    expect(record!.headers).toMatchObject({ ttl: '60', urgency: 'high', topic: 'abc', 'content-encoding': 'aes128gcm' });
+    expect(record!.headers).toMatchObject({
+      ttl: '60',
+      urgency: 'high',
+      topic: 'abc',
+      'content-encoding': 'aes128gcm',
+    });
     expect(client.decrypt(record!.body)).toBe('hello');
     expect(sut.decryptRecord(record!)).toBe('hello');
 
-    const { claims, header } = verifyVapid(record!.headers.authorization, { expectedPublicKey: vapid.publicKey, expectedAudience: sut.origin });
+    const { claims, header } = verifyVapid(record!.headers.authorization, {
+      expectedPublicKey: vapid.publicKey,
+      expectedAudience: sut.origin,
+    });
     expect(claims.aud).toBe(sut.origin);
     expect(claims.sub).toBe('mailto:a@b.c');
     expect(header).toMatchObject({ alg: 'ES256' });
@@ -102,13 +122,27 @@ describe('WebPushClient + FakePushService against the real web-push package', ()
 
     const auth = record!.headers.authorization;
     const other = webpush.generateVAPIDKeys().publicKey;
-    expect(() => verifyVapid(auth, { expectedPublicKey: other, expectedAudience: sut.origin })).toThrow(/does not match the expected public key/);
-    expect(() => verifyVapid(auth, { expectedPublicKey: vapid.publicKey, expectedAudience: 'https://elsewhere.test' })).toThrow(/aud/);
+    expect(() => verifyVapid(auth, { expectedPublicKey: other, expectedAudience: sut.origin })).toThrow(
+      /does not match the expected public key/,
+    );
+    expect(() =>
+      verifyVapid(auth, { expectedPublicKey: vapid.publicKey, expectedAudience: 'https://elsewhere.test' }),
+    ).toThrow(/aud/);
     const later = Math.floor(Date.now() / 1000) + 25 * 3600;
-    expect(() => verifyVapid(auth, { expectedPublicKey: vapid.publicKey, expectedAudience: sut.origin, now: later })).toThrow(/exp .* not in the future/);
-    expect(() => verifyVapid(undefined, { expectedPublicKey: vapid.publicKey, expectedAudience: sut.origin })).toThrow(/no Authorization/);
-    const forged = auth!.replace(/t=([^.]+)\.([^.]+)\./, (_m, h: string) => `t=${h}.${Buffer.from(JSON.stringify({ aud: sut.origin, exp: later, sub: 'mailto:x@y.z' })).toString('base64url')}.`);
-    expect(() => verifyVapid(forged, { expectedPublicKey: vapid.publicKey, expectedAudience: sut.origin })).toThrow(/signature does not verify/);
+    expect(() =>
+      verifyVapid(auth, { expectedPublicKey: vapid.publicKey, expectedAudience: sut.origin, now: later }),
+    ).toThrow(/exp .* not in the future/);
+    expect(() => verifyVapid(undefined, { expectedPublicKey: vapid.publicKey, expectedAudience: sut.origin })).toThrow(
+      /no Authorization/,
+    );
+    const forged = auth!.replace(
+      /t=([^.]+)\.([^.]+)\./,
+      (_m, h: string) =>
+        `t=${h}.${Buffer.from(JSON.stringify({ aud: sut.origin, exp: later, sub: 'mailto:x@y.z' })).toString('base64url')}.`,
+    );
+    expect(() => verifyVapid(forged, { expectedPublicKey: vapid.publicKey, expectedAudience: sut.origin })).toThrow(
+      /signature does not verify/,
+    );
   });
 
   it('answers a scripted 429 with Retry-After, then returns to 201', async () => {
@@ -158,7 +192,10 @@ describe('WebPushClient + FakePushService against the real web-push package', ()
       [{ ...ok, urgency: 'very-low', topic: 'a'.repeat(32) }, 201],
     ];
     for (const [headers, status] of cases) {
-      expect({ headers, status: (await rawPost(client.pushResource, headers, body)).status }).toEqual({ headers, status });
+      expect({ headers, status: (await rawPost(client.pushResource, headers, body)).status }).toEqual({
+        headers,
+        status,
+      });
     }
     expect((await rawPost(client.pushResource, {}, Buffer.alloc(0))).body).toMatch(/missing TTL/);
     expect(sut.received(sut.idOf(client)).map((r) => r.status)).toEqual([413, 400, 400, 400, 400, 400, 400, 201, 400]);
@@ -174,7 +211,9 @@ describe('WebPushClient + FakePushService against the real web-push package', ()
       (e: Error) => e.message,
     );
     expect((await own.waitFor(1, 2000))[0]!.status).toBe(0);
-    await expect(own.waitFor(2, 50)).rejects.toThrow(/timed out after 50 ms waiting for 2 request\(s\); received: POST \/push\/\S+ → 0/);
+    await expect(own.waitFor(2, 50)).rejects.toThrow(
+      /timed out after 50 ms waiting for 2 request\(s\); received: POST \/push\/\S+ → 0/,
+    );
     await own.stop();
     expect(await pending).not.toBe('answered');
   });

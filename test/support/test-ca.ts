@@ -48,7 +48,22 @@ export function ensureTestCa(): TestCa {
     );
     const key = path.join(tmp, 'ca.key');
     openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
-    openssl(['req', '-x509', '-new', '-config', cnf, '-key', key, '-sha256', '-days', DAYS, '-set_serial', serial(), '-out', path.join(tmp, 'ca.pem')]);
+    openssl([
+      'req',
+      '-x509',
+      '-new',
+      '-config',
+      cnf,
+      '-key',
+      key,
+      '-sha256',
+      '-days',
+      DAYS,
+      '-set_serial',
+      serial(),
+      '-out',
+      path.join(tmp, 'ca.pem'),
+    ]);
     fs.rmSync(cnf);
   });
   const caCertPath = path.join(CA_DIR, 'ca.pem');
@@ -67,7 +82,10 @@ export function issueServerCert(names: string[] = ['localhost', '127.0.0.1', '::
   const hash = crypto.createHash('sha256').update(sorted.join('\n')).digest('hex').slice(0, 16);
   const dir = path.join(ca.dir, `leaf-${hash}`);
   materialise(dir, LEAF_FILES, (tmp) => {
-    const san = [...sorted.filter((n) => !net.isIP(n)).map((n) => `DNS:${n}`), ...sorted.filter((n) => net.isIP(n)).map((n) => `IP:${n}`)].join(',');
+    const san = [
+      ...sorted.filter((n) => !net.isIP(n)).map((n) => `DNS:${n}`),
+      ...sorted.filter((n) => net.isIP(n)).map((n) => `IP:${n}`),
+    ].join(',');
     const cnf = path.join(tmp, 'leaf.cnf');
     fs.writeFileSync(
       cnf,
@@ -92,16 +110,33 @@ export function issueServerCert(names: string[] = ['localhost', '127.0.0.1', '::
     openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
     openssl(['req', '-new', '-config', cnf, '-key', key, '-out', csr]);
     openssl([
-      'x509', '-req', '-in', csr,
-      '-CA', ca.caCertPath, '-CAkey', path.join(ca.dir, 'ca.key'),
-      '-set_serial', serial(), '-days', DAYS, '-sha256',
-      '-extfile', cnf, '-extensions', 'leaf',
-      '-out', path.join(tmp, 'cert.pem'),
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      ca.caCertPath,
+      '-CAkey',
+      path.join(ca.dir, 'ca.key'),
+      '-set_serial',
+      serial(),
+      '-days',
+      DAYS,
+      '-sha256',
+      '-extfile',
+      cnf,
+      '-extensions',
+      'leaf',
+      '-out',
+      path.join(tmp, 'cert.pem'),
     ]);
     fs.rmSync(cnf);
     fs.rmSync(csr);
   });
-  return { key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
+  return {
+    key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'),
+    cert: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8'),
+  };
 }
 
 /** Makes `dir` hold `files`, generating them with `build(tmpDir)` unless they already exist. */
@@ -139,11 +174,18 @@ function openssl(args: string[]): void {
     execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
-    if (e.code === 'ENOENT') throw new Error('openssl was not found on PATH; the test CA needs it (Debian/Ubuntu: `apt-get install openssl`).', { cause: err });
+    if (e.code === 'ENOENT')
+      throw new Error(
+        'openssl was not found on PATH; the test CA needs it (Debian/Ubuntu: `apt-get install openssl`).',
+        { cause: err },
+      );
     throw new Error(`openssl ${args[0]} failed: ${e.stderr?.toString().trim() || e.message}`, { cause: err });
   }
 }
 
 function serial(): string {
-  return `0x${crypto.randomBytes(16).toString('hex').replace(/^[89a-f]/, '1')}`;
+  return `0x${crypto
+    .randomBytes(16)
+    .toString('hex')
+    .replace(/^[89a-f]/, '1')}`;
 }

@@ -51,7 +51,8 @@ export class WebPushClient {
     const asPublic = body.subarray(21, 21 + idlen);
     const record = body.subarray(21 + idlen);
     // RFC 8291 §4: a push message is a single record, so the whole rest must fit in rs.
-    if (record.length > rs) throw new Error(`aes128gcm: ${record.length}-byte ciphertext exceeds rs ${rs} (more than one record)`);
+    if (record.length > rs)
+      throw new Error(`aes128gcm: ${record.length}-byte ciphertext exceeds rs ${rs} (more than one record)`);
 
     let shared: Buffer;
     try {
@@ -77,7 +78,9 @@ export class WebPushClient {
     let end = plain.length - 1;
     while (end >= 0 && plain[end] === 0) end--;
     if (end < 0 || plain[end] !== 0x02) {
-      throw new Error(`aes128gcm: missing last-record delimiter 0x02 (found ${end < 0 ? 'only padding' : `0x${plain[end]!.toString(16)}`})`);
+      throw new Error(
+        `aes128gcm: missing last-record delimiter 0x02 (found ${end < 0 ? 'only padding' : `0x${plain[end]!.toString(16)}`})`,
+      );
     }
     return plain.subarray(0, end);
   }
@@ -116,7 +119,13 @@ export function verifyVapid(
   for (const part of m[1]!.split(',')) {
     const eq = part.indexOf('=');
     if (eq < 0) throw new Error(`VAPID: malformed auth-param "${part.trim()}"`);
-    params.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+    params.set(
+      part.slice(0, eq).trim().toLowerCase(),
+      part
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1'),
+    );
   }
   const t = params.get('t');
   const k = params.get('k');
@@ -124,7 +133,8 @@ export function verifyVapid(
   if (!k) throw new Error('VAPID: missing k= (the public key)');
 
   const key = Buffer.from(k, 'base64url');
-  if (key.length !== 65 || key[0] !== 0x04) throw new Error(`VAPID: k= is not a 65-byte uncompressed P-256 point (${key.length} bytes)`);
+  if (key.length !== 65 || key[0] !== 0x04)
+    throw new Error(`VAPID: k= is not a 65-byte uncompressed P-256 point (${key.length} bytes)`);
   if (!key.equals(Buffer.from(opts.expectedPublicKey, 'base64url'))) {
     throw new Error(`VAPID: k= ${k} does not match the expected public key ${opts.expectedPublicKey}`);
   }
@@ -137,7 +147,12 @@ export function verifyVapid(
   const signature = Buffer.from(s64, 'base64url');
   if (signature.length !== 64) throw new Error(`VAPID: ES256 signature is ${signature.length} bytes, expected 64`);
   const publicKey = crypto.createPublicKey({
-    key: { kty: 'EC', crv: 'P-256', x: key.subarray(1, 33).toString('base64url'), y: key.subarray(33).toString('base64url') },
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      x: key.subarray(1, 33).toString('base64url'),
+      y: key.subarray(33).toString('base64url'),
+    },
     format: 'jwk',
   });
   const signed = Buffer.from(`${h64}.${c64}`);
@@ -147,13 +162,16 @@ export function verifyVapid(
 
   const claims = parseJson(c64, 'claims');
   if (claims.aud !== opts.expectedAudience) {
-    throw new Error(`VAPID: aud ${JSON.stringify(claims.aud)} is not the push resource origin ${opts.expectedAudience}`);
+    throw new Error(
+      `VAPID: aud ${JSON.stringify(claims.aud)} is not the push resource origin ${opts.expectedAudience}`,
+    );
   }
   let now = opts.now ?? Date.now() / 1000;
   if (now > 1e11) now /= 1000;
   now = Math.floor(now);
   const exp = claims.exp;
-  if (typeof exp !== 'number' || !Number.isInteger(exp)) throw new Error(`VAPID: exp ${JSON.stringify(exp)} is not an integer`);
+  if (typeof exp !== 'number' || !Number.isInteger(exp))
+    throw new Error(`VAPID: exp ${JSON.stringify(exp)} is not an integer`);
   if (exp <= now) throw new Error(`VAPID: exp ${exp} is not in the future (now ${now})`);
   if (exp > now + MAX_EXP_SECONDS) throw new Error(`VAPID: exp ${exp} is more than 24 h ahead (now ${now})`);
   const sub = claims.sub;

@@ -14,12 +14,14 @@ import { TenantsController } from './tenants/tenants.controller';
 /** The HTTP role. Infrastructure (config, Redis, queues, gateways) comes from CoreModule. */
 @Module({
   imports: [OperationsModule],
-  controllers: [TenantsController, DiscoveryController, RegistrationsController, EventsController, DeadLetterController, GatewayController],
-  providers: [
-    IngestRateLimit,
-    AdminGuard,
-    TenantGuard,
-    { provide: APP_FILTER, useClass: DomainExceptionFilter },
+  controllers: [
+    TenantsController,
+    DiscoveryController,
+    RegistrationsController,
+    EventsController,
+    DeadLetterController,
+    GatewayController,
   ],
+  providers: [IngestRateLimit, AdminGuard, TenantGuard, { provide: APP_FILTER, useClass: DomainExceptionFilter }],
 })
 export class ApiModule {}

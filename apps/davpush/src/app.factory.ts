@@ -34,7 +34,11 @@ export async function createDavpushApp(
   })
   class DavpushRoot {}
 
-  const app = await NestFactory.create(DavpushRoot, { bodyParser: false, logger: logger ?? undefined, abortOnError: false });
+  const app = await NestFactory.create(DavpushRoot, {
+    bodyParser: false,
+    logger: logger ?? undefined,
+    abortOnError: false,
+  });
   configureHttp(app);
   if (roles.api) setupOpenApi(app, config.http.publicUrl);
   return app;

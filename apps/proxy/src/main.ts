@@ -16,11 +16,15 @@ void launch({
   api: false,
   create: async (runtime, logger) => {
     const { config } = runtime;
-    if (!config.proxy) throw new ConfigError(['DAVPUSH_PROXY_UPSTREAM: not set (the URL of the CalDAV/CardDAV server to front)']);
+    if (!config.proxy)
+      throw new ConfigError(['DAVPUSH_PROXY_UPSTREAM: not set (the URL of the CalDAV/CardDAV server to front)']);
     @Module({ imports: [CoreModule.forRoot(config), ProxyModule] })
     class ProxyRoot {}
     return NestFactory.createApplicationContext(ProxyRoot, { logger, abortOnError: false });
   },
   baseUrl: async ({ config }) => config.proxy!.publicUrl,
-  details: ({ config }, app) => ({ proxy: `${config.proxy!.publicUrl} → ${config.proxy!.upstream}`, proxyTenant: app.get(ProxyServer).tenantId }),
+  details: ({ config }, app) => ({
+    proxy: `${config.proxy!.publicUrl} → ${config.proxy!.upstream}`,
+    proxyTenant: app.get(ProxyServer).tenantId,
+  }),
 });

@@ -65,7 +65,12 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     this.server = server;
     this.outOfBand.startPolling();
     this.monitor.watch();
-    this.log.log({ msg: 'proxy listening', url: this.config.proxy!.publicUrl, upstream: this.upstream.id, tenant: this.identity.tenantId });
+    this.log.log({
+      msg: 'proxy listening',
+      url: this.config.proxy!.publicUrl,
+      upstream: this.upstream.id,
+      tenant: this.identity.tenantId,
+    });
   }
 
   get tenantId(): string {
@@ -136,7 +141,12 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /** A write: forwarded, then (off the response path) the changed collections are pushed. */
-  private async write(req: http.IncomingMessage, res: http.ServerResponse, path: string, body?: Buffer | Readable): Promise<void> {
+  private async write(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+    body?: Buffer | Readable,
+  ): Promise<void> {
     const end = this.notifier.begin();
     try {
       const destination = this.destination(req);
@@ -144,9 +154,16 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
         req.resume();
         end();
         // RFC 4918 §9.9.4 (MOVE) and §9.8.5 (COPY): 502 when the destination is on another server.
-        return sendText(res, 502, 'davpush proxy: Destination names another server; moving or copying between servers is not supported\n');
+        return sendText(
+          res,
+          502,
+          'davpush proxy: Destination names another server; moving or copying between servers is not supported\n',
+        );
       }
-      const status = await this.forwarder.forward(req, res, { body, headers: { destination: destination?.forUpstream } });
+      const status = await this.forwarder.forward(req, res, {
+        body,
+        headers: { destination: destination?.forUpstream },
+      });
       if (status === undefined || status < 200 || status > 299) return end();
       void this.notifier
         .afterWrite({
@@ -177,7 +194,10 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     try {
       const u = new URL(value, this.publicOrigin);
       if (!/^[a-z][a-z0-9+.-]*:/i.test(value)) return { forUpstream: value, path: u.pathname };
-      const ours = u.origin === this.publicOrigin || u.origin === this.upstream.origin || (req.headers.host !== undefined && u.host === req.headers.host.toLowerCase());
+      const ours =
+        u.origin === this.publicOrigin ||
+        u.origin === this.upstream.origin ||
+        (req.headers.host !== undefined && u.host === req.headers.host.toLowerCase());
       if (!ours) return 'foreign';
       return { forUpstream: `${this.upstream.origin}${u.pathname}${u.search}`, path: u.pathname };
     } catch {
@@ -189,7 +209,11 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
   private fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
     const e = err as NodeJS.ErrnoException;
     if (err instanceof UpstreamUnreachableError) this.monitor.unreachable(err.code);
-    this.log.warn({ msg: err instanceof UpstreamUnreachableError ? 'DAV server did not answer' : 'proxy request failed', method: req.method, error: e?.code ?? e?.message });
+    this.log.warn({
+      msg: err instanceof UpstreamUnreachableError ? 'DAV server did not answer' : 'proxy request failed',
+      method: req.method,
+      error: e?.code ?? e?.message,
+    });
     if (res.headersSent) return void res.destroy();
     req.resume();
     if (err instanceof UpstreamUnreachableError) sendUpstreamUnreachable(res, err);
@@ -215,12 +239,18 @@ function advertisePush(headers: Record<string, string | string[]>, status: numbe
 function pushRequestKind(body: Buffer): 'push-register' | 'cc-subscribe' | undefined {
   const text = body.toString('utf8');
   try {
-    const root = parseBoundedXml(text, { what: 'POST body', maxBytes: MAX_PEEK_BYTES, maxDepth: 32, maxTextBytes: 8 * 1024 }).documentElement!;
+    const root = parseBoundedXml(text, {
+      what: 'POST body',
+      maxBytes: MAX_PEEK_BYTES,
+      maxDepth: 32,
+      maxTextBytes: 8 * 1024,
+    }).documentElement!;
     if (root.namespaceURI === WEBDAV_PUSH_NS && root.localName === 'push-register') return 'push-register';
     if (root.namespaceURI === CC_PUSH_NS && root.localName === 'subscribe') return 'cc-subscribe';
     return undefined;
   } catch {
-    if (text.includes(WEBDAV_PUSH_NS) && /<(?:[A-Za-z_][\w.-]*:)?push-register[\s/>]/.test(text)) return 'push-register';
+    if (text.includes(WEBDAV_PUSH_NS) && /<(?:[A-Za-z_][\w.-]*:)?push-register[\s/>]/.test(text))
+      return 'push-register';
     if (text.includes(CC_PUSH_NS) && /<(?:[A-Za-z_][\w.-]*:)?subscribe[\s/>]/.test(text)) return 'cc-subscribe';
     return undefined;
   }

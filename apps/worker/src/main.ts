@@ -23,7 +23,11 @@ void launch({
     express.disable('x-powered-by');
     return app;
   },
-  listen: ({ config }) => ({ port: config.operations.workerPort, host: config.http.host, portVariable: 'DAVPUSH_WORKER_PORT' }),
+  listen: ({ config }) => ({
+    port: config.operations.workerPort,
+    host: config.http.host,
+    portVariable: 'DAVPUSH_WORKER_PORT',
+  }),
   baseUrl: async (_runtime, app) => (await app.getUrl()).replace('[::1]', 'localhost'),
   details: ({ config }) => ({ concurrency: String(config.worker.concurrency) }),
 });

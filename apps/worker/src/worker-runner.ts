@@ -39,7 +39,8 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
       const w = new Worker(queue, this.handlers.processorFor(kind), { ...base, prefix, concurrency });
       w.on('error', (err) => connectionErrors.report(`worker ${queue}`, err));
       w.on('failed', (job, err) => {
-        if (err?.name !== 'DelayedError') this.logger.error({ msg: 'job failed', queue, jobId: job?.id, error: err?.message });
+        if (err?.name !== 'DelayedError')
+          this.logger.error({ msg: 'job failed', queue, jobId: job?.id, error: err?.message });
       });
       this.workers.push(w);
     };

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DeliveryOutcomes } from './delivery/delivery-outcomes';
 import { DeliveryService } from './delivery/delivery.service';
 import { DeliverProcessor } from './delivery/deliver.processor';
 import { InlineDelivery } from './delivery/inline-delivery';
@@ -13,6 +14,16 @@ import { WorkerRunner } from './worker-runner';
  * Infrastructure (config, Redis, queues, gateways) comes from CoreModule, imported by the entry point.
  */
 @Module({
-  providers: [FanoutService, FanoutProcessor, DeliveryService, DeliverProcessor, InlineDelivery, MaintenanceProcessor, JobHandlers, WorkerRunner],
+  providers: [
+    FanoutService,
+    FanoutProcessor,
+    DeliveryService,
+    DeliveryOutcomes,
+    DeliverProcessor,
+    InlineDelivery,
+    MaintenanceProcessor,
+    JobHandlers,
+    WorkerRunner,
+  ],
 })
 export class WorkerModule {}

@@ -15,7 +15,21 @@ import { VapidRotationService } from './vapid-rotation.service';
  */
 @Global()
 @Module({
-  providers: [RegistrationsService, EventsService, TenantsService, CcGatewayService, DeadLetterService, VapidRotationService],
-  exports: [RegistrationsService, EventsService, TenantsService, CcGatewayService, DeadLetterService, VapidRotationService],
+  providers: [
+    RegistrationsService,
+    EventsService,
+    TenantsService,
+    CcGatewayService,
+    DeadLetterService,
+    VapidRotationService,
+  ],
+  exports: [
+    RegistrationsService,
+    EventsService,
+    TenantsService,
+    CcGatewayService,
+    DeadLetterService,
+    VapidRotationService,
+  ],
 })
 export class ApplicationModule {}

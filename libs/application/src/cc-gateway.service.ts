@@ -31,7 +31,8 @@ const isTopic = (topic: string): boolean => {
 };
 
 /** §6.1.3 priority 0–100, default 50; a value outside is rounded into the range. */
-const ccPriority = (p: number | undefined): number => (p === undefined ? DEFAULT_CC_PRIORITY : Math.min(100, Math.max(0, Math.round(p))));
+const ccPriority = (p: number | undefined): number =>
+  p === undefined ? DEFAULT_CC_PRIORITY : Math.min(100, Math.max(0, Math.round(p)));
 
 /** A subscription as the gateway API (`push-subscribe`) or the client's `subscribe` XML carries it. */
 export interface CcSubscription {
@@ -105,7 +106,9 @@ export class CcGatewayService {
     const list: CcTransport[] = [];
     for (const transport of this.gateways.transports()) {
       const transportData: Record<string, string> =
-        transport === 'web-push' ? { 'vapid-public-key': (await this.vapid.current()).publicKey } : { 'project-id': this.fcm.state().projectId ?? '' };
+        transport === 'web-push'
+          ? { 'vapid-public-key': (await this.vapid.current()).publicKey }
+          : { 'project-id': this.fcm.state().projectId ?? '' };
       list.push({ transport, transportUri: this.transportUri(transport), refreshInterval, transportData });
     }
     return list;
@@ -121,10 +124,15 @@ export class CcGatewayService {
     const configured = this.gateways.transports();
     const given = uri.trim();
     const wanted = normalizeTransportUri(given);
-    const found = configured.find((t) => given === t || (wanted !== undefined && wanted === normalizeTransportUri(this.transportUri(t))));
+    const found = configured.find(
+      (t) => given === t || (wanted !== undefined && wanted === normalizeTransportUri(this.transportUri(t))),
+    );
     if (found) return found;
     const known = configured.map((t) => this.transportUri(t)).join(', ');
-    throw new PreconditionFailedError('push-not-available', `transport-uri ${JSON.stringify(uri.slice(0, 200))} is not a transport of this gateway (${known})`);
+    throw new PreconditionFailedError(
+      'push-not-available',
+      `transport-uri ${JSON.stringify(uri.slice(0, 200))} is not a transport of this gateway (${known})`,
+    );
   }
 
   /**
@@ -145,11 +153,16 @@ export class CcGatewayService {
     if (expiry.kind === 'unsubscribe') {
       let removed = 0;
       for (const topic of topics) {
-        if (await this.registrations.unregisterSubscription(tenantId, topic, { subscription }, opts.principal)) removed++;
+        if (await this.registrations.unregisterSubscription(tenantId, topic, { subscription }, opts.principal))
+          removed++;
       }
       return { pushUrl: this.gatewayUrl(), outcome: { kind: 'unsubscribed', removed } };
     }
-    const request = { subscription, expires: new Date(expiry.expiresAt).toISOString(), ...(clientId ? { clientId } : {}) };
+    const request = {
+      subscription,
+      expires: new Date(expiry.expiresAt).toISOString(),
+      ...(clientId ? { clientId } : {}),
+    };
     const created: string[] = [];
     try {
       for (const topic of topics) {
@@ -157,11 +170,18 @@ export class CcGatewayService {
         if (r.created) created.push(r.id);
       }
     } catch (err) {
-      await Promise.all(created.map((id) => this.registrations.remove(id, { tenantId, principal: opts.principal }).catch(() => undefined)));
+      await Promise.all(
+        created.map((id) =>
+          this.registrations.remove(id, { tenantId, principal: opts.principal }).catch(() => undefined),
+        ),
+      );
       throw err;
     }
     await this.knownTopics.add(tenantId, topics);
-    return { pushUrl: this.gatewayUrl(), outcome: { kind: 'subscribed', expiresAt: expiry.expiresAt, created: created.length } };
+    return {
+      pushUrl: this.gatewayUrl(),
+      outcome: { kind: 'subscribed', expiresAt: expiry.expiresAt, created: created.length },
+    };
   }
 
   /**
@@ -174,7 +194,11 @@ export class CcGatewayService {
    * carry (not a 1–256 character token) names nobody and is ignored; a `timestamp` is not used,
    * so it is not judged; a priority outside 0–100 is rounded into the range.
    */
-  async push(tenantId: string, messages: readonly CcMessage[], requestId?: string): Promise<{ noSubscribers: string[] }> {
+  async push(
+    tenantId: string,
+    messages: readonly CcMessage[],
+    requestId?: string,
+  ): Promise<{ noSubscribers: string[] }> {
     const inputs: EventInput[] = [];
     const unusable = new Set<string>();
     for (const m of messages) {
@@ -199,15 +223,25 @@ export class CcGatewayService {
     await this.knownTopics.add(tenantId, [topic]);
   }
 
-  private async checkTopics(tenantId: string, topics: readonly string[], allowed: CcSubscribeOptions['topics']): Promise<void> {
+  private async checkTopics(
+    tenantId: string,
+    topics: readonly string[],
+    allowed: CcSubscribeOptions['topics'],
+  ): Promise<void> {
     if (topics.length === 0) throw new ValidationError('topics must name at least one topic');
     const malformed = topics.filter((t) => !isTopic(t));
     let refused = malformed;
     if (malformed.length === 0 && allowed !== 'any') {
-      refused = allowed === 'known' ? await this.knownTopics.unknown(tenantId, topics) : topics.filter((t) => !allowed.includes(t));
+      refused =
+        allowed === 'known'
+          ? await this.knownTopics.unknown(tenantId, topics)
+          : topics.filter((t) => !allowed.includes(t));
     }
     if (refused.length > 0) {
-      const why = malformed.length > 0 ? 'malformed (1 to 512 characters, no control characters)' : 'unknown to this gateway or not readable by the user';
+      const why =
+        malformed.length > 0
+          ? 'malformed (1 to 512 characters, no control characters)'
+          : 'unknown to this gateway or not readable by the user';
       throw new InvalidTopicsError([...new Set(refused)], `${refused.length} topic(s) ${why}; nothing was subscribed`);
     }
   }

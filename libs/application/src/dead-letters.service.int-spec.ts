@@ -65,7 +65,10 @@ describe('DeadLetterService.replay on real Redis and BullMQ', () => {
     expect(await sut.replay()).toEqual({ replayed: 2, missing: [] });
 
     expect(await sut.count()).toBe(0);
-    for (const [queue, registrationId] of [[QueueName.DeliverWebPush, 'reg-w'], [QueueName.DeliverFcm, 'reg-f']] as const) {
+    for (const [queue, registrationId] of [
+      [QueueName.DeliverWebPush, 'reg-w'],
+      [QueueName.DeliverFcm, 'reg-f'],
+    ] as const) {
       const jobs = await publisher.queue(queue).getJobs(['waiting', 'delayed']);
       expect(jobs.map((j) => j.name)).toEqual([JobName.DeliverBatch]);
       const { deadline, ...rest } = jobs[0]!.data as { deadline: number };

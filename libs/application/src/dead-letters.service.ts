@@ -68,7 +68,13 @@ export class DeadLetterService {
       if (!job) continue;
       const d = job.data as DeadLetterJobData;
       const { registrationId, ...delivery } = d.delivery;
-      const batch = { ...delivery, registrationIds: [registrationId], attempt: 0, deadline: now + this.config.defaultTtlSeconds * 1000, replay: true };
+      const batch = {
+        ...delivery,
+        registrationIds: [registrationId],
+        attempt: 0,
+        deadline: now + this.config.defaultTtlSeconds * 1000,
+        replay: true,
+      };
       await this.publisher.deliverBatchAt(d.transport, batch, now, `r${job.id}`);
       await job.remove();
       replayed++;

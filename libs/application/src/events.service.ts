@@ -1,7 +1,15 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { AppConfig } from '@davpush/config';
-import { clientSkipEntry, ConflictError, NotFoundError, ValidationError, type ChangeEvent, type ChangeKind, type Urgency } from '@davpush/domain';
+import {
+  clientSkipEntry,
+  ConflictError,
+  NotFoundError,
+  ValidationError,
+  type ChangeEvent,
+  type ChangeKind,
+  type Urgency,
+} from '@davpush/domain';
 import { PushMetrics } from '@davpush/observability';
 import { JobPublisher } from '@davpush/queue';
 import { EventStore, IdempotencyStore, KnownTopicStore, ReplicaAck, type EventStatus } from '@davpush/storage';
@@ -40,7 +48,10 @@ export class EventsService {
    */
   toEvent(tenantId: string, input: EventInput, now: number): ChangeEvent {
     assertEventText(input);
-    const lines = typeof input.dontNotify === 'string' ? [input.dontNotify] : (input.dontNotify ?? []).filter((l): l is string => typeof l === 'string');
+    const lines =
+      typeof input.dontNotify === 'string'
+        ? [input.dontNotify]
+        : (input.dontNotify ?? []).filter((l): l is string => typeof l === 'string');
     const values = parsePushDontNotify(lines);
     const dontNotify =
       values === '*'
@@ -91,14 +102,17 @@ export class EventsService {
     this.metrics.eventsAccepted.inc(fresh);
     const distinct = [...live.keys()];
     await Promise.all([
-      ...[...topics].map(([topic, t]) => this.publisher.scheduleFanout({ tenantId, topic, requestId }, t.now, t.delayMs)),
+      ...[...topics].map(([topic, t]) =>
+        this.publisher.scheduleFanout({ tenantId, topic, requestId }, t.now, t.delayMs),
+      ),
       // A topic a tenant posted an event for is one its clients may subscribe to (CC/CD 70025 subscribe).
       this.knownTopics?.add(tenantId, distinct),
     ]);
     // DAVPUSH_DURABILITY=replicated: no 202 before a replica holds the event, its pending entry and
     // the fan-out job (docs/durability.md). After the job is added, so a 503 here leaves nothing to
     // redo: a retry finds the event id known and the job queued.
-    if (this.replicas.required) await this.replicas.afterWrites(...(await this.publisher.fanoutConnections(tenantId, topics.keys())));
+    if (this.replicas.required)
+      await this.replicas.afterWrites(...(await this.publisher.fanoutConnections(tenantId, topics.keys())));
     return {
       events: events.map((e) => ({ id: e.id, topic: e.topic })),
       noSubscribers: distinct.filter((t) => live.get(t) === 0),
@@ -119,12 +133,20 @@ export class EventsService {
    * and returned for every repeat, which queues nothing. The same key with another body is refused;
    * a repeat while the first request is still running gets 409.
    */
-  async acceptOnce(tenantId: string, key: string, body: Buffer, inputs: readonly EventInput[], requestId?: string): Promise<AcceptedEvents> {
+  async acceptOnce(
+    tenantId: string,
+    key: string,
+    body: Buffer,
+    inputs: readonly EventInput[],
+    requestId?: string,
+  ): Promise<AcceptedEvents> {
     const fingerprint = createHash('sha256').update(body).digest('base64url');
     const begun = await this.idempotency.begin(tenantId, key, fingerprint);
     if (begun.state === 'done') return begun.answer as AcceptedEvents;
-    if (begun.state === 'in-flight') throw new ConflictError('a request with this Idempotency-Key is still being processed');
-    if (begun.state === 'mismatch') throw new ValidationError('this Idempotency-Key was used with a different request body');
+    if (begun.state === 'in-flight')
+      throw new ConflictError('a request with this Idempotency-Key is still being processed');
+    if (begun.state === 'mismatch')
+      throw new ValidationError('this Idempotency-Key was used with a different request body');
     try {
       const answer = await this.accept(tenantId, inputs, requestId);
       await this.idempotency.complete(tenantId, key, fingerprint, answer);

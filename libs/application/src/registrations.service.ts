@@ -47,7 +47,8 @@ export class RegistrationsService {
   ) {}
 
   registrationUrl(id: string, surface: RegistrationSurface = 'api'): string {
-    if (surface === 'proxy' && this.config.proxy) return `${this.config.proxy.publicUrl}${PROXY_REGISTRATION_PATH}${id}`;
+    if (surface === 'proxy' && this.config.proxy)
+      return `${this.config.proxy.publicUrl}${PROXY_REGISTRATION_PATH}${id}`;
     return `${this.config.http.publicUrl}/v1/registrations/${id}`;
   }
 
@@ -81,7 +82,10 @@ export class RegistrationsService {
       try {
         await assertPublicDestination(new URL(valid.subscription.pushResource), this.config.allowPrivatePushEndpoints);
       } catch (err) {
-        const why = err instanceof ForbiddenAddressError ? 'resolves to a non-public address' : 'has a host that does not resolve';
+        const why =
+          err instanceof ForbiddenAddressError
+            ? 'resolves to a non-public address'
+            : 'has a host that does not resolve';
         throw new PreconditionFailedError('invalid-subscription', `${fieldNamesOf(request).pushResource} ${why}`);
       }
     }
@@ -91,10 +95,14 @@ export class RegistrationsService {
       throw new PreconditionFailedError('push-not-available', 'this subscription is registered by another principal');
     }
     if (result.status === 'limit-topic') {
-      throw new RegistrationLimitError(`this topic already has the most registrations allowed (${perTopic}); delete or let some expire first`);
+      throw new RegistrationLimitError(
+        `this topic already has the most registrations allowed (${perTopic}); delete or let some expire first`,
+      );
     }
     if (result.status === 'limit-principal') {
-      throw new RegistrationLimitError(`this principal already has the most registrations allowed (${perPrincipal}); delete or let some expire first`);
+      throw new RegistrationLimitError(
+        `this principal already has the most registrations allowed (${perPrincipal}); delete or let some expire first`,
+      );
     }
     // DAVPUSH_DURABILITY=replicated (docs/durability.md): on a replica before the 201/204; an upsert, so a retry after a 503 is safe.
     await this.replicas.afterWrites();
@@ -113,10 +121,20 @@ export class RegistrationsService {
    * removal sends nothing anywhere. Returns whether a live registration was removed; another
    * principal's registration is left alone and reported as not removed.
    */
-  async unregisterSubscription(tenantId: string, topic: string, request: RegistrationRequest, principal?: string): Promise<boolean> {
+  async unregisterSubscription(
+    tenantId: string,
+    topic: string,
+    request: RegistrationRequest,
+    principal?: string,
+  ): Promise<boolean> {
     const valid = validateRegistrationRequest(
       { subscription: request.subscription },
-      { now: Date.now(), maxExpirySeconds: this.config.maxExpirySeconds, transports: this.gateways.transports(), allowHttp: this.config.allowPrivatePushEndpoints },
+      {
+        now: Date.now(),
+        maxExpirySeconds: this.config.maxExpirySeconds,
+        transports: this.gateways.transports(),
+        allowHttp: this.config.allowPrivatePushEndpoints,
+      },
     );
     const id = await this.store.idOf(tenantId, topic, valid.subscription);
     if (!id) return false;
@@ -129,7 +147,8 @@ export class RegistrationsService {
    */
   async get(id: string, tenantId: string, principal: string | undefined): Promise<Registration> {
     const reg = await this.store.get(id, tenantId);
-    if (!reg || (reg.principal !== undefined && reg.principal !== principal)) throw new NotFoundError('no such registration');
+    if (!reg || (reg.principal !== undefined && reg.principal !== principal))
+      throw new NotFoundError('no such registration');
     return reg;
   }
 

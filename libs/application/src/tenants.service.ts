@@ -47,7 +47,8 @@ export class TenantsService {
   async rotateKey(id: string): Promise<{ id: string; apiKey: string }> {
     const r = await this.tenants.rotateKey(id);
     if (r.status === 'not-found') throw new NotFoundError('no such tenant');
-    if (r.status !== 'rotated') throw new ConflictError('this tenant is revoked; a revoked tenant gets no new key (create a new tenant)');
+    if (r.status !== 'rotated')
+      throw new ConflictError('this tenant is revoked; a revoked tenant gets no new key (create a new tenant)');
     return { id, apiKey: r.apiKey };
   }
 

@@ -24,17 +24,22 @@ const hasUnpairedSurrogate = (s: string) => /[\uD800-\uDFFF]/.test(s.replace(/[\
 
 /** Bounded, and free of what XML or a log line cannot carry unchanged. */
 function assertCarriedText(value: string, name: string, max: number, maxBytes?: number): string {
-  const bounds = maxBytes === undefined ? `1 to ${max} characters` : `1 to ${max} characters and at most ${maxBytes} bytes of UTF-8`;
+  const bounds =
+    maxBytes === undefined ? `1 to ${max} characters` : `1 to ${max} characters and at most ${maxBytes} bytes of UTF-8`;
   if (value.length === 0 || codePointLength(value) > max) throw new ValidationError(`${name} must be ${bounds}`);
-  if (maxBytes !== undefined && Buffer.byteLength(value, 'utf8') > maxBytes) throw new ValidationError(`${name} must be ${bounds}`);
+  if (maxBytes !== undefined && Buffer.byteLength(value, 'utf8') > maxBytes)
+    throw new ValidationError(`${name} must be ${bounds}`);
   if (CONTROL.test(value) || hasUnpairedSurrogate(value)) {
-    throw new ValidationError(`${name} must not contain control characters, the noncharacters U+FFFE and U+FFFF, or unpaired surrogates`);
+    throw new ValidationError(
+      `${name} must not contain control characters, the noncharacters U+FFFE and U+FFFF, or unpaired surrogates`,
+    );
   }
   return value;
 }
 
 /** Topics are opaque, but bounded and printable: they end up in XML and in logs (hashed). */
-export const assertTopic = (topic: string): string => assertCarriedText(topic, 'topic', MAX_TOPIC_LENGTH, MAX_TOPIC_BYTES);
+export const assertTopic = (topic: string): string =>
+  assertCarriedText(topic, 'topic', MAX_TOPIC_LENGTH, MAX_TOPIC_BYTES);
 
 /**
  * A sync-token is a URI (RFC 6578 §6.2) carried as XML text in the push-message. Control characters

@@ -34,7 +34,9 @@ export class VapidRotationService {
 
   async rotate(): Promise<RotationResult> {
     if (this.config.vapid.publicKey) {
-      throw new Error('VAPID keys come from DAVPUSH_VAPID_PUBLIC_KEY/PRIVATE_KEY: rotate them there (and restart), not here');
+      throw new Error(
+        'VAPID keys come from DAVPUSH_VAPID_PUBLIC_KEY/PRIVATE_KEY: rotate them there (and restart), not here',
+      );
     }
     const oldKeys = await this.vapid.current();
     const targets = await this.distinctWebPush();
@@ -44,7 +46,14 @@ export class VapidRotationService {
       const outcomes = await Promise.all(
         targets.slice(i, i + CONCURRENCY).map((registration) =>
           this.gateway.send(
-            { registration, message: KEY_ROTATION_MESSAGE, payload, ttlSeconds: this.config.defaultTtlSeconds, urgency: 'normal', collapseKey: 'vapid-key-rotation' },
+            {
+              registration,
+              message: KEY_ROTATION_MESSAGE,
+              payload,
+              ttlSeconds: this.config.defaultTtlSeconds,
+              urgency: 'normal',
+              collapseKey: 'vapid-key-rotation',
+            },
             oldKeys,
           ),
         ),
@@ -69,7 +78,8 @@ export class VapidRotationService {
     while (cursor !== undefined) {
       const page = await this.registrations.scanLive(cursor);
       for (const r of page.registrations) {
-        if (r.subscription.type === 'web-push' && !seen.has(r.subscription.pushResource)) seen.set(r.subscription.pushResource, r);
+        if (r.subscription.type === 'web-push' && !seen.has(r.subscription.pushResource))
+          seen.set(r.subscription.pushResource, r);
       }
       cursor = page.next;
     }

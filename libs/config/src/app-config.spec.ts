@@ -15,7 +15,12 @@ describe('loadConfig', () => {
   });
 
   it('names every bad variable in one error', () => {
-    const bad = { PORT: 'eighty', DAVPUSH_MAX_EXPIRY: '60', REDIS_URL: 'http://x', DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: 'maybe' };
+    const bad = {
+      PORT: 'eighty',
+      DAVPUSH_MAX_EXPIRY: '60',
+      REDIS_URL: 'http://x',
+      DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS: 'maybe',
+    };
     const err = (() => {
       try {
         loadConfig(bad);
@@ -29,16 +34,24 @@ describe('loadConfig', () => {
   });
 
   it('takes the VAPID subject scheme in any case (RFC 3986 §3.1) and sends it in lower case', () => {
-    expect(loadConfig({ DAVPUSH_VAPID_SUBJECT: 'MAILTO:ops@EXAMPLE.ORG' }).vapid.subject).toBe('mailto:ops@EXAMPLE.ORG');
-    expect(loadConfig({ DAVPUSH_VAPID_SUBJECT: 'HTTPS://Example.org/contact' }).vapid.subject).toBe('https://Example.org/contact');
+    expect(loadConfig({ DAVPUSH_VAPID_SUBJECT: 'MAILTO:ops@EXAMPLE.ORG' }).vapid.subject).toBe(
+      'mailto:ops@EXAMPLE.ORG',
+    );
+    expect(loadConfig({ DAVPUSH_VAPID_SUBJECT: 'HTTPS://Example.org/contact' }).vapid.subject).toBe(
+      'https://Example.org/contact',
+    );
     expect(() => loadConfig({ DAVPUSH_VAPID_SUBJECT: 'ops@example.org' })).toThrow(/DAVPUSH_VAPID_SUBJECT/);
   });
 
   it('rejects a VAPID pair that does not belong together', () => {
     const a = webpush.generateVAPIDKeys();
     const b = webpush.generateVAPIDKeys();
-    expect(() => loadConfig({ DAVPUSH_VAPID_PUBLIC_KEY: a.publicKey, DAVPUSH_VAPID_PRIVATE_KEY: b.privateKey })).toThrow(/does not match/);
-    expect(loadConfig({ DAVPUSH_VAPID_PUBLIC_KEY: a.publicKey, DAVPUSH_VAPID_PRIVATE_KEY: a.privateKey }).vapid.publicKey).toBe(a.publicKey);
+    expect(() =>
+      loadConfig({ DAVPUSH_VAPID_PUBLIC_KEY: a.publicKey, DAVPUSH_VAPID_PRIVATE_KEY: b.privateKey }),
+    ).toThrow(/does not match/);
+    expect(
+      loadConfig({ DAVPUSH_VAPID_PUBLIC_KEY: a.publicKey, DAVPUSH_VAPID_PRIVATE_KEY: a.privateKey }).vapid.publicKey,
+    ).toBe(a.publicKey);
     expect(() => loadConfig({ DAVPUSH_VAPID_PUBLIC_KEY: a.publicKey })).toThrow(/DAVPUSH_VAPID_PRIVATE_KEY/);
   });
 
@@ -60,11 +73,19 @@ describe('loadConfig', () => {
     expect(loadConfig({}).queues).toEqual({ shards: 1, consumed: [0] });
     expect(loadConfig({}).durability).toEqual({ mode: 'local', timeoutMs: 1000 });
     expect(loadConfig({ DAVPUSH_QUEUE_SHARDS: '4' }).queues).toEqual({ shards: 4, consumed: [0, 1, 2, 3] });
-    expect(loadConfig({ DAVPUSH_QUEUE_SHARDS: '4', DAVPUSH_WORKER_SHARDS: '2,0,2' }).queues).toEqual({ shards: 4, consumed: [0, 2] });
-    expect(() => loadConfig({ DAVPUSH_QUEUE_SHARDS: '4', DAVPUSH_WORKER_SHARDS: '1,4' })).toThrow(/DAVPUSH_WORKER_SHARDS: shard 4 does not exist/);
+    expect(loadConfig({ DAVPUSH_QUEUE_SHARDS: '4', DAVPUSH_WORKER_SHARDS: '2,0,2' }).queues).toEqual({
+      shards: 4,
+      consumed: [0, 2],
+    });
+    expect(() => loadConfig({ DAVPUSH_QUEUE_SHARDS: '4', DAVPUSH_WORKER_SHARDS: '1,4' })).toThrow(
+      /DAVPUSH_WORKER_SHARDS: shard 4 does not exist/,
+    );
     expect(() => loadConfig({ DAVPUSH_WORKER_SHARDS: 'a' })).toThrow(/DAVPUSH_WORKER_SHARDS/);
     expect(() => loadConfig({ DAVPUSH_QUEUE_SHARDS: '0' })).toThrow(/DAVPUSH_QUEUE_SHARDS: must be at least 1/);
-    expect(loadConfig({ DAVPUSH_DURABILITY: 'replicated', DAVPUSH_DURABILITY_TIMEOUT_MS: '250' }).durability).toEqual({ mode: 'replicated', timeoutMs: 250 });
+    expect(loadConfig({ DAVPUSH_DURABILITY: 'replicated', DAVPUSH_DURABILITY_TIMEOUT_MS: '250' }).durability).toEqual({
+      mode: 'replicated',
+      timeoutMs: 250,
+    });
     expect(() => loadConfig({ DAVPUSH_DURABILITY: 'sync' })).toThrow(/DAVPUSH_DURABILITY/);
   });
 });

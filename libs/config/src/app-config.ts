@@ -135,7 +135,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const hostForUrl = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
   return new AppConfig({
-    http: { host: e.HOST, port: e.PORT, publicUrl: (e.PUBLIC_URL ?? `http://${hostForUrl}:${e.PORT}`).replace(/\/+$/, '') },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      publicUrl: (e.PUBLIC_URL ?? `http://${hostForUrl}:${e.PORT}`).replace(/\/+$/, ''),
+    },
     redis: {
       url: e.REDIS_URL,
       clusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map((hp) => {
@@ -151,7 +155,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       publicKey: e.DAVPUSH_VAPID_PUBLIC_KEY,
       privateKey: e.DAVPUSH_VAPID_PRIVATE_KEY,
     },
-    fcm: { credentialsPath: e.DAVPUSH_FCM_CREDENTIALS ?? e.GOOGLE_APPLICATION_CREDENTIALS, endpoint: e.DAVPUSH_FCM_ENDPOINT },
+    fcm: {
+      credentialsPath: e.DAVPUSH_FCM_CREDENTIALS ?? e.GOOGLE_APPLICATION_CREDENTIALS,
+      endpoint: e.DAVPUSH_FCM_ENDPOINT,
+    },
     allowPrivatePushEndpoints: e.DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS,
     coalesceMs: e.DAVPUSH_COALESCE_MS,
     defaultTtlSeconds: e.DAVPUSH_DEFAULT_TTL,
@@ -173,7 +180,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       retryBaseMs: e.DAVPUSH_RETRY_BASE_MS,
       retryMaxMs: e.DAVPUSH_RETRY_MAX_MS,
     },
-    operations: { readyMaxWaitAgeMs: e.DAVPUSH_READY_MAX_WAIT_AGE_MS, workerPort: e.DAVPUSH_WORKER_PORT, shutdownDrainMs: e.DAVPUSH_SHUTDOWN_DRAIN_MS },
+    operations: {
+      readyMaxWaitAgeMs: e.DAVPUSH_READY_MAX_WAIT_AGE_MS,
+      workerPort: e.DAVPUSH_WORKER_PORT,
+      shutdownDrainMs: e.DAVPUSH_SHUTDOWN_DRAIN_MS,
+    },
     log: { level: e.DAVPUSH_LOG_LEVEL, format: e.DAVPUSH_LOG_FORMAT },
     gateway: { refreshIntervalSeconds: e.DAVPUSH_GATEWAY_REFRESH_INTERVAL },
     proxy: e.DAVPUSH_PROXY_UPSTREAM
@@ -181,7 +192,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
           upstream: e.DAVPUSH_PROXY_UPSTREAM.replace(/\/+$/, ''),
           port: e.DAVPUSH_PROXY_PORT,
           publicUrl: (e.DAVPUSH_PROXY_PUBLIC_URL ?? `http://${hostForUrl}:${e.DAVPUSH_PROXY_PORT}`).replace(/\/+$/, ''),
-          service: e.DAVPUSH_PROXY_SERVICE_USER ? { user: e.DAVPUSH_PROXY_SERVICE_USER, password: e.DAVPUSH_PROXY_SERVICE_PASSWORD! } : undefined,
+          service: e.DAVPUSH_PROXY_SERVICE_USER
+            ? { user: e.DAVPUSH_PROXY_SERVICE_USER, password: e.DAVPUSH_PROXY_SERVICE_PASSWORD! }
+            : undefined,
           pollSeconds: e.DAVPUSH_PROXY_POLL_SECONDS,
           hookSecret: e.DAVPUSH_PROXY_HOOK_SECRET,
           chunkedBufferBytes: e.DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES,

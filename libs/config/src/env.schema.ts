@@ -10,7 +10,13 @@ const int = (min: number, max: number) =>
     .string()
     .regex(/^\d+$/, { message: 'must be a whole number' })
     .transform(Number)
-    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { message: `must be at least ${min}` })
+        .max(max, { message: `must be at most ${max}` }),
+    );
 
 const b64url = (bytes: number) =>
   z
@@ -128,18 +134,29 @@ export const envSchema = z
       ctx.addIssue({ code: 'custom', path: [missing], message: 'must be set together with its pair' });
     }
     if (env.DAVPUSH_GATEWAY_REFRESH_INTERVAL > env.DAVPUSH_MAX_EXPIRY) {
-      ctx.addIssue({ code: 'custom', path: ['DAVPUSH_GATEWAY_REFRESH_INTERVAL'], message: 'must not exceed DAVPUSH_MAX_EXPIRY' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DAVPUSH_GATEWAY_REFRESH_INTERVAL'],
+        message: 'must not exceed DAVPUSH_MAX_EXPIRY',
+      });
     }
     if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
-      ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_CLUSTER_NODES'],
+        message: 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both',
+      });
     }
     const outside = env.DAVPUSH_WORKER_SHARDS?.filter((s) => s >= env.DAVPUSH_QUEUE_SHARDS);
     if (outside?.length) {
-      ctx.addIssue({ code: 'custom', path: ['DAVPUSH_WORKER_SHARDS'], message: `shard ${outside.join(', ')} does not exist (DAVPUSH_QUEUE_SHARDS=${env.DAVPUSH_QUEUE_SHARDS}: shards 0 to ${env.DAVPUSH_QUEUE_SHARDS - 1})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DAVPUSH_WORKER_SHARDS'],
+        message: `shard ${outside.join(', ')} does not exist (DAVPUSH_QUEUE_SHARDS=${env.DAVPUSH_QUEUE_SHARDS}: shards 0 to ${env.DAVPUSH_QUEUE_SHARDS - 1})`,
+      });
     }
     if (!!env.DAVPUSH_PROXY_SERVICE_USER !== !!env.DAVPUSH_PROXY_SERVICE_PASSWORD) {
       const missing = env.DAVPUSH_PROXY_SERVICE_USER ? 'DAVPUSH_PROXY_SERVICE_PASSWORD' : 'DAVPUSH_PROXY_SERVICE_USER';
       ctx.addIssue({ code: 'custom', path: [missing], message: 'must be set together with its pair' });
     }
   });
-

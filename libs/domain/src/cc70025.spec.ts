@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidTopicsError, judgeCcExpiry, normalizeTransportUri, parseClientData, urgencyForPriority } from './cc70025';
+import {
+  InvalidTopicsError,
+  judgeCcExpiry,
+  normalizeTransportUri,
+  parseClientData,
+  urgencyForPriority,
+} from './cc70025';
 import { parseRfc3339 } from './rfc3339';
 import { PreconditionFailedError, ValidationError } from './errors';
 import { assertPushClientId, clientSkipEntry } from './push-client-id';
@@ -31,11 +37,31 @@ describe('judgeCcExpiry (draft §5.2.2 unsubscribe, §6.2.1.6 refresh-interval)'
   const now = Date.parse('2017-10-01T12:00:00Z');
   const refresh = 172800;
   it.each([
-    ['the example date, inside the interval', '2017-10-02T12:00:00Z', { kind: 'subscribe', expiresAt: Date.parse('2017-10-02T12:00:00Z') }],
-    ['exactly now + refresh-interval', '2017-10-03T12:00:00Z', { kind: 'subscribe', expiresAt: Date.parse('2017-10-03T12:00:00Z') }],
-    ['a little past it (clock skew): shortened', '2017-10-03T12:00:30Z', { kind: 'subscribe', expiresAt: Date.parse('2017-10-03T12:00:00Z') }],
-    ['an offset instead of Z', '2017-10-02T14:00:00+02:00', { kind: 'subscribe', expiresAt: Date.parse('2017-10-02T12:00:00Z') }],
-    ['lower-case t and z, fractions', '2017-10-02t12:00:00.250z', { kind: 'subscribe', expiresAt: Date.parse('2017-10-02T12:00:00Z') }],
+    [
+      'the example date, inside the interval',
+      '2017-10-02T12:00:00Z',
+      { kind: 'subscribe', expiresAt: Date.parse('2017-10-02T12:00:00Z') },
+    ],
+    [
+      'exactly now + refresh-interval',
+      '2017-10-03T12:00:00Z',
+      { kind: 'subscribe', expiresAt: Date.parse('2017-10-03T12:00:00Z') },
+    ],
+    [
+      'a little past it (clock skew): shortened',
+      '2017-10-03T12:00:30Z',
+      { kind: 'subscribe', expiresAt: Date.parse('2017-10-03T12:00:00Z') },
+    ],
+    [
+      'an offset instead of Z',
+      '2017-10-02T14:00:00+02:00',
+      { kind: 'subscribe', expiresAt: Date.parse('2017-10-02T12:00:00Z') },
+    ],
+    [
+      'lower-case t and z, fractions',
+      '2017-10-02t12:00:00.250z',
+      { kind: 'subscribe', expiresAt: Date.parse('2017-10-02T12:00:00Z') },
+    ],
     ['now: unsubscribe', '2017-10-01T12:00:00Z', { kind: 'unsubscribe' }],
     ['the past: unsubscribe', '2017-01-01T00:00:00Z', { kind: 'unsubscribe' }],
   ])('%s', (_what, expires, expected) => {
@@ -66,15 +92,38 @@ describe('parseClientData (davpush client-data per transport, docs/cc70025.md)',
       'web-push: PushSubscription.toJSON()',
       'web-push',
       wp({ endpoint: ENDPOINT, expirationTime: null, keys: { p256dh: P256DH, auth: AUTH } }),
-      { subscription: { type: 'web-push', pushResource: ENDPOINT, publicKey: P256DH, authSecret: AUTH, contentEncoding: undefined }, clientId: undefined },
+      {
+        subscription: {
+          type: 'web-push',
+          pushResource: ENDPOINT,
+          publicKey: P256DH,
+          authSecret: AUTH,
+          contentEncoding: undefined,
+        },
+        clientId: undefined,
+      },
     ],
     [
       'web-push with client-id and content encoding',
       'web-push',
       wp({ endpoint: ENDPOINT, keys: { p256dh: P256DH, auth: AUTH }, contentEncoding: 'aes128gcm', 'client-id': 'c1' }),
-      { subscription: { type: 'web-push', pushResource: ENDPOINT, publicKey: P256DH, authSecret: AUTH, contentEncoding: 'aes128gcm' }, clientId: 'c1' },
+      {
+        subscription: {
+          type: 'web-push',
+          pushResource: ENDPOINT,
+          publicKey: P256DH,
+          authSecret: AUTH,
+          contentEncoding: 'aes128gcm',
+        },
+        clientId: 'c1',
+      },
     ],
-    ['web-push with clientId', 'web-push', wp({ endpoint: ENDPOINT, keys: { p256dh: P256DH, auth: AUTH }, clientId: 'c2' }), { clientId: 'c2' }],
+    [
+      'web-push with clientId',
+      'web-push',
+      wp({ endpoint: ENDPOINT, keys: { p256dh: P256DH, auth: AUTH }, clientId: 'c2' }),
+      { clientId: 'c2' },
+    ],
     [
       'web-push with members davpush does not know (a newer PushSubscription.toJSON(), a vendor): ignored',
       'web-push',
@@ -82,7 +131,12 @@ describe('parseClientData (davpush client-data per transport, docs/cc70025.md)',
       { subscription: { type: 'web-push', pushResource: ENDPOINT, publicKey: P256DH, authSecret: AUTH } },
     ],
     ['fcm: a bare token', 'fcm', ' fcm-token-1 ', { subscription: { type: 'fcm', token: 'fcm-token-1' } }],
-    ['fcm: JSON with client-id', 'fcm', wp({ token: 'fcm-token-2', 'client-id': 'c3' }), { subscription: { type: 'fcm', token: 'fcm-token-2' }, clientId: 'c3' }],
+    [
+      'fcm: JSON with client-id',
+      'fcm',
+      wp({ token: 'fcm-token-2', 'client-id': 'c3' }),
+      { subscription: { type: 'fcm', token: 'fcm-token-2' }, clientId: 'c3' },
+    ],
   ] as const)('%s', (_what, transport, data, expected) => {
     expect(parseClientData(transport, data)).toMatchObject(expected);
   });
@@ -93,8 +147,18 @@ describe('parseClientData (davpush client-data per transport, docs/cc70025.md)',
     ['the draft example XYZ', 'web-push', 'XYZ', /JSON text/],
     ['a JSON array', 'web-push', '[]', /JSON object/],
     ['no keys', 'web-push', wp({ endpoint: ENDPOINT }), /keys/],
-    ['a number endpoint', 'web-push', wp({ endpoint: 1, keys: { p256dh: P256DH, auth: AUTH } }), /endpoint must be a string/],
-    ['a bad expirationTime', 'web-push', wp({ endpoint: ENDPOINT, expirationTime: 'soon', keys: { p256dh: P256DH, auth: AUTH } }), /expirationTime/],
+    [
+      'a number endpoint',
+      'web-push',
+      wp({ endpoint: 1, keys: { p256dh: P256DH, auth: AUTH } }),
+      /endpoint must be a string/,
+    ],
+    [
+      'a bad expirationTime',
+      'web-push',
+      wp({ endpoint: ENDPOINT, expirationTime: 'soon', keys: { p256dh: P256DH, auth: AUTH } }),
+      /expirationTime/,
+    ],
     ['two client ids', 'fcm', wp({ token: 't', 'client-id': 'a', clientId: 'b' }), /not both/],
     ['a client-id with spaces', 'fcm', wp({ token: 't', 'client-id': 'a b' }), /client-id/],
     ['fcm JSON without token', 'fcm', wp({ 'client-id': 'a' }), /needs a token/],
@@ -109,7 +173,8 @@ describe('parseClientData (davpush client-data per transport, docs/cc70025.md)',
 describe('client ids', () => {
   it('are RFC 7230 tokens, percent-encoding allowed', () => {
     expect(assertPushClientId('abc%20def-1.2_~')).toBe('abc%20def-1.2_~');
-    for (const bad of ['', 'a b', 'a,b', 'ä', 'x'.repeat(257), 7]) expect(() => assertPushClientId(bad)).toThrow(ValidationError);
+    for (const bad of ['', 'a b', 'a,b', 'ä', 'x'.repeat(257), 7])
+      expect(() => assertPushClientId(bad)).toThrow(ValidationError);
   });
 
   it('never look like registration ids in dontNotify', () => {

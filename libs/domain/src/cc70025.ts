@@ -77,7 +77,8 @@ function parseObject(text: string, what: string): Record<string, unknown> {
   } catch {
     throw badClientData(`for ${what} must be JSON text (see docs/cc70025.md)`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badClientData(`for ${what} must be a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw badClientData(`for ${what} must be a JSON object`);
   return value as Record<string, unknown>;
 }
 
@@ -124,7 +125,8 @@ export function parseClientData(transport: Transport, clientData: unknown): CcCl
   }
   const o = parseObject(text, 'web-push');
   const keys = o.keys;
-  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) throw badClientData('for web-push needs keys {p256dh, auth}');
+  if (typeof keys !== 'object' || keys === null || Array.isArray(keys))
+    throw badClientData('for web-push needs keys {p256dh, auth}');
   const k = keys as Record<string, unknown>;
   const p256dh = optionalString(k, 'p256dh');
   const auth = optionalString(k, 'auth');

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { coalesce as sut, type ChangeEvent } from './change-event';
 
 const ev = (over: Partial<ChangeEvent>): ChangeEvent => ({
-  id: 'e', tenantId: 't', topic: 'T', changes: ['content'], urgency: 'normal', ttl: 60, dontNotify: [], receivedAt: 1000, ...over,
+  id: 'e',
+  tenantId: 't',
+  topic: 'T',
+  changes: ['content'],
+  urgency: 'normal',
+  ttl: 60,
+  dontNotify: [],
+  receivedAt: 1000,
+  ...over,
 });
 
 describe('coalesce', () => {
@@ -27,7 +35,9 @@ describe('coalesce', () => {
   });
 
   it('keeps an earlier sync-token when the newest event has none', () => {
-    expect(sut([ev({ syncToken: 's1', receivedAt: 1 }), ev({ receivedAt: 2, changes: ['property'] })])!.syncToken).toBe('s1');
+    expect(sut([ev({ syncToken: 's1', receivedAt: 1 }), ev({ receivedAt: 2, changes: ['property'] })])!.syncToken).toBe(
+      's1',
+    );
   });
 
   it('returns nothing for no events', () => expect(sut([])).toBeUndefined());

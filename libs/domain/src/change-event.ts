@@ -5,8 +5,7 @@ export const CHANGE_KINDS: readonly ChangeKind[] = ['content', 'property'];
 export type Urgency = 'very-low' | 'low' | 'normal' | 'high';
 export const URGENCIES: readonly Urgency[] = ['very-low', 'low', 'normal', 'high'];
 
-const maxUrgency = (a: Urgency, b: Urgency): Urgency =>
-  URGENCIES.indexOf(a) >= URGENCIES.indexOf(b) ? a : b;
+const maxUrgency = (a: Urgency, b: Urgency): Urgency => (URGENCIES.indexOf(a) >= URGENCIES.indexOf(b) ? a : b);
 
 /** An accepted change event, as queued. Times are epoch milliseconds; ttl is seconds. */
 export interface ChangeEvent {

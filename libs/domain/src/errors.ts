@@ -3,7 +3,16 @@
  * (apps/api/src/http/domain-exception.filter.ts). Never an HttpException below the API.
  */
 export abstract class DomainError extends Error {
-  abstract readonly kind: 'validation' | 'precondition' | 'not-found' | 'too-large' | 'unsupported-media-type' | 'unauthorized' | 'conflict' | 'rate-limited' | 'unavailable';
+  abstract readonly kind:
+    | 'validation'
+    | 'precondition'
+    | 'not-found'
+    | 'too-large'
+    | 'unsupported-media-type'
+    | 'unauthorized'
+    | 'conflict'
+    | 'rate-limited'
+    | 'unavailable';
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -20,7 +29,10 @@ export type Precondition = 'invalid-subscription' | 'no-supported-trigger' | 'pu
 
 export class PreconditionFailedError extends DomainError {
   readonly kind = 'precondition' as const;
-  constructor(readonly precondition: Precondition, message: string) {
+  constructor(
+    readonly precondition: Precondition,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -47,7 +59,10 @@ export class ConflictError extends DomainError {
 
 export class RateLimitedError extends DomainError {
   readonly kind = 'rate-limited' as const;
-  constructor(message: string, readonly retryAfterSeconds: number) {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
     super(message);
   }
 }

@@ -28,4 +28,3 @@ export function assertPushClientId(value: unknown, what = 'client-id'): string {
  */
 const CLIENT_SKIP_PREFIX = 'client:';
 export const clientSkipEntry = (clientId: string): string => `${CLIENT_SKIP_PREFIX}${clientId}`;
-

@@ -59,5 +59,8 @@ export const KEY_ROTATION_MESSAGE: PushMessage = {
  * part of it so a pending property update is never replaced by a content-only message (draft §1.7).
  */
 export function collapseKeyFor(key: Buffer, tenantId: string, topic: string, kinds: readonly ChangeKind[]): string {
-  return createHmac('sha256', key).update(`${tenantId}\0${topic}\0${[...kinds].toSorted().join(',')}`).digest('base64url').slice(0, 32);
+  return createHmac('sha256', key)
+    .update(`${tenantId}\0${topic}\0${[...kinds].toSorted().join(',')}`)
+    .digest('base64url')
+    .slice(0, 32);
 }

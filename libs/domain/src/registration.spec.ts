@@ -1,7 +1,12 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PreconditionFailedError, ValidationError } from './errors';
-import { grantExpiry, validateRegistrationRequest as sut, type RegistrationPolicy, type RegistrationRequest } from './registration';
+import {
+  grantExpiry,
+  validateRegistrationRequest as sut,
+  type RegistrationPolicy,
+  type RegistrationRequest,
+} from './registration';
 
 const ecdh = createECDH('prime256v1');
 ecdh.generateKeys();
@@ -45,7 +50,11 @@ describe('validateRegistrationRequest', () => {
     ['auth 15 bytes', webPush({ authSecret: randomBytes(15).toString('base64url') }), 'invalid-subscription'],
     ['aesgcm encoding', webPush({ contentEncoding: 'aesgcm' }), 'invalid-subscription'],
     ['key type p384', webPush({ publicKeyType: 'p384' }), 'invalid-subscription'],
-    ['fcm not configured', { subscription: { type: 'fcm', token: 'abc' } } as RegistrationRequest, 'push-not-available'],
+    [
+      'fcm not configured',
+      { subscription: { type: 'fcm', token: 'abc' } } as RegistrationRequest,
+      'push-not-available',
+    ],
     ['empty trigger', { ...webPush(), trigger: {} }, 'no-supported-trigger'],
     ['bad depth', { ...webPush(), trigger: { contentUpdate: { depth: '7' } } }, 'validation'],
     ['bad expires', { ...webPush(), expires: 'tomorrow' }, 'validation'],
@@ -68,21 +77,35 @@ describe('validateRegistrationRequest', () => {
       ['standard base64 with padding', std.publicKey, std.authSecret],
       ['standard base64 without padding', std.publicKey.replace(/=+$/, ''), std.authSecret.replace(/=+$/, '')],
       ['base64url with padding', `${canonical(std.publicKey)}=`, `${canonical(std.authSecret)}==`],
-      ['wrapped at 76 characters with a trailing newline (Android Base64.DEFAULT)', `${std.publicKey.slice(0, 76)}\n${std.publicKey.slice(76)}\n`, `${std.authSecret}\n`],
-      ['pretty-printed XML text', `\n    ${std.publicKey.slice(0, 40)}\n    ${std.publicKey.slice(40)}\n  `, `\n    ${std.authSecret}\n  `],
+      [
+        'wrapped at 76 characters with a trailing newline (Android Base64.DEFAULT)',
+        `${std.publicKey.slice(0, 76)}\n${std.publicKey.slice(76)}\n`,
+        `${std.authSecret}\n`,
+      ],
+      [
+        'pretty-printed XML text',
+        `\n    ${std.publicKey.slice(0, 40)}\n    ${std.publicKey.slice(40)}\n  `,
+        `\n    ${std.authSecret}\n  `,
+      ],
     ])('%s → stored as unpadded base64url', (_name, key, secret) => {
       const r = sut(webPush({ publicKey: key, authSecret: secret }), policy);
-      expect(r.subscription).toMatchObject({ publicKey: canonical(std.publicKey), authSecret: canonical(std.authSecret) });
+      expect(r.subscription).toMatchObject({
+        publicKey: canonical(std.publicKey),
+        authSecret: canonical(std.authSecret),
+      });
     });
 
     it('FCM tokens lose the whitespace pretty-printing put in, and nothing else', () => {
       const token = 'dGVzdA:APA91bH-x_y'.padEnd(160, 'z');
-      const r = sut({ subscription: { type: 'fcm', token: `\n   ${token.slice(0, 80)}\n   ${token.slice(80)}\n` } }, { ...policy, transports: ['fcm'] });
+      const r = sut(
+        { subscription: { type: 'fcm', token: `\n   ${token.slice(0, 80)}\n   ${token.slice(80)}\n` } },
+        { ...policy, transports: ['fcm'] },
+      );
       expect(r.subscription).toEqual({ type: 'fcm', token });
     });
   });
 
-  it('names the fields as the client\'s document does', () => {
+  it("names the fields as the client's document does", () => {
     const json = { pushResource: 'subscription.pushResource', publicKey: 'keys.p256dh', authSecret: 'keys.auth' };
     const messageOf = (req: RegistrationRequest) => {
       try {
@@ -95,16 +118,29 @@ describe('validateRegistrationRequest', () => {
     expect(messageOf(webPush({ publicKey: 'abc' }))).toMatch(/^subscription-public-key must be/);
     expect(messageOf({ ...webPush({ publicKey: 'abc' }), fieldNames: json })).toMatch(/^keys\.p256dh must be/);
     expect(messageOf({ ...webPush({ authSecret: undefined }), fieldNames: json })).toBe('keys.auth is missing');
-    expect(messageOf({ ...webPush({ pushResource: 'ftp://x' }), fieldNames: json })).toMatch(/^subscription\.pushResource must be an https URL/);
+    expect(messageOf({ ...webPush({ pushResource: 'ftp://x' }), fieldNames: json })).toMatch(
+      /^subscription\.pushResource must be an https URL/,
+    );
   });
 
   it('lowers an over-deep property-update depth and keeps content-update infinity', () => {
-    const r = sut({ ...webPush(), trigger: { contentUpdate: { depth: 'infinity' }, propertyUpdate: { depth: '1', props: ['{DAV:}displayname'] } } }, policy);
-    expect(r.trigger).toEqual({ contentUpdate: { depth: 'infinity' }, propertyUpdate: { depth: '0', props: ['{DAV:}displayname'] } });
+    const r = sut(
+      {
+        ...webPush(),
+        trigger: { contentUpdate: { depth: 'infinity' }, propertyUpdate: { depth: '1', props: ['{DAV:}displayname'] } },
+      },
+      policy,
+    );
+    expect(r.trigger).toEqual({
+      contentUpdate: { depth: 'infinity' },
+      propertyUpdate: { depth: '0', props: ['{DAV:}displayname'] },
+    });
   });
 
   it('accepts http push resources only where private endpoints are allowed', () => {
-    expect(sut(webPush({ pushResource: 'http://127.0.0.1:9/x' }), { ...policy, allowHttp: true }).subscription).toMatchObject({ pushResource: 'http://127.0.0.1:9/x' });
+    expect(
+      sut(webPush({ pushResource: 'http://127.0.0.1:9/x' }), { ...policy, allowHttp: true }).subscription,
+    ).toMatchObject({ pushResource: 'http://127.0.0.1:9/x' });
   });
 });
 

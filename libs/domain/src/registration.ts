@@ -55,7 +55,10 @@ const XML_FIELD_NAMES: RegistrationFieldNames = {
   propertyUpdateDepth: 'property-update depth',
 };
 
-export const fieldNamesOf = (req: Pick<RegistrationRequest, 'fieldNames'>): RegistrationFieldNames => ({ ...XML_FIELD_NAMES, ...req.fieldNames });
+export const fieldNamesOf = (req: Pick<RegistrationRequest, 'fieldNames'>): RegistrationFieldNames => ({
+  ...XML_FIELD_NAMES,
+  ...req.fieldNames,
+});
 
 export interface RawWebPushSubscription {
   type: 'web-push';
@@ -121,8 +124,13 @@ const invalid = (why: string) => new PreconditionFailedError('invalid-subscripti
  * keys and secrets as unpadded base64url whatever base64 the client wrote (see
  * {@link decodeBase64Lenient}), FCM tokens without the whitespace pretty-printing puts in.
  */
-function validateSubscription(raw: RegistrationRequest['subscription'], policy: RegistrationPolicy, names: RegistrationFieldNames): Subscription {
-  if (!raw || raw.type === 'unknown') throw invalid(`${names.subscription} is missing or names no supported transport (${policy.transports.join(', ')})`);
+function validateSubscription(
+  raw: RegistrationRequest['subscription'],
+  policy: RegistrationPolicy,
+  names: RegistrationFieldNames,
+): Subscription {
+  if (!raw || raw.type === 'unknown')
+    throw invalid(`${names.subscription} is missing or names no supported transport (${policy.transports.join(', ')})`);
   if (!policy.transports.includes(raw.type)) {
     throw new PreconditionFailedError('push-not-available', `transport ${raw.type} is not configured on this server`);
   }
@@ -130,7 +138,8 @@ function validateSubscription(raw: RegistrationRequest['subscription'], policy: 
     // FCM registration tokens never contain whitespace (a line break is an XML pretty-printer's).
     const token = raw.token === undefined ? '' : withoutAsciiWhitespace(raw.token);
     if (!token) throw invalid(`${names.token} is missing`);
-    if (token.length > MAX_FCM_TOKEN_LENGTH || /[\s\u0000-\u001f\u007f]/.test(token)) throw invalid(`${names.token} is malformed`);
+    if (token.length > MAX_FCM_TOKEN_LENGTH || /[\s\u0000-\u001f\u007f]/.test(token))
+      throw invalid(`${names.token} is malformed`);
     return { type: 'fcm', token };
   }
   const resource = raw.pushResource?.trim();
@@ -201,8 +210,12 @@ function validateTrigger(raw: RawTrigger | undefined, names: RegistrationFieldNa
 /** RFC 3339 or IMF-fixdate (RFC 9110 §5.6.7); both parse with Date. */
 function parseExpires(value: string): number | undefined {
   const v = value.trim();
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(v) &&
-      !/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(v)) {
+  if (
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(v) &&
+    !/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(
+      v,
+    )
+  ) {
     return undefined;
   }
   const t = Date.parse(v);
@@ -213,7 +226,11 @@ function parseExpires(value: string): number | undefined {
  * Granted expiry: the requested time when it lies within (now, now + max]; later requests are clamped
  * to the maximum; absent or past requests get the maximum (WebDAV-Push draft, "Subscription Registration": the server may shorten the requested expiry).
  */
-export function grantExpiry(requested: string | undefined, policy: Pick<RegistrationPolicy, 'now' | 'maxExpirySeconds'>, name = 'expires'): number {
+export function grantExpiry(
+  requested: string | undefined,
+  policy: Pick<RegistrationPolicy, 'now' | 'maxExpirySeconds'>,
+  name = 'expires',
+): number {
   // HTTP dates have second precision: grant only what the Expires header can say.
   const max = Math.floor((policy.now + policy.maxExpirySeconds * 1000) / 1000) * 1000;
   if (requested === undefined || requested.trim() === '') return max;
@@ -228,5 +245,7 @@ export function validateRegistrationRequest(req: RegistrationRequest, policy: Re
   const subscription = validateSubscription(req.subscription, policy, names);
   const trigger = validateTrigger(req.trigger, names);
   const expiresAt = grantExpiry(req.expires, policy, names.expires);
-  return req.clientId === undefined ? { subscription, trigger, expiresAt } : { subscription, trigger, expiresAt, clientId: assertPushClientId(req.clientId) };
+  return req.clientId === undefined
+    ? { subscription, trigger, expiresAt }
+    : { subscription, trigger, expiresAt, clientId: assertPushClientId(req.clientId) };
 }

@@ -12,7 +12,9 @@ describe('decideRetry', () => {
   });
 
   it('never retries earlier than Retry-After', () => {
-    expect(sut({ kind: 'throttled', reason: '429', retryAfterMs: 30_000 }, 1, 0, 1e12, undefined, () => 0)).toEqual({ retryAt: 30_000 });
+    expect(sut({ kind: 'throttled', reason: '429', retryAfterMs: 30_000 }, 1, 0, 1e12, undefined, () => 0)).toEqual({
+      retryAt: 30_000,
+    });
   });
 
   it('gives up when the next attempt would land past the TTL', () => {

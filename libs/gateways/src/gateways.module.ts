@@ -43,9 +43,22 @@ class DefaultGatewayRegistry extends PushGatewayRegistry {
     {
       provide: OriginGate,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => new OriginGate({ ...DEFAULT_ORIGIN_GATE, maxInFlight: config.delivery.originConcurrency, maxWaiting: config.delivery.originConcurrency }),
+      useFactory: (config: AppConfig) =>
+        new OriginGate({
+          ...DEFAULT_ORIGIN_GATE,
+          maxInFlight: config.delivery.originConcurrency,
+          maxWaiting: config.delivery.originConcurrency,
+        }),
     },
   ],
-  exports: [SafeHttpClient, VapidService, WebPushEncryptor, WebPushGateway, FcmGateway, PushGatewayRegistry, OriginGate],
+  exports: [
+    SafeHttpClient,
+    VapidService,
+    WebPushEncryptor,
+    WebPushGateway,
+    FcmGateway,
+    PushGatewayRegistry,
+    OriginGate,
+  ],
 })
 export class GatewaysModule {}

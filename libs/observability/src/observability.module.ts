@@ -10,7 +10,22 @@ import { ReplicationStatsService } from './stats/replication-stats.service';
 /** Metrics and the figures behind them, in every role (api, worker, CLI); HTTP endpoints live in ProbesModule. */
 @Global()
 @Module({
-  providers: [PushMetrics, QueueStatsService, RegistrationStatsService, ReplicationStatsService, OperationalGauges, ShutdownState, ProxyUpstreamState],
-  exports: [PushMetrics, QueueStatsService, RegistrationStatsService, ReplicationStatsService, ShutdownState, ProxyUpstreamState],
+  providers: [
+    PushMetrics,
+    QueueStatsService,
+    RegistrationStatsService,
+    ReplicationStatsService,
+    OperationalGauges,
+    ShutdownState,
+    ProxyUpstreamState,
+  ],
+  exports: [
+    PushMetrics,
+    QueueStatsService,
+    RegistrationStatsService,
+    ReplicationStatsService,
+    ShutdownState,
+    ProxyUpstreamState,
+  ],
 })
 export class ObservabilityModule {}

@@ -17,8 +17,13 @@ const counter = <L extends string>(registry: Registry, name: string, help: strin
   new Counter<L>({ name, help, labelNames, registers: [registry] });
 
 /** A histogram in `registry`, with these label names and bucket bounds (seconds). */
-const histogram = <L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], buckets: number[]) =>
-  new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
+const histogram = <L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  buckets: number[],
+) => new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
 
 /**
  * The service's own Prometheus metrics (docs/operations.md "Metrics"). One registry per process;
@@ -28,7 +33,11 @@ const histogram = <L extends string>(registry: Registry, name: string, help: str
 export class PushMetrics {
   readonly registry = new Registry();
 
-  readonly eventsAccepted = counter(this.registry, 'davpush_events_accepted_total', 'Change events accepted (202) from calendar servers');
+  readonly eventsAccepted = counter(
+    this.registry,
+    'davpush_events_accepted_total',
+    'Change events accepted (202) from calendar servers',
+  );
 
   readonly deliveries = counter(
     this.registry,
@@ -37,10 +46,12 @@ export class PushMetrics {
     ['transport', 'outcome'],
   );
 
-  readonly retries = counter(this.registry, 'davpush_retries_total', 'Deliveries scheduled for another attempt, by transport and outcome that caused it', [
-    'transport',
-    'outcome',
-  ]);
+  readonly retries = counter(
+    this.registry,
+    'davpush_retries_total',
+    'Deliveries scheduled for another attempt, by transport and outcome that caused it',
+    ['transport', 'outcome'],
+  );
 
   readonly prunes = counter(
     this.registry,
@@ -49,7 +60,12 @@ export class PushMetrics {
     ['transport', 'reason'],
   );
 
-  readonly deadLetters = counter(this.registry, 'davpush_dead_letters_total', 'Deliveries given up and moved to the dead-letter queue', ['transport', 'reason']);
+  readonly deadLetters = counter(
+    this.registry,
+    'davpush_dead_letters_total',
+    'Deliveries given up and moved to the dead-letter queue',
+    ['transport', 'reason'],
+  );
 
   readonly endToEnd = histogram(
     this.registry,
@@ -104,7 +120,8 @@ export class PushMetrics {
       this.endToEnd.zero({ transport });
       this.pushLatency.zero({ transport });
     }
-    for (const source of PROXY_READ_SOURCES) for (const reason of PROXY_READ_FAILURES) this.proxyTokenReadFailures.inc({ source, reason }, 0);
+    for (const source of PROXY_READ_SOURCES)
+      for (const reason of PROXY_READ_FAILURES) this.proxyTokenReadFailures.inc({ source, reason }, 0);
   }
 
   delivery(transport: Transport, outcome: OutcomeKind, pushSeconds?: number): void {

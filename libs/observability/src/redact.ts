@@ -9,4 +9,3 @@ export function redact(value: string | undefined | null): string {
   if (value === undefined || value === null || value === '') return '-';
   return `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
 }
-

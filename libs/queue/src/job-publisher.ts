@@ -29,11 +29,17 @@ export class JobPublisher {
   /** The connections the fan-out jobs of these tenant topics were added over (for WAIT after adding), each once. */
   async fanoutConnections(tenantId: string, topics: Iterable<string>): Promise<RedisClient[]> {
     const queues = new Set([...topics].map((t) => this.shards.forTopic(QueueName.Fanout, tenantId, t)));
-    return [...new Set(await Promise.all([...queues].map(async (q) => (await q.backend.client) as unknown as RedisClient)))];
+    return [
+      ...new Set(await Promise.all([...queues].map(async (q) => (await q.backend.client) as unknown as RedisClient))),
+    ];
   }
 
   /** Adds jobs to the queue of `kind` in the shard of each job's tenant topic. */
-  private async addByShard<T extends { tenantId: string; topic: string }>(kind: QueueName, items: readonly T[], job: (data: T) => { name: JobName; opts: JobsOptions }): Promise<void> {
+  private async addByShard<T extends { tenantId: string; topic: string }>(
+    kind: QueueName,
+    items: readonly T[],
+    job: (data: T) => { name: JobName; opts: JobsOptions },
+  ): Promise<void> {
     const byShard = new Map<number, T[]>();
     for (const data of items) {
       const shard = this.shards.shardOf(data.tenantId, data.topic);
@@ -41,7 +47,11 @@ export class JobPublisher {
       if (list) list.push(data);
       else byShard.set(shard, [data]);
     }
-    await Promise.all([...byShard].map(([shard, list]) => this.shards.queue(kind, shard).addBulk(list.map((data) => ({ data, ...job(data) })))));
+    await Promise.all(
+      [...byShard].map(([shard, list]) =>
+        this.shards.queue(kind, shard).addBulk(list.map((data) => ({ data, ...job(data) }))),
+      ),
+    );
   }
 
   /**
@@ -58,7 +68,10 @@ export class JobPublisher {
 
   /** Delivery batches of one dispatch (deterministic ids: adding one twice is a no-op). */
   async deliverBatches(transport: Transport, batches: readonly DeliverBatchJobData[]): Promise<void> {
-    await this.addByShard(deliverQueueFor(transport), batches, (data) => ({ name: JobName.DeliverBatch, opts: jobOptions.deliverBatch(data.dispatchId, data.registrationIds) }));
+    await this.addByShard(deliverQueueFor(transport), batches, (data) => ({
+      name: JobName.DeliverBatch,
+      opts: jobOptions.deliverBatch(data.dispatchId, data.registrationIds),
+    }));
   }
 
   /**
@@ -66,9 +79,16 @@ export class JobPublisher {
    * origin turned away (busy, circuit open), one push's retry as a batch of one, or a replayed
    * dead letter as a batch of one (named after the dead letter, so a replay is never a known id).
    */
-  async deliverBatchAt(transport: Transport, data: DeliverBatchJobData, at: number, parentJobId: string): Promise<void> {
+  async deliverBatchAt(
+    transport: Transport,
+    data: DeliverBatchJobData,
+    at: number,
+    parentJobId: string,
+  ): Promise<void> {
     const opts = jobOptions.deliverBatch(data.dispatchId, data.registrationIds, parentJobId);
-    await this.shards.forTopic(deliverQueueFor(transport), data.tenantId, data.topic).add(JobName.DeliverBatch, data, { ...opts, delay: Math.max(0, at - Date.now()) });
+    await this.shards
+      .forTopic(deliverQueueFor(transport), data.tenantId, data.topic)
+      .add(JobName.DeliverBatch, data, { ...opts, delay: Math.max(0, at - Date.now()) });
   }
 
   async deadLetter(data: DeadLetterJobData): Promise<void> {

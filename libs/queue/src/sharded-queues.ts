@@ -34,7 +34,8 @@ export class ShardedQueues {
 
   /** The queue of `kind` in `shard` (the single queues ignore `shard`). */
   queue(kind: QueueName, shard = 0): Queue {
-    if (shard < 0 || shard >= this.count) throw new Error(`no queue shard ${shard} (DAVPUSH_QUEUE_SHARDS=${this.count})`);
+    if (shard < 0 || shard >= this.count)
+      throw new Error(`no queue shard ${shard} (DAVPUSH_QUEUE_SHARDS=${this.count})`);
     return this.byPhysical(physicalQueue(kind, shard, this.count));
   }
 

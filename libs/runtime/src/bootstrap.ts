@@ -14,7 +14,13 @@ export interface Runtime {
  * Nest's start-up chatter (a line per module and per route) is for debugging the framework, not
  * for running the service: it goes to `debug`, so the banner and warnings stay visible.
  */
-const FRAMEWORK_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication']);
+const FRAMEWORK_CONTEXTS = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+]);
 
 /** ConsoleLogger with the framework's start-up lines demoted to debug. */
 export class DavpushLogger extends ConsoleLogger {
@@ -36,7 +42,9 @@ export function createLogger(config: AppConfig): LoggerService {
   return new DavpushLogger({
     json: config.log.format === 'json',
     colors: config.log.format === 'pretty',
-    logLevels: levels.slice(0, levels.indexOf(config.log.level) + 1) as unknown as ('error' | 'warn' | 'log' | 'debug' | 'verbose')[],
+    logLevels: levels.slice(0, levels.indexOf(config.log.level) + 1) as unknown as (
+      'error' | 'warn' | 'log' | 'debug' | 'verbose'
+    )[],
   });
 }
 

@@ -15,7 +15,14 @@ export class CoreModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CoreModule,
-      imports: [ConfigModule.forRoot(config), ObservabilityModule, StorageModule, QueueModule.forRoot(config), GatewaysModule, ApplicationModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule,
+        StorageModule,
+        QueueModule.forRoot(config),
+        GatewaysModule,
+        ApplicationModule,
+      ],
     };
   }
 }

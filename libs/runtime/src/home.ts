@@ -45,7 +45,9 @@ interface HomeResponse {
 export function mountHome(app: INestApplication, name: string, links: readonly ServiceLink[]): void {
   const json = JSON.stringify({ service: name, links: Object.fromEntries(links.map((l) => [l.rel, l.href])) });
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(name)}</title></head><body><h1>${escapeHtml(name)}</h1><ul>${links
-    .map((l) => `<li><a href="${escapeHtml(l.href)}">${escapeHtml(l.title)}</a> <code>${escapeHtml(l.href)}</code></li>`)
+    .map(
+      (l) => `<li><a href="${escapeHtml(l.href)}">${escapeHtml(l.title)}</a> <code>${escapeHtml(l.href)}</code></li>`,
+    )
     .join('')}</ul></body></html>\n`;
   const adapter = app.getHttpAdapter();
   adapter.get('/', (req: HomeRequest, res: HomeResponse) => {

@@ -77,12 +77,22 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
     const redisBudget = runtime?.redis?.spawned ? Math.min(2000, Math.floor(timeoutMs / 4)) : 0;
     let timedOut = false;
     if (app) {
-      const closing = app.close().catch((err: Error) => logger?.error({ msg: 'error during shutdown', error: err.message }, 'Shutdown'));
+      const closing = app
+        .close()
+        .catch((err: Error) => logger?.error({ msg: 'error during shutdown', error: err.message }, 'Shutdown'));
       let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, timeoutMs - redisBudget))));
+      const late = new Promise<'late'>(
+        (resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, timeoutMs - redisBudget))),
+      );
       timedOut = (await Promise.race([closing, late])) === 'late';
       clearTimeout(timer);
-      if (timedOut) logger?.warn({ msg: 'shutdown timeout passed; exiting with work still active (jobs return to the queue when their lock lapses)' }, 'Shutdown');
+      if (timedOut)
+        logger?.warn(
+          {
+            msg: 'shutdown timeout passed; exiting with work still active (jobs return to the queue when their lock lapses)',
+          },
+          'Shutdown',
+        );
     }
     await runtime?.redis?.stop(Math.max(100, timeoutMs - (Date.now() - started)));
     finish(timedOut ? 1 : 0, { msg: `${role.name} stopped`, signal, ms: Date.now() - started });
@@ -130,7 +140,8 @@ export async function launch<A extends INestApplicationContext>(role: RoleSpec<A
   }
 }
 
-const portInUse = (l: { port: number; host: string; portVariable: string }) => new Error(`port ${l.port} on ${l.host} is in use (set ${l.portVariable})`);
+const portInUse = (l: { port: number; host: string; portVariable: string }) =>
+  new Error(`port ${l.port} on ${l.host} is in use (set ${l.portVariable})`);
 
 /** Binds and releases the port: a busy one is refused before the application exists. */
 async function portFree(l: { port: number; host: string; portVariable: string }): Promise<void> {
@@ -172,20 +183,47 @@ const LABELS: Record<string, string> = {
 };
 
 /** The start-up warnings, then the banner: one JSON line in JSON mode, a short block in pretty mode. */
-function banner<A extends INestApplicationContext>(role: RoleSpec<A>, runtime: Runtime, app: A, logger: LoggerService, base: string): void {
+function banner<A extends INestApplicationContext>(
+  role: RoleSpec<A>,
+  runtime: Runtime,
+  app: A,
+  logger: LoggerService,
+  base: string,
+): void {
   const { config } = runtime;
   // A role without a listener of the launcher's (the proxy alone) has no probe or metrics links.
   const links: ServiceLink[] = role.listen ? serviceLinks(base, role) : [];
   const adopted = runtime.redis?.adopted ? ', adopted from an earlier start' : '';
-  const redis = runtime.redis?.spawned ? `private redis-server (AOF) at ${runtime.redis.url}${adopted}` : runtime.redis ? `${runtime.redis.url} (already running)` : configuredRedis(config);
-  const details: Record<string, string> = { ...role.details?.(runtime, app), redis, queueShards: String(config.queues.shards), durability: config.durability.mode };
+  const redis = runtime.redis?.spawned
+    ? `private redis-server (AOF) at ${runtime.redis.url}${adopted}`
+    : runtime.redis
+      ? `${runtime.redis.url} (already running)`
+      : configuredRedis(config);
+  const details: Record<string, string> = {
+    ...role.details?.(runtime, app),
+    redis,
+    queueShards: String(config.queues.shards),
+    durability: config.durability.mode,
+  };
   // Warnings first: the banner is the last start-up line, the one left on screen.
   for (const warning of startUpWarnings(config)) logger.warn(warning, 'Bootstrap');
   if (config.log.format === 'json') {
-    logger.log({ msg: `${role.name} started on ${base}`, url: base, links: Object.fromEntries(links.map((l) => [l.rel, l.href])), ...details }, 'Bootstrap');
+    logger.log(
+      {
+        msg: `${role.name} started on ${base}`,
+        url: base,
+        links: Object.fromEntries(links.map((l) => [l.rel, l.href])),
+        ...details,
+      },
+      'Bootstrap',
+    );
   } else {
     const width = Math.max(...links.map((l) => l.title.length));
-    const lines = [`${role.name} is listening on ${base}`, ...links.map((l) => `${l.title.padEnd(width)}  ${l.href}`), ...Object.entries(details).map(([k, v]) => `${LABELS[k] ?? k}: ${v}`)];
+    const lines = [
+      `${role.name} is listening on ${base}`,
+      ...links.map((l) => `${l.title.padEnd(width)}  ${l.href}`),
+      ...Object.entries(details).map(([k, v]) => `${LABELS[k] ?? k}: ${v}`),
+    ];
     process.stdout.write(`\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
   }
 }

@@ -32,6 +32,8 @@ describe('private Redis socket path', () => {
   it('says how long a socket path is and what fits', () => {
     expect(socketPathProblem('/tmp/redis.sock')).toBeUndefined();
     const long = `/${'z'.repeat(110)}`;
-    expect(socketPathProblem(long)).toBe(`unix socket path is 111 bytes, too long for a Unix socket (at most 103: sun_path is 108 bytes on Linux, 104 on macOS): ${long}`);
+    expect(socketPathProblem(long)).toBe(
+      `unix socket path is 111 bytes, too long for a Unix socket (at most 103: sun_path is 108 bytes on Linux, 104 on macOS): ${long}`,
+    );
   });
 });

@@ -48,7 +48,9 @@ function ownPrivateDir(dir: string): void {
   const st = fs.lstatSync(dir);
   const uid = process.getuid?.();
   if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
-    throw new Error(`${dir} is not a private directory of this user; remove it, or set DAVPUSH_DATA_DIR to a shorter path`);
+    throw new Error(
+      `${dir} is not a private directory of this user; remove it, or set DAVPUSH_DATA_DIR to a shorter path`,
+    );
   }
 }
 
@@ -95,16 +97,25 @@ export class PrivateRedis {
     const child = spawn(
       'redis-server',
       [
-        '--port', '0',
-        '--unixsocket', socket,
-        '--unixsocketperm', '700',
-        '--dir', '.',
-        '--appendonly', 'yes',
-        '--appendfsync', 'everysec',
-        '--save', '',
+        '--port',
+        '0',
+        '--unixsocket',
+        socket,
+        '--unixsocketperm',
+        '700',
+        '--dir',
+        '.',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--save',
+        '',
         // BullMQ requires that Redis never evicts its keys.
-        '--maxmemory-policy', 'noeviction',
-        '--daemonize', 'no',
+        '--maxmemory-policy',
+        'noeviction',
+        '--daemonize',
+        'no',
       ],
       { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], detached: true },
     );
@@ -112,7 +123,8 @@ export class PrivateRedis {
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     for (let i = 0; i < 100; i++) {
-      if (child.exitCode !== null) throw new Error(`redis-server exited at start: ${stderr.trim() || `code ${child.exitCode}`}`);
+      if (child.exitCode !== null)
+        throw new Error(`redis-server exited at start: ${stderr.trim() || `code ${child.exitCode}`}`);
       if (await ping(socket)) {
         // Our own exit must not wait for the server's stderr pipe.
         child.stderr?.destroy();

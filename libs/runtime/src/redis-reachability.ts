@@ -54,7 +54,9 @@ export async function reachRedis(config: AppConfig, timeoutMs = REDIS_REACH_TIME
       // docs/durability.md: every accepted write waits for a replica; without one, every write would be a 503.
       const lacking = await within(mastersWithoutReplica(client), timeoutMs, 'Redis replication info');
       if (lacking.length) {
-        throw new Error(`DAVPUSH_DURABILITY=replicated needs a replica of every Redis master, but ${lacking.join(', ')} has none online (${where}); add replicas or set DAVPUSH_DURABILITY=local`);
+        throw new Error(
+          `DAVPUSH_DURABILITY=replicated needs a replica of every Redis master, but ${lacking.join(', ')} has none online (${where}); add replicas or set DAVPUSH_DURABILITY=local`,
+        );
       }
     }
   } finally {

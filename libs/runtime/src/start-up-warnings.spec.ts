@@ -20,12 +20,16 @@ describe('vapidSubjectProblem', () => {
     ['https://127.0.0.1', '127.0.0.1'],
     ['https://davpush.test', 'davpush.test'],
   ])('%s → %s', (subject, host) => {
-    const expected = host && `DAVPUSH_VAPID_SUBJECT ${subject} names a host push services cannot reach (${host}); Apple's push service refuses it (403 BadJwtToken); use a real mailto: address or https: URL`;
+    const expected =
+      host &&
+      `DAVPUSH_VAPID_SUBJECT ${subject} names a host push services cannot reach (${host}); Apple's push service refuses it (403 BadJwtToken); use a real mailto: address or https: URL`;
     expect(vapidSubjectProblem(subject, false)).toBe(expected);
   });
 
   it('names the placeholder when DAVPUSH_VAPID_SUBJECT is unset', () => {
-    expect(vapidSubjectProblem('mailto:davpush@example.invalid', true)).toMatch(/^DAVPUSH_VAPID_SUBJECT is not set: the placeholder mailto:davpush@example.invalid is sent/);
+    expect(vapidSubjectProblem('mailto:davpush@example.invalid', true)).toMatch(
+      /^DAVPUSH_VAPID_SUBJECT is not set: the placeholder mailto:davpush@example.invalid is sent/,
+    );
   });
 });
 

@@ -6,7 +6,10 @@ import type { AppConfig } from '@davpush/config';
  * reserve (example.*, *.test, *.invalid, *.localhost), mDNS `.local` (RFC 6762), and IP literals.
  */
 function isUnreachableContactHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/\.$/, '').replace(/^\[|\]$/g, '');
+  const h = host
+    .toLowerCase()
+    .replace(/\.$/, '')
+    .replace(/^\[|\]$/g, '');
   if (isIP(h)) return true;
   if (h === 'localhost' || !h.includes('.')) return true;
   if (/^example\.(com|net|org)$/.test(h) || /\.example\.(com|net|org)$/.test(h)) return true;
@@ -21,7 +24,8 @@ function isUnreachableContactHost(host: string): boolean {
  * service can actually use.
  */
 export function vapidSubjectProblem(subject: string, isPlaceholder: boolean): string | undefined {
-  if (isPlaceholder) return `DAVPUSH_VAPID_SUBJECT is not set: the placeholder ${subject} is sent, and Apple's push service refuses it (403 BadJwtToken); set a real mailto: or https: contact`;
+  if (isPlaceholder)
+    return `DAVPUSH_VAPID_SUBJECT is not set: the placeholder ${subject} is sent, and Apple's push service refuses it (403 BadJwtToken); set a real mailto: or https: contact`;
   let host: string;
   try {
     const u = new URL(subject);

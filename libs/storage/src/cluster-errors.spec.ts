@@ -25,7 +25,9 @@ describe('isClusterUnavailable', () => {
 
   it('leaves bugs and other errors alone', () => {
     expect(isClusterUnavailable(new ReplyError("CROSSSLOT Keys in request don't hash to the same slot"))).toBe(false);
-    expect(isClusterUnavailable(new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBe(false);
+    expect(
+      isClusterUnavailable(new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value')),
+    ).toBe(false);
     expect(isClusterUnavailable(new ReplyError('ERR Error running script: MOVED is a word here'))).toBe(false);
     expect(isClusterUnavailable(new TypeError('x is undefined'))).toBe(false);
     expect(isClusterUnavailable('CLUSTERDOWN')).toBe(false);

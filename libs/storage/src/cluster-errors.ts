@@ -10,7 +10,11 @@
  * "Failed to refresh slots cache", "Cluster isn't ready").
  */
 const REPLY_PREFIXES = ['CLUSTERDOWN', 'TRYAGAIN', 'MOVED', 'ASK', 'MASTERDOWN', 'LOADING'] as const;
-const CLIENT_MESSAGES = ['Too many Cluster redirections', 'Failed to refresh slots cache', "Cluster isn't ready"] as const;
+const CLIENT_MESSAGES = [
+  'Too many Cluster redirections',
+  'Failed to refresh slots cache',
+  "Cluster isn't ready",
+] as const;
 
 /** True when `err` is a transient Redis Cluster condition (see above); false for anything else. */
 export function isClusterUnavailable(err: unknown): boolean {

@@ -4,7 +4,11 @@ import { ConnectionErrorLog } from './connection-error-log';
 
 describe('ConnectionErrorLog', () => {
   const lines: unknown[] = [];
-  const recorder: LoggerService = { log: () => undefined, error: () => undefined, warn: (m: unknown) => void lines.push(m) };
+  const recorder: LoggerService = {
+    log: () => undefined,
+    error: () => undefined,
+    warn: (m: unknown) => void lines.push(m),
+  };
 
   beforeEach(() => {
     lines.length = 0;
@@ -21,9 +25,17 @@ describe('ConnectionErrorLog', () => {
     const refused = new Error('connect ECONNREFUSED 127.0.0.1:6379');
     sut.report('store', refused);
     for (let i = 0; i < 50; i++) sut.report(i % 2 ? 'queue fanout' : 'worker fanout', refused);
-    expect(lines).toEqual([{ msg: 'redis connection error', source: 'store', error: 'connect ECONNREFUSED 127.0.0.1:6379' }]);
+    expect(lines).toEqual([
+      { msg: 'redis connection error', source: 'store', error: 'connect ECONNREFUSED 127.0.0.1:6379' },
+    ]);
     vi.advanceTimersByTime(10_000);
-    expect(lines[1]).toEqual({ msg: 'redis connection errors continue', count: 50, seconds: 10, sources: ['queue fanout', 'worker fanout'], lastError: 'connect ECONNREFUSED 127.0.0.1:6379' });
+    expect(lines[1]).toEqual({
+      msg: 'redis connection errors continue',
+      count: 50,
+      seconds: 10,
+      sources: ['queue fanout', 'worker fanout'],
+      lastError: 'connect ECONNREFUSED 127.0.0.1:6379',
+    });
     // Quiet interval: nothing logged, and the next outage's first error is logged at once again.
     vi.advanceTimersByTime(20_000);
     expect(lines).toHaveLength(2);

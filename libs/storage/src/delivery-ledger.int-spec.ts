@@ -37,11 +37,22 @@ describe('DeliveryLedger on real Redis', () => {
   const register = async (n: number) => {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const { id } = await registrations.upsert('t1', 'cal', {
-        subscription: { type: 'web-push', pushResource: `https://push.example/${i}`, publicKey: ecdh.getPublicKey('base64url'), authSecret: randomBytes(16).toString('base64url'), contentEncoding: 'aes128gcm' },
-        trigger: { contentUpdate: { depth: '1' } },
-        expiresAt: Date.now() + 86_400_000,
-      }, undefined);
+      const { id } = await registrations.upsert(
+        't1',
+        'cal',
+        {
+          subscription: {
+            type: 'web-push',
+            pushResource: `https://push.example/${i}`,
+            publicKey: ecdh.getPublicKey('base64url'),
+            authSecret: randomBytes(16).toString('base64url'),
+            contentEncoding: 'aes128gcm',
+          },
+          trigger: { contentUpdate: { depth: '1' } },
+          expiresAt: Date.now() + 86_400_000,
+        },
+        undefined,
+      );
       ids.push(id);
     }
     return ids;
@@ -88,7 +99,16 @@ describe('DeliveryLedger on real Redis', () => {
 
   it('leaves nothing per registration once a complete dispatch is settled: the done set goes, the counters stay', async () => {
     const ids = await register(3);
-    const event = { id: 'e1', tenantId: 't1', topic: 'cal', changes: ['content' as const], urgency: 'normal' as const, ttl: 60, dontNotify: [], receivedAt: Date.now() };
+    const event = {
+      id: 'e1',
+      tenantId: 't1',
+      topic: 'cal',
+      changes: ['content' as const],
+      urgency: 'normal' as const,
+      ttl: 60,
+      dontNotify: [],
+      receivedAt: Date.now(),
+    };
     await events.recordProgress('d3', [event], { queued: 3, skipped: 0, complete: false });
     await sut.recordAccepted('d3', ids[0]!);
     await events.settle('d3', ids[1]!, 'gone');
@@ -116,7 +136,12 @@ describe('DeliveryLedger on real Redis', () => {
     await sut.settle('d5', ids[3]!, { bucket: 'skipped' });
     // A second settlement of one registration is not counted again.
     await sut.settle('d5', ids[2]!, { bucket: 'skipped' });
-    expect(await redis.client.hmget(dispatchKeys('d5').record, 'accepted', 'gone', 'failed', 'skipped')).toEqual(['1', '1', '1', '1']);
+    expect(await redis.client.hmget(dispatchKeys('d5').record, 'accepted', 'gone', 'failed', 'skipped')).toEqual([
+      '1',
+      '1',
+      '1',
+      '1',
+    ]);
     expect(await registrations.get(ids[1]!)).toBeUndefined();
     expect(await registrations.get(ids[2]!)).toBeDefined();
     expect((await sut.recordFailure(ids[2]!))?.consecutiveFailures).toBe(1);

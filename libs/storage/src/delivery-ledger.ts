@@ -42,9 +42,7 @@ interface Accepted {
  * re-registered meanwhile with another subscription is kept).
  */
 export type DeliverySettlement =
-  | { bucket: 'accepted' }
-  | { bucket: 'gone'; prune: Subscription }
-  | { bucket: 'failed' | 'skipped' };
+  { bucket: 'accepted' } | { bucket: 'gone'; prune: Subscription } | { bucket: 'failed' | 'skipped' };
 
 /**
  * The one writer of what happened to a delivery: the dispatch's counters, the registration's
@@ -68,7 +66,12 @@ export class DeliveryLedger {
    * Settles one registration of a dispatch, once (a second settlement of it is not counted).
    * Resolves once it is durable; rejects if Redis did not take it. `now`: ms since the epoch.
    */
-  async settle(dispatchId: string, registrationId: string, settlement: DeliverySettlement, now = Date.now()): Promise<void> {
+  async settle(
+    dispatchId: string,
+    registrationId: string,
+    settlement: DeliverySettlement,
+    now = Date.now(),
+  ): Promise<void> {
     switch (settlement.bucket) {
       case 'accepted':
         return this.accepted.add({ dispatchId, registrationId });
@@ -88,7 +91,8 @@ export class DeliveryLedger {
    */
   async settleReplay(registrationId: string, settlement: DeliverySettlement, now = Date.now()): Promise<void> {
     if (settlement.bucket === 'accepted') await this.registrations.recordDelivery(registrationId, 'success', now);
-    else if (settlement.bucket === 'gone') await this.registrations.remove(registrationId, { identity: settlement.prune }, now);
+    else if (settlement.bucket === 'gone')
+      await this.registrations.remove(registrationId, { identity: settlement.prune }, now);
   }
 
   /**
@@ -109,7 +113,12 @@ export class DeliveryLedger {
    * on by this job to another. A batch run again after a crash sends only those. A `replay` (a
    * dead letter sent again) is settled in its dispatch by definition: only its hand-offs count.
    */
-  async unsettled(dispatchId: string, batchJobId: string, registrationIds: readonly string[], replay = false): Promise<string[]> {
+  async unsettled(
+    dispatchId: string,
+    batchJobId: string,
+    registrationIds: readonly string[],
+    replay = false,
+  ): Promise<string[]> {
     if (registrationIds.length === 0) return [];
     const [done, handedOff] = await Promise.all([
       replay ? registrationIds.map(() => 0) : this.dispatches.settled(dispatchId, registrationIds),
@@ -122,7 +131,11 @@ export class DeliveryLedger {
   async handOff(batchJobId: string, registrationIds: readonly string[]): Promise<void> {
     if (registrationIds.length === 0) return;
     const key = keys.batchHandedOff(batchJobId);
-    await this.redis.client.multi().sadd(key, ...registrationIds).expire(key, this.dispatches.retentionSeconds).exec();
+    await this.redis.client
+      .multi()
+      .sadd(key, ...registrationIds)
+      .expire(key, this.dispatches.retentionSeconds)
+      .exec();
   }
 
   /** One script call per topic (and dispatch) among the accepted pushes: its keys share a slot. */

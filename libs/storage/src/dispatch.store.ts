@@ -71,9 +71,19 @@ export class DispatchStore {
    * Takes the pending events of a topic into dispatch `dispatchId` and (re)opens the topic's
    * coalescing window of `coalesceMs` (0 = none). Idempotent: a re-run gets the same events back.
    */
-  async claim(tenantId: string, topic: string, dispatchId: string, now = Date.now(), coalesceMs = 0): Promise<ChangeEvent[]> {
+  async claim(
+    tenantId: string,
+    topic: string,
+    dispatchId: string,
+    now = Date.now(),
+    coalesceMs = 0,
+  ): Promise<ChangeEvent[]> {
     const k = topicKeys(topicTag(tenantId, topic));
-    const json = (await CLAIM.run(this.redis.client, [k.pending, dispatchKeys(dispatchId).record, k.window], [now, this.retentionSeconds, coalesceMs])) as string | null;
+    const json = (await CLAIM.run(
+      this.redis.client,
+      [k.pending, dispatchKeys(dispatchId).record, k.window],
+      [now, this.retentionSeconds, coalesceMs],
+    )) as string | null;
     return json ? (JSON.parse(json) as ChangeEvent[]) : [];
   }
 
@@ -89,12 +99,20 @@ export class DispatchStore {
    * must be one of this topic (`dispatchIdFor`).
    */
   async fixTargets(dispatchId: string, tenantId: string, topic: string, now = Date.now()): Promise<number> {
-    return (await FIX_TARGETS.run(this.redis.client, [topicKeys(topicTag(tenantId, topic)).expiry, dispatchKeys(dispatchId).targets], [now, this.retentionSeconds])) as number;
+    return (await FIX_TARGETS.run(
+      this.redis.client,
+      [topicKeys(topicTag(tenantId, topic)).expiry, dispatchKeys(dispatchId).targets],
+      [now, this.retentionSeconds],
+    )) as number;
   }
 
   /** A page of the dispatch's fixed list (cursor = offset, page of `pageSize` entries). */
   async targetsPage(dispatchId: string, cursor = 0, pageSize = 1000): Promise<TargetsPage> {
-    const identities = await this.redis.client.zrangeBuffer(dispatchKeys(dispatchId).targets, String(cursor), String(cursor + pageSize - 1));
+    const identities = await this.redis.client.zrangeBuffer(
+      dispatchKeys(dispatchId).targets,
+      String(cursor),
+      String(cursor + pageSize - 1),
+    );
     const { targets, missing } = await this.registrations.targetsOf(tagOfId(dispatchId), identities);
     return { targets, vanished: missing, read: identities.length };
   }
@@ -112,15 +130,29 @@ export class DispatchStore {
     const primary = events[events.length - 1]!;
     await RECORD_PROGRESS.run(
       this.redis.client,
-      [dispatchKeys(dispatchId).record, dispatchKeys(dispatchId).done, ...events.map((e) => topicKeys(topicTag(e.tenantId, e.topic)).event(e.id))],
-      [progress.queued, progress.skipped, progress.complete ? 1 : 0, dispatchId, ...events.map((e) => (e.id === primary.id ? 'primary' : 'coalesced'))],
+      [
+        dispatchKeys(dispatchId).record,
+        dispatchKeys(dispatchId).done,
+        ...events.map((e) => topicKeys(topicTag(e.tenantId, e.topic)).event(e.id)),
+      ],
+      [
+        progress.queued,
+        progress.skipped,
+        progress.complete ? 1 : 0,
+        dispatchId,
+        ...events.map((e) => (e.id === primary.id ? 'primary' : 'coalesced')),
+      ],
     );
   }
 
   /** Settles one registration of the dispatch in `bucket`; false when it was settled before (not counted again). */
   async settle(dispatchId: string, registrationId: string, bucket: DeliveryBucket): Promise<boolean> {
     const k = dispatchKeys(dispatchId);
-    const r = await SETTLE.run(this.redis.client, [k.record, k.done], [settlementName(registrationId), bucket, this.retentionSeconds]);
+    const r = await SETTLE.run(
+      this.redis.client,
+      [k.record, k.done],
+      [settlementName(registrationId), bucket, this.retentionSeconds],
+    );
     return r === 1;
   }
 

@@ -40,13 +40,33 @@ describe('event and dispatch retention on real Redis', () => {
 
   const register = async () =>
     (
-      await registrations.upsert('t1', 'cal', {
-        subscription: { type: 'web-push', pushResource: `https://push.example/${randomBytes(6).toString('hex')}`, publicKey: ecdh.getPublicKey('base64url'), authSecret: randomBytes(16).toString('base64url'), contentEncoding: 'aes128gcm' },
-        trigger: { contentUpdate: { depth: '1' } },
-        expiresAt: Date.now() + 86_400_000,
-      }, undefined)
+      await registrations.upsert(
+        't1',
+        'cal',
+        {
+          subscription: {
+            type: 'web-push',
+            pushResource: `https://push.example/${randomBytes(6).toString('hex')}`,
+            publicKey: ecdh.getPublicKey('base64url'),
+            authSecret: randomBytes(16).toString('base64url'),
+            contentEncoding: 'aes128gcm',
+          },
+          trigger: { contentUpdate: { depth: '1' } },
+          expiresAt: Date.now() + 86_400_000,
+        },
+        undefined,
+      )
     ).id;
-  const event = (id: string): ChangeEvent => ({ id, tenantId: 't1', topic: 'cal', changes: ['content'], urgency: 'normal', ttl: 60, dontNotify: [], receivedAt: Date.now() });
+  const event = (id: string): ChangeEvent => ({
+    id,
+    tenantId: 't1',
+    topic: 'cal',
+    changes: ['content'],
+    urgency: 'normal',
+    ttl: 60,
+    dontNotify: [],
+    receivedAt: Date.now(),
+  });
   const ttl = (key: string) => redis.client.ttl(key);
 
   it('expires the event record, its id pointer, the dispatch record and its done, target and handed-off sets after the retention', async () => {
@@ -63,11 +83,21 @@ describe('event and dispatch retention on real Redis', () => {
     await ledger.handOff('b-job-1', [ids[2]!]);
 
     const d = dispatchKeys(dispatchId);
-    const kept = [topicKeys(topicTag('t1', 'cal')).event('e-1'), keys.eventTopic('t1', 'e-1'), d.record, d.done, d.targets, keys.batchHandedOff('b-job-1')];
+    const kept = [
+      topicKeys(topicTag('t1', 'cal')).event('e-1'),
+      keys.eventTopic('t1', 'e-1'),
+      d.record,
+      d.done,
+      d.targets,
+      keys.batchHandedOff('b-job-1'),
+    ];
     // Every one exists (-2 = missing) and expires (-1 = never) within the retention, not the 24 h default.
     const left = await Promise.all(kept.map(async (key) => [key, await ttl(key)] as const));
     expect(left.filter(([, s]) => s <= RETENTION - 10 || s > RETENTION)).toEqual([]);
-    expect(await events.status('t1', 'e-1')).toMatchObject({ state: 'dispatching', deliveries: { pending: 1, accepted: 1, failed: 1 } });
+    expect(await events.status('t1', 'e-1')).toMatchObject({
+      state: 'dispatching',
+      deliveries: { pending: 1, accepted: 1, failed: 1 },
+    });
   });
 
   it('never leaves a dispatch record without expiry when a delivery settles after it expired', async () => {
@@ -81,7 +111,9 @@ describe('event and dispatch retention on real Redis', () => {
   });
 
   it('refuses a retention under a minute', () => {
-    expect(() => loadConfig({ REDIS_URL: server.url, DAVPUSH_EVENT_RETENTION_SECONDS: '59' })).toThrow(/DAVPUSH_EVENT_RETENTION_SECONDS/);
+    expect(() => loadConfig({ REDIS_URL: server.url, DAVPUSH_EVENT_RETENTION_SECONDS: '59' })).toThrow(
+      /DAVPUSH_EVENT_RETENTION_SECONDS/,
+    );
     expect(loadConfig({ REDIS_URL: server.url }).eventRetentionSeconds).toBe(86_400);
   });
 });

@@ -76,12 +76,24 @@ export class EventStore {
     for (const e of events) topics.set(JSON.stringify([e.tenantId, e.topic]), topicTag(e.tenantId, e.topic));
     await Promise.all([
       ...[...topics].map(([member, tag]) => client.zadd(keys.pendingBucket(bucketOf(tag)), 'GT', now, member)),
-      ...events.map((e) => client.set(keys.eventTopic(e.tenantId, e.id), topicTag(e.tenantId, e.topic), 'EX', this.dispatches.retentionSeconds, 'NX')),
+      ...events.map((e) =>
+        client.set(
+          keys.eventTopic(e.tenantId, e.id),
+          topicTag(e.tenantId, e.topic),
+          'EX',
+          this.dispatches.retentionSeconds,
+          'NX',
+        ),
+      ),
     ]);
     const results = await Promise.all(
       events.map((e) => {
         const k = topicKeys(topicTag(e.tenantId, e.topic));
-        return ACCEPT.run(client, [k.event(e.id), k.pending, k.expiry, k.window], [JSON.stringify(e), e.id, e.topic, e.receivedAt, this.dispatches.retentionSeconds, coalesceMs]);
+        return ACCEPT.run(
+          client,
+          [k.event(e.id), k.pending, k.expiry, k.window],
+          [JSON.stringify(e), e.id, e.topic, e.receivedAt, this.dispatches.retentionSeconds, coalesceMs],
+        );
       }),
     );
     return results.map((v) => {
@@ -115,10 +127,19 @@ export class EventStore {
     const stranded: PendingTopic[] = [];
     for (let b = 0; b < BUCKETS && stranded.length < limit; b++) {
       const bucket = keys.pendingBucket(b);
-      const due = await this.redis.client.zrangebyscore(bucket, '-inf', now - olderThanMs, 'WITHSCORES', 'LIMIT', 0, limit);
+      const due = await this.redis.client.zrangebyscore(
+        bucket,
+        '-inf',
+        now - olderThanMs,
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        limit,
+      );
       for (let i = 0; i < due.length; i += 2) {
         const [tenantId, topic] = JSON.parse(due[i]!) as [string, string];
-        if ((await this.redis.client.llen(topicKeys(topicTag(tenantId, topic)).pending)) > 0) stranded.push({ tenantId, topic });
+        if ((await this.redis.client.llen(topicKeys(topicTag(tenantId, topic)).pending)) > 0)
+          stranded.push({ tenantId, topic });
         else await REMOVE_IF_UNCHANGED.run(this.redis.client, [bucket], [due[i]!, due[i + 1]!]);
       }
     }

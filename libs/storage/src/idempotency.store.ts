@@ -8,10 +8,7 @@ const DONE_TTL_SECONDS = 24 * 3600;
 const PENDING_TTL_SECONDS = 60;
 
 export type IdempotencyBegin =
-  | { state: 'new' }
-  | { state: 'done'; answer: unknown }
-  | { state: 'in-flight' }
-  | { state: 'mismatch' };
+  { state: 'new' } | { state: 'done'; answer: unknown } | { state: 'in-flight' } | { state: 'mismatch' };
 
 interface Record {
   state: 'pending' | 'done';

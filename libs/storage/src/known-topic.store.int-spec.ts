@@ -12,7 +12,13 @@ ecdh.generateKeys();
 const now = Date.now();
 
 const reg = (resource: string, clientId?: string): ValidRegistration => ({
-  subscription: { type: 'web-push', pushResource: resource, publicKey: ecdh.getPublicKey('base64url'), authSecret: randomBytes(16).toString('base64url'), contentEncoding: 'aes128gcm' },
+  subscription: {
+    type: 'web-push',
+    pushResource: resource,
+    publicKey: ecdh.getPublicKey('base64url'),
+    authSecret: randomBytes(16).toString('base64url'),
+    contentEncoding: 'aes128gcm',
+  },
   trigger: { contentUpdate: { depth: '1' } },
   expiresAt: now + 86400_000,
   ...(clientId ? { clientId } : {}),
@@ -43,7 +49,9 @@ describe('CC/CD 70025 storage on real Redis', () => {
     await known.add('t1', ['cal-1', 'cal-2', 'cal-1']);
     expect(await known.unknown('t1', ['cal-2', 'x', 'cal-1'])).toEqual(['x']);
     expect(await known.unknown('t2', ['cal-1'])).toEqual(['cal-1']);
-    const stored = (await Promise.all((await redis.client.keys('{known.t1.*}')).map((k) => redis.client.smembers(k)))).flat();
+    const stored = (
+      await Promise.all((await redis.client.keys('{known.t1.*}')).map((k) => redis.client.smembers(k)))
+    ).flat();
     expect(stored).toHaveLength(2);
     expect(stored.join()).not.toContain('cal');
     await known.removeAllOfTenant('t1');

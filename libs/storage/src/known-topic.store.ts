@@ -5,7 +5,8 @@ import { RedisService } from './redis.service';
 /** SHA-256 digests of a tenant's topics (never the text, as everywhere in keys.ts), grouped by their bucket. */
 const byBucket = (topics: readonly string[]): Map<number, string[]> => {
   const groups = new Map<number, string[]>();
-  for (const d of new Set(topics.map(digest))) groups.set(digestBucketOf(d), [...(groups.get(digestBucketOf(d)) ?? []), d]);
+  for (const d of new Set(topics.map(digest)))
+    groups.set(digestBucketOf(d), [...(groups.get(digestBucketOf(d)) ?? []), d]);
   return groups;
 };
 
@@ -23,14 +24,18 @@ export class KnownTopicStore {
 
   async add(tenantId: string, topics: readonly string[]): Promise<void> {
     if (topics.length === 0) return;
-    await Promise.all([...byBucket(topics)].map(([b, digests]) => this.redis.client.sadd(keys.knownTopics(tenantId, b), ...digests)));
+    await Promise.all(
+      [...byBucket(topics)].map(([b, digests]) => this.redis.client.sadd(keys.knownTopics(tenantId, b), ...digests)),
+    );
   }
 
   /** The topics, in the order given, that the tenant has not shown davpush. */
   async unknown(tenantId: string, topics: readonly string[]): Promise<string[]> {
     if (topics.length === 0) return [];
     const groups = [...byBucket(topics)];
-    const answers = await Promise.all(groups.map(([b, digests]) => this.redis.client.smismember(keys.knownTopics(tenantId, b), ...digests)));
+    const answers = await Promise.all(
+      groups.map(([b, digests]) => this.redis.client.smismember(keys.knownTopics(tenantId, b), ...digests)),
+    );
     const known = new Set(groups.flatMap(([, digests], g) => digests.filter((_, i) => answers[g]![i] === 1)));
     return topics.filter((t) => !known.has(digest(t)));
   }

@@ -52,7 +52,12 @@ describe('ProxyStateStore on real Redis', () => {
     await sut.rememberPath(up, 'T', '/alice/cal/');
     await sut.rememberPath(up, 'U', '/bob/cal/');
     await sut.swapToken(up, 'T', 'v1');
-    expect(await sut.paths(up)).toEqual(new Map([['T', '/alice/cal/'], ['U', '/bob/cal/']]));
+    expect(await sut.paths(up)).toEqual(
+      new Map([
+        ['T', '/alice/cal/'],
+        ['U', '/bob/cal/'],
+      ]),
+    );
     await sut.forgetPath(up, 'T');
     expect([...(await sut.paths(up)).keys()]).toEqual(['U']);
     expect(await sut.swapToken(up, 'T', 'v1')).toBe(true);

@@ -36,7 +36,10 @@ export class ProxyStateStore {
    * The proxy's tenant id; `create` runs only when none is recorded, and the first writer wins.
    * `lost` is a tenant this call created but another process recorded first (the caller drops it).
    */
-  async tenant(upstreamId: string, create: () => Promise<string>): Promise<{ id: string; created: boolean; lost?: string }> {
+  async tenant(
+    upstreamId: string,
+    create: () => Promise<string>,
+  ): Promise<{ id: string; created: boolean; lost?: string }> {
     const k = proxyKeys(upstreamId).tenant;
     const known = await this.redis.client.get(k);
     if (known) return { id: known, created: false };

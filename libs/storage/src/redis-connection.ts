@@ -22,7 +22,10 @@ export function redisOptionsFrom(url: string): RedisOptions {
  * (BullMQ blocks on BRPOPLPUSH-style commands); producers keep ioredis' bounded retries so a Redis
  * outage turns into a clear 503 instead of a request that hangs.
  */
-export function createRedisClient(config: AppConfig, opts: { blocking?: boolean; name?: string; autoPipelining?: boolean } = {}): RedisClient {
+export function createRedisClient(
+  config: AppConfig,
+  opts: { blocking?: boolean; name?: string; autoPipelining?: boolean } = {},
+): RedisClient {
   const common: RedisOptions = {
     connectionName: opts.name,
     // Commands issued in the same tick (hundreds of concurrent deliveries) share one write.

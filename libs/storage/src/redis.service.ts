@@ -24,9 +24,14 @@ export class RedisService implements OnApplicationShutdown {
    */
   asDomainError(err: unknown): unknown {
     if (this.client.status !== 'ready') {
-      return new StorageUnavailableError(`storage is unavailable (${this.client.status}); nothing was accepted, retry shortly`);
+      return new StorageUnavailableError(
+        `storage is unavailable (${this.client.status}); nothing was accepted, retry shortly`,
+      );
     }
-    if (isClusterUnavailable(err)) return new StorageUnavailableError('the Redis Cluster cannot serve this now (a slot moving or a node down); nothing was accepted, retry shortly');
+    if (isClusterUnavailable(err))
+      return new StorageUnavailableError(
+        'the Redis Cluster cannot serve this now (a slot moving or a node down); nothing was accepted, retry shortly',
+      );
     return err;
   }
 
@@ -39,7 +44,11 @@ export class RedisService implements OnApplicationShutdown {
   async clusterState(timeoutMs = 800): Promise<string | undefined> {
     const states = await this.clusterStates(timeoutMs);
     if (!states) return undefined;
-    return states.find((n) => n.state !== 'ok' && n.state !== 'unreachable')?.state ?? states.find((n) => n.state !== 'ok')?.state ?? 'ok';
+    return (
+      states.find((n) => n.state !== 'ok' && n.state !== 'unreachable')?.state ??
+      states.find((n) => n.state !== 'ok')?.state ??
+      'ok'
+    );
   }
 
   /** `cluster_state` per master (`host:port`; `unreachable` when it did not answer), undefined on a single Redis. */
@@ -53,8 +62,13 @@ export class RedisService implements OnApplicationShutdown {
         const late = new Promise<string>((resolve) => {
           timer = setTimeout(() => resolve(''), timeoutMs);
         });
-        const info = await Promise.race([m.cluster('INFO').then(String, () => ''), late]).finally(() => clearTimeout(timer));
-        return { node: `${m.options.host}:${m.options.port}`, state: /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unreachable' };
+        const info = await Promise.race([m.cluster('INFO').then(String, () => ''), late]).finally(() =>
+          clearTimeout(timer),
+        );
+        return {
+          node: `${m.options.host}:${m.options.port}`,
+          state: /^cluster_state:(\w+)/m.exec(info)?.[1] ?? 'unreachable',
+        };
       }),
     );
   }

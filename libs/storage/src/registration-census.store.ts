@@ -40,7 +40,8 @@ export class RegistrationCensusStore {
         const tags = page.filter((_, i) => i % 2 === 0);
         const counts = await Promise.all(tags.map((tag) => client.zcount(topicKeys(tag).expiry, live, '+inf')));
         total += counts.reduce((a, n) => a + n, 0);
-        if (offset < limit) for (let i = 0; i < page.length; i += 2) soonest.push({ tag: page[i]!, score: Number(page[i + 1]) });
+        if (offset < limit)
+          for (let i = 0; i < page.length; i += 2) soonest.push({ tag: page[i]!, score: Number(page[i + 1]) });
         if (page.length < PAGE * 2) break;
       }
     }

@@ -28,7 +28,8 @@ const AUTH_BYTES = 16;
  * 96 bits of its SHA-256 (a collision needs ~2^48 registrations on one topic, and could only merge
  * two subscriptions of one tenant's own topic).
  */
-export const identityDigest = (s: Subscription): Buffer => createHash('sha256').update(subscriptionIdentity(s)).digest().subarray(0, IDENTITY_BYTES);
+export const identityDigest = (s: Subscription): Buffer =>
+  createHash('sha256').update(subscriptionIdentity(s)).digest().subarray(0, IDENTITY_BYTES);
 
 export const IDENTITY_BYTES = 12;
 export const SECRET_BYTES = 16;
@@ -119,7 +120,8 @@ export function unpackRecord(b: Buffer): { subscription: Subscription; trigger: 
 function packTrigger(t: Trigger): Buffer {
   const code = (d: Depth | undefined) => (d ? DEPTHS.indexOf(d) + 1 : 0);
   const props = t.propertyUpdate?.props ?? [];
-  const flags = code(t.contentUpdate?.depth) | (code(t.propertyUpdate?.depth) << 2) | (props.length > 0 ? WITH_PROPS : 0);
+  const flags =
+    code(t.contentUpdate?.depth) | (code(t.propertyUpdate?.depth) << 2) | (props.length > 0 ? WITH_PROPS : 0);
   if (props.length === 0) return Buffer.of(flags);
   const json = Buffer.from(JSON.stringify(props), 'utf8');
   const head = Buffer.alloc(3);
@@ -155,7 +157,13 @@ function packSubscription(s: Subscription): Buffer {
     const key = Buffer.from(s.publicKey, 'base64url');
     const auth = Buffer.from(s.authSecret, 'base64url');
     // Only canonical values round-trip; anything else keeps its exact text (registration.ts normalises, so this is a guard).
-    if (key.length === P256DH_BYTES && auth.length === AUTH_BYTES && key.toString('base64url') === s.publicKey && auth.toString('base64url') === s.authSecret && s.contentEncoding === 'aes128gcm') {
+    if (
+      key.length === P256DH_BYTES &&
+      auth.length === AUTH_BYTES &&
+      key.toString('base64url') === s.publicKey &&
+      auth.toString('base64url') === s.authSecret &&
+      s.contentEncoding === 'aes128gcm'
+    ) {
       return Buffer.concat([Buffer.of(WEB_PUSH), key, auth, packEndpoint(s.pushResource)]);
     }
   } else if (s.type === 'fcm') {
@@ -182,7 +190,14 @@ function unpackSubscription(b: Buffer): Subscription {
 }
 
 /** Beginnings of push resources, stored as their index (0 = none): the push services most registrations go to. */
-const ENDPOINT_PREFIXES = ['', 'https://fcm.googleapis.com/fcm/send/', 'https://updates.push.services.mozilla.com/wpush/v2/', 'https://updates.push.services.mozilla.com/wpush/v1/', 'https://web.push.apple.com/', 'https://'];
+const ENDPOINT_PREFIXES = [
+  '',
+  'https://fcm.googleapis.com/fcm/send/',
+  'https://updates.push.services.mozilla.com/wpush/v2/',
+  'https://updates.push.services.mozilla.com/wpush/v1/',
+  'https://web.push.apple.com/',
+  'https://',
+];
 const BASE64URL_TAIL = /[A-Za-z0-9_-]*$/;
 
 /**

@@ -17,16 +17,32 @@ export interface SweepEntry {
  * filed it again meanwhile); an emptied topic leaves the tenant's list too (an upsert that makes
  * the topic again files it again, see `RegistrationStore.upsert`). Returns how many were removed and how many of them were live.
  */
-export async function drainTopic(client: RedisClient, tenantId: string, tag: string, maxScore: string, now: number, batch: number, sweep?: SweepEntry): Promise<{ removed: number; live: number }> {
+export async function drainTopic(
+  client: RedisClient,
+  tenantId: string,
+  tag: string,
+  maxScore: string,
+  now: number,
+  batch: number,
+  sweep?: SweepEntry,
+): Promise<{ removed: number; live: number }> {
   const k = topicKeys(tag);
   let removed = 0;
   let live = 0;
   for (;;) {
-    const [n, nLive, earliest, ...pairs] = (await DRAIN.runBuffer(client, [k.registrations, k.expiry, k.meta], [maxScore, now, batch])) as [number, number, Buffer, ...Buffer[]];
+    const [n, nLive, earliest, ...pairs] = (await DRAIN.runBuffer(
+      client,
+      [k.registrations, k.expiry, k.meta],
+      [maxScore, now, batch],
+    )) as [number, number, Buffer, ...Buffer[]];
     removed += n;
     live += nLive;
     const unbound: Promise<unknown>[] = [];
-    for (let i = 0; i < pairs.length; i += 2) if (tenantId) unbound.push(client.zrem(keys.principal(tenantId, digest(pairs[i + 1]!.toString('utf8'))), vanishedIdOf(tag, pairs[i]!)));
+    for (let i = 0; i < pairs.length; i += 2)
+      if (tenantId)
+        unbound.push(
+          client.zrem(keys.principal(tenantId, digest(pairs[i + 1]!.toString('utf8'))), vanishedIdOf(tag, pairs[i]!)),
+        );
     await Promise.all(unbound);
     if (n >= batch) continue;
     const e = earliest.toString();
@@ -58,7 +74,11 @@ const PAGE = 100;
  * from `cursor` (0 = the start); `visit` answers whether to go on. Returns the cursor to go on
  * from, or undefined when every topic was visited.
  */
-export async function eachTopic(client: RedisClient, cursor: number, visit: (tag: string) => Promise<boolean>): Promise<number | undefined> {
+export async function eachTopic(
+  client: RedisClient,
+  cursor: number,
+  visit: (tag: string) => Promise<boolean>,
+): Promise<number | undefined> {
   for (let b = Math.floor(cursor / CURSOR_BUCKET), offset = cursor % CURSOR_BUCKET; b < BUCKETS; b++, offset = 0) {
     for (;;) {
       const tags = await client.zrange(keys.sweepBucket(b), String(offset), String(offset + PAGE - 1));

@@ -14,7 +14,13 @@ ecdh.generateKeys();
 const now = Date.now();
 
 const reg = (resource: string, expiresAt = now + 86400_000): ValidRegistration => ({
-  subscription: { type: 'web-push', pushResource: resource, publicKey: ecdh.getPublicKey('base64url'), authSecret: randomBytes(16).toString('base64url'), contentEncoding: 'aes128gcm' },
+  subscription: {
+    type: 'web-push',
+    pushResource: resource,
+    publicKey: ecdh.getPublicKey('base64url'),
+    authSecret: randomBytes(16).toString('base64url'),
+    contentEncoding: 'aes128gcm',
+  },
   trigger: { contentUpdate: { depth: '1' } },
   expiresAt,
 });
@@ -72,12 +78,21 @@ describe('RegistrationStore on real Redis', () => {
     expect(targets).toHaveLength(1);
     expect(await sut.get(old.id, 't1', later)).toBeUndefined();
     expect(await sut.sweepExpired(later)).toBe(1);
-    expect(await redis.client.hexists(topicKeys(parseRegistrationId(old.id)!.tag).registrations, parseRegistrationId(old.id)!.identity)).toBe(0);
+    expect(
+      await redis.client.hexists(
+        topicKeys(parseRegistrationId(old.id)!.tag).registrations,
+        parseRegistrationId(old.id)!.identity,
+      ),
+    ).toBe(0);
   });
 
-  it('pages a dispatch\'s fixed list: a removal meanwhile skips nobody, a renewal is met once, a re-run sees the same list', async () => {
+  it("pages a dispatch's fixed list: a removal meanwhile skips nobody, a renewal is met once, a re-run sees the same list", async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 6; i++) ids.push((await sut.upsert('t1', 'cal', reg(`https://push.example/${i}`, now + 86400_000 + i * 1000), undefined, now)).id);
+    for (let i = 0; i < 6; i++)
+      ids.push(
+        (await sut.upsert('t1', 'cal', reg(`https://push.example/${i}`, now + 86400_000 + i * 1000), undefined, now))
+          .id,
+      );
     const d1 = dispatchIdFor('t1', 'cal', 'd1');
     expect(await dispatches.fixTargets(d1, 't1', 'cal', now)).toBe(6);
     const first = await dispatches.targetsPage(d1, 0, 2);
@@ -119,7 +134,10 @@ describe('RegistrationStore on real Redis', () => {
     const { id } = await sut.upsert('t1', 'cal', reg('https://push.example/a'), undefined, now);
     await sut.recordDelivery(id, 'failure', now);
     expect((await sut.recordDelivery(id, 'failure', now))?.consecutiveFailures).toBe(2);
-    expect(await sut.recordDelivery(id, 'success', now + 1)).toMatchObject({ consecutiveFailures: 0, lastSuccessAt: now + 1 });
+    expect(await sut.recordDelivery(id, 'success', now + 1)).toMatchObject({
+      consecutiveFailures: 0,
+      lastSuccessAt: now + 1,
+    });
     await sut.remove(id);
     expect(await sut.recordDelivery(id, 'failure', now)).toBeUndefined();
     expect(await redis.client.exists(topicKeys(parseRegistrationId(id)!.tag).registrations)).toBe(0);

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { type DeliveryRecord, type Registration, type Subscription, type Trigger, type ValidRegistration } from '@davpush/domain';
+import {
+  type DeliveryRecord,
+  type Registration,
+  type Subscription,
+  type Trigger,
+  type ValidRegistration,
+} from '@davpush/domain';
 import { BUCKETS, bucketOf, digest, keys, topicKeys, topicTag } from './keys';
 import { RedisService } from './redis.service';
 import { decodeValue, encodeValue, identityDigest, SECRET_BYTES } from './registration-record';
@@ -59,20 +65,42 @@ export class RegistrationStore {
     let reserved = false;
     if (principalKey) {
       // The per-principal limit spans topics (and slots): checked and spent first, in the principal's own slot.
-      const r = await RESERVE.run(client, [principalKey], [principalMember(tag, identity), reg.expiresAt, now, limits.perPrincipal]);
+      const r = await RESERVE.run(
+        client,
+        [principalKey],
+        [principalMember(tag, identity), reg.expiresAt, now, limits.perPrincipal],
+      );
       if (r === 'limit') return { status: 'limit-principal', id: '' };
       reserved = r === 'new';
     }
     // Filed in the indexes across topics before the topic is written, and again when this made the
     // topic (a removal that emptied it meanwhile may have just taken it out of them).
-    const file = () => Promise.all([client.sadd(keys.tenantTopics(tenantId, bucketOf(tag)), tag), client.zadd(keys.sweepBucket(bucketOf(tag)), 'LT', reg.expiresAt, tag)]);
+    const file = () =>
+      Promise.all([
+        client.sadd(keys.tenantTopics(tenantId, bucketOf(tag)), tag),
+        client.zadd(keys.sweepBucket(bucketOf(tag)), 'LT', reg.expiresAt, tag),
+      ]);
     await file();
-    const value = encodeValue({ secret: randomBytes(SECRET_BYTES), createdAt: now, updatedAt: now, consecutiveFailures: 0, principal, clientId: reg.clientId, subscription: reg.subscription, trigger: reg.trigger });
+    const value = encodeValue({
+      secret: randomBytes(SECRET_BYTES),
+      createdAt: now,
+      updatedAt: now,
+      consecutiveFailures: 0,
+      principal,
+      clientId: reg.clientId,
+      subscription: reg.subscription,
+      trigger: reg.trigger,
+    });
     const k = topicKeys(tag);
-    const [status, secret, fresh] = (await UPSERT.runBuffer(client, [k.registrations, k.expiry, k.meta], [identity, value, reg.expiresAt, now, principal ?? '', limits.perTopic, tenantId, topic])) as [Buffer, Buffer, number];
+    const [status, secret, fresh] = (await UPSERT.runBuffer(
+      client,
+      [k.registrations, k.expiry, k.meta],
+      [identity, value, reg.expiresAt, now, principal ?? '', limits.perTopic, tenantId, topic],
+    )) as [Buffer, Buffer, number];
     const s = status.toString() as UpsertResult['status'];
     if (fresh === 1) await file();
-    if (reserved && (s === 'forbidden' || s === 'limit-topic')) await client.zrem(principalKey!, principalMember(tag, identity));
+    if (reserved && (s === 'forbidden' || s === 'limit-topic'))
+      await client.zrem(principalKey!, principalMember(tag, identity));
     if (s === 'limit-topic') return { status: s, id: '' };
     return { status: s, id: registrationIdOf(tag, identity, secret) } as UpsertResult;
   }
@@ -107,14 +135,11 @@ export class RegistrationStore {
     const ref = parseRegistrationId(id);
     if (!ref || (opts.identity && !identityDigest(opts.identity).equals(ref.identity))) return 'not-found';
     const k = topicKeys(ref.tag);
-    const [r, owner, tenant, emptied] = (await REMOVE.run(this.redis.client, [k.registrations, k.expiry, k.meta], [
-      ref.identity,
-      ref.secret,
-      opts.tenantId ?? '',
-      now,
-      opts.principal ?? '',
-      opts.strictPrincipal ? '1' : '',
-    ])) as [number, string, string, number];
+    const [r, owner, tenant, emptied] = (await REMOVE.run(
+      this.redis.client,
+      [k.registrations, k.expiry, k.meta],
+      [ref.identity, ref.secret, opts.tenantId ?? '', now, opts.principal ?? '', opts.strictPrincipal ? '1' : ''],
+    )) as [number, string, string, number];
     const client = this.redis.client;
     await Promise.all([
       owner ? client.zrem(keys.principal(tenant, digest(owner)), principalMember(ref.tag, ref.identity)) : undefined,
@@ -135,15 +160,28 @@ export class RegistrationStore {
     now = Date.now(),
   ): Promise<{ targets: RegistrationTarget[]; next?: number }> {
     const tag = topicTag(tenantId, topic);
-    const identities = await this.redis.client.zrangebyscoreBuffer(topicKeys(tag).expiry, `(${now}`, '+inf', 'LIMIT', cursor, pageSize);
-    return { targets: (await this.targetsOf(tag, identities)).targets, next: identities.length === pageSize ? cursor + pageSize : undefined };
+    const identities = await this.redis.client.zrangebyscoreBuffer(
+      topicKeys(tag).expiry,
+      `(${now}`,
+      '+inf',
+      'LIMIT',
+      cursor,
+      pageSize,
+    );
+    return {
+      targets: (await this.targetsOf(tag, identities)).targets,
+      next: identities.length === pageSize ? cursor + pageSize : undefined,
+    };
   }
 
   /**
    * The registrations of one topic (by tag) with these identities, as fan-out targets in order;
    * `missing` names those no longer there (by tag and identity: their secret went with them).
    */
-  async targetsOf(tag: string, identities: readonly Buffer[]): Promise<{ targets: RegistrationTarget[]; missing: string[] }> {
+  async targetsOf(
+    tag: string,
+    identities: readonly Buffer[],
+  ): Promise<{ targets: RegistrationTarget[]; missing: string[] }> {
     if (identities.length === 0) return { targets: [], missing: [] };
     const values = await this.redis.client.hmgetBuffer(topicKeys(tag).registrations, ...identities);
     const targets: RegistrationTarget[] = [];
@@ -151,7 +189,12 @@ export class RegistrationStore {
     values.forEach((raw, i) => {
       if (!raw) return void missing.push(vanishedIdOf(tag, identities[i]!));
       const { subscription, trigger, clientId, secret } = decodeValue(raw);
-      const target: RegistrationTarget = { id: registrationIdOf(tag, identities[i]!, secret), trigger, transport: subscription.type, subscription };
+      const target: RegistrationTarget = {
+        id: registrationIdOf(tag, identities[i]!, secret),
+        trigger,
+        transport: subscription.type,
+        subscription,
+      };
       if (clientId !== undefined) target.clientId = clientId;
       targets.push(target);
     });
@@ -159,11 +202,22 @@ export class RegistrationStore {
   }
 
   /** Every live registration, a page of whole topics at a time, across tenants (key rotation). */
-  async scanLive(cursor = 0, pageSize = 500, now = Date.now()): Promise<{ registrations: Registration[]; next?: number }> {
+  async scanLive(
+    cursor = 0,
+    pageSize = 500,
+    now = Date.now(),
+  ): Promise<{ registrations: Registration[]; next?: number }> {
     const registrations: Registration[] = [];
     const next = await eachTopic(this.redis.client, cursor, async (tag) => {
       for (let offset = 0; ; offset += 1000) {
-        const identities = await this.redis.client.zrangebyscoreBuffer(topicKeys(tag).expiry, `(${now}`, '+inf', 'LIMIT', offset, 1000);
+        const identities = await this.redis.client.zrangebyscoreBuffer(
+          topicKeys(tag).expiry,
+          `(${now}`,
+          '+inf',
+          'LIMIT',
+          offset,
+          1000,
+        );
         const { targets } = await this.targetsOf(tag, identities);
         for (const t of targets) {
           const reg = await this.get(t.id, undefined, now);
@@ -191,10 +245,18 @@ export class RegistrationStore {
     return this.redis.client.zcount(topicKeys(topicTag(tenantId, topic)).expiry, `(${now}`, '+inf');
   }
 
-  async recordDelivery(id: string, outcome: 'success' | 'failure', now = Date.now()): Promise<DeliveryRecord | undefined> {
+  async recordDelivery(
+    id: string,
+    outcome: 'success' | 'failure',
+    now = Date.now(),
+  ): Promise<DeliveryRecord | undefined> {
     const ref = parseRegistrationId(id);
     if (!ref) return undefined;
-    const r = (await RECORD.run(this.redis.client, [topicKeys(ref.tag).registrations], [ref.identity, ref.secret, outcome, now])) as [number, number, number] | null;
+    const r = (await RECORD.run(
+      this.redis.client,
+      [topicKeys(ref.tag).registrations],
+      [ref.identity, ref.secret, outcome, now],
+    )) as [number, number, number] | null;
     if (!r) return undefined;
     return { consecutiveFailures: r[0], lastSuccessAt: r[1] || undefined, createdAt: r[2] };
   }
@@ -226,7 +288,12 @@ export class RegistrationStore {
         for (let i = 0; i < due.length; i += 2) {
           const tag = due[i]!;
           const tenantId = await this.redis.client.hget(topicKeys(tag).meta, 't');
-          removed += (await drainTopic(this.redis.client, tenantId ?? '', tag, String(now), now, batch, { bucket, seen: Number(due[i + 1]) })).removed;
+          removed += (
+            await drainTopic(this.redis.client, tenantId ?? '', tag, String(now), now, batch, {
+              bucket,
+              seen: Number(due[i + 1]),
+            })
+          ).removed;
         }
         if (due.length < batch * 2) break;
       }

@@ -46,7 +46,10 @@ export class ReplicaAck {
     if (!this.required) return;
     const timeoutMs = this.config.durability.timeoutMs;
     const nodes = [this.redis.client, ...others].flatMap(connectionsOf);
-    if (nodes.length === 0) throw new StorageUnavailableError('the Redis Cluster is not connected yet; nothing is known to be replicated, retry shortly');
+    if (nodes.length === 0)
+      throw new StorageUnavailableError(
+        'the Redis Cluster is not connected yet; nothing is known to be replicated, retry shortly',
+      );
     const acked = await Promise.all(nodes.map((node) => this.waitOn(node, timeoutMs)));
     if (acked.some((n) => Number(n) < 1)) {
       throw new ReplicationTimeoutError(
@@ -68,7 +71,9 @@ export class ReplicaAck {
     try {
       return Number(await Promise.race([node.call('WAIT', '1', String(timeoutMs)), late]));
     } catch (err) {
-      throw new ReplicationTimeoutError(`could not confirm that a Redis replica has the write (${(err as Error).message}); it may have been stored, and repeating the request is safe`);
+      throw new ReplicationTimeoutError(
+        `could not confirm that a Redis replica has the write (${(err as Error).message}); it may have been stored, and repeating the request is safe`,
+      );
     } finally {
       clearTimeout(timer);
     }

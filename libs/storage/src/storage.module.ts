@@ -15,7 +15,35 @@ import { TenantStore } from './tenant.store';
 
 @Global()
 @Module({
-  providers: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DispatchStore, DeliveryLedger, IdempotencyStore, RateLimitStore, KnownTopicStore, RegistrationCensusStore, JobHistoryStore, ReplicaAck],
-  exports: [RedisService, TenantStore, RegistrationStore, SecretStore, EventStore, DispatchStore, DeliveryLedger, IdempotencyStore, RateLimitStore, KnownTopicStore, RegistrationCensusStore, JobHistoryStore, ReplicaAck],
+  providers: [
+    RedisService,
+    TenantStore,
+    RegistrationStore,
+    SecretStore,
+    EventStore,
+    DispatchStore,
+    DeliveryLedger,
+    IdempotencyStore,
+    RateLimitStore,
+    KnownTopicStore,
+    RegistrationCensusStore,
+    JobHistoryStore,
+    ReplicaAck,
+  ],
+  exports: [
+    RedisService,
+    TenantStore,
+    RegistrationStore,
+    SecretStore,
+    EventStore,
+    DispatchStore,
+    DeliveryLedger,
+    IdempotencyStore,
+    RateLimitStore,
+    KnownTopicStore,
+    RegistrationCensusStore,
+    JobHistoryStore,
+    ReplicaAck,
+  ],
 })
 export class StorageModule {}

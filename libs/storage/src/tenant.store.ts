@@ -107,11 +107,13 @@ export class TenantStore {
     if (!apiKey.startsWith('dpk_') || apiKey.length > 128) return undefined;
     const keyHash = hashKey(apiKey);
     // Every tenant request comes through here: EVALSHA keeps it to one small round trip.
-    const found = (await AUTHENTICATE.run(this.redis.client, [keys.apiKey(keyHash)], [`${KEY_PREFIX}:tenant:`])) as [string, string] | null;
+    const found = (await AUTHENTICATE.run(this.redis.client, [keys.apiKey(keyHash)], [`${KEY_PREFIX}:tenant:`])) as
+      [string, string] | null;
     if (!found) return undefined;
     // The index could be stale after a rotation; the tenant record is the truth.
     const [id, stored] = found;
-    if (stored.length !== keyHash.length || !timingSafeEqual(Buffer.from(stored), Buffer.from(keyHash))) return undefined;
+    if (stored.length !== keyHash.length || !timingSafeEqual(Buffer.from(stored), Buffer.from(keyHash)))
+      return undefined;
     return id;
   }
 
@@ -119,14 +121,22 @@ export class TenantStore {
   async rotateKey(id: string): Promise<RotateResult> {
     if (!TENANT_ID.test(id)) return { status: 'not-found' };
     const apiKey = newApiKey();
-    const r = (await ROTATE.run(this.redis.client, [keys.tenant(id)], [hashKey(apiKey), API_KEY_PREFIX, new Date().toISOString()])) as string;
+    const r = (await ROTATE.run(
+      this.redis.client,
+      [keys.tenant(id)],
+      [hashKey(apiKey), API_KEY_PREFIX, new Date().toISOString()],
+    )) as string;
     return r === 'rotated' ? { status: 'rotated', apiKey } : { status: r as 'not-found' | 'revoked' };
   }
 
   /** Disables the tenant for good: its key stops working at once; its data stays (see docs/security.md). */
   async revoke(id: string): Promise<Tenant | undefined> {
     if (!TENANT_ID.test(id)) return undefined;
-    const revokedAt = (await REVOKE.run(this.redis.client, [keys.tenant(id)], [new Date().toISOString(), API_KEY_PREFIX])) as string | null;
+    const revokedAt = (await REVOKE.run(
+      this.redis.client,
+      [keys.tenant(id)],
+      [new Date().toISOString(), API_KEY_PREFIX],
+    )) as string | null;
     return revokedAt ? this.get(id) : undefined;
   }
 

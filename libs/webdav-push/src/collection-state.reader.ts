@@ -27,7 +27,12 @@ export interface CollectionState {
 export function readCollectionState(xml: string): CollectionState | undefined {
   let root;
   try {
-    root = parseBoundedXml(xml, { what: 'multistatus answer', maxBytes: 1024 * 1024, maxDepth: 64, maxTextBytes: 64 * 1024 }).documentElement!;
+    root = parseBoundedXml(xml, {
+      what: 'multistatus answer',
+      maxBytes: 1024 * 1024,
+      maxDepth: 64,
+      maxTextBytes: 64 * 1024,
+    }).documentElement!;
   } catch {
     return undefined;
   }
@@ -40,7 +45,11 @@ export function readCollectionState(xml: string): CollectionState | undefined {
     if (!/^\s*HTTP\/\d(?:\.\d)?\s+200\b/.test(status)) continue;
     for (const prop of elementChildren(ps, DAV_NS, 'prop')) {
       for (const rt of elementChildren(prop, DAV_NS, 'resourcetype')) {
-        if (elementChildren(rt, CALDAV_NS, 'calendar').length > 0 || elementChildren(rt, CARDDAV_NS, 'addressbook').length > 0) state.pushCapable = true;
+        if (
+          elementChildren(rt, CALDAV_NS, 'calendar').length > 0 ||
+          elementChildren(rt, CARDDAV_NS, 'addressbook').length > 0
+        )
+          state.pushCapable = true;
       }
       const token = elementChildren(prop, DAV_NS, 'sync-token')[0]?.textContent?.trim();
       if (token) state.syncToken = token;

@@ -45,8 +45,14 @@ describe('buildDiscoveryProperties', () => {
     expect(readTree(props.supportedTriggers)).toEqual({
       name: `${P}supported-triggers`,
       children: [
-        { name: `${P}content-update`, children: [{ name: '{DAV:}depth', text: SUPPORTED_TRIGGERS.contentUpdate.depth }] },
-        { name: `${P}property-update`, children: [{ name: '{DAV:}depth', text: SUPPORTED_TRIGGERS.propertyUpdate.depth }] },
+        {
+          name: `${P}content-update`,
+          children: [{ name: '{DAV:}depth', text: SUPPORTED_TRIGGERS.contentUpdate.depth }],
+        },
+        {
+          name: `${P}property-update`,
+          children: [{ name: '{DAV:}depth', text: SUPPORTED_TRIGGERS.propertyUpdate.depth }],
+        },
       ],
     });
   });
@@ -60,7 +66,12 @@ describe('buildDiscoveryProperties', () => {
       `</prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>`;
     const prop = tree(readXml(multistatus)).children![0]!.children![1]!.children![0]!;
     expect(prop.name).toBe('{DAV:}prop');
-    expect(prop.children!.map((c) => c.name)).toEqual([`${P}transports`, `${P}topic`, `${P}supported-triggers`, '{urn:not-webdav-push}topic']);
+    expect(prop.children!.map((c) => c.name)).toEqual([
+      `${P}transports`,
+      `${P}topic`,
+      `${P}supported-triggers`,
+      '{urn:not-webdav-push}topic',
+    ]);
     expect(prop.children![1]).toEqual({ name: `${P}topic`, text: 't-1' });
     expect(prop.children![2]!.children![0]!.children![0]!.name).toBe('{DAV:}depth');
   });
@@ -74,7 +85,9 @@ describe('buildDiscoveryProperties', () => {
 
   it('escapes markup in the topic and project id', () => {
     const props = sut({ vapidPublicKey: KEY, topic: `<a href="x">&amp;</a>`, fcm: { projectId: `p"<&>` } });
-    expect(props.topic).toBe('<topic xmlns="https://bitfire.at/webdav-push">&lt;a href="x"&gt;&amp;amp;&lt;/a&gt;</topic>');
+    expect(props.topic).toBe(
+      '<topic xmlns="https://bitfire.at/webdav-push">&lt;a href="x"&gt;&amp;amp;&lt;/a&gt;</topic>',
+    );
     expect(readTree(props.topic).text).toBe(`<a href="x">&amp;</a>`);
     expect(readTree(props.transports).children![1]!.children![0]!.text).toBe(`p"<&>`);
   });

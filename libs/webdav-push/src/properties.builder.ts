@@ -39,7 +39,10 @@ export function buildDiscoveryProperties(input: DiscoveryPropertiesInput): Disco
     supportedTriggers: standalone((doc) => {
       const triggers = doc.ele(WEBDAV_PUSH_NS, 'supported-triggers', { 'xmlns:D': DAV_NS });
       triggers.ele(WEBDAV_PUSH_NS, 'content-update').ele(DAV_NS, 'D:depth').txt(SUPPORTED_TRIGGERS.contentUpdate.depth);
-      triggers.ele(WEBDAV_PUSH_NS, 'property-update').ele(DAV_NS, 'D:depth').txt(SUPPORTED_TRIGGERS.propertyUpdate.depth);
+      triggers
+        .ele(WEBDAV_PUSH_NS, 'property-update')
+        .ele(DAV_NS, 'D:depth')
+        .txt(SUPPORTED_TRIGGERS.propertyUpdate.depth);
     }),
   };
 }
@@ -47,7 +50,9 @@ export function buildDiscoveryProperties(input: DiscoveryPropertiesInput): Disco
 function buildTransports(input: DiscoveryPropertiesInput): string {
   return standalone((doc) => {
     const transports = doc.ele(WEBDAV_PUSH_NS, 'transports');
-    const key = transports.ele(WEBDAV_PUSH_NS, 'web-push').ele(WEBDAV_PUSH_NS, 'vapid-public-key', { type: 'p256ecdsa' });
+    const key = transports
+      .ele(WEBDAV_PUSH_NS, 'web-push')
+      .ele(WEBDAV_PUSH_NS, 'vapid-public-key', { type: 'p256ecdsa' });
     text(key, input.vapidPublicKey, 'vapid-public-key');
     if (input.fcm) {
       const fcm = transports.ele(DAVPUSH_NS, 'fcm');

@@ -9,7 +9,8 @@ const values: PushPropertyValues = {
   supportedTriggers: `<supported-triggers xmlns="${P}" xmlns:D="DAV:"><content-update><D:depth>infinity</D:depth></content-update></supported-triggers>`,
 };
 
-const propfind = (props: string) => `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:P="${P}"><D:prop>${props}</D:prop></D:propfind>`;
+const propfind = (props: string) =>
+  `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:P="${P}"><D:prop>${props}</D:prop></D:propfind>`;
 
 function parse(xml: string) {
   return new DOMParser().parseFromString(xml, 'application/xml');
@@ -29,7 +30,8 @@ function summary(xml: string): Record<string, Record<string, string[]>> {
       const status = ps.getElementsByTagNameNS('DAV:', 'status')[0]!.textContent!;
       const prop = ps.getElementsByTagNameNS('DAV:', 'prop')[0]!;
       const names: string[] = [];
-      for (let c = prop.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) names.push(`{${(c as Element).namespaceURI}}${(c as Element).localName}`);
+      for (let c = prop.firstChild; c; c = c.nextSibling)
+        if (c.nodeType === 1) names.push(`{${(c as Element).namespaceURI}}${(c as Element).localName}`);
       entry[status] = names;
     }
     out[href] = entry;
@@ -45,7 +47,10 @@ describe('planPropfind', () => {
     ['a prop without push properties', propfind('<D:displayname/>')],
     ['push properties in the wrong namespace', propfind('<D:topic/><X:topic xmlns:X="DAV:Push"/>')],
     ['malformed XML', '<D:propfind xmlns:D="DAV:"><D:prop>'],
-    ['a DOCTYPE', '<!DOCTYPE x [<!ENTITY a "b">]><D:propfind xmlns:D="DAV:"><D:prop><P:topic xmlns:P="https://bitfire.at/webdav-push"/></D:prop></D:propfind>'],
+    [
+      'a DOCTYPE',
+      '<!DOCTYPE x [<!ENTITY a "b">]><D:propfind xmlns:D="DAV:"><D:prop><P:topic xmlns:P="https://bitfire.at/webdav-push"/></D:prop></D:propfind>',
+    ],
   ])('passes %s through unchanged', (_what, body) => {
     expect(planPropfind(body)).toBeUndefined();
   });
@@ -66,7 +71,9 @@ describe('planPropfind', () => {
   });
 
   it('honours D:include of allprop (RFC 4918 §14.8)', () => {
-    const plan = planPropfind(`<D:propfind xmlns:D="DAV:"><D:allprop/><D:include><P:topic xmlns:P="${P}"/></D:include></D:propfind>`)!;
+    const plan = planPropfind(
+      `<D:propfind xmlns:D="DAV:"><D:allprop/><D:include><P:topic xmlns:P="${P}"/></D:include></D:propfind>`,
+    )!;
     expect(plan.requested).toEqual(['topic']);
     expect(plan.upstreamBody).not.toContain('include');
   });
@@ -79,10 +86,17 @@ describe('rewriteMultistatus', () => {
   it('puts values into the 200 propstat of calendars and address books, 404 elsewhere, and drops the added resourcetype', () => {
     const plan = planPropfind(propfind('<D:displayname/><P:transports/><P:topic/>'))!;
     const seen: string[] = [];
-    const out = rewriteMultistatus(answer, plan, (href) => (seen.push(href), { ...values, topic: `<topic xmlns="${P}">${href.length}</topic>` }))!;
+    const out = rewriteMultistatus(
+      answer,
+      plan,
+      (href) => (seen.push(href), { ...values, topic: `<topic xmlns="${P}">${href.length}</topic>` }),
+    )!;
     expect(seen).toEqual(['/alice/cal/', '/alice/book/']);
     expect(summary(out)).toEqual({
-      '/alice/': { 'HTTP/1.1 200 OK': ['{DAV:}displayname'], 'HTTP/1.1 404 Not Found': [`{${P}}transports`, `{${P}}topic`] },
+      '/alice/': {
+        'HTTP/1.1 200 OK': ['{DAV:}displayname'],
+        'HTTP/1.1 404 Not Found': [`{${P}}transports`, `{${P}}topic`],
+      },
       '/alice/cal/': {
         'HTTP/1.1 200 OK': ['{DAV:}displayname', `{${P}}transports`, `{${P}}topic`],
         'HTTP/1.1 404 Not Found': ['{DAV:}getctag'],
@@ -97,7 +111,9 @@ describe('rewriteMultistatus', () => {
 
   it('keeps the resourcetype the client asked for and the server prefixes', () => {
     const plan = planPropfind(propfind('<D:resourcetype/><P:supported-triggers/>'))!;
-    const prefixed = answer.replace(/<(\/?)(?!C:|CR:|\?)([a-z-]+)/g, '<$1D:$2').replace('xmlns="DAV:"', 'xmlns:D="DAV:"');
+    const prefixed = answer
+      .replace(/<(\/?)(?!C:|CR:|\?)([a-z-]+)/g, '<$1D:$2')
+      .replace('xmlns="DAV:"', 'xmlns:D="DAV:"');
     const out = rewriteMultistatus(prefixed, plan, () => values)!;
     expect(out).toContain('<D:resourcetype><C:calendar/><D:collection/></D:resourcetype>');
     expect(out).toContain('<D:propstat><D:prop><P:supported-triggers'.replace('<P:', '<'));
@@ -123,7 +139,8 @@ describe('rewriteMultistatus', () => {
 
 describe('CC/CD 70025 properties in PROPFIND (draft-gajda-dav-push-00 §6.2.1)', () => {
   const CC = 'urn:ietf:params:xml:ns:dav-push';
-  const ccPropfind = (props: string) => `<D:propfind xmlns:D="DAV:" xmlns:X="${CC}" xmlns:P="${P}"><D:prop>${props}</D:prop></D:propfind>`;
+  const ccPropfind = (props: string) =>
+    `<D:propfind xmlns:D="DAV:" xmlns:X="${CC}" xmlns:P="${P}"><D:prop>${props}</D:prop></D:propfind>`;
   const cc = {
     'subscribe-URL': `<subscribe-URL xmlns="${CC}" xmlns:D="DAV:"><D:href>https://proxy.example/alice/cal/</D:href></subscribe-URL>`,
     'push-version': `<push-version xmlns="${CC}">1</push-version>`,

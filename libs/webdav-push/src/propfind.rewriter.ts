@@ -15,8 +15,18 @@ export const MAX_PROPFIND_REQUEST_BYTES = 64 * 1024;
 /** A Depth-1 answer of a large home set or address book; beyond this the answer passes unchanged. */
 export const MAX_MULTISTATUS_BYTES = 32 * 1024 * 1024;
 
-const REQUEST_LIMITS = { what: 'PROPFIND body', maxBytes: MAX_PROPFIND_REQUEST_BYTES, maxDepth: 32, maxTextBytes: 8 * 1024 };
-const ANSWER_LIMITS = { what: 'multistatus answer', maxBytes: MAX_MULTISTATUS_BYTES, maxDepth: 128, maxTextBytes: MAX_MULTISTATUS_BYTES };
+const REQUEST_LIMITS = {
+  what: 'PROPFIND body',
+  maxBytes: MAX_PROPFIND_REQUEST_BYTES,
+  maxDepth: 32,
+  maxTextBytes: 8 * 1024,
+};
+const ANSWER_LIMITS = {
+  what: 'multistatus answer',
+  maxBytes: MAX_MULTISTATUS_BYTES,
+  maxDepth: 128,
+  maxTextBytes: MAX_MULTISTATUS_BYTES,
+};
 
 /** How a PROPFIND that asks for push properties is changed on its way to the DAV server. */
 export interface PropfindPlan {
@@ -51,7 +61,8 @@ export function planPropfind(body: string): PropfindPlan | undefined {
   const root = doc.documentElement!;
   if (root.namespaceURI !== DAV_NS || root.localName !== 'propfind') return undefined;
   const prop = elementChildren(root, DAV_NS, 'prop')[0];
-  const include = elementChildren(root, DAV_NS, 'allprop').length > 0 ? elementChildren(root, DAV_NS, 'include')[0] : undefined;
+  const include =
+    elementChildren(root, DAV_NS, 'allprop').length > 0 ? elementChildren(root, DAV_NS, 'include')[0] : undefined;
   const list = prop ?? include;
   if (!list) return undefined;
   const requested: PushProperty[] = [];
@@ -125,7 +136,9 @@ export function rewriteMultistatus(
       const target = values ? propstatFor(doc, response, propstats, 200) : propstatFor(doc, response, propstats, 404);
       const targetProp = elementChildren(target, DAV_NS, 'prop')[0]!;
       for (const name of plan.requested) {
-        targetProp.appendChild(values ? fragment(doc, valueOf(values, name)) : doc.createElementNS(WEBDAV_PUSH_NS, name));
+        targetProp.appendChild(
+          values ? fragment(doc, valueOf(values, name)) : doc.createElementNS(WEBDAV_PUSH_NS, name),
+        );
       }
       for (const name of plan.requestedCc) {
         const value = values?.cc?.[name];
@@ -134,7 +147,8 @@ export function rewriteMultistatus(
     }
     for (const ps of elementChildren(response, DAV_NS, 'propstat')) {
       const prop = elementChildren(ps, DAV_NS, 'prop')[0];
-      if (plan.addedResourcetype && prop) for (const rt of elementChildren(prop, DAV_NS, 'resourcetype')) prop.removeChild(rt);
+      if (plan.addedResourcetype && prop)
+        for (const rt of elementChildren(prop, DAV_NS, 'resourcetype')) prop.removeChild(rt);
       if (!prop || elementChildren(prop).length === 0) response.removeChild(ps);
     }
     // RFC 4918 §14.24: a response needs a propstat (or a status). When minimal left none, the push
@@ -152,7 +166,11 @@ function isPushCapable(propstats: Element[]): boolean {
     if (statusCode(ps) !== 200) continue;
     for (const prop of elementChildren(ps, DAV_NS, 'prop')) {
       for (const rt of elementChildren(prop, DAV_NS, 'resourcetype')) {
-        if (elementChildren(rt, CALDAV_NS, 'calendar').length > 0 || elementChildren(rt, CARDDAV_NS, 'addressbook').length > 0) return true;
+        if (
+          elementChildren(rt, CALDAV_NS, 'calendar').length > 0 ||
+          elementChildren(rt, CARDDAV_NS, 'addressbook').length > 0
+        )
+          return true;
       }
     }
   }
@@ -176,7 +194,9 @@ function propstatFor(doc: Document, response: Element, propstats: Element[], cod
   status.appendChild(doc.createTextNode(code === 200 ? 'HTTP/1.1 200 OK' : 'HTTP/1.1 404 Not Found'));
   ps.appendChild(status);
   // RFC 4918 §14.24: propstat elements come after href (and before error/responsedescription).
-  const after = elementChildren(response).find((el) => el.namespaceURI === DAV_NS && el.localName !== 'href' && el.localName !== 'propstat');
+  const after = elementChildren(response).find(
+    (el) => el.namespaceURI === DAV_NS && el.localName !== 'href' && el.localName !== 'propstat',
+  );
   response.insertBefore(ps, after ?? null);
   return ps;
 }

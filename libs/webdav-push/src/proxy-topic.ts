@@ -35,5 +35,8 @@ export function canonicalCollectionPath(path: string): string {
  * @param path a collection path (any alias; canonicalized here).
  */
 export function proxyTopic(key: Buffer, upstreamId: string, path: string): string {
-  return createHmac('sha256', key).update(`${upstreamId}\n${canonicalCollectionPath(path)}`).digest('base64url').slice(0, 22);
+  return createHmac('sha256', key)
+    .update(`${upstreamId}\n${canonicalCollectionPath(path)}`)
+    .digest('base64url')
+    .slice(0, 22);
 }

@@ -23,9 +23,12 @@ describe('parsePushDontNotify', () => {
     expect(parsePushDontNotify(lines)).toEqual(expected);
   });
 
-  it.each([[['*']], [[' * ']], [['\r\n *']], [[undefined, '*']]])('a field whose sole element is `*` means every registration: %j', (lines) => {
-    expect(parsePushDontNotify(lines)).toBe('*');
-  });
+  it.each([[['*']], [[' * ']], [['\r\n *']], [[undefined, '*']]])(
+    'a field whose sole element is `*` means every registration: %j',
+    (lines) => {
+      expect(parsePushDontNotify(lines)).toBe('*');
+    },
+  );
 
   // `1#(quoted-registration-url) / "*"`: a `*` in a list is an invalid element, ignored; the URLs count.
   it.each([

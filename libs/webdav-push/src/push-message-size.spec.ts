@@ -38,7 +38,12 @@ describe('buildPushMessageWithin: every message fits one Web Push record (RFC 82
     const r = sut(m, WEB_PUSH_MAX_PLAINTEXT_BYTES);
     expect(r.shrunk).toBe(false);
     expect(r.message).toBe(m);
-    expect(read(r.payload)).toEqual({ topic: 'cal-1', syncToken: 'http://cal.example/sync/42', content: 1, property: 0 });
+    expect(read(r.payload)).toEqual({
+      topic: 'cal-1',
+      syncToken: 'http://cal.example/sync/42',
+      content: 1,
+      property: 0,
+    });
   });
 
   it('C1: a 512-character Japanese topic and a 1024-character non-ASCII sync-token → sent without the sync-token', () => {
@@ -52,21 +57,27 @@ describe('buildPushMessageWithin: every message fits one Web Push record (RFC 82
   });
 
   describe.each(UNITS)('topic of %s', (_t, topicUnit) => {
-    it.each(UNITS)('and sync-token of %s: within 3993 bytes, topic intact, sync-token whole or absent', (_s, tokenUnit) => {
-      for (const kinds of [['content'], ['property'], ['content', 'property']] as ChangeKind[][]) {
-        const topic = fill(topicUnit, 512);
-        const syncToken = fill(tokenUnit, 1024);
-        const r = sut(pushMessageFor(topic, kinds, syncToken), WEB_PUSH_MAX_PLAINTEXT_BYTES);
-        expect(Buffer.byteLength(r.payload, 'utf8')).toBeLessThanOrEqual(WEB_PUSH_MAX_PLAINTEXT_BYTES);
-        // Compared as written, not as parsed: xmldom reads U+2028 as a line break (XML 1.1 rules).
-        expect(r.payload).toContain(`<topic>${escaped(topic)}</topic>`);
-        const carriesToken = kinds.includes('content') && !r.shrunk;
-        expect(r.payload.includes(`<D:sync-token>${escaped(syncToken)}</D:sync-token>`)).toBe(carriesToken);
-        expect(r.payload.includes('sync-token')).toBe(carriesToken);
-        const got = read(r.payload);
-        expect([got.content, got.property]).toEqual([kinds.includes('content') ? 1 : 0, kinds.includes('property') ? 1 : 0]);
-      }
-    });
+    it.each(UNITS)(
+      'and sync-token of %s: within 3993 bytes, topic intact, sync-token whole or absent',
+      (_s, tokenUnit) => {
+        for (const kinds of [['content'], ['property'], ['content', 'property']] as ChangeKind[][]) {
+          const topic = fill(topicUnit, 512);
+          const syncToken = fill(tokenUnit, 1024);
+          const r = sut(pushMessageFor(topic, kinds, syncToken), WEB_PUSH_MAX_PLAINTEXT_BYTES);
+          expect(Buffer.byteLength(r.payload, 'utf8')).toBeLessThanOrEqual(WEB_PUSH_MAX_PLAINTEXT_BYTES);
+          // Compared as written, not as parsed: xmldom reads U+2028 as a line break (XML 1.1 rules).
+          expect(r.payload).toContain(`<topic>${escaped(topic)}</topic>`);
+          const carriesToken = kinds.includes('content') && !r.shrunk;
+          expect(r.payload.includes(`<D:sync-token>${escaped(syncToken)}</D:sync-token>`)).toBe(carriesToken);
+          expect(r.payload.includes('sync-token')).toBe(carriesToken);
+          const got = read(r.payload);
+          expect([got.content, got.property]).toEqual([
+            kinds.includes('content') ? 1 : 0,
+            kinds.includes('property') ? 1 : 0,
+          ]);
+        }
+      },
+    );
   });
 
   it('shrinking is deterministic: the same input always gives the same bytes', () => {

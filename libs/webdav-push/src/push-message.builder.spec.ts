@@ -53,12 +53,26 @@ describe('buildPushMessage', () => {
       xml: `${DECL}${ROOT}<property-update><D:prop><transports/></D:prop></property-update></push-message>`,
       tree: {
         name: `${P}push-message`,
-        children: [{ name: `${P}property-update`, children: [{ name: '{DAV:}prop', children: [{ name: `${P}transports` }] }] }],
+        children: [
+          { name: `${P}property-update`, children: [{ name: '{DAV:}prop', children: [{ name: `${P}transports` }] }] },
+        ],
       },
     },
     {
       name: 'props in DAV:, WebDAV-Push, foreign and no namespace',
-      message: { topic: 'T', propertyUpdate: { props: ['{DAV:}displayname', '{http://apple.com/ns/ical/}calendar-color', `${P}topic`, 'plain', '{}empty-ns', '{urn:x:{y}}z'] } },
+      message: {
+        topic: 'T',
+        propertyUpdate: {
+          props: [
+            '{DAV:}displayname',
+            '{http://apple.com/ns/ical/}calendar-color',
+            `${P}topic`,
+            'plain',
+            '{}empty-ns',
+            '{urn:x:{y}}z',
+          ],
+        },
+      },
       xml:
         `${DECL}${ROOT}<topic>T</topic><property-update><D:prop><D:displayname/>` +
         `<calendar-color xmlns="http://apple.com/ns/ical/"/><topic/><plain xmlns=""/><empty-ns xmlns=""/><z xmlns="urn:x:{y}"/></D:prop></property-update></push-message>`,
@@ -113,35 +127,78 @@ describe('buildPushMessage', () => {
   });
 
   it.each([
-    { field: 'topic', message: { topic: `a<b>&c"d'e</x>`, contentUpdate: {} }, escaped: `<topic>a&lt;b&gt;&amp;c"d'e&lt;/x&gt;</topic>` },
-    { field: 'sync-token', message: { topic: 'T', contentUpdate: { syncToken: 'http://ex/?a=1&b=<2>' } }, escaped: `<D:sync-token>http://ex/?a=1&amp;b=&lt;2&gt;</D:sync-token>` },
+    {
+      field: 'topic',
+      message: { topic: `a<b>&c"d'e</x>`, contentUpdate: {} },
+      escaped: `<topic>a&lt;b&gt;&amp;c"d'e&lt;/x&gt;</topic>`,
+    },
+    {
+      field: 'sync-token',
+      message: { topic: 'T', contentUpdate: { syncToken: 'http://ex/?a=1&b=<2>' } },
+      escaped: `<D:sync-token>http://ex/?a=1&amp;b=&lt;2&gt;</D:sync-token>`,
+    },
     { field: 'CDATA end in topic', message: { topic: ']]>' }, escaped: `<topic>]]&gt;</topic>` },
     // xmlbuilder2 alone would leave these unescaped (see xml-writer.ts text()).
     { field: 'entity-looking topic', message: { topic: '&amp;&lt;' }, escaped: `<topic>&amp;amp;&amp;lt;</topic>` },
-    { field: 'entity-looking sync-token', message: { topic: 'T', contentUpdate: { syncToken: 'x&#60;y&foo;z&#x3C;' } }, escaped: `<D:sync-token>x&amp;#60;y&amp;foo;z&amp;#x3C;</D:sync-token>` },
+    {
+      field: 'entity-looking sync-token',
+      message: { topic: 'T', contentUpdate: { syncToken: 'x&#60;y&foo;z&#x3C;' } },
+      escaped: `<D:sync-token>x&amp;#60;y&amp;foo;z&amp;#x3C;</D:sync-token>`,
+    },
   ])('escapes markup in the $field', ({ message, escaped }) => {
     const xml = sut(message);
     expect(xml).toContain(escaped);
     const tree = readTree(xml);
     const text = (n: XmlTree): string[] => [...(n.text ? [n.text] : []), ...(n.children ?? []).flatMap(text)];
-    expect(text(tree)).toEqual([message.topic, ...(message.contentUpdate?.syncToken ? [message.contentUpdate.syncToken] : [])]);
+    expect(text(tree)).toEqual([
+      message.topic,
+      ...(message.contentUpdate?.syncToken ? [message.contentUpdate.syncToken] : []),
+    ]);
   });
 
   it('is compact and small enough for one Web Push record', () => {
-    const xml = sut({ topic: 'x'.repeat(64), contentUpdate: { syncToken: `https://dav.example.com/sync/${'9'.repeat(40)}` }, propertyUpdate: {} });
+    const xml = sut({
+      topic: 'x'.repeat(64),
+      contentUpdate: { syncToken: `https://dav.example.com/sync/${'9'.repeat(40)}` },
+      propertyUpdate: {},
+    });
     expect(xml).not.toMatch(/>\s+</);
     expect(xml).not.toContain('\n');
     expect(Buffer.byteLength(xml)).toBeLessThan(3993);
   });
 
   it.each([
-    { name: 'a control character in the topic', message: { topic: 'a\u0001b' }, error: /topic contains characters that XML cannot carry/ },
-    { name: 'a lone surrogate in the sync-token', message: { topic: 'T', contentUpdate: { syncToken: 'a\uD800' } }, error: /sync-token contains characters/ },
-    { name: 'a prop local name with a colon', message: { propertyUpdate: { props: ['{urn:x}a:b'] } }, error: /property name "\{urn:x\}a:b" is not a valid XML name/ },
-    { name: 'a prop local name starting with a digit', message: { propertyUpdate: { props: ['{DAV:}1x'] } }, error: /not a valid XML name/ },
-    { name: 'a prop with an unclosed namespace', message: { propertyUpdate: { props: ['{DAV:displayname'] } }, error: /not in Clark notation/ },
+    {
+      name: 'a control character in the topic',
+      message: { topic: 'a\u0001b' },
+      error: /topic contains characters that XML cannot carry/,
+    },
+    {
+      name: 'a lone surrogate in the sync-token',
+      message: { topic: 'T', contentUpdate: { syncToken: 'a\uD800' } },
+      error: /sync-token contains characters/,
+    },
+    {
+      name: 'a prop local name with a colon',
+      message: { propertyUpdate: { props: ['{urn:x}a:b'] } },
+      error: /property name "\{urn:x\}a:b" is not a valid XML name/,
+    },
+    {
+      name: 'a prop local name starting with a digit',
+      message: { propertyUpdate: { props: ['{DAV:}1x'] } },
+      error: /not a valid XML name/,
+    },
+    {
+      name: 'a prop with an unclosed namespace',
+      message: { propertyUpdate: { props: ['{DAV:displayname'] } },
+      error: /not in Clark notation/,
+    },
     { name: 'an empty prop name', message: { propertyUpdate: { props: [''] } }, error: /not a valid XML name/ },
-    { name: 'a prop namespace with an ampersand', message: { propertyUpdate: { props: ['{urn:a&amp;b}x'] } }, error: /has a namespace that cannot be written/ },
+    {
+      name: 'a prop namespace with an ampersand',
+      message: { propertyUpdate: { props: ['{urn:a&amp;b}x'] } },
+      error: /has a namespace that cannot be written/,
+    },
   ])('refuses $name rather than altering it', ({ message, error }) => {
     expect(() => sut(message)).toThrow(ValidationError);
     expect(() => sut(message)).toThrow(error);

@@ -20,7 +20,10 @@ const specSampleParsed: RegistrationRequest = {
     authSecret: AUTH,
   },
   // `infinite` is passed on raw: the domain's parseDepth maps the pre-2025-04 spelling.
-  trigger: { contentUpdate: { depth: 'infinite' }, propertyUpdate: { depth: '0', props: ['{DAV:}displayname', '{DAV:}owner'] } },
+  trigger: {
+    contentUpdate: { depth: 'infinite' },
+    propertyUpdate: { depth: '0', props: ['{DAV:}displayname', '{DAV:}owner'] },
+  },
   expires: 'Wed, 20 Dec 2023 10:03:31 GMT',
 };
 
@@ -42,7 +45,6 @@ const pPrefixDavDefault = otherPrefixes
   .replace('xmlns:wp=', 'xmlns:P=')
   .replace(/(<\/?)dav:/g, '$1')
   .replace('xmlns:dav=', 'xmlns=');
-
 
 // DAVx5 (Android XmlSerializer): single-quoted declaration, no trigger, no content-encoding,
 // expires = IMF-fixdate three days ahead (RFC 9110 §5.6.7).
@@ -70,14 +72,32 @@ describe('parsePushRegister — accepted documents', () => {
   const cases: Array<{ name: string; xml: string; expected: RegistrationRequest }> = [
     { name: 'the spec sample (xml/sample-push-register.xml)', xml: specSample, expected: specSampleParsed },
     { name: 'the spec sample with prefixes wp: and dav:', xml: otherPrefixes, expected: specSampleParsed },
-    { name: 'the spec sample with DAV: as per-element default namespace', xml: davDefaultNs, expected: specSampleParsed },
-    { name: 'the spec sample with P: prefix and DAV: as default namespace', xml: pPrefixDavDefault, expected: specSampleParsed },
+    {
+      name: 'the spec sample with DAV: as per-element default namespace',
+      xml: davDefaultNs,
+      expected: specSampleParsed,
+    },
+    {
+      name: 'the spec sample with P: prefix and DAV: as default namespace',
+      xml: pPrefixDavDefault,
+      expected: specSampleParsed,
+    },
     {
       name: 'the older spec sample (xml/sample-registration.xml): sync-level is not depth',
       xml: fixture('spec-sample-registration.xml'),
       expected: {
-        subscription: { type: 'web-push', pushResource: 'https://up.example.net/yohd4yai5Phiz1wi', contentEncoding: undefined, publicKey: undefined, publicKeyType: undefined, authSecret: undefined },
-        trigger: { contentUpdate: { depth: undefined }, propertyUpdate: { depth: '0', props: ['{DAV:}displayname', '{DAV:}owner'] } },
+        subscription: {
+          type: 'web-push',
+          pushResource: 'https://up.example.net/yohd4yai5Phiz1wi',
+          contentEncoding: undefined,
+          publicKey: undefined,
+          publicKeyType: undefined,
+          authSecret: undefined,
+        },
+        trigger: {
+          contentUpdate: { depth: undefined },
+          propertyUpdate: { depth: '0', props: ['{DAV:}displayname', '{DAV:}owner'] },
+        },
         expires: 'Wed, 20 Dec 2023 10:03:31 GMT',
       },
     },
@@ -98,7 +118,11 @@ describe('parsePushRegister — accepted documents', () => {
           `<trigger><content-update><D:depth>1</D:depth></content-update></trigger>`,
         `<push-register xmlns="${NS}" xmlns:D="DAV:" xmlns:F="https://davpush.dev/ns">`,
       ),
-      expected: { subscription: { type: 'fcm', token: 'fcm-token:APA91b' }, trigger: { contentUpdate: { depth: '1' } }, expires: undefined },
+      expected: {
+        subscription: { type: 'fcm', token: 'fcm-token:APA91b' },
+        trigger: { contentUpdate: { depth: '1' } },
+        expires: undefined,
+      },
     },
     {
       name: 'FCM subscription without a token',
@@ -114,8 +138,25 @@ describe('parsePushRegister — accepted documents', () => {
           `</D:prop></property-update></trigger>`,
       ),
       expected: {
-        subscription: { type: 'web-push', pushResource: 'https://push.example/x', contentEncoding: undefined, publicKey: undefined, publicKeyType: undefined, authSecret: undefined },
-        trigger: { propertyUpdate: { depth: '0', props: ['{DAV:}displayname', '{http://apple.com/ns/ical/}calendar-color', '{http://calendarserver.org/ns/}getctag', 'plain'] } },
+        subscription: {
+          type: 'web-push',
+          pushResource: 'https://push.example/x',
+          contentEncoding: undefined,
+          publicKey: undefined,
+          publicKeyType: undefined,
+          authSecret: undefined,
+        },
+        trigger: {
+          propertyUpdate: {
+            depth: '0',
+            props: [
+              '{DAV:}displayname',
+              '{http://apple.com/ns/ical/}calendar-color',
+              '{http://calendarserver.org/ns/}getctag',
+              'plain',
+            ],
+          },
+        },
         expires: undefined,
       },
     },
@@ -128,7 +169,14 @@ describe('parsePushRegister — accepted documents', () => {
           `<D:expires>ignored: wrong namespace</D:expires>`,
       ),
       expected: {
-        subscription: { type: 'web-push', pushResource: 'https://push.example/x', contentEncoding: undefined, publicKey: undefined, publicKeyType: undefined, authSecret: undefined },
+        subscription: {
+          type: 'web-push',
+          pushResource: 'https://push.example/x',
+          contentEncoding: undefined,
+          publicKey: undefined,
+          publicKeyType: undefined,
+          authSecret: undefined,
+        },
         trigger: { contentUpdate: { depth: '1' } },
         expires: undefined,
       },
@@ -147,7 +195,14 @@ describe('parsePushRegister — accepted documents', () => {
       name: 'a BOM and leading whitespace before the declaration',
       xml: `\uFEFF\n  <?xml version="1.0" encoding="utf-8"?>\n${doc(minimalSub)}`,
       expected: {
-        subscription: { type: 'web-push', pushResource: 'https://push.example/x', contentEncoding: undefined, publicKey: undefined, publicKeyType: undefined, authSecret: undefined },
+        subscription: {
+          type: 'web-push',
+          pushResource: 'https://push.example/x',
+          contentEncoding: undefined,
+          publicKey: undefined,
+          publicKeyType: undefined,
+          authSecret: undefined,
+        },
         trigger: undefined,
         expires: undefined,
       },
@@ -176,12 +231,16 @@ describe('parsePushRegister — accepted documents', () => {
     { depth: '<D:depth>2</D:depth>', expected: '2' },
     { depth: '', expected: undefined },
   ])('passes depth $depth on as $expected for both trigger types', ({ depth, expected }) => {
-    const xml = doc(`<trigger><content-update>${depth}</content-update><property-update>${depth}</property-update></trigger>`);
+    const xml = doc(
+      `<trigger><content-update>${depth}</content-update><property-update>${depth}</property-update></trigger>`,
+    );
     expect(sut(xml).trigger).toEqual({ contentUpdate: { depth: expected }, propertyUpdate: { depth: expected } });
   });
 
   it('keeps an empty D:prop apart from an absent one', () => {
-    expect(sut(doc(`<trigger><property-update><D:prop/></property-update></trigger>`)).trigger).toEqual({ propertyUpdate: { depth: undefined, props: [] } });
+    expect(sut(doc(`<trigger><property-update><D:prop/></property-update></trigger>`)).trigger).toEqual({
+      propertyUpdate: { depth: undefined, props: [] },
+    });
     expect(sut(doc(`<trigger><property-update/></trigger>`)).trigger).toEqual({ propertyUpdate: { depth: undefined } });
   });
 

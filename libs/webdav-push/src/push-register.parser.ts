@@ -81,7 +81,8 @@ function readSubscription(root: Element): RegistrationRequest['subscription'] {
   if (webPush[0]) {
     const el = webPush[0];
     // `client-public-key` is the pre-2025 name (draft history, sample-push-register.xml before ae6c5a4).
-    const publicKey = single(el, WEBDAV_PUSH_NS, 'subscription-public-key') ?? single(el, WEBDAV_PUSH_NS, 'client-public-key');
+    const publicKey =
+      single(el, WEBDAV_PUSH_NS, 'subscription-public-key') ?? single(el, WEBDAV_PUSH_NS, 'client-public-key');
     return {
       type: 'web-push',
       pushResource: textOf(single(el, WEBDAV_PUSH_NS, 'push-resource')),

@@ -50,7 +50,8 @@ function parseClarkName(name: string): QName {
   if (name.startsWith('{')) {
     // A local name cannot contain `}`, a namespace URI can: split at the last one.
     const close = name.lastIndexOf('}');
-    if (close < 0) throw new ValidationError(`property name ${JSON.stringify(name.slice(0, 64))} is not in Clark notation`);
+    if (close < 0)
+      throw new ValidationError(`property name ${JSON.stringify(name.slice(0, 64))} is not in Clark notation`);
     namespace = name.slice(1, close) || null;
     localName = name.slice(close + 1);
   }
@@ -60,7 +61,9 @@ function parseClarkName(name: string): QName {
   // xmlbuilder2 writes namespace URIs without escaping `&` (see text() above); no real property
   // namespace contains one, so refuse rather than emit a different namespace.
   if (namespace !== null && (namespace.includes('&') || NOT_XML_CHAR.test(namespace))) {
-    throw new ValidationError(`property name ${JSON.stringify(name.slice(0, 64))} has a namespace that cannot be written`);
+    throw new ValidationError(
+      `property name ${JSON.stringify(name.slice(0, 64))} has a namespace that cannot be written`,
+    );
   }
   return { namespace, localName };
 }

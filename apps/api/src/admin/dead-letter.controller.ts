@@ -23,7 +23,8 @@ export class DeadLetterController {
   @JsonAnswer(200, 'dead letters')
   async list(@Query('limit') limit?: string) {
     const n = limit === undefined ? 100 : Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > 1000) throw new ValidationError('limit must be a whole number from 1 to 1000');
+    if (!Number.isInteger(n) || n < 1 || n > 1000)
+      throw new ValidationError('limit must be a whole number from 1 to 1000');
     return { total: await this.deadLetters.count(), items: await this.deadLetters.list(n) };
   }
 
@@ -31,7 +32,10 @@ export class DeadLetterController {
   @Post('replay')
   @HttpCode(200)
   @Operation('Send dead letters again with a fresh TTL (all, or the ids given)')
-  @ApiBody({ required: false, schema: { type: 'object', properties: { ids: { type: 'array', items: { type: 'string' } } } } })
+  @ApiBody({
+    required: false,
+    schema: { type: 'object', properties: { ids: { type: 'array', items: { type: 'string' } } } },
+  })
   @JsonAnswer(200, '{"replayed", "missing"}')
   replay(@Req() req: AuthedRequest) {
     const hasBody = (req.rawBody?.length ?? 0) > 0;

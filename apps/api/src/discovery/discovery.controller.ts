@@ -1,7 +1,12 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { SUPPORTED_TRIGGERS, ValidationError } from '@davpush/domain';
 import { FcmGateway, PushGatewayRegistry, VapidService } from '@davpush/gateways';
-import { buildCcDiscoveryProperties, buildCcProperty, buildDiscoveryProperties, CC_PROPERTY_NAMES } from '@davpush/webdav-push';
+import {
+  buildCcDiscoveryProperties,
+  buildCcProperty,
+  buildDiscoveryProperties,
+  CC_PROPERTY_NAMES,
+} from '@davpush/webdav-push';
 import { ApiQuery } from '@nestjs/swagger';
 import { TenantGuard, TenantId } from '../http/auth.guards';
 import { ApiArea, AuthProblems, JsonAnswer, Operation, Problem, ref } from '../openapi/openapi.decorators';
@@ -31,12 +36,18 @@ export class DiscoveryController {
   @Get()
   @Operation('WebDAV-Push properties for a PROPFIND answer: transports (VAPID key), topic, supported-triggers')
   @ApiQuery({ name: 'topic', required: true, schema: { type: 'string', maxLength: 512 }, example: 'cal-1' })
-  @ApiQuery({ name: 'dialect', required: false, schema: { type: 'string', enum: ['webdav-push', 'cc70025'] }, description: 'cc70025: the CalConnect CC/CD 70025 properties (docs/cc70025.md)' })
+  @ApiQuery({
+    name: 'dialect',
+    required: false,
+    schema: { type: 'string', enum: ['webdav-push', 'cc70025'] },
+    description: 'cc70025: the CalConnect CC/CD 70025 properties (docs/cc70025.md)',
+  })
   @ApiQuery({
     name: 'subscribeUrl',
     required: false,
     schema: { type: 'string', format: 'uri' },
-    description: "cc70025 (required there): the calendar server's own URL where clients POST their subscribe; it relays the body to POST /v1/gateway/subscribe",
+    description:
+      "cc70025 (required there): the calendar server's own URL where clients POST their subscribe; it relays the body to POST /v1/gateway/subscribe",
   })
   @JsonAnswer(200, 'discovery', ref('Discovery'))
   @Problem(400, 'topic missing or invalid')
@@ -62,7 +73,11 @@ export class DiscoveryController {
       transports,
       ...(projectId ? { fcmProjectId: projectId } : {}),
       supportedTriggers: SUPPORTED_TRIGGERS,
-      properties: buildDiscoveryProperties({ vapidPublicKey: publicKey, topic, fcm: projectId ? { projectId } : undefined }),
+      properties: buildDiscoveryProperties({
+        vapidPublicKey: publicKey,
+        topic,
+        fcm: projectId ? { projectId } : undefined,
+      }),
     };
   }
 
@@ -72,7 +87,12 @@ export class DiscoveryController {
         "dialect=cc70025 needs the query parameter subscribeUrl: the calendar server's own URL where clients POST their subscribe and which relays it to POST /v1/gateway/subscribe (docs/cc70025.md)",
       );
     }
-    if (typeof subscribeUrl !== 'string' || subscribeUrl.length > 2048 || !/^https?:\/\//i.test(subscribeUrl) || !URL.canParse(subscribeUrl)) {
+    if (
+      typeof subscribeUrl !== 'string' ||
+      subscribeUrl.length > 2048 ||
+      !/^https?:\/\//i.test(subscribeUrl) ||
+      !URL.canParse(subscribeUrl)
+    ) {
       throw new ValidationError('the query parameter subscribeUrl must be one absolute http(s) URL');
     }
     const url = subscribeUrl;
@@ -82,10 +102,16 @@ export class DiscoveryController {
       dialect: 'cc70025',
       topic,
       subscribeUrl: url,
-      transports: transports.map((t) => ({ transportUri: t.transportUri, refreshInterval: t.refreshInterval, transportData: t.transportData })),
+      transports: transports.map((t) => ({
+        transportUri: t.transportUri,
+        refreshInterval: t.refreshInterval,
+        transportData: t.transportData,
+      })),
       properties: buildCcDiscoveryProperties(input),
       // Keyed by the local name a PROPFIND asks for, in either spelling of the draft (docs/cc70025.md).
-      propertiesByName: Object.fromEntries(Object.keys(CC_PROPERTY_NAMES).map((name) => [name, buildCcProperty(name, input)!])),
+      propertiesByName: Object.fromEntries(
+        Object.keys(CC_PROPERTY_NAMES).map((name) => [name, buildCcProperty(name, input)!]),
+      ),
     };
   }
 }

@@ -8,7 +8,16 @@ import { bodyKind, parseJson } from '../http/request-body';
 import { pushClientIdOf } from '../http/request-headers';
 import { EventsService, parseEventsJson, type AcceptedEvents, type EventInput } from '@davpush/application';
 import { ApiBody, ApiResponse } from '@nestjs/swagger';
-import { ApiArea, AuthProblems, JsonAnswer, Operation, Problem, PUSH_CLIENT_ID, rateLimitHeaders, ref } from '../openapi/openapi.decorators';
+import {
+  ApiArea,
+  AuthProblems,
+  JsonAnswer,
+  Operation,
+  Problem,
+  PUSH_CLIENT_ID,
+  rateLimitHeaders,
+  ref,
+} from '../openapi/openapi.decorators';
 
 @Controller('v1/events')
 @UseGuards(TenantGuard)
@@ -28,22 +37,44 @@ export class EventsController {
   @Post()
   @HttpCode(202)
   @Operation('Collection(s) changed: answered 202 once durably queued', [
-    { name: 'Idempotency-Key', maxLength: 255, description: 'a repeat within 24 h returns the first answer and queues nothing' },
-    { name: PUSH_CLIENT_ID, maxLength: 256, description: 'CC/CD 70025: the client that caused the changes; its registrations are not notified' },
+    {
+      name: 'Idempotency-Key',
+      maxLength: 255,
+      description: 'a repeat within 24 h returns the first answer and queues nothing',
+    },
+    {
+      name: PUSH_CLIENT_ID,
+      maxLength: 256,
+      description: 'CC/CD 70025: the client that caused the changes; its registrations are not notified',
+    },
   ])
-  @ApiBody({ required: true, schema: ref('ChangeEvents'), examples: { one: { value: { topic: 'cal-1', changes: ['content'], syncToken: 'http://cal.example.org/sync/42' } } } })
-  @ApiResponse({ status: 202, description: 'queued', content: { 'application/json': { schema: ref('Accepted') } }, headers: rateLimitHeaders() })
+  @ApiBody({
+    required: true,
+    schema: ref('ChangeEvents'),
+    examples: { one: { value: { topic: 'cal-1', changes: ['content'], syncToken: 'http://cal.example.org/sync/42' } } },
+  })
+  @ApiResponse({
+    status: 202,
+    description: 'queued',
+    content: { 'application/json': { schema: ref('Accepted') } },
+    headers: rateLimitHeaders(),
+  })
   @Problem(400, 'invalid event, or an Idempotency-Key reused with another body')
   @Problem(409, 'same Idempotency-Key still in flight')
   @Problem(413, 'body over 1 MiB, or more events than the ingest burst allows')
   @Problem(415, 'not JSON')
   @ApiResponse({
     status: 429,
-    description: 'ingest rate limit (token bucket per tenant, DAVPUSH_INGEST_RATE events/s, burst 2×); nothing was queued',
+    description:
+      'ingest rate limit (token bucket per tenant, DAVPUSH_INGEST_RATE events/s, burst 2×); nothing was queued',
     content: { 'application/problem+json': { schema: ref('Problem') } },
     headers: { ...rateLimitHeaders(), 'Retry-After': { schema: { type: 'integer' } } },
   })
-  async accept(@TenantId() tenantId: string, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<AcceptedEvents> {
+  async accept(
+    @TenantId() tenantId: string,
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<AcceptedEvents> {
     bodyKind(req, ['json']);
     const inputs: EventInput[] = parseEventsJson(parseJson(req, z.unknown()));
     // CC/CD 70025 Push-Client-Id of the client whose request caused the changes: its registrations are skipped.
@@ -51,7 +82,10 @@ export class EventsController {
     if (clientId !== undefined) for (const input of inputs) input.skipClients = [clientId];
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
     const key = req.headers['idempotency-key'];
-    if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 255 || /[^\x21-\x7e]/.test(key))) {
+    if (
+      key !== undefined &&
+      (typeof key !== 'string' || key.length === 0 || key.length > 255 || /[^\x21-\x7e]/.test(key))
+    ) {
       throw new ValidationError('Idempotency-Key must be 1 to 255 visible ASCII characters, given once');
     }
     // A repeated Idempotency-Key is charged too: telling a repeat apart needs the idempotency

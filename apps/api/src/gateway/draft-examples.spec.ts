@@ -7,7 +7,12 @@ import { bootstrapResponse, pushResponse, subscribeResponse } from './gateway-re
  * Every JSON example of draft-gajda-dav-push-00 (the XML ones are in libs/webdav-push/src/cc70025/),
  * text copied from the draft, repaired only where it is not JSON; each repair is said in its row.
  */
-const SUBSCRIPTION = { topics: ['123', 'abc'], transportUri: 'https://push.example.com/transport', clientData: 'XYZ', expires: '2017-10-07T12:00:00Z' };
+const SUBSCRIPTION = {
+  topics: ['123', 'abc'],
+  transportUri: 'https://push.example.com/transport',
+  clientData: 'XYZ',
+  expires: '2017-10-07T12:00:00Z',
+};
 
 describe('draft JSON requests, as the gateway reads them', () => {
   it.each([
@@ -58,7 +63,10 @@ describe('draft JSON requests, as the gateway reads them', () => {
     [
       '§6.1.3 push syntax (the messages are the array itself; priority and client-id optional)',
       '{"push": [{"topic": "123", "timestamp": "2017-10-01T14:00:52Z"}]}',
-      { kind: 'push', messages: [{ topic: '123', priority: undefined, timestamp: '2017-10-01T14:00:52Z', clientId: undefined }] },
+      {
+        kind: 'push',
+        messages: [{ topic: '123', priority: undefined, timestamp: '2017-10-01T14:00:52Z', clientId: undefined }],
+      },
     ],
   ])('%s', (_what, text, expected) => {
     expect(readGatewayRequest(JSON.parse(text) as Record<string, unknown>)).toEqual(expected);
@@ -67,8 +75,18 @@ describe('draft JSON requests, as the gateway reads them', () => {
 
 /** The draft's two bootstrap transports; their `transport-data` placeholder `{ ... }` read as `{}`. */
 const DRAFT_TRANSPORTS: CcTransport[] = [
-  { transport: 'web-push', transportUri: 'https://push.example.com/transport', refreshInterval: 172800, transportData: {} },
-  { transport: 'fcm', transportUri: 'urn:uuid:01234567-0123-0123-0123-0123456789ab', refreshInterval: 172800, transportData: {} },
+  {
+    transport: 'web-push',
+    transportUri: 'https://push.example.com/transport',
+    refreshInterval: 172800,
+    transportData: {},
+  },
+  {
+    transport: 'fcm',
+    transportUri: 'urn:uuid:01234567-0123-0123-0123-0123456789ab',
+    refreshInterval: 172800,
+    transportData: {},
+  },
 ];
 
 /** §5.1 bootstrap response as printed (CalConnect sources): `}{` between the entries, `{ ... }` placeholders. */
@@ -101,7 +119,11 @@ describe('draft JSON responses, as the gateway writes them', () => {
       BOOTSTRAP_AS_PRINTED.replace('}{', '},{').replaceAll('{ ... }', '{}'),
       bootstrapResponse(DRAFT_TRANSPORTS),
     ],
-    ['§5.3 subscribe response', '{ "push-url": "https://push.example.com/" }', subscribeResponse('https://push.example.com/')],
+    [
+      '§5.3 subscribe response',
+      '{ "push-url": "https://push.example.com/" }',
+      subscribeResponse('https://push.example.com/'),
+    ],
     ['§5.4 push response, every topic had subscribers', '{ "push-response": {} }', pushResponse([])],
     [
       '§5.4 push response with topics nobody is subscribed to',

@@ -9,7 +9,8 @@ import { type DavErrorBuilder, PROBLEM_BASE, wantsXml } from '../http/problem';
 const isSubscribeRoute = (req: Request) => /^\/v1\/gateway\/subscribe\/?$/i.test(req.path);
 
 /** DAV:error in the CC namespace (draft §6.2.2), never WebDAV-Push's elements. */
-const ccDavError: DavErrorBuilder = (precondition, detail) => (precondition ? buildCcPreconditionError(precondition, detail) : buildDavErrorMessage(detail));
+const ccDavError: DavErrorBuilder = (precondition, detail) =>
+  precondition ? buildCcPreconditionError(precondition, detail) : buildDavErrorMessage(detail);
 
 /**
  * The gateway's errors: problem+json at the JSON-only root whatever the request's Content-Type;
@@ -30,7 +31,10 @@ export class GatewayExceptionFilter extends DomainExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     if (res.headersSent) return;
     if (this.davErrorFor(req)) {
-      res.status(403).type('application/xml; charset=utf-8').send(buildInvalidTopicsError(exception.topics, exception.message));
+      res
+        .status(403)
+        .type('application/xml; charset=utf-8')
+        .send(buildInvalidTopicsError(exception.topics, exception.message));
       return;
     }
     const topics = [...exception.topics];

@@ -33,7 +33,12 @@ export const PushSubscribe = z
   })
   .superRefine((v, ctx) => {
     const n = Number(v['selected-transport'] !== undefined) + Number(v.transport !== undefined);
-    if (n !== 1) ctx.addIssue({ code: 'custom', path: ['selected-transport'], message: 'exactly one of selected-transport or transport is required' });
+    if (n !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['selected-transport'],
+        message: 'exactly one of selected-transport or transport is required',
+      });
   });
 
 /**
@@ -79,8 +84,18 @@ export function readGatewayRequest(body: Record<string, unknown>): GatewayReques
   const names = Object.keys(body);
   const present = KINDS.filter((k) => Object.hasOwn(body, k));
   if (present.length !== 1) {
-    const got = present.length > 1 ? present.join(', ') : names.length === 0 ? 'an empty object' : names.slice(0, 5).map((n) => JSON.stringify(n.slice(0, 32))).join(', ');
-    throw new ValidationError(`the body must have exactly one of the members push-transports, push-subscribe or push; got ${got}`);
+    const got =
+      present.length > 1
+        ? present.join(', ')
+        : names.length === 0
+          ? 'an empty object'
+          : names
+              .slice(0, 5)
+              .map((n) => JSON.stringify(n.slice(0, 32)))
+              .join(', ');
+    throw new ValidationError(
+      `the body must have exactly one of the members push-transports, push-subscribe or push; got ${got}`,
+    );
   }
   const kind = present[0]!;
   const value = body[kind];
@@ -91,11 +106,24 @@ export function readGatewayRequest(body: Record<string, unknown>): GatewayReques
   if (kind === 'push-subscribe') {
     const s = member(PushSubscribe, value, kind);
     const t = (s['selected-transport'] ?? s.transport)!;
-    return { kind, subscription: { topics: s.topics, transportUri: t['transport-uri'], clientData: t['client-data'], expires: s.expires } };
+    return {
+      kind,
+      subscription: {
+        topics: s.topics,
+        transportUri: t['transport-uri'],
+        clientData: t['client-data'],
+        expires: s.expires,
+      },
+    };
   }
   const list = Array.isArray(value) ? member(Messages, value, kind) : member(MessagesObject, value, kind).messages;
   return {
     kind,
-    messages: list.map((m) => ({ topic: m.topic, priority: m.priority ?? undefined, timestamp: m.timestamp ?? undefined, clientId: m['client-id'] ?? undefined })),
+    messages: list.map((m) => ({
+      topic: m.topic,
+      priority: m.priority ?? undefined,
+      timestamp: m.timestamp ?? undefined,
+      clientId: m['client-id'] ?? undefined,
+    })),
   };
 }

@@ -8,7 +8,11 @@ import type { CcTransport } from '@davpush/domain';
 /** §5.1: `{"push-transports": [{"transport": {"transport-uri", "refresh-interval", "transport-data"}}, …]}`. */
 export const bootstrapResponse = (transports: readonly CcTransport[]) => ({
   'push-transports': transports.map((t) => ({
-    transport: { 'transport-uri': t.transportUri, 'refresh-interval': t.refreshInterval, 'transport-data': t.transportData },
+    transport: {
+      'transport-uri': t.transportUri,
+      'refresh-interval': t.refreshInterval,
+      'transport-data': t.transportData,
+    },
   })),
 });
 

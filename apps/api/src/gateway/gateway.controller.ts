@@ -22,11 +22,13 @@ function readableTopicsOf(req: AuthedRequest): string[] | undefined {
   const readable = req.headers['x-davpush-readable-topics'];
   if (readable === undefined) return undefined;
   const list = parsePushDontNotify(Array.isArray(readable) ? readable : [readable]);
-  if (list === '*') throw new ValidationError('X-Davpush-Readable-Topics lists topics as quoted-strings; * is not allowed');
+  if (list === '*')
+    throw new ValidationError('X-Davpush-Readable-Topics lists topics as quoted-strings; * is not allowed');
   return list;
 }
 
-const requestIdOf = (req: AuthedRequest) => (typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined);
+const requestIdOf = (req: AuthedRequest) =>
+  typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
 
 /**
  * The CalConnect CC/CD 70025 Push Gateway (draft-gajda-dav-push-00; decisions in docs/cc70025.md).
@@ -51,7 +53,11 @@ export class GatewayController {
   @Post()
   @HttpCode(200)
   @GatewayRequestDoc()
-  async handle(@TenantId() tenantId: string, @Req() req: AuthedRequest, @Res({ passthrough: true }) res: Response): Promise<unknown> {
+  async handle(
+    @TenantId() tenantId: string,
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<unknown> {
     bodyKind(req, ['json']);
     const request = readGatewayRequest(parseJson(req, GatewayEnvelope));
     if (request.kind === 'push-transports') return bootstrapResponse(await this.gateway.transports());
@@ -71,7 +77,11 @@ export class GatewayController {
   async subscribeXml(@TenantId() tenantId: string, @Req() req: AuthedRequest, @Res() res: Response): Promise<void> {
     bodyKind(req, ['xml']);
     const parsed = parseCcSubscribe(xmlBodyText(req));
-    const r = await this.gateway.subscribe(tenantId, parsed, { principal: principalOf(req), clientId: pushClientIdOf(req), topics: readableTopicsOf(req) ?? 'known' });
+    const r = await this.gateway.subscribe(tenantId, parsed, {
+      principal: principalOf(req),
+      clientId: pushClientIdOf(req),
+      topics: readableTopicsOf(req) ?? 'known',
+    });
     if (r.outcome.kind === 'subscribed') res.setHeader('Expires', new Date(r.outcome.expiresAt).toUTCString());
     res.status(204).end();
   }
@@ -80,7 +90,11 @@ export class GatewayController {
     // The application server subscribes for its own topics, having verified them (§5.2.2 "verify the
     // Push Topic"); when it says which topics the user may read, exactly those are allowed.
     const topics = readableTopicsOf(req) ?? 'any';
-    const r = await this.gateway.subscribe(tenantId, subscription, { principal: principalOf(req), clientId: pushClientIdOf(req), topics });
+    const r = await this.gateway.subscribe(tenantId, subscription, {
+      principal: principalOf(req),
+      clientId: pushClientIdOf(req),
+      topics,
+    });
     return subscribeResponse(r.pushUrl);
   }
 

@@ -34,7 +34,10 @@ function singleHeaders(req: Request, res: Response, next: NextFunction): void {
 
 /** HTTP plumbing shared by the api and all-in-one entries (NestFactory must be given bodyParser: false). */
 export function configureHttp(app: INestApplication): void {
-  const express = app.getHttpAdapter().getInstance() as { disable(name: string): void; set(name: string, v: unknown): void };
+  const express = app.getHttpAdapter().getInstance() as {
+    disable(name: string): void;
+    set(name: string, v: unknown): void;
+  };
   express.disable('x-powered-by');
   express.set('etag', false);
   app.use(singleHeaders);

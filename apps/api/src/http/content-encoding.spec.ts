@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { unsupportedContentCodings as sut } from './content-encoding';
 
-const req = (value?: string) => ({ headers: value === undefined ? {} : { 'content-encoding': value } }) as unknown as IncomingMessage;
+const req = (value?: string) =>
+  ({ headers: value === undefined ? {} : { 'content-encoding': value } }) as unknown as IncomingMessage;
 
 describe('unsupportedContentCodings (RFC 9110 §8.4)', () => {
   it.each([

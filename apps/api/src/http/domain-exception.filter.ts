@@ -32,15 +32,34 @@ export class DomainExceptionFilter implements ExceptionFilter {
     const req = host.switchToHttp().getRequest<Request>();
     const res = host.switchToHttp().getResponse<Response>();
     // A Redis failure while the connection is down becomes StorageUnavailableError (503) here.
-    const exception = thrown instanceof DomainError || thrown instanceof HttpException ? thrown : this.redis.asDomainError(thrown);
+    const exception =
+      thrown instanceof DomainError || thrown instanceof HttpException ? thrown : this.redis.asDomainError(thrown);
     // The route template, not the path: paths carry registration ids, which are capabilities.
     const route = typeof req.route?.path === 'string' ? `${req.baseUrl ?? ''}${req.route.path}` : 'unmatched';
     if (exception instanceof StorageUnavailableError) {
-      this.logger.warn({ msg: 'request failed while Redis is unavailable', route, error: exception.message, requestId: req.headers['x-request-id'] });
+      this.logger.warn({
+        msg: 'request failed while Redis is unavailable',
+        route,
+        error: exception.message,
+        requestId: req.headers['x-request-id'],
+      });
       // A specific kind of unavailability (`replication-timeout`, docs/durability.md) names itself and says what happened.
       const specific = (exception as { problemType?: unknown }).problemType;
-      const detail = typeof specific === 'string' ? exception.message : 'storage is unavailable; nothing was accepted, retry shortly';
-      return writeProblem(req, res, 503, 'Service Unavailable', detail, undefined, { 'Retry-After': String(exception.retryAfterSeconds) }, typeof specific === 'string' ? specific : undefined, this.davErrorFor(req));
+      const detail =
+        typeof specific === 'string'
+          ? exception.message
+          : 'storage is unavailable; nothing was accepted, retry shortly';
+      return writeProblem(
+        req,
+        res,
+        503,
+        'Service Unavailable',
+        detail,
+        undefined,
+        { 'Retry-After': String(exception.retryAfterSeconds) },
+        typeof specific === 'string' ? specific : undefined,
+        this.davErrorFor(req),
+      );
     }
     if (exception instanceof DomainError) {
       const [status, title] = STATUS[exception.kind];
@@ -49,13 +68,48 @@ export class DomainExceptionFilter implements ExceptionFilter {
       if (exception instanceof RateLimitedError) headers['Retry-After'] = String(exception.retryAfterSeconds);
       const precondition = exception instanceof PreconditionFailedError ? exception.precondition : undefined;
       const problemType = (exception as { problemType?: unknown }).problemType;
-      return writeProblem(req, res, status, title, exception.message, precondition, headers, typeof problemType === 'string' ? problemType : undefined, this.davErrorFor(req));
+      return writeProblem(
+        req,
+        res,
+        status,
+        title,
+        exception.message,
+        precondition,
+        headers,
+        typeof problemType === 'string' ? problemType : undefined,
+        this.davErrorFor(req),
+      );
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      return writeProblem(req, res, status, exception.name.replace(/Exception$/, '').replace(/([a-z])([A-Z])/g, '$1 $2'), exception.message, undefined, {}, undefined, this.davErrorFor(req));
+      return writeProblem(
+        req,
+        res,
+        status,
+        exception.name.replace(/Exception$/, '').replace(/([a-z])([A-Z])/g, '$1 $2'),
+        exception.message,
+        undefined,
+        {},
+        undefined,
+        this.davErrorFor(req),
+      );
     }
-    this.logger.error({ msg: 'unhandled error', route, error: (exception as Error)?.stack ?? String(exception), requestId: req.headers['x-request-id'] });
-    writeProblem(req, res, 500, 'Internal Server Error', 'an unexpected error occurred; it has been logged', undefined, {}, undefined, this.davErrorFor(req));
+    this.logger.error({
+      msg: 'unhandled error',
+      route,
+      error: (exception as Error)?.stack ?? String(exception),
+      requestId: req.headers['x-request-id'],
+    });
+    writeProblem(
+      req,
+      res,
+      500,
+      'Internal Server Error',
+      'an unexpected error occurred; it has been logged',
+      undefined,
+      {},
+      undefined,
+      this.davErrorFor(req),
+    );
   }
 }

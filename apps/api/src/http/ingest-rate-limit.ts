@@ -30,14 +30,19 @@ export class IngestRateLimit {
     if (events > burst) {
       // It could never pass, however long the client waits: a 429 would only teach it to loop.
       res.setHeader('RateLimit-Limit', String(burst));
-      throw new PayloadTooLargeError(`a batch of ${events} events is more than this tenant may send at once (${burst}); send smaller batches`);
+      throw new PayloadTooLargeError(
+        `a batch of ${events} events is more than this tenant may send at once (${burst}); send smaller batches`,
+      );
     }
     const d = await this.store.take(tenantId, events, this.bucket);
     res.setHeader('RateLimit-Limit', String(burst));
     res.setHeader('RateLimit-Remaining', String(d.remaining));
     res.setHeader('RateLimit-Reset', String(d.resetSeconds));
     if (!d.allowed) {
-      throw new RateLimitedError(`this tenant may post ${rate} events per second (bursts up to ${burst}); retry in ${d.resetSeconds} s`, d.resetSeconds);
+      throw new RateLimitedError(
+        `this tenant may post ${rate} events per second (bursts up to ${burst}); retry in ${d.resetSeconds} s`,
+        d.resetSeconds,
+      );
     }
   }
 }

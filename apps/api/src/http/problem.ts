@@ -11,7 +11,8 @@ export const wantsXml = (req: Request): boolean => /(^|[/+])xml\b/i.test(String(
 export type DavErrorBuilder = (precondition: Precondition | undefined, detail: string) => string;
 
 /** WebDAV-Push's DAV:error (preconditions in `https://bitfire.at/webdav-push`). */
-export const webDavPushError: DavErrorBuilder = (precondition, detail) => (precondition ? buildDavError(precondition, detail) : buildDavErrorMessage(detail));
+export const webDavPushError: DavErrorBuilder = (precondition, detail) =>
+  precondition ? buildDavError(precondition, detail) : buildDavErrorMessage(detail);
 
 export function writeProblem(
   req: Request,

@@ -23,7 +23,10 @@ const limitFor = (path: string): number =>
  * stops the read, and a compressed body is refused rather than inflated.
  */
 const readers = new Map<number, RequestHandler>(
-  [REGISTRATION_BODY_LIMIT, EVENTS_BODY_LIMIT, DEFAULT_LIMIT].map((limit) => [limit, express.raw({ type: () => true, limit, inflate: false })]),
+  [REGISTRATION_BODY_LIMIT, EVENTS_BODY_LIMIT, DEFAULT_LIMIT].map((limit) => [
+    limit,
+    express.raw({ type: () => true, limit, inflate: false }),
+  ]),
 );
 
 /** body-parser's error `type` (https://github.com/expressjs/body-parser#errors). */
@@ -35,9 +38,13 @@ type BodyError = Error & { type?: string };
  * drained), a Content-Encoding → 415, a body that ends short of its Content-Length → 400.
  */
 export function rawBody(req: Request, res: Response, next: NextFunction): void {
-  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE' || req.method === 'OPTIONS') return next();
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE' || req.method === 'OPTIONS')
+    return next();
   const codings = unsupportedContentCodings(req);
-  if (codings.length > 0) return writeProblem(req, res, 415, 'Unsupported Media Type', contentCodingProblem(codings), undefined, { 'Accept-Encoding': 'identity' });
+  if (codings.length > 0)
+    return writeProblem(req, res, 415, 'Unsupported Media Type', contentCodingProblem(codings), undefined, {
+      'Accept-Encoding': 'identity',
+    });
   const limit = limitFor(req.path);
   readers.get(limit)!(req, res, (err?: unknown) => {
     if (err) return refuse(req, res, err as BodyError, limit);
@@ -55,7 +62,13 @@ function refuse(req: Request, res: Response, err: BodyError, limit: number): voi
     return writeProblem(req, res, 413, 'Payload Too Large', `request body is limited to ${limit} bytes`);
   }
   if (err.type === 'encoding.unsupported') {
-    return writeProblem(req, res, 415, 'Unsupported Media Type', 'a Content-Encoding is not accepted: send the body uncompressed');
+    return writeProblem(
+      req,
+      res,
+      415,
+      'Unsupported Media Type',
+      'a Content-Encoding is not accepted: send the body uncompressed',
+    );
   }
   // Aborted by the client (nobody reads the answer), or shorter than its Content-Length.
   writeProblem(req, res, 400, 'Bad Request', 'the request body could not be read in full');

@@ -15,9 +15,12 @@ export function bodyKind(req: AuthedRequest, accepted: readonly BodyKind[]): Bod
   if (charset !== undefined && !UTF8_NAMES.has(charset.toLowerCase())) {
     throw new UnsupportedMediaTypeError(`only UTF-8 bodies are accepted, not charset=${charset.slice(0, 32)}`);
   }
-  if (accepted.includes('json') && (type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type))) return 'json';
+  if (accepted.includes('json') && (type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type)))
+    return 'json';
   if (accepted.includes('xml') && (type === 'application/xml' || type === 'text/xml')) return 'xml';
-  throw new UnsupportedMediaTypeError(`Content-Type must be ${names.join(' or ')}${type ? `, not ${type.slice(0, 64)}` : ''}`);
+  throw new UnsupportedMediaTypeError(
+    `Content-Type must be ${names.join(' or ')}${type ? `, not ${type.slice(0, 64)}` : ''}`,
+  );
 }
 
 function bodyText(req: AuthedRequest): string {
@@ -27,7 +30,8 @@ function bodyText(req: AuthedRequest): string {
   // Invalid UTF-8 decodes to U+FFFD; refusing it beats storing mangled keys or topics.
   if (text.includes('\uFFFD')) throw new ValidationError('the request body is not valid UTF-8');
   // NUL is valid UTF-8 but never valid in XML or JSON text; it is how UTF-16 without a BOM looks.
-  if (text.includes('\u0000')) throw new ValidationError('the request body contains NUL characters (only UTF-8 is accepted)');
+  if (text.includes('\u0000'))
+    throw new ValidationError('the request body contains NUL characters (only UTF-8 is accepted)');
   return text.replace(/^\uFEFF/, '');
 }
 

@@ -15,13 +15,25 @@ export function openApiDocument(app: INestApplication, serverUrl: string): OpenA
     .setOpenAPIVersion('3.1.0')
     .setTitle('davpush')
     .setVersion('1')
-    .setDescription('Push dispatch for CalDAV/CardDAV servers: WebDAV-Push discovery and registrations, change events, Web Push (RFC 8030/8291/8292) and FCM delivery.')
+    .setDescription(
+      'Push dispatch for CalDAV/CardDAV servers: WebDAV-Push discovery and registrations, change events, Web Push (RFC 8030/8291/8292) and FCM delivery.',
+    )
     .addServer(serverUrl)
-    .addSecurity('admin', { type: 'http', scheme: 'bearer', description: 'the admin token (DAVPUSH_ADMIN_TOKEN or .data/admin-token)' })
+    .addSecurity('admin', {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'the admin token (DAVPUSH_ADMIN_TOKEN or .data/admin-token)',
+    })
     .addSecurity('tenant', { type: 'http', scheme: 'bearer', description: "a tenant's API key (dpk_…)" })
     .build();
-  const document = SwaggerModule.createDocument(app, config, { autoTagControllers: false, operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}.${method}` });
-  document.components = { ...document.components, schemas: { ...document.components?.schemas, ...schemas, ...gatewaySchemas } as never };
+  const document = SwaggerModule.createDocument(app, config, {
+    autoTagControllers: false,
+    operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}.${method}`,
+  });
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ...schemas, ...gatewaySchemas } as never,
+  };
   document.paths['/admin/queues'] = {
     get: {
       tags: ['operations'],
@@ -29,8 +41,14 @@ export function openApiDocument(app: INestApplication, serverUrl: string): OpenA
       security: [{ admin: [] }],
       responses: {
         200: { description: 'HTML' },
-        401: { description: 'missing or wrong credentials', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
-        503: { description: 'storage (Redis) unavailable: nothing was accepted; retry after Retry-After', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+        401: {
+          description: 'missing or wrong credentials',
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        },
+        503: {
+          description: 'storage (Redis) unavailable: nothing was accepted; retry after Retry-After',
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        },
       },
     },
   };

@@ -9,12 +9,16 @@ import { JsonAnswer, Operation, PRINCIPAL_HEADER, Problem, ref } from './openapi
  * docs/cc70025.md): its component schemas (requests from the zod schemas the gateway validates
  * with) and the decorators of its two operations.
  */
-const fromZod = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+const fromZod = (schema: z.ZodType) =>
+  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 
 const WEB_PUSH_CLIENT_DATA = JSON.stringify({
   endpoint: 'https://push.example.net/yohd4yai5Phiz1wi',
   expirationTime: null,
-  keys: { p256dh: 'BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4', auth: 'BTBZMqHH6r4Tts7J_aSIgg' },
+  keys: {
+    p256dh: 'BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4',
+    auth: 'BTBZMqHH6r4Tts7J_aSIgg',
+  },
   'client-id': 'c-7f3a9',
 });
 
@@ -33,7 +37,11 @@ export const gatewaySchemas: Record<string, unknown> = {
     oneOf: [
       { type: 'object', required: ['push-transports'], properties: { 'push-transports': fromZod(PushTransports) } },
       { type: 'object', required: ['push-subscribe'], properties: { 'push-subscribe': fromZod(PushSubscribe) } },
-      { type: 'object', required: ['push'], properties: { push: { oneOf: [fromZod(Messages), fromZod(MessagesObject)] } } },
+      {
+        type: 'object',
+        required: ['push'],
+        properties: { push: { oneOf: [fromZod(Messages), fromZod(MessagesObject)] } },
+      },
     ],
   },
   GatewayResponse: {
@@ -52,7 +60,11 @@ export const gatewaySchemas: Record<string, unknown> = {
                   properties: {
                     'transport-uri': { type: 'string' },
                     'refresh-interval': { type: 'integer', description: 'seconds' },
-                    'transport-data': { type: 'object', additionalProperties: { type: 'string' }, description: 'web-push: vapid-public-key; fcm: project-id' },
+                    'transport-data': {
+                      type: 'object',
+                      additionalProperties: { type: 'string' },
+                      description: 'web-push: vapid-public-key; fcm: project-id',
+                    },
                   },
                 },
               },
@@ -67,7 +79,13 @@ export const gatewaySchemas: Record<string, unknown> = {
         properties: {
           'push-response': {
             type: 'object',
-            properties: { 'no-subscribers': { type: 'array', minItems: 1, items: { type: 'object', properties: { topic: { type: 'string' } } } } },
+            properties: {
+              'no-subscribers': {
+                type: 'array',
+                minItems: 1,
+                items: { type: 'object', properties: { topic: { type: 'string' } } },
+              },
+            },
           },
         },
       },
@@ -81,8 +99,16 @@ export const GatewayRequestDoc = () =>
     Operation(
       'CalConnect CC/CD 70025 Push Gateway: bootstrap, push-subscribe, push (one per request)',
       [
-        { name: 'Push-Client-Id', maxLength: 256, description: "push-subscribe: the subscribing client's id, when client-data carries none" },
-        { name: 'X-Davpush-Readable-Topics', description: 'push-subscribe: quoted-strings, the topics the user may read; without it, any well-formed topic' },
+        {
+          name: 'Push-Client-Id',
+          maxLength: 256,
+          description: "push-subscribe: the subscribing client's id, when client-data carries none",
+        },
+        {
+          name: 'X-Davpush-Readable-Topics',
+          description:
+            'push-subscribe: quoted-strings, the topics the user may read; without it, any well-formed topic',
+        },
       ],
       {
         description:
@@ -97,14 +123,51 @@ export const GatewayRequestDoc = () =>
       schema: ref('GatewayRequest'),
       examples: {
         bootstrap: { value: { 'push-transports': [] } },
-        subscribeWebPush: { value: { 'push-subscribe': { topics: ['123', 'abc'], 'selected-transport': { 'transport-uri': 'https://davpush.example/v1/gateway/transports/web-push', 'client-data': WEB_PUSH_CLIENT_DATA }, expires: '2017-10-07T12:00:00Z' } } },
-        subscribeFcm: { value: { 'push-subscribe': { topics: ['123'], transport: { 'transport-uri': 'https://davpush.example/v1/gateway/transports/fcm', 'client-data': 'fcm-registration-token' }, expires: '2017-10-07T12:00:00Z' } } },
-        push: { value: { push: { messages: [{ topic: '123', priority: 100, timestamp: '2017-10-01T14:00:52Z', 'client-id': 'xyz' }, { topic: 'abc', priority: 0, timestamp: '2017-10-01T14:00:53Z' }] } } },
+        subscribeWebPush: {
+          value: {
+            'push-subscribe': {
+              topics: ['123', 'abc'],
+              'selected-transport': {
+                'transport-uri': 'https://davpush.example/v1/gateway/transports/web-push',
+                'client-data': WEB_PUSH_CLIENT_DATA,
+              },
+              expires: '2017-10-07T12:00:00Z',
+            },
+          },
+        },
+        subscribeFcm: {
+          value: {
+            'push-subscribe': {
+              topics: ['123'],
+              transport: {
+                'transport-uri': 'https://davpush.example/v1/gateway/transports/fcm',
+                'client-data': 'fcm-registration-token',
+              },
+              expires: '2017-10-07T12:00:00Z',
+            },
+          },
+        },
+        push: {
+          value: {
+            push: {
+              messages: [
+                { topic: '123', priority: 100, timestamp: '2017-10-01T14:00:52Z', 'client-id': 'xyz' },
+                { topic: 'abc', priority: 0, timestamp: '2017-10-01T14:00:53Z' },
+              ],
+            },
+          },
+        },
       },
     }),
     JsonAnswer(200, 'the answer of the request made', ref('GatewayResponse')),
-    Problem(400, 'malformed body: not one of the three requests, wrong types, unknown members, sizes; an expires beyond the refresh-interval'),
-    Problem(403, 'precondition: invalid-topics (with "error": {"invalid-topics": [...]}), invalid-subscription (client-data), push-not-available (transport-uri)'),
+    Problem(
+      400,
+      'malformed body: not one of the three requests, wrong types, unknown members, sizes; an expires beyond the refresh-interval',
+    ),
+    Problem(
+      403,
+      'precondition: invalid-topics (with "error": {"invalid-topics": [...]}), invalid-subscription (client-data), push-not-available (transport-uri)',
+    ),
     Problem(413, 'body over 1 MiB, or more messages than the ingest burst allows'),
     Problem(415, 'not JSON'),
     Problem(429, 'ingest rate limit, as for /v1/events'),
@@ -113,14 +176,33 @@ export const GatewayRequestDoc = () =>
 /** `POST /v1/gateway/subscribe`: a client's subscribe XML, relayed by the calendar server. */
 export const GatewaySubscribeDoc = () =>
   applyDecorators(
-    Operation("A client's CC/CD 70025 subscribe XML, forwarded by the calendar server; all or nothing", [
-      { name: 'X-Davpush-Readable-Topics', description: 'quoted-strings: the topics the user may read; without it, topics must be known to davpush' },
-      { name: 'Push-Client-Id', maxLength: 256, description: "the client's id, when client-data carries none" },
-      { ...PRINCIPAL_HEADER, description: "binds the registrations to the calendar server's user" },
-    ], { requestBody: { required: true, content: { 'application/xml': { schema: { type: 'string' }, example: SUBSCRIBE_XML } } } }),
-    ApiResponse({ status: 204, description: 'subscribed (Expires: the granted expiry, IMF-fixdate) or unsubscribed (a past expires)' }),
+    Operation(
+      "A client's CC/CD 70025 subscribe XML, forwarded by the calendar server; all or nothing",
+      [
+        {
+          name: 'X-Davpush-Readable-Topics',
+          description: 'quoted-strings: the topics the user may read; without it, topics must be known to davpush',
+        },
+        { name: 'Push-Client-Id', maxLength: 256, description: "the client's id, when client-data carries none" },
+        { ...PRINCIPAL_HEADER, description: "binds the registrations to the calendar server's user" },
+      ],
+      {
+        requestBody: {
+          required: true,
+          content: { 'application/xml': { schema: { type: 'string' }, example: SUBSCRIBE_XML } },
+        },
+      },
+    ),
+    ApiResponse({
+      status: 204,
+      description: 'subscribed (Expires: the granted expiry, IMF-fixdate) or unsubscribed (a past expires)',
+    }),
     ApiResponse({ status: 400, description: 'malformed document (DAV:error)' }),
-    ApiResponse({ status: 403, description: 'DAV:error with invalid-topics listing the refused topics, or invalid-subscription / push-not-available' }),
+    ApiResponse({
+      status: 403,
+      description:
+        'DAV:error with invalid-topics listing the refused topics, or invalid-subscription / push-not-available',
+    }),
     ApiResponse({ status: 413, description: 'body over 16 KiB' }),
     ApiResponse({ status: 415, description: 'not XML' }),
   );

@@ -3,7 +3,8 @@ import { EventJson } from '@davpush/application';
 import { RegistrationJson } from '../registrations/registration-request.dto';
 
 /** Request schemas come from the zod schemas the controllers validate with: they cannot drift. */
-const fromZod = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+const fromZod = (schema: z.ZodType) =>
+  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 
 const problem = {
   type: 'object',
@@ -13,7 +14,10 @@ const problem = {
     title: { type: 'string', example: 'Forbidden' },
     status: { type: 'integer', example: 403 },
     detail: { type: 'string', example: 'push-resource must be an https URL' },
-    precondition: { type: 'string', enum: ['invalid-subscription', 'no-supported-trigger', 'push-not-available', 'invalid-topics'] },
+    precondition: {
+      type: 'string',
+      enum: ['invalid-subscription', 'no-supported-trigger', 'push-not-available', 'invalid-topics'],
+    },
   },
 };
 
@@ -21,11 +25,23 @@ export const schemas: Record<string, unknown> = {
   Problem: problem,
   RegistrationJson: fromZod(RegistrationJson),
   ChangeEvent: fromZod(EventJson),
-  ChangeEvents: { oneOf: [{ $ref: '#/components/schemas/ChangeEvent' }, { type: 'object', required: ['events'], properties: { events: { type: 'array', maxItems: 1000, items: { $ref: '#/components/schemas/ChangeEvent' } } } }] },
+  ChangeEvents: {
+    oneOf: [
+      { $ref: '#/components/schemas/ChangeEvent' },
+      {
+        type: 'object',
+        required: ['events'],
+        properties: { events: { type: 'array', maxItems: 1000, items: { $ref: '#/components/schemas/ChangeEvent' } } },
+      },
+    ],
+  },
   Accepted: {
     type: 'object',
     properties: {
-      events: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, topic: { type: 'string' } } } },
+      events: {
+        type: 'array',
+        items: { type: 'object', properties: { id: { type: 'string' }, topic: { type: 'string' } } },
+      },
       noSubscribers: { type: 'array', items: { type: 'string' } },
     },
     example: { events: [{ id: '4f1c2b7e-9d35-4a7b-8a0e-2f0d1b6c9e11', topic: 'cal-1' }], noSubscribers: [] },
@@ -36,9 +52,19 @@ export const schemas: Record<string, unknown> = {
       id: { type: 'string' },
       topic: { type: 'string' },
       state: { type: 'string', enum: ['queued', 'coalesced', 'dispatching', 'done'] },
-      deliveries: { type: 'object', properties: Object.fromEntries(['pending', 'accepted', 'gone', 'failed', 'skipped'].map((k) => [k, { type: 'integer' }])) },
+      deliveries: {
+        type: 'object',
+        properties: Object.fromEntries(
+          ['pending', 'accepted', 'gone', 'failed', 'skipped'].map((k) => [k, { type: 'integer' }]),
+        ),
+      },
     },
-    example: { id: 'evt-42', topic: 'cal-1', state: 'done', deliveries: { pending: 0, accepted: 2, gone: 0, failed: 0, skipped: 1 } },
+    example: {
+      id: 'evt-42',
+      topic: 'cal-1',
+      state: 'done',
+      deliveries: { pending: 0, accepted: 2, gone: 0, failed: 0, skipped: 1 },
+    },
   },
   Registration: {
     type: 'object',
@@ -51,7 +77,15 @@ export const schemas: Record<string, unknown> = {
       lastSuccessAt: { type: ['string', 'null'], format: 'date-time' },
       consecutiveFailures: { type: 'integer' },
     },
-    example: { id: 'oWnOsDUF3BTjDJPudpOODg', topic: 'cal-1', transport: 'web-push', expires: '2026-11-28T12:00:00.000Z', trigger: { contentUpdate: { depth: '1' } }, lastSuccessAt: null, consecutiveFailures: 0 },
+    example: {
+      id: 'oWnOsDUF3BTjDJPudpOODg',
+      topic: 'cal-1',
+      transport: 'web-push',
+      expires: '2026-11-28T12:00:00.000Z',
+      trigger: { contentUpdate: { depth: '1' } },
+      lastSuccessAt: null,
+      consecutiveFailures: 0,
+    },
   },
   Discovery: {
     type: 'object',
@@ -60,11 +94,32 @@ export const schemas: Record<string, unknown> = {
       transports: { type: 'array', items: { type: 'string' } },
       fcmProjectId: { type: 'string' },
       supportedTriggers: { type: 'object' },
-      properties: { type: 'object', properties: { transports: { type: 'string' }, topic: { type: 'string' }, supportedTriggers: { type: 'string' } } },
+      properties: {
+        type: 'object',
+        properties: {
+          transports: { type: 'string' },
+          topic: { type: 'string' },
+          supportedTriggers: { type: 'string' },
+        },
+      },
     },
   },
-  Tenant: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, createdAt: { type: 'string', format: 'date-time' } } },
-  NewTenant: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, apiKey: { type: 'string', description: 'shown once; davpush stores only its SHA-256' } } },
+  Tenant: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      createdAt: { type: 'string', format: 'date-time' },
+    },
+  },
+  NewTenant: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      apiKey: { type: 'string', description: 'shown once; davpush stores only its SHA-256' },
+    },
+  },
 };
 
 export const PUSH_REGISTER_EXAMPLE = `<push-register xmlns="https://bitfire.at/webdav-push">
@@ -96,7 +151,15 @@ const SAMPLE = {
 export const REGISTRATION_JSON_EXAMPLES = {
   davpush: {
     summary: 'davpush form (Web Push)',
-    value: { subscription: { type: 'web-push', pushResource: SAMPLE.endpoint, publicKey: SAMPLE.p256dh, authSecret: SAMPLE.auth }, trigger: { contentUpdate: { depth: '1' } } },
+    value: {
+      subscription: {
+        type: 'web-push',
+        pushResource: SAMPLE.endpoint,
+        publicKey: SAMPLE.p256dh,
+        authSecret: SAMPLE.auth,
+      },
+      trigger: { contentUpdate: { depth: '1' } },
+    },
   },
   fcm: { summary: 'davpush form (FCM)', value: { subscription: { type: 'fcm', token: 'fcm-registration-token' } } },
   browser: {
@@ -106,7 +169,11 @@ export const REGISTRATION_JSON_EXAMPLES = {
   browserWrapped: {
     summary: 'PushSubscription.toJSON() as "subscription", with trigger and expires',
     value: {
-      subscription: { endpoint: SAMPLE.endpoint, expirationTime: null, keys: { p256dh: SAMPLE.p256dh, auth: SAMPLE.auth } },
+      subscription: {
+        endpoint: SAMPLE.endpoint,
+        expirationTime: null,
+        keys: { p256dh: SAMPLE.p256dh, auth: SAMPLE.auth },
+      },
       trigger: { contentUpdate: { depth: '1' }, propertyUpdate: { depth: '0', props: ['{DAV:}displayname'] } },
       expires: 'Wed, 25 Nov 2026 10:00:00 GMT',
     },

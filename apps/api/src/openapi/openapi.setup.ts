@@ -18,8 +18,19 @@ export function setupOpenApi(app: INestApplication, publicUrl: string): void {
   // Generated at the first request: by then every module has registered its routes.
   let document: string | undefined;
   const uiDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
-  http.get('/docs/openapi.json', (_req, res) => void res.type('application/json').send((document ??= JSON.stringify(openApiDocument(app, publicUrl)))));
+  http.get(
+    '/docs/openapi.json',
+    (_req, res) =>
+      void res.type('application/json').send((document ??= JSON.stringify(openApiDocument(app, publicUrl)))),
+  );
   http.get('/docs/init.js', (_req, res) => void res.type('text/javascript').send(INIT_JS));
-  http.get('/docs', (_req, res) => void res.type('text/html').set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'").send(UI_HTML));
+  http.get(
+    '/docs',
+    (_req, res) =>
+      void res
+        .type('text/html')
+        .set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'")
+        .send(UI_HTML),
+  );
   http.use('/docs/assets', serveStatic(uiDir, { index: false, fallthrough: false }));
 }

@@ -1,5 +1,10 @@
 import { Controller, Get, Header, UseGuards } from '@nestjs/common';
-import { QueueStatsService, RegistrationStatsService, type QueueCounts, type RegistrationCounts } from '@davpush/observability';
+import {
+  QueueStatsService,
+  RegistrationStatsService,
+  type QueueCounts,
+  type RegistrationCounts,
+} from '@davpush/observability';
 import { AdminGuard } from '../http/auth.guards';
 import { ApiArea, AuthProblems, JsonAnswer, Operation } from '../openapi/openapi.decorators';
 
@@ -14,7 +19,14 @@ export interface AdminQueueView {
   /** Per-minute history from BullMQ worker metrics, newest first; present when workers record it. */
   history?: { completed: number[]; failed: number[] };
   /** With DAVPUSH_QUEUE_SHARDS > 1: each shard's figures (the fields above are their sum; docs/cluster.md). */
-  shards?: { shard: number; queue: string; counts: QueueCounts; oldestWaitingSeconds: number | null; completedPerMinute: number; failedPerMinute: number }[];
+  shards?: {
+    shard: number;
+    queue: string;
+    counts: QueueCounts;
+    oldestWaitingSeconds: number | null;
+    completedPerMinute: number;
+    failedPerMinute: number;
+  }[];
 }
 
 export interface AdminQueuesView {
@@ -43,7 +55,10 @@ export class AdminQueuesController {
   @Operation('Queue health as JSON: counts, oldest waiting age, completed/failed per minute')
   @JsonAnswer(200, 'queues')
   async list(): Promise<AdminQueuesView> {
-    const [snap, registrations] = await Promise.all([this.queues.snapshot(), this.registrations.counts().catch(() => undefined)]);
+    const [snap, registrations] = await Promise.all([
+      this.queues.snapshot(),
+      this.registrations.counts().catch(() => undefined),
+    ]);
     return {
       at: new Date(snap.at).toISOString(),
       queues: snap.queues.map((q) => ({

@@ -10,7 +10,11 @@ describe('dashboard session cookie', () => {
     ['a fresh cookie', dashboardCookieValue(ADMIN, NOW_S + 60), true],
     ['an expired cookie', dashboardCookieValue(ADMIN, NOW_S - 1), false],
     ['a cookie made with another admin token (rotated)', dashboardCookieValue(`${ADMIN}x`, NOW_S + 60), false],
-    ['a cookie whose expiry was edited', dashboardCookieValue(ADMIN, NOW_S + 60).replace(`.${NOW_S + 60}.`, `.${NOW_S + 9999}.`), false],
+    [
+      'a cookie whose expiry was edited',
+      dashboardCookieValue(ADMIN, NOW_S + 60).replace(`.${NOW_S + 60}.`, `.${NOW_S + 9999}.`),
+      false,
+    ],
     ['the admin token itself', ADMIN, false],
     ['nothing', undefined, false],
   ])('%s → %s', (_, value, ok) => {
@@ -30,9 +34,19 @@ interface Seen {
   next: boolean;
 }
 
-function call(opts: { url: string; method?: string; headers?: Record<string, string>; secure?: boolean; adminToken?: string }): Seen {
+function call(opts: {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  secure?: boolean;
+  adminToken?: string;
+}): Seen {
   const seen: Seen = { headers: {}, next: false };
-  const req = { method: opts.method ?? 'GET', originalUrl: opts.url, headers: opts.headers ?? {} } as unknown as Request;
+  const req = {
+    method: opts.method ?? 'GET',
+    originalUrl: opts.url,
+    headers: opts.headers ?? {},
+  } as unknown as Request;
   const res = {
     headersSent: false,
     setHeader: (k: string, v: string) => (seen.headers[k.toLowerCase()] = v),
@@ -46,7 +60,12 @@ function call(opts: { url: string; method?: string; headers?: Record<string, str
     },
     send: (b: string) => (seen.body = b),
   } as unknown as Response;
-  const mw = dashboardAuth({ adminToken: 'adminToken' in opts ? opts.adminToken : ADMIN, basePath: '/admin/queues', secure: !!opts.secure, now: () => NOW_S * 1000 });
+  const mw = dashboardAuth({
+    adminToken: 'adminToken' in opts ? opts.adminToken : ADMIN,
+    basePath: '/admin/queues',
+    secure: !!opts.secure,
+    now: () => NOW_S * 1000,
+  });
   mw(req, res, (() => (seen.next = true)) as NextFunction);
   return seen;
 }
@@ -74,15 +93,23 @@ describe('dashboardAuth', () => {
 
   it('accepts the cookie on later requests', () => {
     const value = dashboardCookieValue(ADMIN, NOW_S + 100);
-    expect(call({ url: '/admin/queues/api/queues', headers: { cookie: `other=1; ${DASHBOARD_COOKIE}=${value}` } }).next).toBe(true);
+    expect(
+      call({ url: '/admin/queues/api/queues', headers: { cookie: `other=1; ${DASHBOARD_COOKIE}=${value}` } }).next,
+    ).toBe(true);
   });
 
   it.each([
     ['no credentials', { url: '/admin/queues' }],
     ['a wrong ?token=', { url: '/admin/queues?token=wrong' }],
     ['a wrong bearer token', { url: '/admin/queues', headers: { authorization: 'Bearer wrong' } }],
-    ['a forged cookie', { url: '/admin/queues', headers: { cookie: `${DASHBOARD_COOKIE}=v1.9999999999.${'A'.repeat(43)}` } }],
-    ['?token= on a POST (no session from a cross-site form)', { url: `/admin/queues/api/queues/fanout/clean?token=${ADMIN}`, method: 'POST' }],
+    [
+      'a forged cookie',
+      { url: '/admin/queues', headers: { cookie: `${DASHBOARD_COOKIE}=v1.9999999999.${'A'.repeat(43)}` } },
+    ],
+    [
+      '?token= on a POST (no session from a cross-site form)',
+      { url: `/admin/queues/api/queues/fanout/clean?token=${ADMIN}`, method: 'POST' },
+    ],
     ['no admin token configured', { url: '/admin/queues?token=', adminToken: undefined }],
   ])('refuses %s with 401', (_, opts) => {
     const seen = call(opts as Parameters<typeof call>[0]);

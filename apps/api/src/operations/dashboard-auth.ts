@@ -60,7 +60,13 @@ export function dashboardAuth(opts: DashboardAuthOptions) {
     const given = url.searchParams.get('token');
     if (admin && given !== null && (req.method === 'GET' || req.method === 'HEAD') && secretEquals(given, admin)) {
       const exp = now() + SESSION_SECONDS;
-      const flags = [`Path=${opts.basePath}`, `Max-Age=${SESSION_SECONDS}`, 'HttpOnly', 'SameSite=Strict', ...(opts.secure ? ['Secure'] : [])];
+      const flags = [
+        `Path=${opts.basePath}`,
+        `Max-Age=${SESSION_SECONDS}`,
+        'HttpOnly',
+        'SameSite=Strict',
+        ...(opts.secure ? ['Secure'] : []),
+      ];
       res.setHeader('Set-Cookie', `${DASHBOARD_COOKIE}=${dashboardCookieValue(admin, exp)}; ${flags.join('; ')}`);
       res.setHeader('Cache-Control', 'no-store');
       res.setHeader('Referrer-Policy', 'no-referrer');
@@ -69,7 +75,13 @@ export function dashboardAuth(opts: DashboardAuthOptions) {
       return;
     }
     res.setHeader('WWW-Authenticate', 'Bearer');
-    writeProblem(req, res, 401, 'Unauthorized', 'the admin token is required (Authorization: Bearer <token>, or open the page once with ?token=<token>)');
+    writeProblem(
+      req,
+      res,
+      401,
+      'Unauthorized',
+      'the admin token is required (Authorization: Bearer <token>, or open the page once with ?token=<token>)',
+    );
   };
 }
 

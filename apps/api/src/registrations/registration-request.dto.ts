@@ -75,7 +75,11 @@ function check<T extends z.ZodType>(schema: T, value: unknown, prefix: string): 
   throw shapeError(issues.join('; '));
 }
 
-function fromBrowser(s: z.infer<typeof BrowserSubscription>, prefix: string, rest: z.infer<z.ZodObject<typeof common>>): RegistrationRequest {
+function fromBrowser(
+  s: z.infer<typeof BrowserSubscription>,
+  prefix: string,
+  rest: z.infer<z.ZodObject<typeof common>>,
+): RegistrationRequest {
   const fieldNames: Partial<RegistrationFieldNames> = {
     ...JSON_COMMON_NAMES,
     subscription: prefix ? prefix.slice(0, -1) : 'endpoint',
@@ -102,7 +106,10 @@ function fromBrowser(s: z.infer<typeof BrowserSubscription>, prefix: string, res
  * messages. @throws ValidationError (400) naming the field and showing the expected shapes.
  */
 export function toRegistrationRequest(body: unknown): RegistrationRequest {
-  if (!isObject(body)) throw shapeError(`the body is ${Array.isArray(body) ? 'an array' : typeof body === 'object' ? 'null' : `a ${typeof body}`}, not an object`);
+  if (!isObject(body))
+    throw shapeError(
+      `the body is ${Array.isArray(body) ? 'an array' : typeof body === 'object' ? 'null' : `a ${typeof body}`}, not an object`,
+    );
   const bare = body.endpoint !== undefined || body.keys !== undefined;
   if (body.subscription === undefined) {
     if (!bare) throw shapeError('"subscription" (or a browser subscription\'s "endpoint" and "keys") is missing');
@@ -114,7 +121,10 @@ export function toRegistrationRequest(body: unknown): RegistrationRequest {
   const sub = body.subscription;
   if (!isObject(sub)) throw shapeError('subscription must be an object');
   // A browser subscription, possibly labelled with davpush's `"type": "web-push"`.
-  const browserLike = (sub.type === undefined || sub.type === 'web-push') && sub.pushResource === undefined && (sub.endpoint !== undefined || sub.keys !== undefined);
+  const browserLike =
+    (sub.type === undefined || sub.type === 'web-push') &&
+    sub.pushResource === undefined &&
+    (sub.endpoint !== undefined || sub.keys !== undefined);
   if (browserLike) {
     return fromBrowser(check(BrowserSubscription, sub, 'subscription.'), 'subscription.', rest);
   }
@@ -131,7 +141,13 @@ export function toRegistrationRequest(body: unknown): RegistrationRequest {
   };
   let subscription: RegistrationRequest['subscription'];
   if (s.type === 'web-push') {
-    subscription = { type: 'web-push', pushResource: s.pushResource, publicKey: s.publicKey, authSecret: s.authSecret, contentEncoding: s.contentEncoding };
+    subscription = {
+      type: 'web-push',
+      pushResource: s.pushResource,
+      publicKey: s.publicKey,
+      authSecret: s.authSecret,
+      contentEncoding: s.contentEncoding,
+    };
   } else if (s.type === 'fcm') {
     subscription = { type: 'fcm', token: s.token };
   } else {

@@ -20,7 +20,11 @@ export class TenantsController {
   @Post()
   @HttpCode(201)
   @Operation('Create a tenant (one calendar server); the API key is shown once')
-  @ApiBody({ required: true, schema: { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 200 } } }, examples: { tenant: { value: { name: 'cal.example.org' } } } })
+  @ApiBody({
+    required: true,
+    schema: { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 200 } } },
+    examples: { tenant: { value: { name: 'cal.example.org' } } },
+  })
   @JsonAnswer(201, 'created', ref('NewTenant'))
   @Problem(400, 'bad name')
   async create(@Req() req: AuthedRequest): Promise<{ id: string; name: string; apiKey: string }> {
@@ -49,7 +53,10 @@ export class TenantsController {
   @Post(':id/rotate-key')
   @HttpCode(200)
   @Operation('Issue a new API key; the old one stops working at once')
-  @JsonAnswer(200, 'the new key, shown once', { type: 'object', properties: { id: { type: 'string' }, apiKey: { type: 'string' } } })
+  @JsonAnswer(200, 'the new key, shown once', {
+    type: 'object',
+    properties: { id: { type: 'string' }, apiKey: { type: 'string' } },
+  })
   @Problem(404, 'no such tenant')
   @Problem(409, 'the tenant is revoked')
   rotateKey(@Param('id') id: string): Promise<{ id: string; apiKey: string }> {

@@ -51,7 +51,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   }
   let url: string | undefined;
   if (values.url !== undefined) {
-    if (!/^https?:\/\/[^\s/]+/.test(values.url)) throw new UsageError(`--url must be an http: or https: URL, not ${JSON.stringify(values.url)}`);
+    if (!/^https?:\/\/[^\s/]+/.test(values.url))
+      throw new UsageError(`--url must be an http: or https: URL, not ${JSON.stringify(values.url)}`);
     url = values.url;
   }
   return { positionals, json: values.json, help: values.help, limit, url };

@@ -52,13 +52,20 @@ export async function runCli(argv: readonly string[], io: CliIo, open: OpenConte
   if (!command) {
     if (!group) return usageError(io, `unknown command: ${words[0]}`, usage());
     if (flags.help) return help(io, usage(group));
-    const what = words.length > 1 ? `unknown command: ${words.slice(0, 2).join(' ')}` : `${words[0]} needs one of: ${group.map((c) => c.words[1]).join(', ')}`;
+    const what =
+      words.length > 1
+        ? `unknown command: ${words.slice(0, 2).join(' ')}`
+        : `${words[0]} needs one of: ${group.map((c) => c.words[1]).join(', ')}`;
     return usageError(io, what, usage(group));
   }
   if (flags.help) return help(io, usage([command]));
   const args = words.slice(command.words.length);
   if (args.length < command.args.min || args.length > command.args.max) {
-    return usageError(io, args.length < command.args.min ? 'missing argument' : `unexpected argument: ${args[command.args.max]}`, usage([command]));
+    return usageError(
+      io,
+      args.length < command.args.min ? 'missing argument' : `unexpected argument: ${args[command.args.max]}`,
+      usage([command]),
+    );
   }
   // Nothing to open: a standalone command talks HTTP to the running service and never reads `app`.
   if (command.standalone) return command.run({ args, flags, io, app: undefined as never });
@@ -83,4 +90,3 @@ function usageError(io: CliIo, message: string, helpText: string): number {
   io.err(`davpush: ${message}\n\n${helpText}`);
   return EXIT.usage;
 }
-

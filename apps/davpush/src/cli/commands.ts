@@ -1,5 +1,11 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { DeadLetterService, TenantName, TenantsService, VapidRotationService, type DeadLetterView } from '@davpush/application';
+import {
+  DeadLetterService,
+  TenantName,
+  TenantsService,
+  VapidRotationService,
+  type DeadLetterView,
+} from '@davpush/application';
 import { AppConfig } from '@davpush/config';
 import { VapidService } from '@davpush/gateways';
 import { QueueStatsService, RegistrationStatsService, type QueueFigures } from '@davpush/observability';
@@ -46,7 +52,8 @@ export const COMMANDS: readonly Command[] = [
   {
     words: ['try'],
     usage: 'try [--url URL] [--json]',
-    summary: 'end-to-end check on this machine: a local receiver registers, an event is posted, the push arrives and is decrypted',
+    summary:
+      'end-to-end check on this machine: a local receiver registers, an event is posted, the push arrives and is decrypted',
     args: { min: 0, max: 0 },
     standalone: true,
     run: ({ flags, io }) => runTry(flags, io),
@@ -64,7 +71,10 @@ export const COMMANDS: readonly Command[] = [
       }
       const t = await app.get(TenantsService).create(name.data);
       if (flags.json) json(io, { id: t.id, name: t.name, apiKey: t.apiKey });
-      else io.out(`tenant created\n  id:      ${t.id}\n  name:    ${t.name}\n  api key: ${t.apiKey}\n(the key is shown once; davpush keeps only its hash)\n`);
+      else
+        io.out(
+          `tenant created\n  id:      ${t.id}\n  name:    ${t.name}\n  api key: ${t.apiKey}\n(the key is shown once; davpush keeps only its hash)\n`,
+        );
       return EXIT.ok;
     },
   },
@@ -77,14 +87,20 @@ export const COMMANDS: readonly Command[] = [
       const tenants = await app.get(TenantsService).list();
       if (flags.json) json(io, tenants);
       else if (tenants.length === 0) io.out('no tenants yet: davpush tenant create NAME\n');
-      else io.out(table([['ID', 'CREATED', 'REVOKED', 'NAME'], ...tenants.map((t) => [t.id, t.createdAt, t.revokedAt ?? '-', t.name])]));
+      else
+        io.out(
+          table([
+            ['ID', 'CREATED', 'REVOKED', 'NAME'],
+            ...tenants.map((t) => [t.id, t.createdAt, t.revokedAt ?? '-', t.name]),
+          ]),
+        );
       return EXIT.ok;
     },
   },
   {
     words: ['tenant', 'rotate-key'],
     usage: 'tenant rotate-key ID [--json]',
-    summary: "issue a new API key for a tenant (shown once); the old key stops working at once",
+    summary: 'issue a new API key for a tenant (shown once); the old key stops working at once',
     args: { min: 1, max: 1 },
     async run({ app, args, flags, io }) {
       const r = await app.get(TenantsService).rotateKey(args[0]!);
@@ -108,7 +124,7 @@ export const COMMANDS: readonly Command[] = [
   {
     words: ['tenant', 'delete'],
     usage: 'tenant delete ID [--json]',
-    summary: "revoke a tenant, then remove its registrations and the tenant itself (re-run finishes a crashed delete)",
+    summary: 'revoke a tenant, then remove its registrations and the tenant itself (re-run finishes a crashed delete)',
     args: { min: 1, max: 1 },
     async run({ app, args, flags, io }) {
       const { id, registrationsRemoved } = await app.get(TenantsService).delete(args[0]!);
@@ -126,7 +142,8 @@ export const COMMANDS: readonly Command[] = [
       const config = app.get(AppConfig);
       const key = (await app.get(VapidService).current()).publicKey;
       const source = config.vapid.publicKey ? 'DAVPUSH_VAPID_PUBLIC_KEY' : 'generated, stored in Redis';
-      const subject = config.vapid.subject + (config.vapid.subjectIsPlaceholder ? ' (placeholder: set DAVPUSH_VAPID_SUBJECT)' : '');
+      const subject =
+        config.vapid.subject + (config.vapid.subjectIsPlaceholder ? ' (placeholder: set DAVPUSH_VAPID_SUBJECT)' : '');
       if (flags.json) json(io, { publicKey: key, subject: config.vapid.subject, source });
       else io.out(`public key: ${key}\nsubject:    ${subject}\nsource:     ${source}\n`);
       return EXIT.ok;
@@ -140,7 +157,10 @@ export const COMMANDS: readonly Command[] = [
     async run({ app, flags, io }) {
       const r = await app.get(VapidRotationService).rotate();
       if (flags.json) json(io, r);
-      else io.out(`VAPID key rotated: ${r.notified} subscriber(s) notified, ${r.gone} gone (removed), ${r.failed} failed (kept)\nnew public key: ${r.publicKey}\n`);
+      else
+        io.out(
+          `VAPID key rotated: ${r.notified} subscriber(s) notified, ${r.gone} gone (removed), ${r.failed} failed (kept)\nnew public key: ${r.publicKey}\n`,
+        );
       return EXIT.ok;
     },
   },
@@ -179,7 +199,10 @@ export const COMMANDS: readonly Command[] = [
     summary: 'live registrations per transport and jobs per queue',
     args: { min: 0, max: 0 },
     async run({ app, flags, io }) {
-      const [registrations, queues] = await Promise.all([app.get(RegistrationStatsService).counts(), app.get(QueueStatsService).snapshot()]);
+      const [registrations, queues] = await Promise.all([
+        app.get(RegistrationStatsService).counts(),
+        app.get(QueueStatsService).snapshot(),
+      ]);
       if (flags.json) {
         json(io, { registrations, queues: queues.queues, unavailable: queues.errors });
         return queues.errors.length ? EXIT.failed : EXIT.ok;
@@ -193,7 +216,10 @@ export const COMMANDS: readonly Command[] = [
         q.oldestWaitingAgeMs === null ? '-' : `${(q.oldestWaitingAgeMs / 1000).toFixed(1)}s`,
       ];
       // A sharded queue: its total, then one indented row per shard.
-      const rows = queues.queues.flatMap((q) => [row(`  ${q.name}`, q), ...(q.shards ?? []).map((s) => row(`    ${s.queue}`, s))]);
+      const rows = queues.queues.flatMap((q) => [
+        row(`  ${q.name}`, q),
+        ...(q.shards ?? []).map((s) => row(`    ${s.queue}`, s)),
+      ]);
       io.out(`\n${table([['queue', 'waiting', 'active', 'delayed', 'failed', 'done/min', 'oldest-wait'], ...rows])}`);
       for (const e of queues.errors) io.err(`davpush: queue ${e.name} did not answer: ${e.error}\n`);
       return queues.errors.length ? EXIT.failed : EXIT.ok;

@@ -26,7 +26,10 @@ const open: OpenContext = async () => {
   const runtime = await prepareRuntime();
   try {
     await reachRedis(runtime.config);
-    const app = await NestFactory.createApplicationContext(CoreModule.forRoot(runtime.config), { logger: stderrLogger, abortOnError: false });
+    const app = await NestFactory.createApplicationContext(CoreModule.forRoot(runtime.config), {
+      logger: stderrLogger,
+      abortOnError: false,
+    });
     return {
       app,
       async close() {
@@ -40,7 +43,11 @@ const open: OpenContext = async () => {
   }
 };
 
-void runCli(process.argv.slice(2), { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }, open).then(
+void runCli(
+  process.argv.slice(2),
+  { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) },
+  open,
+).then(
   (code) => finish(code),
   (err: Error) => {
     process.stderr.write(`davpush: ${err.message}\n`);

@@ -111,10 +111,20 @@ export class ChangeNotifier implements OnApplicationShutdown {
         // Always posted, even when another write already pushed this token: two writers close
         // together each get their own event (with their own Push-Dont-Notify), which the fan-out
         // coalesces (libs/domain/src/change-event.ts), so neither writer misses the other's change.
-        else await this.pushIfChanged(topic, change.path, change.kind, w.authorization, { source: 'write', dontNotify, always: true, skipClients });
+        else
+          await this.pushIfChanged(topic, change.path, change.kind, w.authorization, {
+            source: 'write',
+            dontNotify,
+            always: true,
+            skipClients,
+          });
       }
     } catch (err) {
-      this.log.warn({ msg: 'change after a proxied write not pushed', method: w.method, error: (err as Error).message });
+      this.log.warn({
+        msg: 'change after a proxied write not pushed',
+        method: w.method,
+        error: (err as Error).message,
+      });
     }
   }
 
@@ -160,7 +170,13 @@ export class ChangeNotifier implements OnApplicationShutdown {
       if (!fresh && kind === 'content' && !always) return false;
     }
     await this.events.accept(this.identity.tenantId, [
-      { topic, changes: [kind], syncToken: read.state?.syncToken, dontNotify: dontNotify.length > 0 ? dontNotify : undefined, skipClients },
+      {
+        topic,
+        changes: [kind],
+        syncToken: read.state?.syncToken,
+        dontNotify: dontNotify.length > 0 ? dontNotify : undefined,
+        skipClients,
+      },
     ]);
     // Topics are opaque; the token and the writer stay out of the log.
     this.log.debug({ msg: 'change posted', topic, kind, dontNotify: dontNotify.length });
@@ -169,7 +185,9 @@ export class ChangeNotifier implements OnApplicationShutdown {
 
   /** A collection deleted through the proxy: a last push, then its registrations go once it was delivered. */
   private async pushDeletion(topic: string, dontNotify: string[], skipClients: string[]): Promise<void> {
-    const accepted = await this.events.accept(this.identity.tenantId, [{ topic, changes: ['content'], dontNotify: dontNotify.length > 0 ? dontNotify : undefined, skipClients }]);
+    const accepted = await this.events.accept(this.identity.tenantId, [
+      { topic, changes: ['content'], dontNotify: dontNotify.length > 0 ? dontNotify : undefined, skipClients },
+    ]);
     // Not awaited: the write stops counting as in flight once its event is posted.
     void this.purgeAfterDelivery(topic, accepted.events[0]!.id).catch((err: Error) =>
       this.log.warn({ msg: 'registrations of a deleted collection not removed (they expire)', error: err.message }),
@@ -207,8 +225,13 @@ export class ChangeNotifier implements OnApplicationShutdown {
     const tenantId = this.identity.tenantId;
     const own: string[] = [];
     if (parsed === '*') {
-      for (let cursor: number | undefined = 0; cursor !== undefined; ) {
-        const page: { targets: { id: string }[]; next?: number } = await this.store.liveTargets(tenantId, topic, cursor, 500);
+      for (let cursor: number | undefined = 0; cursor !== undefined;) {
+        const page: { targets: { id: string }[]; next?: number } = await this.store.liveTargets(
+          tenantId,
+          topic,
+          cursor,
+          500,
+        );
         for (const t of page.targets) {
           const reg = await this.store.get(t.id, tenantId);
           if (reg?.principal === principal) own.push(this.registrations.registrationUrl(t.id, 'proxy'));

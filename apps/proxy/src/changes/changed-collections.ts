@@ -41,10 +41,18 @@ export function changedCollections(
   const collection = path.endsWith('/') || (opts.isCollection?.(asCollection(path)) ?? false);
   switch (method) {
     case 'PUT':
-      return collection ? [{ path: asCollection(path), kind: 'content' }, { path: parentOf(path), kind: 'content' }] : [{ path: parentOf(path), kind: 'content' }];
+      return collection
+        ? [
+            { path: asCollection(path), kind: 'content' },
+            { path: parentOf(path), kind: 'content' },
+          ]
+        : [{ path: parentOf(path), kind: 'content' }];
     case 'DELETE':
       return collection
-        ? [{ path: asCollection(path), kind: 'content', deleted: true }, { path: parentOf(path), kind: 'content' }]
+        ? [
+            { path: asCollection(path), kind: 'content', deleted: true },
+            { path: parentOf(path), kind: 'content' },
+          ]
         : [{ path: parentOf(path), kind: 'content' }];
     case 'POST':
       return [{ path: collection ? asCollection(path) : parentOf(path), kind: 'content' }];

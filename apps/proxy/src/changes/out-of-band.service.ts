@@ -13,7 +13,19 @@ import { ChangeNotifier } from './change.notifier';
 export const HOOK_PATH = '/.davpush/hooks/radicale';
 
 /** Headers a reverse proxy or CDN adds about the client it forwards for: never sent by Radicale's hook. */
-const FRONT_END_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-cluster-client-ip', 'via'];
+const FRONT_END_HEADERS = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-cluster-client-ip',
+  'via',
+];
 
 /** Hooks of one burst of writes are read once. */
 const HOOK_DEBOUNCE_MS = 250;
@@ -58,7 +70,8 @@ export class OutOfBandChanges implements OnApplicationShutdown {
   hook(req: IncomingMessage, res: ServerResponse): void {
     req.resume();
     if (req.method !== 'POST') return sendText(res, 405, 'use POST\n', { allow: 'POST' });
-    if (!this.hookAllowed(req)) return sendText(res, 403, 'the hook endpoint takes loopback callers or the hook secret only\n');
+    if (!this.hookAllowed(req))
+      return sendText(res, 403, 'the hook endpoint takes loopback callers or the hook secret only\n');
     sendText(res, 202, 'accepted\n');
     this.schedule(HOOK_DEBOUNCE_MS, 'hook');
   }

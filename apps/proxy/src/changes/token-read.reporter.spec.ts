@@ -4,7 +4,8 @@ import { ProxyUpstreamState, PushMetrics } from '@davpush/observability';
 import { TokenReadReporter, failureReason } from './token-read.reporter';
 
 const count = async (m: PushMetrics, source: string, reason: string) =>
-  (await m.proxyTokenReadFailures.get()).values.find((v) => v.labels.source === source && v.labels.reason === reason)?.value;
+  (await m.proxyTokenReadFailures.get()).values.find((v) => v.labels.source === source && v.labels.reason === reason)
+    ?.value;
 
 describe('TokenReadReporter', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -33,7 +34,12 @@ describe('TokenReadReporter', () => {
     sut.failed({ ...refused, source: 'poller' }, 3000);
     expect(await count(metrics, 'hook', 'unauthorized')).toBe(3);
     expect(warn).toHaveBeenCalledTimes(2);
-    expect(warn.mock.calls[0]![0]).toMatchObject({ msg: 'sync-token read failed; change not pushed', source: 'hook', reason: 'unauthorized', status: 401 });
+    expect(warn.mock.calls[0]![0]).toMatchObject({
+      msg: 'sync-token read failed; change not pushed',
+      source: 'hook',
+      reason: 'unauthorized',
+      status: 401,
+    });
     expect(String((warn.mock.calls[0]![0] as { hint: string }).hint)).toContain('DAVPUSH_PROXY_SERVICE_PASSWORD');
     expect(state.snapshot()).toMatchObject({ serviceAccount: 'refused', serviceStatus: 401 });
 

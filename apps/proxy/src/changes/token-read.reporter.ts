@@ -42,8 +42,10 @@ export class TokenReadReporter {
     this.metrics.proxyTokenReadFailures.inc({ source: o.source, reason });
     if (reason === 'unreachable') this.upstream.reachable(false, o.code);
     else if (o.service && reason === 'unauthorized') this.upstream.serviceAccount('refused', o.status);
-    else if (!o.serviceConfigured && reason === 'unauthorized' && o.source !== 'write') this.upstream.serviceAccount('missing', o.status);
-    else if (o.service && (reason === 'forbidden' || reason === 'not-found')) this.upstream.serviceAccount('cannot-read', o.status);
+    else if (!o.serviceConfigured && reason === 'unauthorized' && o.source !== 'write')
+      this.upstream.serviceAccount('missing', o.status);
+    else if (o.service && (reason === 'forbidden' || reason === 'not-found'))
+      this.upstream.serviceAccount('cannot-read', o.status);
 
     const key = `${o.source} ${reason}`;
     const last = this.lastLogged.get(key);
@@ -79,6 +81,7 @@ function hint(reason: ProxyReadFailure, o: TokenReadOutcome): string | undefined
       ? 'the DAV server refused the service account: check DAVPUSH_PROXY_SERVICE_USER and DAVPUSH_PROXY_SERVICE_PASSWORD'
       : 'the DAV server wants credentials: set DAVPUSH_PROXY_SERVICE_USER and DAVPUSH_PROXY_SERVICE_PASSWORD (a read-all account, docs/proxy.md)';
   }
-  if (reason === 'forbidden' || reason === 'not-found') return 'the service account cannot read this collection: give it read rights on every collection (docs/proxy.md)';
+  if (reason === 'forbidden' || reason === 'not-found')
+    return 'the service account cannot read this collection: give it read rights on every collection (docs/proxy.md)';
   return undefined;
 }

@@ -54,7 +54,11 @@ export class PropfindRewriter {
       method: 'PROPFIND',
       path: req.url ?? '/',
       // identity: the answer is rewritten, so it must arrive readable (servers may still compress).
-      headers: upstreamRequestHeaders(req.rawHeaders, { drop: ['accept-encoding'], add: [['accept-encoding', 'identity']], contentLength: body.length }),
+      headers: upstreamRequestHeaders(req.rawHeaders, {
+        drop: ['accept-encoding'],
+        add: [['accept-encoding', 'identity']],
+        contentLength: body.length,
+      }),
       body,
     });
     const answer = await readPrefix(up.body, MAX_MULTISTATUS_BYTES);
@@ -76,7 +80,11 @@ export class PropfindRewriter {
       if (plan.requestedCc.length === 0) return { ...values, topic: topicElement(topic) };
       // The push-subscribe-URL is the collection itself: the proxy takes a client's `subscribe` POSTed there.
       const input = { subscribeUrl: `${this.publicOrigin}${path}`, topic, transports: ccTransports };
-      return { ...values, topic: topicElement(topic), cc: Object.fromEntries(plan.requestedCc.map((name) => [name, buildCcProperty(name, input)!])) };
+      return {
+        ...values,
+        topic: topicElement(topic),
+        cc: Object.fromEntries(plan.requestedCc.map((name) => [name, buildCcProperty(name, input)!])),
+      };
     };
     const rewritten = text === undefined ? undefined : rewriteMultistatus(text, plan, valuesFor, { minimal });
     if (rewritten === undefined) {
@@ -101,7 +109,11 @@ export class PropfindRewriter {
     const projectId = this.gateways.transports().includes('fcm') ? this.fcm.state().projectId : undefined;
     const key = `${publicKey} ${projectId ?? ''}`;
     if (this.values?.key !== key) {
-      const built = buildDiscoveryProperties({ vapidPublicKey: publicKey, topic: 'x', fcm: projectId ? { projectId } : undefined });
+      const built = buildDiscoveryProperties({
+        vapidPublicKey: publicKey,
+        topic: 'x',
+        fcm: projectId ? { projectId } : undefined,
+      });
       this.values = { key, transports: built.transports, supportedTriggers: built.supportedTriggers };
     }
     return { transports: this.values.transports, supportedTriggers: this.values.supportedTriggers };

@@ -16,8 +16,17 @@ export const STATUS_OF: Record<DomainError['kind'], number> = {
 };
 
 /** A DAV:error body (RFC 4918 §16), as a DAV client expects from a DAV server. */
-export function sendDavError(res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/xml; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+export function sendDavError(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string | string[]> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': 'application/xml; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
   res.end(body);
 }
 
@@ -30,14 +39,27 @@ export function sendDavError(res: ServerResponse, status: number, body: string, 
 export function sendDomainError(res: ServerResponse, err: unknown): boolean {
   if (!(err instanceof DomainError)) return false;
   const headers: Record<string, string> = {};
-  if (err instanceof RateLimitedError || err instanceof StorageUnavailableError) headers['retry-after'] = String(err.retryAfterSeconds);
-  const body = err instanceof PreconditionFailedError ? buildDavError(err.precondition, err.message) : buildDavErrorMessage(err.message);
+  if (err instanceof RateLimitedError || err instanceof StorageUnavailableError)
+    headers['retry-after'] = String(err.retryAfterSeconds);
+  const body =
+    err instanceof PreconditionFailedError
+      ? buildDavError(err.precondition, err.message)
+      : buildDavErrorMessage(err.message);
   sendDavError(res, STATUS_OF[err.kind], body, headers);
   return true;
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 

@@ -50,7 +50,12 @@ export class Forwarder {
         const prefix = await readPrefix(req, cap);
         if (!prefix.complete) {
           req.resume();
-          sendText(res, 413, `davpush proxy: a chunked request body over ${cap} bytes (DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES); send it with Content-Length\n`, { connection: 'close' });
+          sendText(
+            res,
+            413,
+            `davpush proxy: a chunked request body over ${cap} bytes (DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES); send it with Content-Length\n`,
+            { connection: 'close' },
+          );
           return undefined;
         }
         body = prefix.buffer;
@@ -77,7 +82,14 @@ export class Forwarder {
   }
 
   /** The DAV server's answer headers for the client (hop-by-hop dropped, `Location` on the public origin). */
-  answerHeaders(headers: Record<string, string | string[] | undefined>, drop: readonly string[] = []): Record<string, string | string[]> {
-    return clientResponseHeaders(headers, (v) => (v.startsWith(this.upstream.origin) ? `${this.publicOrigin}${v.slice(this.upstream.origin.length)}` : v), drop);
+  answerHeaders(
+    headers: Record<string, string | string[] | undefined>,
+    drop: readonly string[] = [],
+  ): Record<string, string | string[]> {
+    return clientResponseHeaders(
+      headers,
+      (v) => (v.startsWith(this.upstream.origin) ? `${this.publicOrigin}${v.slice(this.upstream.origin.length)}` : v),
+      drop,
+    );
   }
 }

@@ -41,7 +41,10 @@ export class ProxyIdentity {
       t = await this.tenants.get(this.tenant.id);
       if (!t) throw new Error(`the proxy's tenant ${this.tenant.id} disappeared while starting; start again`);
     }
-    if (t.revokedAt) throw new Error(`the proxy's tenant ${this.tenant.id} is revoked; delete it (DELETE /v1/tenants/${this.tenant.id}) to start with a new one`);
+    if (t.revokedAt)
+      throw new Error(
+        `the proxy's tenant ${this.tenant.id} is revoked; delete it (DELETE /v1/tenants/${this.tenant.id}) to start with a new one`,
+      );
   }
 
   /** A tenant created by a start that lost the race with another process: never used, so removed. */

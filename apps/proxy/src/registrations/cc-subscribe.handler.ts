@@ -2,7 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CcGatewayService } from '@davpush/application';
 import { DomainError, InvalidTopicsError, PreconditionFailedError, RateLimitedError } from '@davpush/domain';
-import { buildCcPreconditionError, buildDavErrorMessage, buildInvalidTopicsError, parseCcSubscribe } from '@davpush/webdav-push';
+import {
+  buildCcPreconditionError,
+  buildDavErrorMessage,
+  buildInvalidTopicsError,
+  parseCcSubscribe,
+} from '@davpush/webdav-push';
 import { ChangeNotifier } from '../changes/change.notifier';
 import { sendDavError, sendText, STATUS_OF } from '../http/dav-answer';
 import { pushClientIdOf } from '../http/headers';
@@ -44,13 +49,16 @@ export class CcSubscribeHandler {
       if (access.kind === 'unauthorized') return relayUnauthorized(res, access.wwwAuthenticate);
       const request = parseCcSubscribe(body);
       const own = this.identity.topicOf(path);
-      const collections = new Map<string, { path: string; token?: string }>([[own, { path: this.identity.canonical(path), token: access.state.syncToken ?? access.state.ctag }]]);
+      const collections = new Map<string, { path: string; token?: string }>([
+        [own, { path: this.identity.canonical(path), token: access.state.syncToken ?? access.state.ctag }],
+      ]);
       const known = await this.notifier.knownPaths();
       for (const topic of new Set(request.topics)) {
         const other = topic === own ? undefined : known.get(topic);
         if (other === undefined) continue;
         const r = await this.upstream.collectionState(encodePath(other), authorization);
-        if (r.status === 207 && r.state?.pushCapable) collections.set(topic, { path: other, token: r.state.syncToken ?? r.state.ctag });
+        if (r.status === 207 && r.state?.pushCapable)
+          collections.set(topic, { path: other, token: r.state.syncToken ?? r.state.ctag });
       }
       const r = await this.gateway.subscribe(this.identity.tenantId, request, {
         principal: this.identity.principalOf(authorization),
@@ -74,10 +82,19 @@ export class CcSubscribeHandler {
 
   private fail(res: ServerResponse, err: unknown): void {
     if (res.headersSent) return void res.destroy();
-    if (err instanceof InvalidTopicsError) return sendDavError(res, 403, buildInvalidTopicsError(err.topics, err.message));
+    if (err instanceof InvalidTopicsError)
+      return sendDavError(res, 403, buildInvalidTopicsError(err.topics, err.message));
     if (err instanceof DomainError) {
-      const body = err instanceof PreconditionFailedError ? buildCcPreconditionError(err.precondition, err.message) : buildDavErrorMessage(err.message);
-      return sendDavError(res, STATUS_OF[err.kind], body, err instanceof RateLimitedError ? { 'retry-after': String(err.retryAfterSeconds) } : {});
+      const body =
+        err instanceof PreconditionFailedError
+          ? buildCcPreconditionError(err.precondition, err.message)
+          : buildDavErrorMessage(err.message);
+      return sendDavError(
+        res,
+        STATUS_OF[err.kind],
+        body,
+        err instanceof RateLimitedError ? { 'retry-after': String(err.retryAfterSeconds) } : {},
+      );
     }
     this.log.error({ msg: 'CC subscription failed', error: (err as Error).message });
     sendText(res, 503, 'davpush could not handle this subscription now; retry shortly\n', { 'retry-after': '2' });

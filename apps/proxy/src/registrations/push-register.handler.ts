@@ -41,7 +41,13 @@ export class PushRegisterHandler {
       if (access.kind === 'unauthorized') return relayUnauthorized(res, access.wwwAuthenticate);
       const request = parsePushRegister(body);
       const topic = this.identity.topicOf(path);
-      const r = await this.registrations.register(this.identity.tenantId, topic, request, this.identity.principalOf(authorization), 'proxy');
+      const r = await this.registrations.register(
+        this.identity.tenantId,
+        topic,
+        request,
+        this.identity.principalOf(authorization),
+        'proxy',
+      );
       await this.notifier.remember(topic, this.identity.canonical(path), access.state.syncToken ?? access.state.ctag);
       res.writeHead(r.created ? 201 : 204, { location: r.location, expires: r.expires, 'content-length': 0 });
       res.end();
@@ -56,7 +62,8 @@ export class PushRegisterHandler {
    */
   async remove(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     try {
-      if (req.method !== 'DELETE') return sendText(res, 405, 'registration URLs take DELETE only\n', { allow: 'DELETE' });
+      if (req.method !== 'DELETE')
+        return sendText(res, 405, 'registration URLs take DELETE only\n', { allow: 'DELETE' });
       const id = path.slice(PROXY_REGISTRATION_PATH.length);
       const reg = await this.store.get(id, this.identity.tenantId);
       const collection = reg && (await this.notifier.knownPaths()).get(reg.topic);
@@ -65,7 +72,11 @@ export class PushRegisterHandler {
       const read = await this.upstream.collectionState(encodePath(collection), authorization);
       if (read.status === 401) return relayUnauthorized(res, read.wwwAuthenticate);
       // RegistrationsService.remove answers another principal's registration like an unknown one.
-      await this.registrations.remove(id, { tenantId: this.identity.tenantId, principal: this.identity.principalOf(authorization), strictPrincipal: true });
+      await this.registrations.remove(id, {
+        tenantId: this.identity.tenantId,
+        principal: this.identity.principalOf(authorization),
+        strictPrincipal: true,
+      });
       res.writeHead(204, 'Unregistered');
       res.end();
     } catch (err) {
@@ -82,7 +93,9 @@ export class PushRegisterHandler {
     }
     // What is left is davpush's own store (Redis) failing: ours to fix, the client's to retry.
     this.log.error({ msg: 'push registration failed', error: (err as Error).message });
-    sendText(res, 503, "davpush could not store this registration now (its Redis did not answer); retry shortly\n", { 'retry-after': '2' });
+    sendText(res, 503, 'davpush could not store this registration now (its Redis did not answer); retry shortly\n', {
+      'retry-after': '2',
+    });
   }
 }
 

@@ -21,7 +21,16 @@ export interface StateRead {
 }
 
 /** Network-level failures of the DAV server (undici's own codes and the socket errors it passes on). */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+]);
 
 /**
  * The DAV server did not answer (refused, reset, timed out): the proxy answers `502 Bad Gateway`
@@ -39,7 +48,9 @@ export class UpstreamUnreachableError extends Error {
 
 function asUnreachable(err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return typeof code === 'string' && (code.startsWith('UND_ERR') || UNREACHABLE_CODES.has(code)) ? new UpstreamUnreachableError(code, err) : err;
+  return typeof code === 'string' && (code.startsWith('UND_ERR') || UNREACHABLE_CODES.has(code))
+    ? new UpstreamUnreachableError(code, err)
+    : err;
 }
 
 /**
@@ -61,14 +72,21 @@ export class UpstreamClient implements OnModuleDestroy {
     this.origin = url.origin;
     this.rootPath = url.pathname.replace(/\/+$/, '');
     this.id = `${this.origin}${this.rootPath}`;
-    this.pool = new Pool(this.origin, { connections: 128, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 300_000 });
+    this.pool = new Pool(this.origin, {
+      connections: 128,
+      keepAliveTimeout: 30_000,
+      headersTimeout: 120_000,
+      bodyTimeout: 300_000,
+    });
   }
 
   /** @throws UpstreamUnreachableError when the server does not answer. */
   request(req: UpstreamRequest): Promise<Dispatcher.ResponseData> {
-    return this.pool.request({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body }).catch((err: unknown) => {
-      throw asUnreachable(err);
-    });
+    return this.pool
+      .request({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body })
+      .catch((err: unknown) => {
+        throw asUnreachable(err);
+      });
   }
 
   /**
@@ -101,13 +119,21 @@ export class UpstreamClient implements OnModuleDestroy {
       await this.ping(timeoutMs);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new Error(`the DAV server DAVPUSH_PROXY_UPSTREAM=${this.id}/ does not answer (${e.code ?? e.message}); start it first or fix the URL`, { cause: err });
+      throw new Error(
+        `the DAV server DAVPUSH_PROXY_UPSTREAM=${this.id}/ does not answer (${e.code ?? e.message}); start it first or fix the URL`,
+        { cause: err },
+      );
     }
   }
 
   /** One OPTIONS of the root (no credentials needed); throws when the server does not answer. */
   async ping(timeoutMs = 5000): Promise<void> {
-    const res = await this.pool.request({ method: 'OPTIONS', path: `${this.rootPath}/`, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    const res = await this.pool.request({
+      method: 'OPTIONS',
+      path: `${this.rootPath}/`,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
     await res.body.dump();
   }
 

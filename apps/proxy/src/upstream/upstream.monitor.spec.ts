@@ -8,9 +8,15 @@ import { UpstreamMonitor } from './upstream.monitor';
 /** The DAV server's answer to the service-account check, and the catch-up checks asked for. */
 function sut(opts: { status: number; service?: string }) {
   const scheduled: string[] = [];
-  const upstream = { rootPath: '', id: 'http://dav', collectionState: async () => ({ status: opts.status }) } as unknown as UpstreamClient;
+  const upstream = {
+    rootPath: '',
+    id: 'http://dav',
+    collectionState: async () => ({ status: opts.status }),
+  } as unknown as UpstreamClient;
   const identity = { serviceAuthorization: () => opts.service } as unknown as ProxyIdentity;
-  const outOfBand = { schedule: (_ms: number, source: string) => scheduled.push(source) } as unknown as OutOfBandChanges;
+  const outOfBand = {
+    schedule: (_ms: number, source: string) => scheduled.push(source),
+  } as unknown as OutOfBandChanges;
   const state = new ProxyUpstreamState();
   return { monitor: new UpstreamMonitor(upstream, identity, state, outOfBand), state, scheduled };
 }
@@ -18,7 +24,9 @@ function sut(opts: { status: number; service?: string }) {
 describe('UpstreamMonitor', () => {
   it('stops start-up when the service account is refused, naming the variables', async () => {
     const { monitor, state } = sut({ status: 401, service: 'Basic x' });
-    await expect(monitor.checkAtStart()).rejects.toThrow(/^DAVPUSH_PROXY_SERVICE_USER\/DAVPUSH_PROXY_SERVICE_PASSWORD: .*refused the service account \(401\)/);
+    await expect(monitor.checkAtStart()).rejects.toThrow(
+      /^DAVPUSH_PROXY_SERVICE_USER\/DAVPUSH_PROXY_SERVICE_PASSWORD: .*refused the service account \(401\)/,
+    );
     expect(state.snapshot().serviceAccount).toBe('refused');
   });
 

@@ -58,7 +58,8 @@ export class UpstreamMonitor implements OnApplicationShutdown {
   unreachable(code: string): void {
     const was = this.state.snapshot().reachable;
     this.state.reachable(false, code);
-    if (was !== false) this.log.warn({ msg: 'the DAV server does not answer; requests get 502 until it does', error: code });
+    if (was !== false)
+      this.log.warn({ msg: 'the DAV server does not answer; requests get 502 until it does', error: code });
   }
 
   private async probe(): Promise<void> {
@@ -73,7 +74,15 @@ export class UpstreamMonitor implements OnApplicationShutdown {
   private reconnected(): void {
     this.log.log({ msg: 'the DAV server answers again; checking registered collections for changes' });
     void this.checkServiceAccount()
-      .then((refused) => refused && this.log.warn({ msg: 'the DAV server refuses the service account', status: refused, hint: 'check DAVPUSH_PROXY_SERVICE_USER and DAVPUSH_PROXY_SERVICE_PASSWORD' }))
+      .then(
+        (refused) =>
+          refused &&
+          this.log.warn({
+            msg: 'the DAV server refuses the service account',
+            status: refused,
+            hint: 'check DAVPUSH_PROXY_SERVICE_USER and DAVPUSH_PROXY_SERVICE_PASSWORD',
+          }),
+      )
       .catch(() => undefined);
     this.outOfBand.schedule(0, 'catch-up');
   }

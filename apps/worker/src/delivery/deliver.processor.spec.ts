@@ -4,9 +4,25 @@ import { JobName, QueueName, type DeliverBatchJobData, type DeliverJobData, type
 import { DeliverProcessor } from './deliver.processor';
 import type { DeliveryService } from './delivery.service';
 
-const data: DeliverBatchJobData = { dispatchId: 'd1', registrationIds: ['r1', 'r2'], tenantId: 't1', topic: 'cal', kinds: ['content'], urgency: 'normal', deadline: Date.now() + 60_000, acceptedAt: Date.now() };
+const data: DeliverBatchJobData = {
+  dispatchId: 'd1',
+  registrationIds: ['r1', 'r2'],
+  tenantId: 't1',
+  topic: 'cal',
+  kinds: ['content'],
+  urgency: 'normal',
+  deadline: Date.now() + 60_000,
+  acceptedAt: Date.now(),
+};
 const batchJob = (attemptsMade: number, queueName = QueueName.DeliverWebPush) =>
-  ({ id: 'b-d1-x', name: JobName.DeliverBatch, queueName, data, attemptsMade, opts: { attempts: 5 } }) as unknown as TypedJob<JobName.DeliverBatch>;
+  ({
+    id: 'b-d1-x',
+    name: JobName.DeliverBatch,
+    queueName,
+    data,
+    attemptsMade,
+    opts: { attempts: 5 },
+  }) as unknown as TypedJob<JobName.DeliverBatch>;
 
 function processor(failure: Error) {
   const abandoned: unknown[][] = [];
@@ -45,16 +61,50 @@ describe('DeliverProcessor on an internal error', () => {
 });
 
 describe('DeliverProcessor on a single-delivery job of an older version', () => {
-  const single: DeliverJobData = { dispatchId: 'd1', registrationId: 'r9', tenantId: 't1', topic: 'cal', kinds: ['content'], urgency: 'high', deadline: 1_000, acceptedAt: 500, attempt: 3, requestId: 'q' };
+  const single: DeliverJobData = {
+    dispatchId: 'd1',
+    registrationId: 'r9',
+    tenantId: 't1',
+    topic: 'cal',
+    kinds: ['content'],
+    urgency: 'high',
+    deadline: 1_000,
+    acceptedAt: 500,
+    attempt: 3,
+    requestId: 'q',
+  };
   const singleJob = (attemptsMade: number) =>
-    ({ id: 'd-d1-r9-r7', name: JobName.Deliver, queueName: QueueName.DeliverWebPush, data: single, attemptsMade, opts: { attempts: 5 } }) as unknown as TypedJob<JobName.Deliver>;
+    ({
+      id: 'd-d1-r9-r7',
+      name: JobName.Deliver,
+      queueName: QueueName.DeliverWebPush,
+      data: single,
+      attemptsMade,
+      opts: { attempts: 5 },
+    }) as unknown as TypedJob<JobName.Deliver>;
 
   it('runs it as a batch of one carrying its attempt, named after the job', async () => {
     const batches: unknown[][] = [];
-    const delivery = { attemptBatch: async (...args: unknown[]) => void batches.push(args) } as unknown as DeliveryService;
+    const delivery = {
+      attemptBatch: async (...args: unknown[]) => void batches.push(args),
+    } as unknown as DeliveryService;
     await new DeliverProcessor(delivery).process(singleJob(0));
     expect(batches).toEqual([
-      [{ dispatchId: 'd1', registrationIds: ['r9'], tenantId: 't1', topic: 'cal', kinds: ['content'], urgency: 'high', deadline: 1_000, acceptedAt: 500, attempt: 3, requestId: 'q' }, 'd-d1-r9-r7'],
+      [
+        {
+          dispatchId: 'd1',
+          registrationIds: ['r9'],
+          tenantId: 't1',
+          topic: 'cal',
+          kinds: ['content'],
+          urgency: 'high',
+          deadline: 1_000,
+          acceptedAt: 500,
+          attempt: 3,
+          requestId: 'q',
+        },
+        'd-d1-r9-r7',
+      ],
     ]);
   });
 

@@ -22,7 +22,12 @@ export class DeliverProcessor {
       // Last attempt: nothing may stay owed in silence (dead letters can be replayed).
       const transport = queueKindOf(job.queueName) === QueueName.DeliverFcm ? 'fcm' : 'web-push';
       const { registrationIds, route: _route, ...common } = batch;
-      await this.delivery.abandon(transport, registrationIds.map((registrationId) => ({ ...common, registrationId })), (err as Error).message, job.id ?? '');
+      await this.delivery.abandon(
+        transport,
+        registrationIds.map((registrationId) => ({ ...common, registrationId })),
+        (err as Error).message,
+        job.id ?? '',
+      );
       throw err;
     }
   }

@@ -1,24 +1,20 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '@davpush/config';
+import { type DeliveryOutcome, type Transport, ValidationError } from '@davpush/domain';
 import {
-  decideDelivery,
-  type DeliveryOutcome,
-  type DeliveryPolicies,
-  type Registration,
-  type Transport,
-  ValidationError,
-} from '@davpush/domain';
-import { ORIGIN_BUSY, OriginGate, PushGatewayRegistry, WEB_PUSH_BATCH_SIZE, type GateResult, type PushDelivery } from '@davpush/gateways';
-import { PushMetrics, redact } from '@davpush/observability';
-import { JobPublisher, deliverQueueFor, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
-import { DeliveryLedger, RegistrationStore, SecretStore, type DeliverySettlement } from '@davpush/storage';
+  ORIGIN_BUSY,
+  OriginGate,
+  PushGatewayRegistry,
+  WEB_PUSH_BATCH_SIZE,
+  type GateResult,
+  type PushDelivery,
+} from '@davpush/gateways';
+import { PushMetrics } from '@davpush/observability';
+import { JobPublisher, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
+import { DeliveryLedger, RegistrationStore, SecretStore } from '@davpush/storage';
 import { BatchTickets } from './batch-tickets';
+import { DeliveryOutcomes, type DeliveryStep } from './delivery-outcomes';
 import { MessageCache, type BuiltMessage } from './message-cache';
-
-/** What the processor must do with the job after one attempt. */
-export type DeliveryStep =
-  | { done: 'accepted' | 'gone' | 'skipped' | 'failed'; outcome?: DeliveryOutcome }
-  | { retryAt: number; outcome?: DeliveryOutcome; countsAsAttempt: boolean };
 
 function throwFirstFailure(results: readonly PromiseSettledResult<unknown>[]): void {
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -33,12 +29,12 @@ const gateResult = (o: DeliveryOutcome): GateResult =>
   o.kind === 'accepted' || o.kind === 'gone' ? 'success' : o.kind === 'transient' ? 'failure' : 'neutral';
 
 /**
- * One attempt to deliver one push to one registration, and every decision around it: expiry at send
- * time, the remaining TTL, pruning, dead letters, and when to try again (README "Delivery semantics").
+ * Delivery of a batch (one dispatch, one route): what is still open, send-time checks (expiry, the
+ * remaining TTL, message size), the origin gate, the send, and retries as batches of one at their
+ * own time; what each outcome means is `DeliveryOutcomes` (README "Delivery semantics").
  */
 @Injectable()
 export class DeliveryService implements OnModuleInit {
-  private readonly logger = new Logger(DeliveryService.name);
   private messages!: MessageCache;
 
   constructor(
@@ -50,25 +46,18 @@ export class DeliveryService implements OnModuleInit {
     private readonly publisher: JobPublisher,
     private readonly metrics: PushMetrics,
     private readonly gate: OriginGate,
+    private readonly outcomes: DeliveryOutcomes,
   ) {
-    this.tickets = new BatchTickets(Math.max(2, Math.ceil((4 * config.delivery.originConcurrency) / WEB_PUSH_BATCH_SIZE)));
-    this.policies = {
-      retry: { baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: config.delivery.retryMaxMs, maxAttempts: 25 },
-      prune: { minConsecutiveFailures: config.delivery.pruneAfterFailures, minSilenceMs: config.delivery.pruneAfterSeconds * 1000 },
-    };
+    this.tickets = new BatchTickets(
+      Math.max(2, Math.ceil((4 * config.delivery.originConcurrency) / WEB_PUSH_BATCH_SIZE)),
+    );
   }
 
   /** Four batches' worth of the origin's slots at work or being prepared (at least 2 batches). */
   private readonly tickets: BatchTickets;
-  private readonly policies: DeliveryPolicies;
 
   async onModuleInit(): Promise<void> {
     this.messages = new MessageCache(await this.secrets.topicKey());
-  }
-
-  async attempt(job: DeliverJobData, now = Date.now()): Promise<DeliveryStep> {
-    const ready = await this.prepare(job, now);
-    return 'done' in ready ? ready : this.sendOne(job, ready, now);
   }
 
   /**
@@ -93,17 +82,26 @@ export class DeliveryService implements OnModuleInit {
 
   private async runBatch(batch: DeliverBatchJobData, batchJobId: string, now: number, fresh: boolean): Promise<void> {
     const { registrationIds, route: _route, ...common } = batch;
-    const open = fresh ? registrationIds : await this.ledger.unsettled(batch.dispatchId, batchJobId, registrationIds, batch.replay);
+    const open = fresh
+      ? registrationIds
+      : await this.ledger.unsettled(batch.dispatchId, batchJobId, registrationIds, batch.replay);
     const jobs = open.map((registrationId): DeliverJobData => ({ ...common, registrationId }));
     const prepared = await Promise.all(jobs.map((j) => this.prepare(j, now)));
-    const sendable = prepared.map((p, i) => ({ p, job: jobs[i]! })).filter((x): x is { p: PushDelivery; job: DeliverJobData } => !('done' in x.p));
+    const sendable = prepared
+      .map((p, i) => ({ p, job: jobs[i]! }))
+      .filter((x): x is { p: PushDelivery; job: DeliverJobData } => !('done' in x.p));
     if (sendable.length === 0) return;
     const transport = sendable[0]!.p.registration.subscription.type;
     // A retry is a batch of one carrying its attempt, named after this job (a re-run adds it once).
     const retryLater = async (job: DeliverJobData, step: DeliveryStep) => {
       if (!('retryAt' in step)) return;
       const attempt = (job.attempt ?? 0) + (step.countsAsAttempt ? 1 : 0);
-      await this.publisher.deliverBatchAt(transport, { ...common, registrationIds: [job.registrationId], attempt }, step.retryAt, batchJobId);
+      await this.publisher.deliverBatchAt(
+        transport,
+        { ...common, registrationIds: [job.registrationId], attempt },
+        step.retryAt,
+        batchJobId,
+      );
       await this.ledger.handOff(batchJobId, [job.registrationId]);
     };
     if (transport === 'web-push') {
@@ -118,7 +116,12 @@ export class DeliveryService implements OnModuleInit {
       );
       if (turnedAway.length > 0) {
         const ids = turnedAway.map((t) => t.id);
-        await this.publisher.deliverBatchAt(transport, { ...common, registrationIds: ids }, Math.max(...turnedAway.map((t) => t.at)), batchJobId);
+        await this.publisher.deliverBatchAt(
+          transport,
+          { ...common, registrationIds: ids },
+          Math.max(...turnedAway.map((t) => t.at)),
+          batchJobId,
+        );
         await this.ledger.handOff(batchJobId, ids);
       }
       throwFirstFailure(results);
@@ -132,7 +135,7 @@ export class DeliveryService implements OnModuleInit {
         sendable.map(async ({ p, job }, i) => {
           const outcome = outcomes[i]!;
           this.metrics.delivery(transport, outcome.kind, seconds);
-          await retryLater(job, await this.handle(job, p.registration, outcome, Date.now()));
+          await retryLater(job, await this.outcomes.handle(job, p.registration, outcome, Date.now()));
         }),
       ),
     );
@@ -142,10 +145,24 @@ export class DeliveryService implements OnModuleInit {
    * The last attempt of a job failed in our own code or storage: what it still owed is
    * dead-lettered (replayable) and settled as failed, so the event's status still completes.
    */
-  async abandon(transport: Transport, jobs: readonly DeliverJobData[], reason: string, batchJobId?: string): Promise<void> {
+  async abandon(
+    transport: Transport,
+    jobs: readonly DeliverJobData[],
+    reason: string,
+    batchJobId?: string,
+  ): Promise<void> {
     if (jobs.length === 0) return;
-    const open = new Set(await this.ledger.unsettled(jobs[0]!.dispatchId, batchJobId ?? '', jobs.map((j) => j.registrationId), jobs[0]!.replay));
-    for (const job of jobs) if (open.has(job.registrationId)) await this.giveUp(job, transport, `gave up after repeated internal errors: ${reason}`);
+    const open = new Set(
+      await this.ledger.unsettled(
+        jobs[0]!.dispatchId,
+        batchJobId ?? '',
+        jobs.map((j) => j.registrationId),
+        jobs[0]!.replay,
+      ),
+    );
+    for (const job of jobs)
+      if (open.has(job.registrationId))
+        await this.outcomes.giveUp(job, transport, `gave up after repeated internal errors: ${reason}`);
   }
 
   private async sendOne(job: DeliverJobData, ready: PushDelivery, now: number): Promise<DeliveryStep> {
@@ -157,7 +174,11 @@ export class DeliveryService implements OnModuleInit {
       // failing (circuit open) does once the TTL is over.
       const firstTurnedAwayByUs = isFirstAttempt(job) && admission.reason === ORIGIN_BUSY;
       if (admission.retryAt >= job.deadline && !firstTurnedAwayByUs) {
-        return this.giveUp(job, ready.registration.subscription.type, `TTL ran out while the push service was unavailable (${admission.reason})`);
+        return this.outcomes.giveUp(
+          job,
+          ready.registration.subscription.type,
+          `TTL ran out while the push service was unavailable (${admission.reason})`,
+        );
       }
       return { retryAt: admission.retryAt, countsAsAttempt: false };
     }
@@ -172,14 +193,17 @@ export class DeliveryService implements OnModuleInit {
     }
     admission.release(gateResult(outcome));
     this.metrics.delivery(ready.registration.subscription.type, outcome.kind, (performance.now() - started) / 1000);
-    return this.handle(job, ready.registration, outcome, Date.now());
+    return this.outcomes.handle(job, ready.registration, outcome, Date.now());
   }
 
   /** Send-time checks: the registration may have been deleted or expired since the fan-out. */
-  private async prepare(job: DeliverJobData, now: number): Promise<PushDelivery | Extract<DeliveryStep, { done: string }>> {
+  private async prepare(
+    job: DeliverJobData,
+    now: number,
+  ): Promise<PushDelivery | Extract<DeliveryStep, { done: string }>> {
     const reg = await this.registrations.get(job.registrationId, job.tenantId, now);
     if (!reg) {
-      await this.settle(job, job.registrationId, { bucket: 'skipped' });
+      await this.outcomes.settle(job, job.registrationId, { bucket: 'skipped' });
       return { done: 'skipped' };
     }
     // The first attempt is always made, with what is left of the TTL (0 at the least: RFC 8030 §5.2,
@@ -187,7 +211,11 @@ export class DeliveryService implements OnModuleInit {
     // (decideRetry), and one that still runs after it (a busy queue) is given up here.
     const remainingMs = job.deadline - now;
     if (remainingMs <= 0 && !isFirstAttempt(job)) {
-      return this.giveUp(job, reg.subscription.type, 'TTL ran out before the push could be sent again') as Promise<Extract<DeliveryStep, { done: string }>>;
+      return this.outcomes.giveUp(
+        job,
+        reg.subscription.type,
+        'TTL ran out before the push could be sent again',
+      ) as Promise<Extract<DeliveryStep, { done: string }>>;
     }
     let built: BuiltMessage;
     try {
@@ -196,54 +224,17 @@ export class DeliveryService implements OnModuleInit {
       // Never sent at all rather than sent changed or over a push service's size limit.
       if (!(err instanceof ValidationError)) throw err;
       const refused: DeliveryOutcome = { kind: 'rejected', reason: `the push-message cannot be sent: ${err.message}` };
-      return this.giveUp(job, reg.subscription.type, refused.reason, refused) as Promise<Extract<DeliveryStep, { done: string }>>;
+      return this.outcomes.giveUp(job, reg.subscription.type, refused.reason, refused) as Promise<
+        Extract<DeliveryStep, { done: string }>
+      >;
     }
     // Rounded up: `ttl: 2` held 1 s for coalescing still has 1 s, not 0; never above the event's own
     // ttl, as the deadline is its acceptance plus ttl.
-    return { registration: reg, ...built, ttlSeconds: Math.max(0, Math.ceil(remainingMs / 1000)), urgency: job.urgency };
-  }
-
-  private async handle(job: DeliverJobData, reg: Registration, outcome: DeliveryOutcome, now: number): Promise<DeliveryStep> {
-    // The registration id is a capability (its URL deletes it): logs carry its hash.
-    const log = { dispatchId: job.dispatchId, registration: redact(reg.id), transport: reg.subscription.type, outcome: outcome.kind, requestId: job.requestId };
-    const reason = outcome.kind === 'accepted' ? undefined : outcome.reason;
-    // A failure is counted on the registration first: the decision reads the failure window from it.
-    const failed = outcome.kind === 'throttled' || outcome.kind === 'transient';
-    const record = failed ? await this.ledger.recordFailure(reg.id, now) : undefined;
-    const decision = decideDelivery(outcome, record, { attempt: job.attempt ?? 0, deadline: job.deadline }, now, this.policies);
-    switch (decision.action) {
-      case 'accepted':
-        await this.settle(job, reg.id, { bucket: 'accepted' });
-        this.metrics.endToEnd.observe({ transport: reg.subscription.type }, (now - job.acceptedAt) / 1000);
-        this.logger.debug?.({ msg: 'delivered', ...log });
-        return { done: 'accepted', outcome };
-      case 'prune':
-        await this.settle(job, reg.id, { bucket: 'gone', prune: reg.subscription }, now);
-        this.metrics.prunes.inc({ transport: reg.subscription.type, reason: decision.reason });
-        if (decision.reason === 'gone') this.logger.log({ msg: 'registration pruned', reason, ...log });
-        else this.logger.log({ msg: 'registration pruned after repeated failures', failures: record?.consecutiveFailures, ...log });
-        return { done: 'gone', outcome };
-      case 'dead-letter':
-        // Refused (the message or our credentials are at fault) or out of attempts/TTL: never pruned.
-        if (!failed) this.logger.warn({ msg: 'delivery refused', reason, ...log });
-        return this.giveUp(job, reg.subscription.type, decision.reason, outcome);
-      case 'retry-at':
-        this.metrics.retries.inc({ transport: reg.subscription.type, outcome: outcome.kind });
-        this.logger.log({ msg: 'delivery will be retried', reason, retryInMs: decision.at - now, ...log });
-        return { retryAt: decision.at, outcome, countsAsAttempt: true };
-    }
-  }
-
-  private async giveUp(job: DeliverJobData, transport: Transport, reason: string, outcome?: DeliveryOutcome): Promise<Extract<DeliveryStep, { done: string }>> {
-    await this.publisher.deadLetter({ queue: deliverQueueFor(transport), transport, reason, delivery: job, failedAt: Date.now() });
-    await this.settle(job, job.registrationId, { bucket: 'failed' });
-    this.metrics.deadLetters.inc({ transport, reason: outcome?.kind ?? 'expired' });
-    this.logger.warn({ msg: 'dead-lettered', reason, dispatchId: job.dispatchId, registration: redact(job.registrationId), requestId: job.requestId });
-    return { done: 'failed', outcome };
-  }
-
-  /** A replayed dead letter was settled in its dispatch already: only its registration learns the result. */
-  private settle(job: DeliverJobData, registrationId: string, settlement: DeliverySettlement, now = Date.now()): Promise<void> {
-    return job.replay ? this.ledger.settleReplay(registrationId, settlement, now) : this.ledger.settle(job.dispatchId, registrationId, settlement, now);
+    return {
+      registration: reg,
+      ...built,
+      ttlSeconds: Math.max(0, Math.ceil(remainingMs / 1000)),
+      urgency: job.urgency,
+    };
   }
 }

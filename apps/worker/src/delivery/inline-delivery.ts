@@ -54,7 +54,12 @@ export class InlineDelivery {
         try {
           await this.delivery.attemptBatch(batch, batchJobId(batch), Date.now(), true);
         } catch (err) {
-          this.logger.warn({ msg: 'inline delivery failed; the batch goes to the queue', dispatchId: batch.dispatchId, error: (err as Error).message, requestId: batch.requestId });
+          this.logger.warn({
+            msg: 'inline delivery failed; the batch goes to the queue',
+            dispatchId: batch.dispatchId,
+            error: (err as Error).message,
+            requestId: batch.requestId,
+          });
           queued.push(batch);
         } finally {
           release();
@@ -78,4 +83,5 @@ export class InlineDelivery {
 }
 
 /** The id the batch's job has when queued (JobPublisher.deliverBatches): its hand-offs are recorded under it. */
-export const batchJobId = (batch: DeliverBatchJobData): string => jobOptions.deliverBatch(batch.dispatchId, batch.registrationIds).jobId!;
+export const batchJobId = (batch: DeliverBatchJobData): string =>
+  jobOptions.deliverBatch(batch.dispatchId, batch.registrationIds).jobId!;

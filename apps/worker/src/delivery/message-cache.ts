@@ -1,4 +1,10 @@
-import { collapseKeyFor, pushMessageFor, WEB_PUSH_MAX_PLAINTEXT_BYTES, type ChangeKind, type PushMessage } from '@davpush/domain';
+import {
+  collapseKeyFor,
+  pushMessageFor,
+  WEB_PUSH_MAX_PLAINTEXT_BYTES,
+  type ChangeKind,
+  type PushMessage,
+} from '@davpush/domain';
 import { buildPushMessageWithin } from '@davpush/webdav-push';
 
 export interface BuiltMessage {
@@ -27,7 +33,10 @@ export class MessageCache {
     const key = JSON.stringify([tenantId, topic, kinds, syncToken ?? null]);
     let hit = this.entries.get(key);
     if (!hit) {
-      const { message, payload } = buildPushMessageWithin(pushMessageFor(topic, kinds, syncToken), WEB_PUSH_MAX_PLAINTEXT_BYTES);
+      const { message, payload } = buildPushMessageWithin(
+        pushMessageFor(topic, kinds, syncToken),
+        WEB_PUSH_MAX_PLAINTEXT_BYTES,
+      );
       hit = { message, payload, collapseKey: collapseKeyFor(this.topicKey, tenantId, topic, kinds) };
       // Insertion order is age: drop the oldest when full.
       if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);

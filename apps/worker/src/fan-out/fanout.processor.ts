@@ -11,6 +11,10 @@ export class FanoutProcessor {
     // The job id (random, see jobOptions.fanout) with the shard names the dispatch, after its topic's
     // hash tag (dispatchIdFor). A job retried or taken over from a worker that died is a re-run.
     const name = dispatchIdOf(job.queueName, job.id ?? '');
-    return this.fanout.fanOut(dispatchIdFor(job.data.tenantId, job.data.topic, name), job.data, job.attemptsMade > 0 || job.stalledCounter > 0);
+    return this.fanout.fanOut(
+      dispatchIdFor(job.data.tenantId, job.data.topic, name),
+      job.data,
+      job.attemptsMade > 0 || job.stalledCounter > 0,
+    );
   }
 }

@@ -7,17 +7,42 @@ import type { DispatchStore, RegistrationTarget } from '@davpush/storage';
 import type { InlineDelivery, RoutedBatch } from '../delivery/inline-delivery';
 import { FanoutService } from './fanout.service';
 
-const event: ChangeEvent = { id: 'e1', tenantId: 't1', topic: 'cal', changes: ['content'], syncToken: 's1', urgency: 'normal', ttl: 600, dontNotify: [], receivedAt: Date.now() };
+const event: ChangeEvent = {
+  id: 'e1',
+  tenantId: 't1',
+  topic: 'cal',
+  changes: ['content'],
+  syncToken: 's1',
+  urgency: 'normal',
+  ttl: 600,
+  dontNotify: [],
+  receivedAt: Date.now(),
+};
 const webPush = (id: string, origin: string): RegistrationTarget => ({
   id,
   trigger: { contentUpdate: { depth: '1' } },
   transport: 'web-push',
-  subscription: { type: 'web-push', pushResource: `${origin}/push/${id}`, publicKey: 'k', authSecret: 'a', contentEncoding: 'aes128gcm' },
+  subscription: {
+    type: 'web-push',
+    pushResource: `${origin}/push/${id}`,
+    publicKey: 'k',
+    authSecret: 'a',
+    contentEncoding: 'aes128gcm',
+  },
 });
-const fcm = (id: string): RegistrationTarget => ({ id, trigger: { contentUpdate: { depth: '1' } }, transport: 'fcm', subscription: { type: 'fcm', token: id } as Subscription });
+const fcm = (id: string): RegistrationTarget => ({
+  id,
+  trigger: { contentUpdate: { depth: '1' } },
+  transport: 'fcm',
+  subscription: { type: 'fcm', token: id } as Subscription,
+});
 
 /** The fan-out over in-memory stand-ins: which batch jobs does it queue? */
-function run(targets: RegistrationTarget[], transports: Transport[], opts: { vanished?: string[]; complete?: boolean; dontNotify?: string[]; originsReady?: boolean } = {}) {
+function run(
+  targets: RegistrationTarget[],
+  transports: Transport[],
+  opts: { vanished?: string[]; complete?: boolean; dontNotify?: string[]; originsReady?: boolean } = {},
+) {
   const published: { transport: Transport; batch: DeliverBatchJobData }[] = [];
   const marks: unknown[][] = [];
   const settled: unknown[][] = [];
@@ -30,23 +55,55 @@ function run(targets: RegistrationTarget[], transports: Transport[], opts: { van
     fixTargets: async () => targets.length + vanished.length,
     targetsPage: async (_d: string, cursor: number, size: number) => {
       const page = targets.slice(cursor, cursor + size);
-      return { targets: page, vanished: cursor === 0 ? vanished : [], read: page.length + (cursor === 0 ? vanished.length : 0) };
+      return {
+        targets: page,
+        vanished: cursor === 0 ? vanished : [],
+        read: page.length + (cursor === 0 ? vanished.length : 0),
+      };
     },
     dropTargets: async () => undefined,
   } as unknown as DispatchStore;
-  const publisher = { deliverBatches: async (transport: Transport, batches: DeliverBatchJobData[]) => void batches.forEach((batch) => published.push({ transport, batch })) } as unknown as JobPublisher;
-  const gateway = (t: Transport) => ({ batchSize: t === 'fcm' ? 500 : 50, routeKey: (s: Subscription) => (s.type === 'web-push' ? new URL(s.pushResource).origin : 'fcm') });
-  const gateways = { transports: () => transports, for: (t: Transport) => { if (!transports.includes(t)) throw new Error(`transport ${t} is not configured`); return gateway(t); } } as unknown as PushGatewayRegistry;
+  const publisher = {
+    deliverBatches: async (transport: Transport, batches: DeliverBatchJobData[]) =>
+      void batches.forEach((batch) => published.push({ transport, batch })),
+  } as unknown as JobPublisher;
+  const gateway = (t: Transport) => ({
+    batchSize: t === 'fcm' ? 500 : 50,
+    routeKey: (s: Subscription) => (s.type === 'web-push' ? new URL(s.pushResource).origin : 'fcm'),
+  });
+  const gateways = {
+    transports: () => transports,
+    for: (t: Transport) => {
+      if (!transports.includes(t)) throw new Error(`transport ${t} is not configured`);
+      return gateway(t);
+    },
+  } as unknown as PushGatewayRegistry;
   // Inline delivery as it behaves with every origin ready (delivered here) or none (all queued).
   const inlined: RoutedBatch[] = [];
   const inline = {
     deliver: async (batches: RoutedBatch[]) => {
       if (opts.originsReady) inlined.push(...batches);
-      else await publisher.deliverBatches('web-push', batches.map((b) => b.batch));
+      else
+        await publisher.deliverBatches(
+          'web-push',
+          batches.map((b) => b.batch),
+        );
       return opts.originsReady ? batches.length : 0;
     },
   } as unknown as InlineDelivery;
-  return { sut: new FanoutService({ coalesceMs: 1000, inlineDeliveryMax: 50 } as AppConfig, dispatches, publisher, gateways, inline), published, marks, settled, inlined };
+  return {
+    sut: new FanoutService(
+      { coalesceMs: 1000, inlineDeliveryMax: 50 } as AppConfig,
+      dispatches,
+      publisher,
+      gateways,
+      inline,
+    ),
+    published,
+    marks,
+    settled,
+    inlined,
+  };
 }
 
 describe('FanoutService batches', () => {
@@ -67,8 +124,12 @@ describe('FanoutService batches', () => {
     ];
     const { sut, published } = run(targets, ['web-push', 'fcm']);
     expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 823, skipped: 0 });
-    const sizes = published.map(({ transport, batch }) => `${transport}:${batch.registrationIds[0]!.charAt(0)}:${batch.registrationIds.length}`);
-    expect(sizes.toSorted()).toEqual(['fcm:f:200', 'fcm:f:500', 'web-push:a:20', 'web-push:a:50', 'web-push:a:50', 'web-push:b:3'].toSorted());
+    const sizes = published.map(
+      ({ transport, batch }) => `${transport}:${batch.registrationIds[0]!.charAt(0)}:${batch.registrationIds.length}`,
+    );
+    expect(sizes.toSorted()).toEqual(
+      ['fcm:f:200', 'fcm:f:500', 'web-push:a:20', 'web-push:a:50', 'web-push:a:50', 'web-push:b:3'].toSorted(),
+    );
     // Every registration exactly once.
     expect(published.flatMap((p) => p.batch.registrationIds).toSorted()).toEqual(targets.map((t) => t.id).toSorted());
   });
@@ -81,7 +142,9 @@ describe('FanoutService batches', () => {
   });
 
   it('counts registrations removed since the list was made, and settles them as skipped', async () => {
-    const { sut, published, marks, settled } = run([webPush('w1', 'https://push-a.example')], ['web-push'], { vanished: ['gone-1'] });
+    const { sut, published, marks, settled } = run([webPush('w1', 'https://push-a.example')], ['web-push'], {
+      vanished: ['gone-1'],
+    });
     expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 2, skipped: 0 });
     expect(published.map((p) => p.batch.registrationIds)).toEqual([['w1']]);
     expect(settled).toEqual([['d1', 'gone-1', 'skipped']]);
@@ -95,12 +158,19 @@ describe('FanoutService batches', () => {
     expect(marks).toEqual([]);
   });
 
-  it('hands a topic of at most one Web Push batch to inline delivery, with each batch\'s origin, and marks it complete after', async () => {
-    const targets = [webPush('w1', 'https://push-a.example'), webPush('w2', 'https://push-b.example'), webPush('w3', 'https://push-a.example')];
+  it("hands a topic of at most one Web Push batch to inline delivery, with each batch's origin, and marks it complete after", async () => {
+    const targets = [
+      webPush('w1', 'https://push-a.example'),
+      webPush('w2', 'https://push-b.example'),
+      webPush('w3', 'https://push-a.example'),
+    ];
     const { sut, published, inlined, marks } = run(targets, ['web-push'], { originsReady: true });
     expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 3, skipped: 0 });
     expect(published).toEqual([]);
-    expect(inlined.map((b) => `${b.origin} ${b.batch.registrationIds.join(',')}`).toSorted()).toEqual(['https://push-a.example w1,w3', 'https://push-b.example w2']);
+    expect(inlined.map((b) => `${b.origin} ${b.batch.registrationIds.join(',')}`).toSorted()).toEqual([
+      'https://push-a.example w1,w3',
+      'https://push-b.example w2',
+    ]);
     expect(marks.map((m) => (m[2] as { complete: boolean }).complete)).toEqual([false, true]);
   });
 
@@ -109,7 +179,11 @@ describe('FanoutService batches', () => {
     const rerun = run(one, ['web-push'], { originsReady: true });
     await rerun.sut.fanOut('d1', { tenantId: 't1', topic: 'cal' }, true);
     expect([rerun.inlined.length, rerun.published.length]).toEqual([0, 1]);
-    const big = run(Array.from({ length: 51 }, (_, i) => webPush(`a${i}`, 'https://push-a.example')), ['web-push'], { originsReady: true });
+    const big = run(
+      Array.from({ length: 51 }, (_, i) => webPush(`a${i}`, 'https://push-a.example')),
+      ['web-push'],
+      { originsReady: true },
+    );
     await big.sut.fanOut('d1', { tenantId: 't1', topic: 'cal' });
     expect([big.inlined.length, big.published.length]).toEqual([0, 2]);
     const mixed = run([...one, fcm('f1')], ['web-push', 'fcm'], { originsReady: true });

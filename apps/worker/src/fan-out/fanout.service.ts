@@ -31,7 +31,13 @@ export class FanoutService {
    * never delivered inline, so a batch that an earlier run already queued is not also sent here.
    */
   async fanOut(dispatchId: string, job: FanoutJobData, rerun = false): Promise<{ queued: number; skipped: number }> {
-    const claimed = await this.dispatches.claim(job.tenantId, job.topic, dispatchId, Date.now(), this.config.coalesceMs);
+    const claimed = await this.dispatches.claim(
+      job.tenantId,
+      job.topic,
+      dispatchId,
+      Date.now(),
+      this.config.coalesceMs,
+    );
     const change = coalesce(claimed);
     if (!change) return { queued: 0, skipped: 0 };
     const skip = change.dontNotify === '*' ? undefined : new Set(change.dontNotify);
@@ -48,11 +54,13 @@ export class FanoutService {
     const listed = await this.dispatches.fixTargets(dispatchId, job.tenantId, job.topic);
     // A fan-out of many pages is linked at once (status "dispatching"); one of a single page is
     // linked with its count, before its jobs exist. "done" only once the fan-out is complete.
-    if (listed > PAGE) await this.dispatches.recordProgress(dispatchId, claimed, { queued: 0, skipped: 0, complete: false });
+    if (listed > PAGE)
+      await this.dispatches.recordProgress(dispatchId, claimed, { queued: 0, skipped: 0, complete: false });
     for (let cursor = 0; cursor < listed; cursor += PAGE) {
       const page = await this.dispatches.targetsPage(dispatchId, cursor, PAGE);
       // The fixed list expired under us: fail, and the next attempt starts from a fresh one.
-      if (page.read < Math.min(PAGE, listed - cursor)) throw new Error(`fan-out list of dispatch ${dispatchId} is gone`);
+      if (page.read < Math.min(PAGE, listed - cursor))
+        throw new Error(`fan-out list of dispatch ${dispatchId} is gone`);
       // Removed since the list was made: counted and settled as skipped (once, even on a re-run
       // that finds gone what the first run delivered), so the event's status still adds up.
       queued += page.vanished.length;
@@ -61,7 +69,12 @@ export class FanoutService {
       for (const target of page.targets) {
         const kinds = kindsFor(target.trigger, change.changes);
         // dontNotify names registrations, and CC/CD 70025 clients by the client id they registered with.
-        if (!skip || skip.has(target.id) || (target.clientId !== undefined && skip.has(clientSkipEntry(target.clientId))) || kinds.length === 0) {
+        if (
+          !skip ||
+          skip.has(target.id) ||
+          (target.clientId !== undefined && skip.has(clientSkipEntry(target.clientId))) ||
+          kinds.length === 0
+        ) {
           skipped++;
           continue;
         }
@@ -85,19 +98,22 @@ export class FanoutService {
         const size = this.gateways.for(transport).batchSize;
         const list = batches.get(transport) ?? [];
         for (let i = 0; i < ids.length; i += size) {
-          list.push({ origin: route, batch: {
-            dispatchId,
-            registrationIds: ids.slice(i, i + size),
-            tenantId: job.tenantId,
-            topic: job.topic,
-            kinds,
-            syncToken: change.syncToken,
-            urgency: change.urgency,
-            deadline: change.deadline,
-            acceptedAt,
-            requestId: job.requestId,
-            ...(routeDigest ? { route: routeDigest } : {}),
-          } });
+          list.push({
+            origin: route,
+            batch: {
+              dispatchId,
+              registrationIds: ids.slice(i, i + size),
+              tenantId: job.tenantId,
+              topic: job.topic,
+              kinds,
+              syncToken: change.syncToken,
+              urgency: change.urgency,
+              deadline: change.deadline,
+              acceptedAt,
+              requestId: job.requestId,
+              ...(routeDigest ? { route: routeDigest } : {}),
+            },
+          });
         }
         batches.set(transport, list);
       }
@@ -106,18 +122,33 @@ export class FanoutService {
       // A topic of a few Web Push registrations (one batch's worth, one page) is delivered in this
       // job: an urgent or leading change reaches its push service without a second queue hop.
       const webPush = batches.get('web-push') ?? [];
-      const small = !rerun && listed <= PAGE && batches.size === 1 && webPush.length > 0 && webPush.reduce((n, b) => n + b.batch.registrationIds.length, 0) <= this.config.inlineDeliveryMax;
+      const small =
+        !rerun &&
+        listed <= PAGE &&
+        batches.size === 1 &&
+        webPush.length > 0 &&
+        webPush.reduce((n, b) => n + b.batch.registrationIds.length, 0) <= this.config.inlineDeliveryMax;
       if (small) await this.inline.deliver(webPush);
       else {
         for (const [transport, list] of batches) {
           // Deterministic ids: a re-run after a crash re-adds only what is missing.
-          for (let i = 0; i < list.length; i += 200) await this.publisher.deliverBatches(transport, list.slice(i, i + 200).map((b) => b.batch));
+          for (let i = 0; i < list.length; i += 200)
+            await this.publisher.deliverBatches(
+              transport,
+              list.slice(i, i + 200).map((b) => b.batch),
+            );
         }
       }
     }
     await this.dispatches.recordProgress(dispatchId, claimed, { queued, skipped, complete: true });
     await this.dispatches.dropTargets(dispatchId);
-    if (unconfigured > 0) this.logger.warn({ msg: 'registrations of a transport that is not configured were skipped', dispatchId, count: unconfigured, requestId: job.requestId });
+    if (unconfigured > 0)
+      this.logger.warn({
+        msg: 'registrations of a transport that is not configured were skipped',
+        dispatchId,
+        count: unconfigured,
+        requestId: job.requestId,
+      });
     this.logger.log({ msg: 'fan-out', dispatchId, events: claimed.length, queued, skipped, requestId: job.requestId });
     return { queued, skipped };
   }

@@ -25,8 +25,16 @@ export class MaintenanceProcessor implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     const opts = jobOptions.maintenance();
-    await this.queue.upsertJobScheduler('sweep-expired', { every: 60_000 }, { name: JobName.SweepExpired, data: {}, opts });
-    await this.queue.upsertJobScheduler('recover-stranded', { every: 15_000 }, { name: JobName.RecoverStranded, data: {}, opts });
+    await this.queue.upsertJobScheduler(
+      'sweep-expired',
+      { every: 60_000 },
+      { name: JobName.SweepExpired, data: {}, opts },
+    );
+    await this.queue.upsertJobScheduler(
+      'recover-stranded',
+      { every: 15_000 },
+      { name: JobName.RecoverStranded, data: {}, opts },
+    );
   }
 
   /** Removes expired registrations; returns how many went. */

@@ -3,7 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FCM_SCOPE, isTransientTokenError, loadServiceAccount, signServiceAccountJwt, TokenExchangeError } from './fcm-credentials';
+import {
+  FCM_SCOPE,
+  isTransientTokenError,
+  loadServiceAccount,
+  signServiceAccountJwt,
+  TokenExchangeError,
+} from './fcm-credentials';
 
 const { publicKey, privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -13,8 +19,22 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe('loadServiceAccount', () => {
   it('reads the fields firebase-admin and the JWT grant need', () => {
     const file = path.join(dir, 'sa.json');
-    fs.writeFileSync(file, JSON.stringify({ type: 'service_account', project_id: 'p1', private_key_id: 'kid1', private_key: pem, client_email: 'sa@p1.iam.gserviceaccount.com' }));
-    expect(loadServiceAccount(file)).toEqual({ projectId: 'p1', clientEmail: 'sa@p1.iam.gserviceaccount.com', privateKey: pem, privateKeyId: 'kid1' });
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        type: 'service_account',
+        project_id: 'p1',
+        private_key_id: 'kid1',
+        private_key: pem,
+        client_email: 'sa@p1.iam.gserviceaccount.com',
+      }),
+    );
+    expect(loadServiceAccount(file)).toEqual({
+      projectId: 'p1',
+      clientEmail: 'sa@p1.iam.gserviceaccount.com',
+      privateKey: pem,
+      privateKeyId: 'kid1',
+    });
   });
 
   it('names the variable and the file in its error', () => {

@@ -50,7 +50,10 @@ export function loadServiceAccount(file: string): ServiceAccountKey {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw problem(file, 'is not a JSON object');
   const o = json as Record<string, unknown>;
   if (o.type !== 'service_account') {
-    throw problem(file, `has type ${JSON.stringify(o.type ?? null)}, expected "service_account" (Firebase console → Project settings → Service accounts → Generate new private key)`);
+    throw problem(
+      file,
+      `has type ${JSON.stringify(o.type ?? null)}, expected "service_account" (Firebase console → Project settings → Service accounts → Generate new private key)`,
+    );
   }
   const projectId = str(o.project_id);
   const clientEmail = str(o.client_email);
@@ -64,7 +67,8 @@ export function loadServiceAccount(file: string): ServiceAccountKey {
   } catch {
     throw problem(file, 'private_key is not a PEM private key');
   }
-  if (keyType !== 'rsa') throw problem(file, `private_key is a ${keyType ?? 'non-asymmetric'} key, expected RSA (RS256)`);
+  if (keyType !== 'rsa')
+    throw problem(file, `private_key is a ${keyType ?? 'non-asymmetric'} key, expected RSA (RS256)`);
   return { projectId, clientEmail, privateKey, privateKeyId: str(o.private_key_id) };
 }
 
@@ -89,7 +93,12 @@ export class CredentialHealth {
   }
 
   failed(err: unknown, now = Date.now()): void {
-    this.current = { lastTokenOk: false, lastTokenAt: now, lastError: describe(err), lastErrorTransient: isTransientTokenError(err) };
+    this.current = {
+      lastTokenOk: false,
+      lastTokenAt: now,
+      lastError: describe(err),
+      lastErrorTransient: isTransientTokenError(err),
+    };
   }
 }
 
@@ -138,10 +147,20 @@ export function observedCredential(inner: Credential, health: CredentialHealth):
 }
 
 /** RFC 7523 §2.1 service-account assertion, signed RS256 (RFC 7515/7518) with node:crypto. */
-export function signServiceAccountJwt(sa: ServiceAccountKey, audience: string, nowSeconds = Math.floor(Date.now() / 1000)): string {
+export function signServiceAccountJwt(
+  sa: ServiceAccountKey,
+  audience: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): string {
   const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   const header = b64({ alg: 'RS256', typ: 'JWT', ...(sa.privateKeyId ? { kid: sa.privateKeyId } : {}) });
-  const claims = b64({ iss: sa.clientEmail, scope: FCM_SCOPE, aud: audience, iat: nowSeconds, exp: nowSeconds + JWT_LIFETIME_S });
+  const claims = b64({
+    iss: sa.clientEmail,
+    scope: FCM_SCOPE,
+    aud: audience,
+    iat: nowSeconds,
+    exp: nowSeconds + JWT_LIFETIME_S,
+  });
   const signature = sign('sha256', Buffer.from(`${header}.${claims}`), sa.privateKey).toString('base64url');
   return `${header}.${claims}.${signature}`;
 }
@@ -173,7 +192,10 @@ export class EndpointTokenCredential implements Credential {
 
   private async exchange(): Promise<GoogleOAuthAccessToken> {
     const assertion = signServiceAccountJwt(this.sa, this.tokenUrl.href);
-    const form = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString();
+    const form = new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion,
+    }).toString();
     const { status, body } = await postForm(this.tokenUrl, form, this.agent);
     let json: Record<string, unknown> | undefined;
     try {
@@ -187,7 +209,8 @@ export class EndpointTokenCredential implements Credential {
     const transient = status >= 500 || status === 429 || status === 408;
     const oauthError = typeof json?.error === 'string' ? ` ${json.error}` : '';
     const detail = typeof json?.error_description === 'string' ? `: ${json.error_description}` : '';
-    const what = status === 200 ? 'answered 200 without access_token/expires_in' : `answered ${status}${oauthError}${detail}`;
+    const what =
+      status === 200 ? 'answered 200 without access_token/expires_in' : `answered ${status}${oauthError}${detail}`;
     throw new TokenExchangeError(`token endpoint ${this.tokenUrl.href} ${what}`, transient, status);
   }
 }
@@ -204,14 +227,19 @@ function postForm(url: URL, form: string, agent: http.Agent): Promise<{ status: 
         method: 'POST',
         agent,
         timeout: TOKEN_TIMEOUT_MS,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form), accept: 'application/json' },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(form),
+          accept: 'application/json',
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size > MAX_TOKEN_RESPONSE) req.destroy(new TokenExchangeError(`token endpoint ${url.href} answered more than 64 KiB`, true));
+          if (size > MAX_TOKEN_RESPONSE)
+            req.destroy(new TokenExchangeError(`token endpoint ${url.href} answered more than 64 KiB`, true));
           else chunks.push(c);
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -220,7 +248,14 @@ function postForm(url: URL, form: string, agent: http.Agent): Promise<{ status: 
     );
     req.on('timeout', () => req.destroy(new TokenExchangeError(`token endpoint ${url.href} timed out`, true)));
     req.on('error', (err) =>
-      reject(err instanceof TokenExchangeError ? err : new TokenExchangeError(`token endpoint ${url.href}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, true)),
+      reject(
+        err instanceof TokenExchangeError
+          ? err
+          : new TokenExchangeError(
+              `token endpoint ${url.href}: ${(err as NodeJS.ErrnoException).code ?? err.message}`,
+              true,
+            ),
+      ),
     );
     req.end(form);
   });

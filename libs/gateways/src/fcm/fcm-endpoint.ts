@@ -36,7 +36,10 @@ class EndpointAgent extends https.Agent {
     super(options);
   }
 
-  override createConnection(options: https.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+  override createConnection(
+    options: https.RequestOptions,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
     if (!this.plain) return super.createConnection(options, callback);
     return net.createConnection({ host: options.host ?? undefined, port: Number(options.port) });
   }
@@ -44,7 +47,8 @@ class EndpointAgent extends https.Agent {
 
 export function endpointRoute(endpoint: string, ca?: string | Buffer): EndpointRoute {
   const url = new URL(endpoint);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`DAVPUSH_FCM_ENDPOINT: ${url.protocol} is not supported (use https: or http:)`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new Error(`DAVPUSH_FCM_ENDPOINT: ${url.protocol} is not supported (use https: or http:)`);
   const plain = url.protocol === 'http:';
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = Number(url.port || (plain ? 80 : 443));
@@ -78,7 +82,10 @@ export class RetryAfterProbe {
   private readonly seen: { seq: number; status: number; ms: number }[] = [];
   private seq = 0;
   private readonly onResponse = (message: unknown): void => {
-    const { request, response } = message as { request: http.ClientRequest & { agent?: unknown }; response: http.IncomingMessage };
+    const { request, response } = message as {
+      request: http.ClientRequest & { agent?: unknown };
+      response: http.IncomingMessage;
+    };
     if (request.agent !== this.agent || (response.statusCode !== 429 && response.statusCode !== 503)) return;
     const ms = parseRetryAfter(response.headers['retry-after']);
     if (ms === undefined) return;

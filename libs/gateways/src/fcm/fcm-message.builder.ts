@@ -46,7 +46,9 @@ export function buildFcmMessage(d: PushDelivery): TokenMessage {
     data = dataOf(smaller, smaller === d.message ? d.payload : buildPushMessage(smaller));
     if (dataBytes(data) > FCM_MAX_DATA_BYTES) throw new PushMessageTooLargeError(dataBytes(data), FCM_MAX_DATA_BYTES);
   }
-  const ttlSeconds = Number.isFinite(d.ttlSeconds) ? Math.min(Math.max(Math.floor(d.ttlSeconds), 0), FCM_MAX_TTL_SECONDS) : 0;
+  const ttlSeconds = Number.isFinite(d.ttlSeconds)
+    ? Math.min(Math.max(Math.floor(d.ttlSeconds), 0), FCM_MAX_TTL_SECONDS)
+    : 0;
   return {
     token: sub.token,
     data,

@@ -80,7 +80,10 @@ interface ErrorLike {
 }
 
 interface GoogleErrorBody {
-  error?: { status?: string; details?: { '@type'?: string; errorCode?: string; fieldViolations?: { field?: string }[] }[] };
+  error?: {
+    status?: string;
+    details?: { '@type'?: string; errorCode?: string; fieldViolations?: { field?: string }[] }[];
+  };
 }
 
 const FCM_ERROR_TYPE = 'type.googleapis.com/google.firebase.fcm.v1.FcmError';
@@ -90,14 +93,21 @@ const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
 function serverCodeOf(data: unknown): string | undefined {
   const error = (data as GoogleErrorBody | undefined)?.error;
   if (typeof error !== 'object' || error === null) return undefined;
-  const fcm = Array.isArray(error.details) ? error.details.find((d) => d?.['@type'] === FCM_ERROR_TYPE)?.errorCode : undefined;
+  const fcm = Array.isArray(error.details)
+    ? error.details.find((d) => d?.['@type'] === FCM_ERROR_TYPE)?.errorCode
+    : undefined;
   return typeof fcm === 'string' ? fcm : typeof error.status === 'string' ? error.status : undefined;
 }
 
 /** google.rpc.BadRequest naming `message.token`: the token itself is malformed, so it is gone. */
 function isTokenViolation(data: unknown): boolean {
   const details = (data as GoogleErrorBody | undefined)?.error?.details;
-  return Array.isArray(details) && details.some((d) => d?.['@type'] === BAD_REQUEST_TYPE && d.fieldViolations?.some((v) => v?.field === 'message.token'));
+  return (
+    Array.isArray(details) &&
+    details.some(
+      (d) => d?.['@type'] === BAD_REQUEST_TYPE && d.fieldViolations?.some((v) => v?.field === 'message.token'),
+    )
+  );
 }
 
 function byStatus(status: number): Kind | undefined {
@@ -124,11 +134,14 @@ export function classifyFcmError(err: unknown, context: FcmErrorContext = {}, no
   const fromHeader = typeof header === 'string' ? parseRetryAfter(header, now) : undefined;
   // A batch-level hint only fits the answers it came from: 429s for throttling, 503s for UNAVAILABLE.
   const unavailable = code === 'messaging/server-unavailable' || response?.status === 503;
-  const hint = (kind: Kind) => fromHeader ?? (kind === 'throttled' ? context.retryAfterMs : unavailable ? context.unavailableRetryAfterMs : undefined);
+  const hint = (kind: Kind) =>
+    fromHeader ??
+    (kind === 'throttled' ? context.retryAfterMs : unavailable ? context.unavailableRetryAfterMs : undefined);
   const outcome = (kind: Kind, reason: string) => outcomeOf(kind, reason, hint(kind));
 
   const serverCode = serverCodeOf(response?.data);
-  if (serverCode === 'INVALID_ARGUMENT' && isTokenViolation(response?.data)) return outcome('gone', 'fcm INVALID_ARGUMENT message.token');
+  if (serverCode === 'INVALID_ARGUMENT' && isTokenViolation(response?.data))
+    return outcome('gone', 'fcm INVALID_ARGUMENT message.token');
   const serverKind = serverCode ? BY_SERVER_CODE[serverCode] : undefined;
   if (serverKind) return outcome(serverKind, `fcm ${serverCode}`);
 

@@ -1,10 +1,22 @@
 import { Injectable, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { cert, deleteApp, initializeApp, type App } from 'firebase-admin/app';
-import { getMessaging, type BatchResponse, type Messaging, type SendResponse, type TokenMessage } from 'firebase-admin/messaging';
+import {
+  getMessaging,
+  type BatchResponse,
+  type Messaging,
+  type SendResponse,
+  type TokenMessage,
+} from 'firebase-admin/messaging';
 import { AppConfig } from '@davpush/config';
 import type { DeliveryOutcome, OutcomeKind } from '@davpush/domain';
 import { PushGateway, type PushDelivery } from '../push-gateway';
-import { CredentialHealth, EndpointTokenCredential, loadServiceAccount, observedCredential, type ServiceAccountKey } from './fcm-credentials';
+import {
+  CredentialHealth,
+  EndpointTokenCredential,
+  loadServiceAccount,
+  observedCredential,
+  type ServiceAccountKey,
+} from './fcm-credentials';
 import { endpointRoute, RetryAfterProbe, type EndpointRoute } from './fcm-endpoint';
 import { PushMessageTooLargeError } from '@davpush/webdav-push';
 import { buildFcmMessage } from './fcm-message.builder';
@@ -81,7 +93,11 @@ export class FcmGateway extends PushGateway implements OnApplicationShutdown {
       this.route = route;
       this.probe = new RetryAfterProbe(route.agent);
       this.app = initializeApp(
-        { projectId: account.projectId, httpAgent: route.agent, credential: new EndpointTokenCredential(account, route.tokenUrl, route.agent, this.health) },
+        {
+          projectId: account.projectId,
+          httpAgent: route.agent,
+          credential: new EndpointTokenCredential(account, route.tokenUrl, route.agent, this.health),
+        },
         name,
       );
       this.messaging = getMessaging(this.app);
@@ -89,7 +105,10 @@ export class FcmGateway extends PushGateway implements OnApplicationShutdown {
       // legacy HTTP/1.1 transport honours it (libraries.md §1). Deprecated, still in 13.x and 14.x.
       this.messaging.enableLegacyHttpTransport();
     } else {
-      const credential = observedCredential(cert({ projectId: account.projectId, clientEmail: account.clientEmail, privateKey: account.privateKey }), this.health);
+      const credential = observedCredential(
+        cert({ projectId: account.projectId, clientEmail: account.clientEmail, privateKey: account.privateKey }),
+        this.health,
+      );
       this.app = initializeApp({ projectId: account.projectId, credential }, name);
       this.messaging = getMessaging(this.app);
     }

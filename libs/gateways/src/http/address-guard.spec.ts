@@ -47,8 +47,12 @@ describe('isPublicAddress', () => {
 function fakeResolver(table: Record<string, string[]>): Resolver {
   return (hostname, _options, callback) => {
     const list = table[hostname];
-    if (!list) return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
-    callback(null, list.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+    if (!list)
+      return callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []);
+    callback(
+      null,
+      list.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
+    );
   };
 }
 
@@ -89,9 +93,13 @@ describe('assertPublicDestination', () => {
   it('judges every address a name resolves to, through the injected resolver', async () => {
     await expect(assertPublicDestination(new URL('https://push.example/p'), false, names)).resolves.toBeUndefined();
     for (const host of ['rebind.example', 'mixed.example', 'metadata.example', 'v6-loopback.example']) {
-      await expect(assertPublicDestination(new URL(`https://${host}/p`), false, names)).rejects.toThrow(`${host} resolves to a non-public address`);
+      await expect(assertPublicDestination(new URL(`https://${host}/p`), false, names)).rejects.toThrow(
+        `${host} resolves to a non-public address`,
+      );
     }
-    await expect(assertPublicDestination(new URL('https://nowhere.example/p'), false, names)).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    await expect(assertPublicDestination(new URL('https://nowhere.example/p'), false, names)).rejects.toMatchObject({
+      code: 'ENOTFOUND',
+    });
   });
 });
 
@@ -108,12 +116,15 @@ describe('guardedLookup (the address actually connected to)', () => {
     expect((all.address as dns.LookupAddress[]).map((a) => a.address)).toHaveLength(2);
   });
 
-  it.each(['rebind.example', 'mixed.example', 'metadata.example', 'v6-loopback.example'])('refuses %s at connect time', async (host) => {
-    for (const all of [false, true]) {
-      const r = await lookup(host, names, all);
-      expect(r.err).toMatchObject({ code: 'EDAVPUSH_FORBIDDEN_ADDRESS' });
-    }
-  });
+  it.each(['rebind.example', 'mixed.example', 'metadata.example', 'v6-loopback.example'])(
+    'refuses %s at connect time',
+    async (host) => {
+      for (const all of [false, true]) {
+        const r = await lookup(host, names, all);
+        expect(r.err).toMatchObject({ code: 'EDAVPUSH_FORBIDDEN_ADDRESS' });
+      }
+    },
+  );
 
   it('lets private addresses through only when explicitly allowed', async () => {
     expect(await lookup('rebind.example', names, false, true)).toEqual({ err: null, address: '127.0.0.1' });

@@ -5,7 +5,10 @@ import ipaddr from 'ipaddr.js';
 /** Raised instead of connecting to a loopback/private/link-local/metadata address (SSRF). */
 export class ForbiddenAddressError extends Error {
   readonly code = 'EDAVPUSH_FORBIDDEN_ADDRESS';
-  constructor(readonly host: string, readonly address: string) {
+  constructor(
+    readonly host: string,
+    readonly address: string,
+  ) {
     super(`${host} resolves to a non-public address`);
     this.name = 'ForbiddenAddressError';
   }
@@ -25,7 +28,8 @@ const IPV6_GLOBAL_UNICAST = ipaddr.parseCIDR('2000::/3');
 export function isPublicAddress(ip: string): boolean {
   if (!ipaddr.isValid(ip)) return false;
   let addr = ipaddr.parse(ip);
-  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress())
+    addr = (addr as ipaddr.IPv6).toIPv4Address();
   if (addr.range() !== 'unicast') return false;
   return addr.kind() === 'ipv4' || (addr as ipaddr.IPv6).match(IPV6_GLOBAL_UNICAST);
 }
@@ -33,7 +37,11 @@ export function isPublicAddress(ip: string): boolean {
 export const isIpLiteral = (host: string): boolean => ipaddr.isValid(host.replace(/^\[|\]$/g, ''));
 
 /** `dns.lookup`'s shape with `all: true`: injectable so tests can make any name resolve anywhere. */
-export type Resolver = (hostname: string, options: dns.LookupAllOptions, callback: (err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => void) => void;
+export type Resolver = (
+  hostname: string,
+  options: dns.LookupAllOptions,
+  callback: (err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => void,
+) => void;
 
 const systemResolver: Resolver = (hostname, options, callback) => dns.lookup(hostname, options, callback);
 
@@ -47,8 +55,10 @@ export function guardedLookup(allowPrivate: boolean, resolve: Resolver = systemR
       if (err) return callback(err, '', 0);
       const bad = allowPrivate ? undefined : list.find((a) => !isPublicAddress(a.address));
       if (bad) return callback(new ForbiddenAddressError(hostname, bad.address) as NodeJS.ErrnoException, '', 0);
-      if (list.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
-      if ((options as dns.LookupOptions).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
+      if (list.length === 0)
+        return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+      if ((options as dns.LookupOptions).all)
+        return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
       return callback(null, list[0]!.address, list[0]!.family);
     });
   };
@@ -59,7 +69,11 @@ export function guardedLookup(allowPrivate: boolean, resolve: Resolver = systemR
  * The URL must be WHATWG-parsed (it is: `new URL`), which has already turned the decimal, octal
  * and hex IPv4 spellings (`2130706433`, `0x7f.1`, `0177.0.0.1`) into dotted quads.
  */
-export async function assertPublicDestination(url: URL, allowPrivate: boolean, resolve: Resolver = systemResolver): Promise<void> {
+export async function assertPublicDestination(
+  url: URL,
+  allowPrivate: boolean,
+  resolve: Resolver = systemResolver,
+): Promise<void> {
   if (allowPrivate) return;
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIpLiteral(host)) {

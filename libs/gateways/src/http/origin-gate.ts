@@ -36,7 +36,8 @@ export type GateResult = 'success' | 'failure' | 'neutral';
 /** The reason of a turn-away by our own concurrency cap (the origin itself is healthy). */
 export const ORIGIN_BUSY = 'origin busy';
 
-export type Admission = { admitted: true; release: (result: GateResult) => void } | { admitted: false; retryAt: number; reason: string };
+export type Admission =
+  { admitted: true; release: (result: GateResult) => void } | { admitted: false; retryAt: number; reason: string };
 
 interface OriginState {
   inFlight: number;
@@ -124,7 +125,15 @@ export class OriginGate {
   private state(origin: string): OriginState {
     let s = this.origins.get(origin);
     if (!s) {
-      s = { inFlight: 0, lastAnswerAt: 0, waiting: new WaiterQueue(), failures: 0, opens: 0, openUntil: 0, probing: false };
+      s = {
+        inFlight: 0,
+        lastAnswerAt: 0,
+        waiting: new WaiterQueue(),
+        failures: 0,
+        opens: 0,
+        openUntil: 0,
+        probing: false,
+      };
       this.origins.set(origin, s);
     }
     return s;
@@ -165,7 +174,11 @@ export class OriginGate {
     // A woken waiter was handed the slot of the request that finished.
     if (gotSlot) return this.grant(s, false);
     const open = s.openUntil > Date.now();
-    return { admitted: false, retryAt: (open ? s.openUntil : Date.now()) + Math.floor(this.random() * 500), reason: open ? 'circuit open' : ORIGIN_BUSY };
+    return {
+      admitted: false,
+      retryAt: (open ? s.openUntil : Date.now()) + Math.floor(this.random() * 500),
+      reason: open ? 'circuit open' : ORIGIN_BUSY,
+    };
   }
 
   /**
@@ -187,7 +200,8 @@ export class OriginGate {
     if (s.openUntil > now) return { admitted: false, retryAt: s.openUntil + jitter(), reason: 'circuit open' };
     const halfOpen = s.opens > 0 && s.failures >= this.opts.failureThreshold;
     if (halfOpen && s.probing) return { admitted: false, retryAt: now + 1000 + jitter(), reason: 'circuit half-open' };
-    if (s.inFlight >= this.opts.maxInFlight) return { admitted: false, retryAt: now + 100 + jitter(), reason: ORIGIN_BUSY };
+    if (s.inFlight >= this.opts.maxInFlight)
+      return { admitted: false, retryAt: now + 100 + jitter(), reason: ORIGIN_BUSY };
     s.inFlight++;
     return this.grant(s, halfOpen);
   }

@@ -67,7 +67,11 @@ export class SafeHttpClient implements OnApplicationShutdown {
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
-          const answer = () => ({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+          const answer = () => ({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
           res.on('data', (c: Buffer) => {
             chunks.push(c.subarray(0, Math.max(0, MAX_BODY_BYTES - size)));
             size += c.length;
@@ -82,7 +86,10 @@ export class SafeHttpClient implements OnApplicationShutdown {
         },
       );
       // The whole exchange is bounded, not only idle time between packets.
-      const deadline = setTimeout(() => req.destroy(new PushTimeoutError(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const deadline = setTimeout(
+        () => req.destroy(new PushTimeoutError(`no answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       req.on('timeout', () => req.destroy(new PushTimeoutError(`socket idle for ${this.timeoutMs} ms`)));
       req.on('error', reject);
       req.on('close', () => clearTimeout(deadline));

@@ -56,7 +56,14 @@ export class VapidService implements OnModuleInit {
     const hit = this.cache.get(cacheKey);
     if (hit && hit.exp - now > REFRESH_BEFORE_S) return hit.header;
     const exp = now + JWT_LIFETIME_S;
-    const headers = webpush.getVapidHeaders(origin, this.config.vapid.subject, pair.publicKey, pair.privateKey, 'aes128gcm', exp);
+    const headers = webpush.getVapidHeaders(
+      origin,
+      this.config.vapid.subject,
+      pair.publicKey,
+      pair.privateKey,
+      'aes128gcm',
+      exp,
+    );
     const header = headers.Authorization as string;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(cacheKey, { header, exp });

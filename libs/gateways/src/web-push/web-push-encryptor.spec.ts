@@ -8,7 +8,13 @@ const input = (client: WebPushClient, payload: string): EncryptInput => ({
   p256dh: client.publicKey,
   auth: client.authSecret,
   payload,
-  options: { TTL: 60, urgency: 'high', topic: 'Kq0nF4p1ZbXwT6yN3mR8sV2cH5jL7dGa', contentEncoding: 'aes128gcm', headers: { Authorization: 'vapid t=x, k=y' } },
+  options: {
+    TTL: 60,
+    urgency: 'high',
+    topic: 'Kq0nF4p1ZbXwT6yN3mR8sV2cH5jL7dGa',
+    contentEncoding: 'aes128gcm',
+    headers: { Authorization: 'vapid t=x, k=y' },
+  },
 });
 
 describe.each([0, 1, 2])('WebPushEncryptor with %i encryption threads', (threads) => {
@@ -21,11 +27,19 @@ describe.each([0, 1, 2])('WebPushEncryptor with %i encryption threads', (threads
     sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: String(threads) }));
     expect(sut.threads).toBe(0); // none until the first push
     const clients = Array.from({ length: 60 }, (_, i) => WebPushClient.create(`https://push.example/${i}`));
-    const requests = await Promise.all(clients.map((c, i) => sut!.encrypt(input(c, `<push-message>${i}</push-message>`))));
+    const requests = await Promise.all(
+      clients.map((c, i) => sut!.encrypt(input(c, `<push-message>${i}</push-message>`))),
+    );
     expect(sut.threads).toBe(threads);
     requests.forEach((r, i) => {
       expect(clients[i]!.decrypt(r.body)).toBe(`<push-message>${i}</push-message>`);
-      expect(r.headers).toMatchObject({ TTL: 60, Urgency: 'high', Topic: 'Kq0nF4p1ZbXwT6yN3mR8sV2cH5jL7dGa', 'Content-Encoding': 'aes128gcm', Authorization: 'vapid t=x, k=y' });
+      expect(r.headers).toMatchObject({
+        TTL: 60,
+        Urgency: 'high',
+        Topic: 'Kq0nF4p1ZbXwT6yN3mR8sV2cH5jL7dGa',
+        'Content-Encoding': 'aes128gcm',
+        Authorization: 'vapid t=x, k=y',
+      });
       expect(r.headers['Content-Length']).toBe(r.body.length);
     });
     // A fresh ephemeral key per message, even for the same recipient.
@@ -44,7 +58,8 @@ describe.each([0, 1, 2])('WebPushEncryptor with %i encryption threads', (threads
 });
 
 /** The pool's one thread (test-only access to the piscina pool inside). */
-const threadOf = (sut: WebPushEncryptor): { terminate(): Promise<number> } => (sut as unknown as { pool: { threads: { terminate(): Promise<number> }[] } }).pool.threads[0]!;
+const threadOf = (sut: WebPushEncryptor): { terminate(): Promise<number> } =>
+  (sut as unknown as { pool: { threads: { terminate(): Promise<number> }[] } }).pool.threads[0]!;
 
 describe('WebPushEncryptor thread failure', () => {
   it('encrypts what a dying thread held on the event loop, and replaces the thread', async () => {

@@ -12,7 +12,13 @@ export interface EncryptInput {
   p256dh: string;
   auth: string;
   payload: string;
-  options: { TTL: number; urgency: webpush.Urgency; topic: string; contentEncoding: 'aes128gcm'; headers: Record<string, string> };
+  options: {
+    TTL: number;
+    urgency: webpush.Urgency;
+    topic: string;
+    contentEncoding: 'aes128gcm';
+    headers: Record<string, string>;
+  };
 }
 
 export interface EncryptedRequest {
@@ -122,7 +128,13 @@ export class WebPushEncryptor implements OnApplicationShutdown {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'davpush-encrypt-'));
     const filename = path.join(this.dir, 'encrypt-thread.js');
     fs.writeFileSync(filename, THREAD_SOURCE);
-    const pool = new Piscina({ filename, minThreads: n, maxThreads: n, idleTimeout: Infinity, workerData: { webPushPath: require.resolve('web-push') } });
+    const pool = new Piscina({
+      filename,
+      minThreads: n,
+      maxThreads: n,
+      idleTimeout: Infinity,
+      workerData: { webPushPath: require.resolve('web-push') },
+    });
     pool.on('workerCreate', (w: object) => this.startedAt.set(w, Date.now()));
     pool.on('workerDestroy', (w: object) => this.onThreadGone(w));
     pool.on('error', (err: Error) => this.logger.error({ msg: 'encryption thread failed', error: err.message }));
@@ -155,7 +167,11 @@ export class WebPushEncryptor implements OnApplicationShutdown {
 
 function inline(input: EncryptInput): EncryptedRequest {
   try {
-    const r = webpush.generateRequestDetails({ endpoint: input.endpoint, keys: { p256dh: input.p256dh, auth: input.auth } }, input.payload, input.options);
+    const r = webpush.generateRequestDetails(
+      { endpoint: input.endpoint, keys: { p256dh: input.p256dh, auth: input.auth } },
+      input.payload,
+      input.options,
+    );
     return { headers: r.headers as Record<string, string | number>, body: r.body as Buffer };
   } catch (err) {
     throw new EncryptionError((err as Error).name);

@@ -15,7 +15,11 @@ describe('classifyWebPushAnswer', () => {
     [401, {}, { kind: 'auth', reason: 'http 401' }],
     [403, {}, { kind: 'auth', reason: 'http 403' }],
     [429, { 'retry-after': '30' }, { kind: 'throttled', reason: 'http 429', retryAfterMs: 30_000 }],
-    [429, { 'retry-after': new Date(now + 90_000).toUTCString() }, { kind: 'throttled', reason: 'http 429', retryAfterMs: 90_000 }],
+    [
+      429,
+      { 'retry-after': new Date(now + 90_000).toUTCString() },
+      { kind: 'throttled', reason: 'http 429', retryAfterMs: 90_000 },
+    ],
     [429, {}, { kind: 'throttled', reason: 'http 429', retryAfterMs: undefined }],
     [500, {}, { kind: 'transient', reason: 'http 500', retryAfterMs: undefined }],
     [503, { 'retry-after': '5' }, { kind: 'transient', reason: 'http 503', retryAfterMs: 5000 }],

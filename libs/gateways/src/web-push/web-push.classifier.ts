@@ -6,7 +6,10 @@ import type { HttpAnswer } from '../http/safe-http.client';
  * 404/410 gone; 401/403 our VAPID is wrong (keep the registration); 400/413 and other 4xx this
  * message can't go; 429 wait for Retry-After; 5xx transient; 3xx is not followed (SSRF) and fails.
  */
-export function classifyWebPushAnswer(answer: Pick<HttpAnswer, 'status' | 'headers'>, now = Date.now()): DeliveryOutcome {
+export function classifyWebPushAnswer(
+  answer: Pick<HttpAnswer, 'status' | 'headers'>,
+  now = Date.now(),
+): DeliveryOutcome {
   const s = answer.status;
   const retryAfterMs = parseRetryAfter(answer.headers['retry-after'], now);
   if (s >= 200 && s < 300) return { kind: 'accepted' };
@@ -27,7 +30,8 @@ export function classifyWebPushAnswer(answer: Pick<HttpAnswer, 'status' | 'heade
  */
 export function classifyWebPushError(err: unknown): DeliveryOutcome {
   const code = (err as { code?: string } | undefined)?.code;
-  if (code === 'EDAVPUSH_FORBIDDEN_ADDRESS') return { kind: 'rejected', reason: 'push resource resolves to an address this process refuses' };
+  if (code === 'EDAVPUSH_FORBIDDEN_ADDRESS')
+    return { kind: 'rejected', reason: 'push resource resolves to an address this process refuses' };
   if (code === 'ERR_INVALID_URL') return { kind: 'rejected', reason: 'push resource is not a valid URL' };
   return { kind: 'transient', reason: code ? `network ${code}` : 'network error' };
 }

@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { ValidationError, WEB_PUSH_MAX_PLAINTEXT_BYTES, type DeliveryOutcome, type Subscription } from '@davpush/domain';
+import {
+  ValidationError,
+  WEB_PUSH_MAX_PLAINTEXT_BYTES,
+  type DeliveryOutcome,
+  type Subscription,
+} from '@davpush/domain';
 import { buildPushMessageWithin } from '@davpush/webdav-push';
 import { SafeHttpClient } from '../http/safe-http.client';
 import { PushGateway, type PushDelivery } from '../push-gateway';

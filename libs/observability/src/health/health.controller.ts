@@ -70,7 +70,12 @@ export class HealthController {
     // Terminus only learns of a shutdown in its own beforeApplicationShutdown; ours may know sooner (SIGTERM).
     if (this.shutdown.shuttingDown) {
       const lifecycle = { status: 'down' as const, since: new Date(this.shutdown.since!).toISOString() };
-      throw new ServiceUnavailableException({ status: 'shutting_down', info: {}, error: { lifecycle }, details: { lifecycle } });
+      throw new ServiceUnavailableException({
+        status: 'shutting_down',
+        info: {},
+        error: { lifecycle },
+        details: { lifecycle },
+      });
     }
     const proxy = this.readiness.proxy();
     return this.health.check([

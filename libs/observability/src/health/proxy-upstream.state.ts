@@ -34,12 +34,21 @@ export class ProxyUpstreamState {
     const was = this.state.reachable;
     // Called for every proxied answer: no new object unless something changed.
     if (was === ok && (ok || this.state.lastError === error)) return false;
-    this.state = { ...this.state, reachable: ok, since: was === ok ? this.state.since : now, lastError: ok ? undefined : error };
+    this.state = {
+      ...this.state,
+      reachable: ok,
+      since: was === ok ? this.state.since : now,
+      lastError: ok ? undefined : error,
+    };
     return ok && was === false;
   }
 
   serviceAccount(state: ServiceAccountState, status?: number): void {
-    this.state = { ...this.state, serviceAccount: state, serviceStatus: state === 'refused' || state === 'cannot-read' || state === 'missing' ? status : undefined };
+    this.state = {
+      ...this.state,
+      serviceAccount: state,
+      serviceStatus: state === 'refused' || state === 'cannot-read' || state === 'missing' ? status : undefined,
+    };
   }
 
   snapshot(): ProxyUpstreamSnapshot {

@@ -76,7 +76,13 @@ export class ReadinessIndicators {
       const replicasOnline = Object.fromEntries(masters.map((m) => [m.master, m.online]));
       const lacking = masters.filter((m) => m.online < 1).map((m) => m.master);
       if (lacking.length > 0) {
-        return check.down({ mode: 'replicated', mastersWithoutReplica: lacking, replicasOnline, message: 'every write waits for a replica of every master: events and registrations answer 503 until one is back' });
+        return check.down({
+          mode: 'replicated',
+          mastersWithoutReplica: lacking,
+          replicasOnline,
+          message:
+            'every write waits for a replica of every master: events and registrations answer 503 until one is back',
+        });
       }
       return check.up({ mode: 'replicated', replicasOnline });
     } catch (err) {
@@ -94,7 +100,8 @@ export class ReadinessIndicators {
     const check = this.indicator.check('queues');
     try {
       const snap = await within(this.stats.snapshot(SNAPSHOT_MAX_AGE_MS), SNAPSHOT_TIMEOUT_MS, 'queue snapshot');
-      if (snap.errors.length > 0) return check.down({ failing: Object.fromEntries(snap.errors.map((e) => [e.name, e.error])) });
+      if (snap.errors.length > 0)
+        return check.down({ failing: Object.fromEntries(snap.errors.map((e) => [e.name, e.error])) });
       return check.up({ answered: snap.queues.map((q) => q.name) });
     } catch (err) {
       return check.down({ message: (err as Error).message });
@@ -119,7 +126,9 @@ export class ReadinessIndicators {
       oldestWaitingMs[q.name] = q.oldestWaitingAgeMs ?? 0;
       if ((q.oldestWaitingAgeMs ?? 0) > thresholdMs) late.push(q.name);
     }
-    return late.length > 0 ? check.degraded({ thresholdMs, late, oldestWaitingMs }) : check.up({ thresholdMs, oldestWaitingMs });
+    return late.length > 0
+      ? check.degraded({ thresholdMs, late, oldestWaitingMs })
+      : check.up({ thresholdMs, oldestWaitingMs });
   }
 
   /** A VAPID key pair is loaded (generated or configured): without it no Web Push can be signed. */
@@ -128,7 +137,9 @@ export class ReadinessIndicators {
     try {
       const key = this.vapidService.publicKey;
       if (!key) return check.down({ message: 'no VAPID key loaded' });
-      return check.up({ subject: this.config.vapid.subjectIsPlaceholder ? 'placeholder (set DAVPUSH_VAPID_SUBJECT)' : 'configured' });
+      return check.up({
+        subject: this.config.vapid.subjectIsPlaceholder ? 'placeholder (set DAVPUSH_VAPID_SUBJECT)' : 'configured',
+      });
     } catch {
       return check.down({ message: 'no VAPID key loaded' });
     }
@@ -147,9 +158,14 @@ export class ReadinessIndicators {
 
   credentialResult(key: string, state: CredentialState): HealthIndicatorResult {
     const check = this.indicator.check(key);
-    if (state.configured === false) return check.down({ message: `${key} gateway is registered but has no credentials` });
-    const info = { projectId: state.projectId, lastTokenAt: state.lastTokenAt ? new Date(state.lastTokenAt).toISOString() : undefined };
-    if (state.lastTokenOk === false) return check.degraded({ ...info, lastError: state.lastError ?? 'token exchange failed' });
+    if (state.configured === false)
+      return check.down({ message: `${key} gateway is registered but has no credentials` });
+    const info = {
+      projectId: state.projectId,
+      lastTokenAt: state.lastTokenAt ? new Date(state.lastTokenAt).toISOString() : undefined,
+    };
+    if (state.lastTokenOk === false)
+      return check.degraded({ ...info, lastError: state.lastError ?? 'token exchange failed' });
     return check.up({ ...info, token: state.lastTokenOk ? 'ok' : 'not fetched yet' });
   }
 
@@ -168,13 +184,22 @@ export class ReadinessIndicators {
     if (s.reachable === undefined && s.serviceAccount === 'unknown') return undefined;
     const check = this.indicator.check('proxyUpstream');
     const info = {
-      upstream: s.reachable === undefined ? 'not checked yet' : s.reachable ? 'answers' : `does not answer (${s.lastError ?? 'error'})`,
+      upstream:
+        s.reachable === undefined
+          ? 'not checked yet'
+          : s.reachable
+            ? 'answers'
+            : `does not answer (${s.lastError ?? 'error'})`,
       since: s.since ? new Date(s.since).toISOString() : undefined,
       serviceAccount: s.serviceStatus ? `${s.serviceAccount} (${s.serviceStatus})` : s.serviceAccount,
     };
     if (s.reachable === false) return check.degraded(info);
     if (s.serviceAccount === 'refused' || s.serviceAccount === 'cannot-read' || s.serviceAccount === 'missing') {
-      return check.degraded({ ...info, message: 'changes that bypass the proxy are not pushed: check DAVPUSH_PROXY_SERVICE_USER / DAVPUSH_PROXY_SERVICE_PASSWORD and its read rights' });
+      return check.degraded({
+        ...info,
+        message:
+          'changes that bypass the proxy are not pushed: check DAVPUSH_PROXY_SERVICE_USER / DAVPUSH_PROXY_SERVICE_PASSWORD and its read rights',
+      });
     }
     return check.up(info);
   }

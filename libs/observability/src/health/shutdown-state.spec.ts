@@ -4,7 +4,13 @@ import { loadConfig } from '@davpush/config';
 import { ShutdownState } from './shutdown-state';
 
 const sut = (drainMs: number) =>
-  new ShutdownState(loadConfig({ REDIS_URL: 'redis://127.0.0.1:1', DAVPUSH_DATA_DIR: '/tmp/davpush-unit', DAVPUSH_SHUTDOWN_DRAIN_MS: String(drainMs) }));
+  new ShutdownState(
+    loadConfig({
+      REDIS_URL: 'redis://127.0.0.1:1',
+      DAVPUSH_DATA_DIR: '/tmp/davpush-unit',
+      DAVPUSH_SHUTDOWN_DRAIN_MS: String(drainMs),
+    }),
+  );
 
 describe('ShutdownState', () => {
   beforeAll(() => Logger.overrideLogger(false));

@@ -7,7 +7,13 @@ import { HttpTelemetry, routeTemplate } from './http-telemetry';
 
 type Req = Parameters<typeof routeTemplate>[0];
 const req = (r: Partial<Req> & { path?: string }): Req =>
-  ({ method: 'GET', headers: {}, baseUrl: '', ...r, route: r.path !== undefined ? { path: r.path } : r.route }) as unknown as Req;
+  ({
+    method: 'GET',
+    headers: {},
+    baseUrl: '',
+    ...r,
+    route: r.path !== undefined ? { path: r.path } : r.route,
+  }) as unknown as Req;
 
 describe('routeTemplate', () => {
   it.each([
@@ -24,10 +30,18 @@ describe('routeTemplate', () => {
 
 class Recorder implements LoggerService {
   readonly lines: { level: string; message: unknown }[] = [];
-  log(message: unknown) { this.lines.push({ level: 'log', message }); }
-  error(message: unknown) { this.lines.push({ level: 'error', message }); }
-  warn(message: unknown) { this.lines.push({ level: 'warn', message }); }
-  debug(message: unknown) { this.lines.push({ level: 'debug', message }); }
+  log(message: unknown) {
+    this.lines.push({ level: 'log', message });
+  }
+  error(message: unknown) {
+    this.lines.push({ level: 'error', message });
+  }
+  warn(message: unknown) {
+    this.lines.push({ level: 'warn', message });
+  }
+  debug(message: unknown) {
+    this.lines.push({ level: 'debug', message });
+  }
 }
 
 function fakeResponse(status: number, finished: boolean) {
@@ -44,16 +58,34 @@ describe('HttpTelemetry', () => {
     Logger.overrideLogger(recorder);
     const metrics = new PushMetrics();
     const sut = new HttpTelemetry(metrics);
-    const r = req({ method: 'DELETE', path: '/v1/registrations/:id', headers: { 'x-request-id': 'rid-1', authorization: 'Bearer secret' } });
-    Object.assign(r, { url: '/v1/registrations/AbCdEf?token=secret', originalUrl: '/v1/registrations/AbCdEf?token=secret' });
+    const r = req({
+      method: 'DELETE',
+      path: '/v1/registrations/:id',
+      headers: { 'x-request-id': 'rid-1', authorization: 'Bearer secret' },
+    });
+    Object.assign(r, {
+      url: '/v1/registrations/AbCdEf?token=secret',
+      originalUrl: '/v1/registrations/AbCdEf?token=secret',
+    });
     const res = fakeResponse(204, true);
     sut.middleware(r as unknown as IncomingMessage, res, () => undefined);
     res.emit('close');
     expect(recorder.lines).toHaveLength(1);
-    expect(recorder.lines[0]).toMatchObject({ level: 'log', message: { msg: 'http request', method: 'DELETE', route: '/v1/registrations/:id', status: 204, requestId: 'rid-1' } });
+    expect(recorder.lines[0]).toMatchObject({
+      level: 'log',
+      message: {
+        msg: 'http request',
+        method: 'DELETE',
+        route: '/v1/registrations/:id',
+        status: 204,
+        requestId: 'rid-1',
+      },
+    });
     expect(JSON.stringify(recorder.lines)).not.toMatch(/AbCdEf|secret/);
     const text = await metrics.registry.getSingleMetricAsString('davpush_http_request_duration_seconds');
-    expect(text).toContain('davpush_http_request_duration_seconds_count{method="DELETE",route="/v1/registrations/:id",status="204"} 1');
+    expect(text).toContain(
+      'davpush_http_request_duration_seconds_count{method="DELETE",route="/v1/registrations/:id",status="204"} 1',
+    );
   });
 
   it('records a client that hung up as 499, probes at debug and 5xx as errors', () => {

@@ -5,7 +5,11 @@ describe('Cached', () => {
   it('computes once for concurrent callers and reuses the value within the TTL', async () => {
     let now = 0;
     let calls = 0;
-    const sut = new Cached(1000, async () => ++calls, () => now);
+    const sut = new Cached(
+      1000,
+      async () => ++calls,
+      () => now,
+    );
     expect(await Promise.all([sut.get(), sut.get(), sut.get()])).toEqual([1, 1, 1]);
     now = 999;
     expect(await sut.get()).toBe(1);
@@ -17,7 +21,11 @@ describe('Cached', () => {
   it('honours a tighter maxAge for one caller', async () => {
     let now = 0;
     let calls = 0;
-    const sut = new Cached(10_000, async () => ++calls, () => now);
+    const sut = new Cached(
+      10_000,
+      async () => ++calls,
+      () => now,
+    );
     await sut.get();
     now = 600;
     expect(await sut.get(500)).toBe(2);
@@ -38,7 +46,9 @@ describe('Cached', () => {
 
 describe('within', () => {
   it('rejects naming what did not answer', async () => {
-    await expect(within(new Promise(() => undefined), 20, 'queue fanout')).rejects.toThrow('queue fanout did not answer within 20 ms');
+    await expect(within(new Promise(() => undefined), 20, 'queue fanout')).rejects.toThrow(
+      'queue fanout did not answer within 20 ms',
+    );
   });
 
   it('passes a timely value through', async () => {

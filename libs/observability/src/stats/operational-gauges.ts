@@ -17,7 +17,12 @@ const STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 export class OperationalGauges {
   private readonly logger = new Logger(OperationalGauges.name);
 
-  constructor(metrics: PushMetrics, queues: QueueStatsService, registrations: RegistrationStatsService, replication: ReplicationStatsService) {
+  constructor(
+    metrics: PushMetrics,
+    queues: QueueStatsService,
+    registrations: RegistrationStatsService,
+    replication: ReplicationStatsService,
+  ) {
     const registers = [metrics.registry];
     const snapshot = () => queues.snapshot().catch((err: Error) => this.failed('queues', err));
     const jobs: Gauge<'queue' | 'state'> = new Gauge({
@@ -28,7 +33,8 @@ export class OperationalGauges {
       collect: async () => {
         const snap = await snapshot();
         jobs.reset();
-        for (const q of snap?.queues ?? []) for (const state of STATES) jobs.set({ queue: q.name, state }, q.counts[state]);
+        for (const q of snap?.queues ?? [])
+          for (const state of STATES) jobs.set({ queue: q.name, state }, q.counts[state]);
       },
     });
     // prom-client collects all metrics concurrently: each gauge awaits the (shared, cached) snapshot itself.

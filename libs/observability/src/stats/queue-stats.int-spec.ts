@@ -33,7 +33,11 @@ describe('QueueStatsService and RegistrationStatsService on real Redis and BullM
 
   beforeAll(async () => {
     server = await RedisServer.start();
-    const config = loadConfig({ REDIS_URL: server.url, DAVPUSH_DATA_DIR: server.dir, DAVPUSH_VAPID_SUBJECT: 'mailto:ops@davpush.test' });
+    const config = loadConfig({
+      REDIS_URL: server.url,
+      DAVPUSH_DATA_DIR: server.dir,
+      DAVPUSH_VAPID_SUBJECT: 'mailto:ops@davpush.test',
+    });
     app = await NestFactory.createApplicationContext(CoreModule.forRoot(config), { logger: false });
     redis = app.get(RedisService);
   });
@@ -68,7 +72,11 @@ describe('QueueStatsService and RegistrationStatsService on real Redis and BullM
         if (job.data.fail) throw new Error('nope');
         return 'ok';
       },
-      { connection: bullConnection(loadConfig({ REDIS_URL: server.url })), prefix: QUEUE_PREFIX, metrics: { maxDataPoints: 60 } },
+      {
+        connection: bullConnection(loadConfig({ REDIS_URL: server.url })),
+        prefix: QUEUE_PREFIX,
+        metrics: { maxDataPoints: 60 },
+      },
     );
     try {
       for (let i = 0; i < 3; i++) await q.add('deliver', { fail: false });
@@ -102,7 +110,13 @@ describe('QueueStatsService and RegistrationStatsService on real Redis and BullM
     const store = app.get(RegistrationStore);
     const now = Date.now();
     const add = (sub: Subscription, n: number, expiresAt = now + 86_400_000 + n) =>
-      store.upsert('t1', `topic-${n}`, { subscription: sub, trigger: { contentUpdate: { depth: '1' } }, expiresAt }, undefined, now);
+      store.upsert(
+        't1',
+        `topic-${n}`,
+        { subscription: sub, trigger: { contentUpdate: { depth: '1' } }, expiresAt },
+        undefined,
+        now,
+      );
     for (let i = 0; i < 6; i++) await add(webPush(i), i);
     for (let i = 6; i < 8; i++) await add(fcm(i), i);
     // Expired, not yet swept: never counted.
@@ -119,9 +133,16 @@ describe('QueueStatsService and RegistrationStatsService on real Redis and BullM
     const store = app.get(RegistrationStore);
     const now = Date.now();
     const add = (sub: Subscription, topic: string, n: number) =>
-      store.upsert('t1', topic, { subscription: sub, trigger: { contentUpdate: { depth: '1' } }, expiresAt: now + 86_400_000 + n }, undefined, now);
+      store.upsert(
+        't1',
+        topic,
+        { subscription: sub, trigger: { contentUpdate: { depth: '1' } }, expiresAt: now + 86_400_000 + n },
+        undefined,
+        now,
+      );
     // One topic of 2,500 Web Push registrations (the census reads 1,000 at a time), and 3 FCM elsewhere.
-    for (let i = 0; i < 2500; i += 250) await Promise.all(Array.from({ length: 250 }, (_, j) => add(webPush(i + j), 'big', i + j)));
+    for (let i = 0; i < 2500; i += 250)
+      await Promise.all(Array.from({ length: 250 }, (_, j) => add(webPush(i + j), 'big', i + j)));
     for (let i = 0; i < 3; i++) await add(fcm(i), `small-${i}`, 5000 + i);
     const stats = app.get(RegistrationStatsService);
     stats.maxScanned = 20_000;

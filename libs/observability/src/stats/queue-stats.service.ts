@@ -74,11 +74,17 @@ export class QueueStatsService {
   }
 
   private async read(now = Date.now()): Promise<QueuesSnapshot> {
-    const settled = await Promise.allSettled(ALL_QUEUES.map((name) => within(this.figures(name, now), PER_QUEUE_TIMEOUT_MS, `queue ${name}`)));
+    const settled = await Promise.allSettled(
+      ALL_QUEUES.map((name) => within(this.figures(name, now), PER_QUEUE_TIMEOUT_MS, `queue ${name}`)),
+    );
     const snapshot: QueuesSnapshot = { at: now, queues: [], errors: [] };
     settled.forEach((r, i) => {
       if (r.status === 'fulfilled') snapshot.queues.push(r.value);
-      else snapshot.errors.push({ name: ALL_QUEUES[i]!, error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+      else
+        snapshot.errors.push({
+          name: ALL_QUEUES[i]!,
+          error: r.reason instanceof Error ? r.reason.message : String(r.reason),
+        });
     });
     return snapshot;
   }
@@ -91,7 +97,10 @@ export class QueueStatsService {
     const sum = (pick: (f: QueueFigures) => number) => parts.reduce((n, f) => n + pick(f), 0);
     const ages = parts.map((f) => f.oldestWaitingAgeMs).filter((a): a is number => a !== null);
     const history = parts.map((f) => f.perMinute).filter((h) => !!h);
-    const addUp = (series: number[][]) => Array.from({ length: Math.max(0, ...series.map((s) => s.length)) }, (_, i) => series.reduce((n, s) => n + (s[i] ?? 0), 0));
+    const addUp = (series: number[][]) =>
+      Array.from({ length: Math.max(0, ...series.map((s) => s.length)) }, (_, i) =>
+        series.reduce((n, s) => n + (s[i] ?? 0), 0),
+      );
     return {
       name,
       counts: {
@@ -103,8 +112,21 @@ export class QueueStatsService {
       },
       oldestWaitingAgeMs: ages.length ? Math.max(...ages) : null,
       lastMinute: { completed: sum((f) => f.lastMinute.completed), failed: sum((f) => f.lastMinute.failed) },
-      ...(history.length ? { perMinute: { completed: addUp(history.map((h) => h.completed)), failed: addUp(history.map((h) => h.failed)) } } : {}),
-      shards: parts.map(({ counts, oldestWaitingAgeMs, lastMinute }, i) => ({ shard: physical[i]!.shard!, queue: physical[i]!.name, counts, oldestWaitingAgeMs, lastMinute })),
+      ...(history.length
+        ? {
+            perMinute: {
+              completed: addUp(history.map((h) => h.completed)),
+              failed: addUp(history.map((h) => h.failed)),
+            },
+          }
+        : {}),
+      shards: parts.map(({ counts, oldestWaitingAgeMs, lastMinute }, i) => ({
+        shard: physical[i]!.shard!,
+        queue: physical[i]!.name,
+        counts,
+        oldestWaitingAgeMs,
+        lastMinute,
+      })),
     };
   }
 

@@ -32,7 +32,9 @@ export class RegistrationStatsService {
     const { total, seen, visited, readable } = await this.census.sampleTransports(this.maxScanned);
     const sampled = visited >= this.maxScanned && total > visited && readable > 0;
     if (!sampled) return { total, byTransport: seen, sampled };
-    const byTransport = Object.fromEntries(TRANSPORTS.map((t) => [t, Math.round((seen[t] / readable) * total)])) as Record<Transport, number>;
+    const byTransport = Object.fromEntries(
+      TRANSPORTS.map((t) => [t, Math.round((seen[t] / readable) * total)]),
+    ) as Record<Transport, number>;
     return { total, byTransport, sampled };
   }
 }

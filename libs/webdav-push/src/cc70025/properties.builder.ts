@@ -80,7 +80,11 @@ export function buildCcProperty(localName: string, input: CcDiscoveryInput): str
   return standalone((doc) => {
     switch (property) {
       case 'pushSubscribeUrl':
-        return text(doc.ele(CC_PUSH_NS, localName, { 'xmlns:D': DAV_NS }).ele(DAV_NS, 'D:href'), input.subscribeUrl, 'subscribe URL');
+        return text(
+          doc.ele(CC_PUSH_NS, localName, { 'xmlns:D': DAV_NS }).ele(DAV_NS, 'D:href'),
+          input.subscribeUrl,
+          'subscribe URL',
+        );
       case 'supportedTransportSet':
         return transportSet(doc.ele(CC_PUSH_NS, localName), input.transports);
       case 'topic':

@@ -40,7 +40,8 @@ export function parseCcSubscribe(xml: string): CcSubscribeRequest {
   }
   const topics = children(root, CC_PUSH_NS, 'topic').map((el) => (el.textContent ?? '').trim());
   if (topics.length === 0) throw new ValidationError('subscribe must name at least one topic');
-  if (topics.length > MAX_SUBSCRIBE_TOPICS) throw new ValidationError(`subscribe names more than ${MAX_SUBSCRIBE_TOPICS} topics`);
+  if (topics.length > MAX_SUBSCRIBE_TOPICS)
+    throw new ValidationError(`subscribe names more than ${MAX_SUBSCRIBE_TOPICS} topics`);
   const transport = selectedTransport(root);
   return {
     topics,

@@ -51,7 +51,11 @@ export class PushReceiver {
 
   /** The subscription a client would hand to its calendar server (base64url keys). */
   get subscription(): { pushResource: string; publicKey: string; authSecret: string } {
-    return { pushResource: `${this.origin}${this.path}`, publicKey: this.ecdh.getPublicKey().toString('base64url'), authSecret: this.secret.toString('base64url') };
+    return {
+      pushResource: `${this.origin}${this.path}`,
+      publicKey: this.ecdh.getPublicKey().toString('base64url'),
+      authSecret: this.secret.toString('base64url'),
+    };
   }
 
   /** The next push (or the reason the last one was refused); rejects after `ms`. */
@@ -96,12 +100,15 @@ export class PushReceiver {
     });
     req.on('end', () => {
       try {
-        if (size > MAX_BODY) throw Object.assign(new Error(`push body of ${size} bytes is over ${MAX_BODY}`), { status: 413 });
+        if (size > MAX_BODY)
+          throw Object.assign(new Error(`push body of ${size} bytes is over ${MAX_BODY}`), { status: 413 });
         const push = this.check(req, Buffer.concat(chunks));
         res.writeHead(201, { Location: `${this.path}/messages/${randomBytes(8).toString('hex')}` }).end();
         this.deliver(push);
       } catch (err) {
-        res.writeHead((err as { status?: number }).status ?? 400, { 'Content-Type': 'text/plain' }).end((err as Error).message);
+        res
+          .writeHead((err as { status?: number }).status ?? 400, { 'Content-Type': 'text/plain' })
+          .end((err as Error).message);
         this.deliver(err as Error);
       }
     });
@@ -109,9 +116,11 @@ export class PushReceiver {
 
   private check(req: http.IncomingMessage, body: Buffer): ReceivedPush {
     const refuse = (status: number, message: string) => Object.assign(new Error(message), { status });
-    if (req.headers['content-encoding'] !== 'aes128gcm') throw refuse(415, `Content-Encoding is ${req.headers['content-encoding'] ?? 'missing'}, not aes128gcm`);
+    if (req.headers['content-encoding'] !== 'aes128gcm')
+      throw refuse(415, `Content-Encoding is ${req.headers['content-encoding'] ?? 'missing'}, not aes128gcm`);
     const vapid = this.checkVapid(String(req.headers.authorization ?? ''));
-    if (vapid.publicKey !== this.expectedVapidKey) throw refuse(403, 'the push is signed with another VAPID key than the one the subscription was made for');
+    if (vapid.publicKey !== this.expectedVapidKey)
+      throw refuse(403, 'the push is signed with another VAPID key than the one the subscription was made for');
     let plain: Buffer;
     try {
       plain = decrypt(body, { version: 'aes128gcm', privateKey: this.ecdh, authSecret: this.secret });
@@ -119,7 +128,11 @@ export class PushReceiver {
       throw refuse(400, `the body does not decrypt (RFC 8291): ${(err as Error).message}`);
     }
     const h = (name: string) => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined);
-    return { body: plain.toString('utf8'), headers: { ttl: h('ttl'), urgency: h('urgency'), topic: h('topic') }, vapid };
+    return {
+      body: plain.toString('utf8'),
+      headers: { ttl: h('ttl'), urgency: h('urgency'), topic: h('topic') },
+      vapid,
+    };
   }
 
   /** `Authorization: vapid t=<JWT>, k=<key>` (RFC 8292 §3): ES256 signature, audience and expiry. */
@@ -131,14 +144,33 @@ export class PushReceiver {
     const raw = Buffer.from(m[2]!, 'base64url');
     if (raw.length !== 65 || raw[0] !== 4) throw refuse('k is not an uncompressed P-256 public key');
     const key = createPublicKey({
-      key: { kty: 'EC', crv: 'P-256', x: raw.subarray(1, 33).toString('base64url'), y: raw.subarray(33).toString('base64url') },
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: raw.subarray(1, 33).toString('base64url'),
+        y: raw.subarray(33).toString('base64url'),
+      },
       format: 'jwk',
     });
-    const signed = verify('sha256', Buffer.from(`${header}.${payload}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url'));
+    const signed = verify(
+      'sha256',
+      Buffer.from(`${header}.${payload}`),
+      { key, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(signature, 'base64url'),
+    );
     if (!signed) throw refuse('the JWT signature does not verify with k');
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { aud?: string; sub?: string; exp?: number };
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+      aud?: string;
+      sub?: string;
+      exp?: number;
+    };
     if (claims.aud !== this.origin) throw refuse(`aud is ${claims.aud}, not ${this.origin}`);
-    if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now() || claims.exp * 1000 > Date.now() + 24 * 3600_000) throw refuse('exp is not within the next 24 hours');
+    if (
+      typeof claims.exp !== 'number' ||
+      claims.exp * 1000 < Date.now() ||
+      claims.exp * 1000 > Date.now() + 24 * 3600_000
+    )
+      throw refuse('exp is not within the next 24 hours');
     return { publicKey: m[2]!, aud: claims.aud, sub: String(claims.sub), exp: claims.exp };
   }
 }

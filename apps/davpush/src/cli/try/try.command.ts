@@ -38,15 +38,35 @@ export async function runTry(flags: ParsedArgs, io: CliIo): Promise<number> {
     await waitForReady(base, io, flags.json);
     say('ready', `${base}/health/ready answers 200`);
     admin = adminToken(config.adminToken, config.dataDir);
-    tenant = (await call(base, 'POST', '/v1/tenants', admin, { json: { name: `davpush try ${new Date().toISOString()}` } }, 201)).json as { id: string; apiKey: string };
+    tenant = (
+      await call(base, 'POST', '/v1/tenants', admin, { json: { name: `davpush try ${new Date().toISOString()}` } }, 201)
+    ).json as { id: string; apiKey: string };
     say('tenant', `${tenant.id} created (deleted again at the end)`);
     const topic = `try-${randomBytes(6).toString('hex')}`;
-    const discovery = (await call(base, 'GET', `/v1/discovery?topic=${topic}`, tenant.apiKey, {}, 200)).json as { vapidPublicKey: string };
+    const discovery = (await call(base, 'GET', `/v1/discovery?topic=${topic}`, tenant.apiKey, {}, 200)).json as {
+      vapidPublicKey: string;
+    };
     receiver = await PushReceiver.start(discovery.vapidPublicKey);
     say('receiver', `${receiver.origin} subscribed with davpush's VAPID key ${discovery.vapidPublicKey.slice(0, 12)}…`);
-    const registered = await call(base, 'POST', `/v1/topics/${topic}/registrations`, tenant.apiKey, { xml: pushRegister(receiver.subscription) }, 201);
+    const registered = await call(
+      base,
+      'POST',
+      `/v1/topics/${topic}/registrations`,
+      tenant.apiKey,
+      { xml: pushRegister(receiver.subscription) },
+      201,
+    );
     say('register', `201 Created, Location: ${registered.headers.get('location')}`);
-    const event = (await call(base, 'POST', '/v1/events', tenant.apiKey, { json: { topic, changes: ['content'], syncToken: `${base}/try/sync/1` } }, 202)).json as {
+    const event = (
+      await call(
+        base,
+        'POST',
+        '/v1/events',
+        tenant.apiKey,
+        { json: { topic, changes: ['content'], syncToken: `${base}/try/sync/1` } },
+        202,
+      )
+    ).json as {
       events: { id: string }[];
     };
     const eventId = event.events[0]!.id;
@@ -56,8 +76,16 @@ export async function runTry(flags: ParsedArgs, io: CliIo): Promise<number> {
     say('push', `arrived after ${((Date.now() - sent) / 1000).toFixed(1)} s: ${describe(push)}`);
     if (!flags.json) io.out(`\n${push.body.trim()}\n\n`);
     const status = await settled(base, eventId, tenant.apiKey);
-    say('status', `${status.state}: ${Object.entries(status.deliveries).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    if (flags.json) io.out(`${JSON.stringify({ ok: true, steps, pushMessage: push.body, headers: push.headers, vapid: push.vapid, event: status }, null, 2)}\n`);
+    say(
+      'status',
+      `${status.state}: ${Object.entries(status.deliveries)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+    if (flags.json)
+      io.out(
+        `${JSON.stringify({ ok: true, steps, pushMessage: push.body, headers: push.headers, vapid: push.vapid, event: status }, null, 2)}\n`,
+      );
     return 0;
   } catch (err) {
     const message = err instanceof TryError ? err.message : `${(err as Error).message}`;
@@ -81,7 +109,9 @@ function adminToken(configured: string | undefined, dataDir: string): string {
   try {
     return fs.readFileSync(file, 'utf8').trim();
   } catch {
-    throw new TryError(`no admin token: ${file} does not exist and DAVPUSH_ADMIN_TOKEN is not set (run this where davpush runs, with the same DAVPUSH_DATA_DIR)`);
+    throw new TryError(
+      `no admin token: ${file} does not exist and DAVPUSH_ADMIN_TOKEN is not set (run this where davpush runs, with the same DAVPUSH_DATA_DIR)`,
+    );
   }
 }
 
@@ -102,7 +132,9 @@ async function waitForReady(base: string, io: CliIo, quiet: boolean): Promise<vo
     said = true;
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new TryError(`davpush at ${base} was not ready within ${TRY_TIMEOUTS.readyMs / 1000} s (${last}); is it running (npm start), and is PUBLIC_URL/PORT the same here?`);
+  throw new TryError(
+    `davpush at ${base} was not ready within ${TRY_TIMEOUTS.readyMs / 1000} s (${last}); is it running (npm start), and is PUBLIC_URL/PORT the same here?`,
+  );
 }
 
 async function call(
@@ -126,12 +158,19 @@ async function call(
   const text = await res.text();
   if (res.status !== expected) {
     const detail = problemDetail(text);
-    const hint = route.includes('/registrations') && res.status >= 400 && res.status < 500 && /private|loopback|public|https/i.test(detail)
-      ? ' — the receiver runs on loopback (127.0.0.1): start davpush with DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS=1 for this check'
-      : '';
+    const hint =
+      route.includes('/registrations') &&
+      res.status >= 400 &&
+      res.status < 500 &&
+      /private|loopback|public|https/i.test(detail)
+        ? ' — the receiver runs on loopback (127.0.0.1): start davpush with DAVPUSH_ALLOW_PRIVATE_PUSH_ENDPOINTS=1 for this check'
+        : '';
     throw new TryError(`${method} ${route.split('?')[0]} answered ${res.status}, not ${expected}: ${detail}${hint}`);
   }
-  return { json: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined, headers: res.headers };
+  return {
+    json: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined,
+    headers: res.headers,
+  };
 }
 
 function problemDetail(text: string): string {
@@ -139,14 +178,25 @@ function problemDetail(text: string): string {
     const p = JSON.parse(text) as { detail?: string; title?: string };
     return p.detail ?? p.title ?? text;
   } catch {
-    return text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300);
+    return text
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 300);
   }
 }
 
-async function settled(base: string, id: string, apiKey: string): Promise<{ state: string; deliveries: Record<string, number> }> {
+async function settled(
+  base: string,
+  id: string,
+  apiKey: string,
+): Promise<{ state: string; deliveries: Record<string, number> }> {
   const deadline = Date.now() + TRY_TIMEOUTS.settleMs;
   for (;;) {
-    const status = (await call(base, 'GET', `/v1/events/${id}`, apiKey, {}, 200)).json as { state: string; deliveries: Record<string, number> };
+    const status = (await call(base, 'GET', `/v1/events/${id}`, apiKey, {}, 200)).json as {
+      state: string;
+      deliveries: Record<string, number>;
+    };
     if (status.state === 'done' || Date.now() > deadline) return status;
     await new Promise((r) => setTimeout(r, 200));
   }
