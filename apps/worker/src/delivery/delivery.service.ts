@@ -51,14 +51,14 @@ export class DeliveryService implements OnModuleInit {
     private readonly metrics: PushMetrics,
     private readonly gate: OriginGate,
   ) {
-    this.tickets = new BatchTickets(Math.max(2, Math.ceil((4 * config.delivery.originConcurrency) / WEB_PUSH_BATCH_SIZE)));
+    this.tickets = new BatchTickets(WEB_PUSH_BATCH_SIZE * Math.max(2, Math.ceil((4 * config.delivery.originConcurrency) / WEB_PUSH_BATCH_SIZE)));
     this.policies = {
       retry: { baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: config.delivery.retryMaxMs, maxAttempts: 25 },
       prune: { minConsecutiveFailures: config.delivery.pruneAfterFailures, minSilenceMs: config.delivery.pruneAfterSeconds * 1000 },
     };
   }
 
-  /** Four batches' worth of the origin's slots at work or being prepared (at least 2 batches). */
+  /** Pushes per origin at work or being prepared: four times the origin's slots, in whole batches (at least 2). */
   private readonly tickets: BatchTickets;
   private readonly policies: DeliveryPolicies;
 
@@ -82,7 +82,7 @@ export class DeliveryService implements OnModuleInit {
    */
   async attemptBatch(batch: DeliverBatchJobData, batchJobId: string, now = Date.now(), fresh = false): Promise<void> {
     if (!batch.route) return this.runBatch(batch, batchJobId, now, fresh);
-    const release = await this.tickets.take(batch.route);
+    const release = await this.tickets.take(batch.route, batch.registrationIds.length);
     try {
       // The time spent waiting for the turn counts: TTLs shrink from when the batch really runs.
       return await this.runBatch(batch, batchJobId, Date.now(), fresh);
