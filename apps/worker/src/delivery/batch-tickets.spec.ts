@@ -25,6 +25,37 @@ describe('BatchTickets', () => {
     (await sut.take('a'))();
   });
 
+  it('counts pushes, not batches: many one-push batches run side by side, a big batch waits for room, one over the cap runs alone', async () => {
+    const sut = new BatchTickets(100);
+    // Fifty one-push batches (the urgent changes of fifty small topics) all run at once.
+    const small = await Promise.all(Array.from({ length: 50 }, () => sut.take('o', 1)));
+    const bigRuns: string[] = [];
+    const big = sut.take('o', 60).then((release) => (bigRuns.push('big'), release));
+    // Arrival order holds: a later small batch waits behind the big one instead of overtaking it.
+    const later = sut.take('o', 1).then((release) => (bigRuns.push('later'), release));
+    await new Promise((r) => setImmediate(r));
+    expect(bigRuns).toEqual([]);
+    // Ten pushes done: room for the big batch (40 + 60), none yet for the next one.
+    for (const release of small.slice(0, 10)) release();
+    await new Promise((r) => setImmediate(r));
+    expect(bigRuns).toEqual(['big']);
+    small[10]!();
+    await new Promise((r) => setImmediate(r));
+    expect(bigRuns).toEqual(['big', 'later']);
+    for (const release of small.slice(11)) release();
+    (await big)();
+    (await later)();
+    // A batch heavier than the whole cap still runs, alone, and holds the others back meanwhile.
+    const huge = await sut.take('o', 500);
+    let next = false;
+    const after = sut.take('o', 1).then((release) => ((next = true), release));
+    await new Promise((r) => setImmediate(r));
+    expect(next).toBe(false);
+    huge();
+    (await after)();
+    expect(next).toBe(true);
+  });
+
   it('lets waiting batches go ahead without a turn when none of the route has finished for a while (a silent origin)', async () => {
     const sut = new BatchTickets(1, 60, 10);
     const stuck = await sut.take('silent');

@@ -1,19 +1,31 @@
-import { WaiterQueue } from '@davpush/gateways';
+interface Waiter {
+  /** Pushes the batch carries (its share of the route's tickets). */
+  weight: number;
+  done: boolean;
+  wake: (granted: boolean) => void;
+}
 
 interface RouteState {
+  /** Pushes of this route's running batches. */
   active: number;
-  waiting: WaiterQueue;
+  /** Batches waiting for their turn, first come first served (given-up ones marked `done`). */
+  waiting: Waiter[];
   /** When a batch of this route last finished (or the route was first seen). */
   lastReleaseAt: number;
 }
 
 /**
- * How many batch jobs of one route (a push-service origin) work at once in this process; the
- * others wait their turn, first come first served, before reading a single registration. Without
- * it a 100k fan-out to one origin has every worker slot's batch read, build and queue its pushes
- * for the origin's few connections at once: thousands of prepared pushes waiting, which costs more
- * than it gains (measured in bench/scale.ts). Enough batches stay active to keep the origin's
+ * How many pushes of one route (a push-service origin) batch jobs work on at once in this process;
+ * the other batches wait their turn, first come first served, before reading a single registration.
+ * Without it a 100k fan-out to one origin has every worker slot's batch read, build and queue its
+ * pushes for the origin's few connections at once: thousands of prepared pushes waiting, which costs
+ * more than it gains (measured in bench/scale.ts). Enough pushes stay active to keep the origin's
  * slots busy while the next batch is being prepared.
+ *
+ * A batch takes as many tickets as it carries pushes (`weight`), so the cap is on pushes, not on
+ * batches: the one-push batches of many small topics (an urgent change each) run side by side
+ * instead of queueing behind each other for a handful of batch-sized turns. A batch heavier than
+ * the whole cap still runs, alone.
  *
  * Turns only make sense while batches finish: when none of a route has finished for `stuckMs`
  * (a silent origin, whose pushes the origin gate bounces after a short wait), waiting batches go
@@ -22,25 +34,29 @@ interface RouteState {
 export class BatchTickets {
   private readonly routes = new Map<string, RouteState>();
 
+  /** `perRoute`: pushes at work per route at once (a batch weighs one push per registration). */
   constructor(
     private readonly perRoute: number,
     private readonly stuckMs = 2000,
     private readonly checkEveryMs = 500,
   ) {}
 
-  /** Resolves with the release function once the batch may run. */
-  async take(route: string): Promise<() => void> {
+  /** Resolves with the release function once the batch of `weight` pushes (default 1) may run. */
+  async take(route: string, weight = 1): Promise<() => void> {
     let r = this.routes.get(route);
     if (!r) {
-      r = { active: 0, waiting: new WaiterQueue(), lastReleaseAt: Date.now() };
+      r = { active: 0, waiting: [], lastReleaseAt: Date.now() };
       this.routes.set(route, r);
     }
     const state = r;
-    if (state.active < this.perRoute) {
-      state.active++;
+    const w = Math.max(1, weight);
+    while (state.waiting[0]?.done) state.waiting.shift();
+    if (state.waiting.length === 0 && this.fits(state, w)) {
+      state.active += w;
     } else {
       const turn = await new Promise<boolean>((resolve) => {
-        const waiter = {
+        const waiter: Waiter = {
+          weight: w,
           done: false,
           wake: (granted: boolean) => {
             clearTimeout(timer);
@@ -53,7 +69,7 @@ export class BatchTickets {
             timer = setTimeout(check, this.checkEveryMs);
             return;
           }
-          state.waiting.cancel(waiter);
+          waiter.done = true;
           resolve(false);
         };
         let timer = setTimeout(check, this.checkEveryMs);
@@ -67,10 +83,30 @@ export class BatchTickets {
       if (released) return;
       released = true;
       state.lastReleaseAt = Date.now();
-      const next = state.waiting.shift();
-      // The turn passes straight to the next batch (active unchanged), or is given back.
-      if (next) next.wake(true);
-      else if (--state.active === 0 && state.waiting.size === 0) this.routes.delete(route);
+      state.active -= w;
+      this.wakeWaiting(state);
+      if (state.active === 0 && state.waiting.length === 0) this.routes.delete(route);
     };
+  }
+
+  /** A batch fits while the route's pushes stay within the cap; one too heavy for it runs alone. */
+  private fits(state: RouteState, weight: number): boolean {
+    return state.active === 0 || state.active + weight <= this.perRoute;
+  }
+
+  /** Turns pass to the waiting batches in arrival order, as long as the next one fits. */
+  private wakeWaiting(state: RouteState): void {
+    while (state.waiting.length > 0) {
+      const next = state.waiting[0]!;
+      if (next.done) {
+        state.waiting.shift();
+        continue;
+      }
+      if (!this.fits(state, next.weight)) return;
+      state.waiting.shift();
+      next.done = true;
+      state.active += next.weight;
+      next.wake(true);
+    }
   }
 }

@@ -49,11 +49,11 @@ export class DeliveryService implements OnModuleInit {
     private readonly outcomes: DeliveryOutcomes,
   ) {
     this.tickets = new BatchTickets(
-      Math.max(2, Math.ceil((4 * config.delivery.originConcurrency) / WEB_PUSH_BATCH_SIZE)),
+      WEB_PUSH_BATCH_SIZE * Math.max(2, Math.ceil((4 * config.delivery.originConcurrency) / WEB_PUSH_BATCH_SIZE)),
     );
   }
 
-  /** Four batches' worth of the origin's slots at work or being prepared (at least 2 batches). */
+  /** Pushes per origin at work or being prepared: four times the origin's slots, in whole batches (at least 2). */
   private readonly tickets: BatchTickets;
 
   async onModuleInit(): Promise<void> {
@@ -71,7 +71,7 @@ export class DeliveryService implements OnModuleInit {
    */
   async attemptBatch(batch: DeliverBatchJobData, batchJobId: string, now = Date.now(), fresh = false): Promise<void> {
     if (!batch.route) return this.runBatch(batch, batchJobId, now, fresh);
-    const release = await this.tickets.take(batch.route);
+    const release = await this.tickets.take(batch.route, batch.registrationIds.length);
     try {
       // The time spent waiting for the turn counts: TTLs shrink from when the batch really runs.
       return await this.runBatch(batch, batchJobId, Date.now(), fresh);
