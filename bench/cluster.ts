@@ -1,7 +1,7 @@
 import { RedisCluster } from '../test/support/redis-cluster';
 import { WebPushClient } from '../test/support/webpush-client';
 import { Deployment, RedisNodes, TcpRedis, grownBytes } from './deployment';
-import { median, sleep, until, type Child, type Figure } from './lib';
+import { figure, sleep, until, type Child, type Figure } from './lib';
 
 /**
  * Cluster figures of `npm run bench` (alone: `BENCH_ONLY=cluster`). davpush runs as it is deployed:
@@ -326,27 +326,5 @@ async function metered(side: Side, work: () => Promise<void>) {
     workerCpu: cpu1.workers - cpu0.workers,
     redisCpu,
     bytes: (await side.nodes.dataMemory()) - mem0,
-  };
-}
-
-function figure(
-  name: string,
-  unit: string,
-  ours: number[],
-  baseline: number[],
-  baselineName: string,
-  target: number,
-): Figure {
-  const o = median(ours);
-  const b = median(baseline);
-  return {
-    name,
-    unit,
-    ours: Math.round(o),
-    baseline: Math.round(b),
-    baselineName,
-    ratio: Math.round((o / b) * 100) / 100,
-    target,
-    runs: { ours: ours.map(Math.round), baseline: baseline.map(Math.round) },
   };
 }

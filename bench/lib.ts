@@ -123,3 +123,26 @@ export interface Figure {
   met?: boolean;
   runs: { ours: number[]; baseline: number[] };
 }
+
+/** One figure from its rounds: medians of ours and the baseline side by side, and their ratio. */
+export function figure(
+  name: string,
+  unit: string,
+  ours: number[],
+  baseline: number[],
+  baselineName: string,
+  target: number,
+): Figure {
+  const o = median(ours);
+  const b = median(baseline);
+  return {
+    name,
+    unit,
+    ours: Math.round(o),
+    baseline: Math.round(b),
+    baselineName,
+    ratio: Math.round((o / b) * 100) / 100,
+    target,
+    runs: { ours: ours.map(Math.round), baseline: baseline.map(Math.round) },
+  };
+}

@@ -7,7 +7,7 @@ import { createTestServiceAccount } from '../test/fcm/test-service-account';
 import { RedisServer } from '../test/support/redis-server';
 import { ensureTestCa } from '../test/support/test-ca';
 import { WebPushClient } from '../test/support/webpush-client';
-import { Child, DIST, ROOT, freePort, median, until, type Figure } from './lib';
+import { Child, DIST, ROOT, figure, freePort, until, type Figure } from './lib';
 import { bigFanout, ingest, latency, rawChild, type BenchContext } from './scale';
 import { proxyBench } from './proxy';
 import { clusterBench } from './cluster';
@@ -334,28 +334,6 @@ async function main(): Promise<void> {
     // Also after a partial run (BENCH_ONLY, BENCH_PART): what was measured is reported.
     if (figures.length > 0) report(figures);
   }
-}
-
-function figure(
-  name: string,
-  unit: string,
-  ours: number[],
-  baseline: number[],
-  baselineName: string,
-  target: number,
-): Figure {
-  const o = median(ours);
-  const b = median(baseline);
-  return {
-    name,
-    unit,
-    ours: Math.round(o),
-    baseline: Math.round(b),
-    baselineName,
-    ratio: Math.round((o / b) * 100) / 100,
-    target,
-    runs: { ours: ours.map(Math.round), baseline: baseline.map(Math.round) },
-  };
 }
 
 function targetCell(f: Figure): string {

@@ -13,37 +13,23 @@ import { RegistrationStore } from './registration.store';
 import { SecretStore } from './secret.store';
 import { TenantStore } from './tenant.store';
 
+/** Every store this module provides, and exports to the other libs. */
+const STORES = [
+  RedisService,
+  TenantStore,
+  RegistrationStore,
+  SecretStore,
+  EventStore,
+  DispatchStore,
+  DeliveryLedger,
+  IdempotencyStore,
+  RateLimitStore,
+  KnownTopicStore,
+  RegistrationCensusStore,
+  JobHistoryStore,
+  ReplicaAck,
+];
+
 @Global()
-@Module({
-  providers: [
-    RedisService,
-    TenantStore,
-    RegistrationStore,
-    SecretStore,
-    EventStore,
-    DispatchStore,
-    DeliveryLedger,
-    IdempotencyStore,
-    RateLimitStore,
-    KnownTopicStore,
-    RegistrationCensusStore,
-    JobHistoryStore,
-    ReplicaAck,
-  ],
-  exports: [
-    RedisService,
-    TenantStore,
-    RegistrationStore,
-    SecretStore,
-    EventStore,
-    DispatchStore,
-    DeliveryLedger,
-    IdempotencyStore,
-    RateLimitStore,
-    KnownTopicStore,
-    RegistrationCensusStore,
-    JobHistoryStore,
-    ReplicaAck,
-  ],
-})
+@Module({ providers: STORES, exports: STORES })
 export class StorageModule {}
