@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { WebPushClient } from '../test/support/webpush-client';
 import { Child, ROOT, median, percentile, sleep, until, type Figure } from './lib';
+import { dataMemory } from '../test/support/redis-memory';
 
 /** What the figures below need of the running service and its surroundings. */
 export interface BenchContext {
@@ -51,17 +52,7 @@ export async function registerMany(
  * commands rather than with data: the same figure as libs/storage/src/registration-memory.int-spec.ts
  * and test/cluster/cluster-spread.e2e-spec.ts.
  */
-async function usedMemory(redis: Redis): Promise<number> {
-  const info = await redis.info('memory');
-  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
-  return (
-    field('used_memory') -
-    field('mem_clients_slaves') -
-    field('mem_clients_normal') -
-    field('mem_replication_backlog') -
-    field('mem_aof_buffer')
-  );
-}
+const usedMemory = dataMemory;
 
 export function rawChild(ctx: BenchContext, args: string[]): Child {
   return Child.node(path.join(ROOT, 'dist-bench/bench/raw-web-push.js'), args, { NODE_EXTRA_CA_CERTS: ctx.caPath });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ValidRegistration } from '@davpush/domain';
 import { RegistrationStore } from '@davpush/storage';
 import { useClusterWorld } from './cluster-world';
+import { dataMemory } from '../support/redis-memory';
 
 const REGISTRATIONS = 10_000;
 const TOPICS = 1_000;
@@ -50,17 +51,7 @@ describe('registrations spread over the masters of a Redis Cluster', () => {
    * `used_memory` less the replication and client buffers, which fill with the stream of writes
    * rather than with the data (the replication backlog grows to `repl-backlog-size`, 1 MB, per master).
    */
-  const usedMemory = async (r: Redis) => {
-    const info = await r.info('memory');
-    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
-    return (
-      field('used_memory') -
-      field('mem_clients_slaves') -
-      field('mem_clients_normal') -
-      field('mem_replication_backlog') -
-      field('mem_aof_buffer')
-    );
-  };
+  const usedMemory = dataMemory;
 
   /** Registrations stored on one master: the fields of the topic hashes (`{tag}:r`) it holds. */
   async function registrationsOn(r: Redis): Promise<{ keys: number; registrations: number }> {

@@ -13,23 +13,15 @@ import { VapidRotationService } from './vapid-rotation.service';
  * (tenant lifecycle, dead-letter list and replay, VAPID rotation) are here too: the admin HTTP API
  * and the CLI call the same methods.
  */
+const USE_CASES = [
+  RegistrationsService,
+  EventsService,
+  TenantsService,
+  CcGatewayService,
+  DeadLetterService,
+  VapidRotationService,
+];
+
 @Global()
-@Module({
-  providers: [
-    RegistrationsService,
-    EventsService,
-    TenantsService,
-    CcGatewayService,
-    DeadLetterService,
-    VapidRotationService,
-  ],
-  exports: [
-    RegistrationsService,
-    EventsService,
-    TenantsService,
-    CcGatewayService,
-    DeadLetterService,
-    VapidRotationService,
-  ],
-})
+@Module({ providers: USE_CASES, exports: USE_CASES })
 export class ApplicationModule {}
