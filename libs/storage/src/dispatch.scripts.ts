@@ -6,23 +6,57 @@ import { LuaScript } from './lua-script';
  */
 
 /**
- * KEYS: 1 pending list, 2 dispatch hash, 3 coalescing window (all of one topic's slot). ARGV: 1 now,
- * 2 ttl, 3 coalescing window ms. The topic's entry in the pending buckets is left to the stranded
- * sweep (`EventStore.strandedTopics`), which drops it once it finds nothing pending. Moves everything pending for a topic into the dispatch record
- * and (re)opens the topic's window, so a steady stream of changes makes one push per window.
- * Idempotent: a re-run of the same dispatch (after a worker crash) gets the same events back.
+ * Lua, the claim CLAIM_AND_LIST begins with: moves everything pending for a topic into
+ * the dispatch record and (re)opens the topic's window, so a steady stream of changes makes one
+ * push per window. Idempotent: a re-run of the same dispatch (after a worker crash) gets the same
+ * events back. The topic's entry in the pending buckets is left to the stranded sweep
+ * (`EventStore.strandedTopics`), which drops it once it finds nothing pending.
+ * KEYS: 1 pending list, 2 dispatch hash, 3 coalescing window. ARGV: 1 now, 2 ttl, 3 window ms.
  */
-export const CLAIM = new LuaScript(`
+const CLAIM_STEP = `
 local claimed = redis.call('HGET', KEYS[2], 'events')
-if claimed then return claimed end
-local items = redis.call('LRANGE', KEYS[1], 0, -1)
-redis.call('DEL', KEYS[1])
-if #items == 0 then return false end
-if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[3], '1', 'PX', ARGV[3]) end
-local json = '[' .. table.concat(items, ',') .. ']'
-redis.call('HSET', KEYS[2], 'events', json, 'createdAt', ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[2])
-return json
+if not claimed then
+  local items = redis.call('LRANGE', KEYS[1], 0, -1)
+  redis.call('DEL', KEYS[1])
+  if #items == 0 then return false end
+  if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[3], '1', 'PX', ARGV[3]) end
+  claimed = '[' .. table.concat(items, ',') .. ']'
+  redis.call('HSET', KEYS[2], 'events', claimed, 'createdAt', ARGV[1])
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+`;
+
+/** Lua: the dispatch's fixed list of live registrations (identities), made once per dispatch; returns its size. */
+const FIX_TARGETS_STEP = `
+local function fixTargets(expiryKey, listKey, now, ttl)
+  if redis.call('EXISTS', listKey) == 0 then
+    redis.call('ZRANGESTORE', listKey, expiryKey, '(' .. now, '+inf', 'BYSCORE')
+    redis.call('EXPIRE', listKey, ttl)
+  end
+  return redis.call('ZCARD', listKey)
+end
+`;
+
+/** KEYS: 1 topic expiry index, 2 fixed list (identities). ARGV: 1 now, 2 ttl. */
+export const FIX_TARGETS = new LuaScript(`${FIX_TARGETS_STEP}
+return fixTargets(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+`);
+
+/**
+ * A fan-out's first round trip: claim (CLAIM_STEP), then, unless the dispatch is complete already
+ * (a re-run after it finished), fix its list of targets (FIX_TARGETS) and read the first page of it
+ * with the registrations' stored values. One topic, one slot: every key carries the topic's tag.
+ * KEYS: 1 pending list, 2 dispatch hash, 3 coalescing window, 4 topic expiry zset, 5 dispatch
+ * target list, 6 topic registrations hash. ARGV: 1 now, 2 ttl, 3 window ms, 4 page size.
+ * Returns false (nothing claimed), {events, 1} (complete) or {events, 0, listed, identities, values}.
+ */
+export const CLAIM_AND_LIST = new LuaScript(`${FIX_TARGETS_STEP}${CLAIM_STEP}
+if redis.call('HGET', KEYS[2], 'complete') == '1' then return {claimed, 1} end
+local listed = fixTargets(KEYS[4], KEYS[5], ARGV[1], ARGV[2])
+local identities = redis.call('ZRANGE', KEYS[5], 0, tonumber(ARGV[4]) - 1)
+local values = {}
+if #identities > 0 then values = redis.call('HMGET', KEYS[6], unpack(identities)) end
+return {claimed, 0, listed, identities, values}
 `);
 
 /**
@@ -54,13 +88,4 @@ if ARGV[3] == '1' then
   dropDoneWhenSettled(KEYS[1], KEYS[2])
 end
 return 1
-`);
-
-/** KEYS: 1 topic expiry index, 2 fixed list (identities). ARGV: 1 now, 2 ttl. Made once per dispatch; returns its size. */
-export const FIX_TARGETS = new LuaScript(`
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('ZRANGESTORE', KEYS[2], KEYS[1], '(' .. ARGV[1], '+inf', 'BYSCORE')
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
-end
-return redis.call('ZCARD', KEYS[2])
 `);

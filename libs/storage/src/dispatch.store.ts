@@ -5,8 +5,9 @@ import { dispatchKeys, tagOfId, topicKeys, topicTag } from './keys';
 import { settlementName } from './registration-id';
 import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
-import { RegistrationStore, type RegistrationTarget } from './registration.store';
-import { CLAIM, DROP_DONE_WHEN_SETTLED, FIX_TARGETS, RECORD_PROGRESS } from './dispatch.scripts';
+import { RegistrationStore } from './registration.store';
+import { targetsFrom, type RegistrationTarget } from './registration-target';
+import { CLAIM_AND_LIST, DROP_DONE_WHEN_SETTLED, FIX_TARGETS, RECORD_PROGRESS } from './dispatch.scripts';
 
 export { DROP_DONE_WHEN_SETTLED };
 
@@ -45,6 +46,18 @@ export interface TargetsPage {
   read: number;
 }
 
+/** A dispatch as its fan-out starts it ({@link DispatchStore.claimAndList}). */
+export interface StartedDispatch {
+  /** The events claimed (the same on a re-run); none: nothing was pending, there is nothing to do. */
+  events: ChangeEvent[];
+  /** The fan-out finished before (a re-run after its last step): nothing more to do. */
+  complete: boolean;
+  /** Entries on the dispatch's fixed list of targets (0 when complete). */
+  listed: number;
+  /** The list's first page (offset 0). */
+  first: TargetsPage;
+}
+
 /**
  * The storage of a dispatch (docs/architecture.md, glossary; `DispatchProgress` in
  * libs/domain/src/dispatch.ts): the events it claimed from its topic, its fixed list of targets,
@@ -69,27 +82,39 @@ export class DispatchStore {
 
   /**
    * Takes the pending events of a topic into dispatch `dispatchId` and (re)opens the topic's
-   * coalescing window of `coalesceMs` (0 = none). Idempotent: a re-run gets the same events back.
+   * coalescing window of `coalesceMs` (0 = none); then, unless the fan-out is complete already,
+   * {@link fixTargets} and reads the first {@link targetsPage} of `pageSize`: one round trip, which
+   * is all an urgent event waits for before its first push is sent. Idempotent: a re-run gets the
+   * same events and list back. The dispatch id must be one of this topic (`dispatchIdFor`).
    */
-  async claim(
+  async claimAndList(
     tenantId: string,
     topic: string,
     dispatchId: string,
-    now = Date.now(),
-    coalesceMs = 0,
-  ): Promise<ChangeEvent[]> {
-    const k = topicKeys(topicTag(tenantId, topic));
-    const json = (await CLAIM.run(
+    now: number,
+    coalesceMs: number,
+    pageSize: number,
+  ): Promise<StartedDispatch> {
+    const tag = topicTag(tenantId, topic);
+    const k = topicKeys(tag);
+    const d = dispatchKeys(dispatchId);
+    const r = (await CLAIM_AND_LIST.runBuffer(
       this.redis.client,
-      [k.pending, dispatchKeys(dispatchId).record, k.window],
-      [now, this.retentionSeconds, coalesceMs],
-    )) as string | null;
-    return json ? (JSON.parse(json) as ChangeEvent[]) : [];
-  }
-
-  /** Whether the dispatch's fan-out already finished (a re-run of its job then has nothing to do). */
-  async isComplete(dispatchId: string): Promise<boolean> {
-    return (await this.redis.client.hget(dispatchKeys(dispatchId).record, 'complete')) === '1';
+      [k.pending, d.record, k.window, k.expiry, d.targets, k.registrations],
+      [now, this.retentionSeconds, coalesceMs, pageSize],
+    )) as [Buffer, number, number?, Buffer[]?, (Buffer | null)[]?] | null;
+    const none: TargetsPage = { targets: [], vanished: [], read: 0 };
+    if (!r) return { events: [], complete: false, listed: 0, first: none };
+    const events = JSON.parse(r[0].toString('utf8')) as ChangeEvent[];
+    if (r[1] === 1) return { events, complete: true, listed: 0, first: none };
+    const identities = r[3] ?? [];
+    const { targets, missing } = targetsFrom(tag, identities, r[4] ?? []);
+    return {
+      events,
+      complete: false,
+      listed: r[2] ?? 0,
+      first: { targets, vanished: missing, read: identities.length },
+    };
   }
 
   /**

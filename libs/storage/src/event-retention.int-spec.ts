@@ -74,8 +74,10 @@ describe('event and dispatch retention on real Redis', () => {
     const [accepted] = await events.accept([event('e-1')]);
     expect(accepted).toMatchObject({ fresh: true, live: 3 });
     const dispatchId = dispatchIdFor('t1', 'cal', 'f1');
-    expect(await dispatches.claim('t1', 'cal', dispatchId)).toHaveLength(1);
-    expect(await dispatches.fixTargets(dispatchId, 't1', 'cal')).toBe(3);
+    expect(await dispatches.claimAndList('t1', 'cal', dispatchId, Date.now(), 0, 1000)).toMatchObject({
+      events: [expect.objectContaining({ id: 'e-1' })],
+      listed: 3,
+    });
     // One accepted, one settled otherwise, one handed off to a retry: the dispatch stays open.
     await dispatches.recordProgress(dispatchId, [event('e-1')], { queued: 3, skipped: 0, complete: true });
     await ledger.settle(dispatchId, ids[0]!, { bucket: 'accepted' });

@@ -5,6 +5,7 @@ export * from './cluster-errors';
 export * from './redis.service';
 export * from './tenant.store';
 export * from './registration.store';
+export type { RegistrationTarget } from './registration-target';
 export * from './registration-census.store';
 export * from './job-history.store';
 export * from './secret.store';

@@ -4,7 +4,7 @@ import { loadConfig } from '@davpush/config';
 import type { ValidRegistration } from '@davpush/domain';
 import { RedisServer } from '../../../test/support/redis-server';
 import { DispatchStore } from './dispatch.store';
-import { topicKeys } from './keys';
+import { topicKeys, topicTag } from './keys';
 import { dispatchIdFor, parseRegistrationId } from './registration-id';
 import { RedisService } from './redis.service';
 import { RegistrationStore } from './registration.store';
@@ -113,6 +113,56 @@ describe('RegistrationStore on real Redis', () => {
     expect(await dispatches.fixTargets(d1, 't1', 'cal', now)).toBe(6);
     await dispatches.dropTargets(d1);
     expect(await dispatches.fixTargets(d1, 't1', 'cal', now)).toBe(5);
+  });
+
+  it("claims a topic's pending events, fixes its list and reads the first page in one step; a re-run gets the same; a finished one says complete", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++)
+      ids.push(
+        (await sut.upsert('t1', 'cal', reg(`https://push.example/${i}`, now + 86400_000 + i * 1000), undefined, now))
+          .id,
+      );
+    await sut.upsert('t1', 'cal', reg('https://push.example/expired', now - 1), undefined, now - 86400_000);
+    const d1 = dispatchIdFor('t1', 'cal', 'd1');
+    const pending = topicKeys(topicTag('t1', 'cal')).pending;
+    expect(await dispatches.claimAndList('t1', 'cal', d1, now, 0, 2)).toMatchObject({ events: [], listed: 0 });
+    await redis.client.rpush(
+      pending,
+      JSON.stringify({ id: 'e1', tenantId: 't1', topic: 'cal' }),
+      JSON.stringify({ id: 'e2', tenantId: 't1', topic: 'cal' }),
+    );
+    const started = await dispatches.claimAndList('t1', 'cal', d1, now, 1000, 2);
+    expect(started.events.map((e) => e.id)).toEqual(['e1', 'e2']);
+    expect(started).toMatchObject({ complete: false, listed: 3, first: { read: 2, vanished: [] } });
+    expect(started.first.targets.map((t) => t.id)).toEqual(ids.slice(0, 2));
+    expect(await redis.client.exists(pending)).toBe(0);
+    expect(await redis.client.pttl(topicKeys(topicTag('t1', 'cal')).window)).toBeGreaterThan(0);
+    // A re-run (the worker died): the same events and list, even after a removal (named as vanished).
+    await sut.remove(ids[0]!, {}, now);
+    const again = await dispatches.claimAndList('t1', 'cal', d1, now, 1000, 2);
+    expect(again).toMatchObject({
+      events: started.events,
+      listed: 3,
+      first: { read: 2, vanished: [ids[0]!.slice(0, 36)] },
+    });
+    expect((await dispatches.targetsPage(d1, 2, 2)).targets.map((t) => t.id)).toEqual([ids[2]]);
+    await dispatches.recordProgress(d1, started.events, { queued: 2, skipped: 0, complete: true });
+    expect(await dispatches.claimAndList('t1', 'cal', d1, now, 1000, 2)).toMatchObject({ complete: true, listed: 0 });
+  });
+
+  it('reads many registrations of a topic at once, in order, each only if live, of the tenant and with its secret', async () => {
+    const a = await sut.upsert('t1', 'cal', reg('https://push.example/a'), undefined, now);
+    const b = await sut.upsert('t1', 'cal', reg('https://push.example/b', now + 1000), undefined, now);
+    const other = await sut.upsert('t1', 'other', reg('https://push.example/c'), undefined, now);
+    const forged = `${a.id.slice(0, -4)}AAAA`;
+    const got = await sut.getMany([b.id, 'not-an-id', a.id, forged, other.id], 't1', now);
+    expect(got.map((r) => r?.id)).toEqual([b.id, undefined, a.id, undefined, other.id]);
+    expect(got[0]).toMatchObject({ tenantId: 't1', topic: 'cal', expiresAt: now + 1000 });
+    expect(await sut.getMany([a.id, b.id], 't1', now + 2000)).toEqual([
+      expect.objectContaining({ id: a.id }),
+      undefined,
+    ]);
+    expect(await sut.getMany([a.id], 't2', now)).toEqual([undefined]);
   });
 
   it('removes everything of a registration and answers not-found the second time', async () => {

@@ -1,16 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import {
-  type DeliveryRecord,
-  type Registration,
-  type Subscription,
-  type Trigger,
-  type ValidRegistration,
-} from '@davpush/domain';
+import { type DeliveryRecord, type Registration, type Subscription, type ValidRegistration } from '@davpush/domain';
 import { BUCKETS, bucketOf, digest, keys, topicKeys, topicTag } from './keys';
 import { RedisService } from './redis.service';
 import { decodeValue, encodeValue, identityDigest, SECRET_BYTES } from './registration-record';
-import { parseRegistrationId, registrationIdOf, vanishedIdOf } from './registration-id';
+import { parseRegistrationId, registrationIdOf, vanishedIdOf, type RegistrationRef } from './registration-id';
+import { targetsFrom, type RegistrationTarget } from './registration-target';
 import { drainTopic, eachTopic, refileIfRepopulated } from './registration-topics';
 import { RECORD, REMOVE, RESERVE, UPSERT } from './registration.scripts';
 
@@ -26,16 +21,6 @@ export interface RegistrationLimits {
 }
 
 export const NO_REGISTRATION_LIMITS: RegistrationLimits = { perTopic: 0, perPrincipal: 0 };
-
-/** What the fan-out needs of a registration: which changes it wants and where it goes (for grouping). */
-export interface RegistrationTarget {
-  id: string;
-  trigger: Trigger;
-  transport: Subscription['type'];
-  subscription: Subscription;
-  /** CC/CD 70025 client id, when the registration was made with one. */
-  clientId?: string;
-}
 
 /** The principal index member of a registration: its tag and identity (the same for every secret it had). */
 const principalMember = (tag: string, identity: Buffer) => vanishedIdOf(tag, identity);
@@ -107,19 +92,40 @@ export class RegistrationStore {
 
   /** A live (unexpired) registration, optionally only if it belongs to the tenant. */
   async get(id: string, tenantId?: string, now = Date.now()): Promise<Registration | undefined> {
-    const ref = parseRegistrationId(id);
-    if (!ref) return undefined;
-    const k = topicKeys(ref.tag);
-    const [raw, expiry, [t, p]] = await Promise.all([
-      this.redis.client.hgetBuffer(k.registrations, ref.identity),
-      this.redis.client.zscore(k.expiry, ref.identity),
-      this.redis.client.hmget(k.meta, 't', 'p'),
-    ]);
-    if (!raw || !expiry || !t || !p || (tenantId && t !== tenantId)) return undefined;
-    const v = decodeValue(raw);
-    if (!v.secret.equals(ref.secret) || Number(expiry) <= now) return undefined;
-    const { secret: _secret, ...rest } = v;
-    return { id, tenantId: t, topic: p, ...rest, expiresAt: Number(expiry) };
+    return (await this.getMany([id], tenantId, now))[0];
+  }
+
+  /**
+   * {@link get} for many ids, in order: one round trip per topic among them (a delivery batch is
+   * of one topic), three commands whatever their number.
+   */
+  async getMany(ids: readonly string[], tenantId?: string, now = Date.now()): Promise<(Registration | undefined)[]> {
+    const found: (Registration | undefined)[] = Array.from({ length: ids.length });
+    const byTag = new Map<string, { i: number; id: string; ref: RegistrationRef }[]>();
+    ids.forEach((id, i) => {
+      const ref = parseRegistrationId(id);
+      if (ref) byTag.set(ref.tag, [...(byTag.get(ref.tag) ?? []), { i, id, ref }]);
+    });
+    await Promise.all(
+      [...byTag].map(async ([tag, refs]) => {
+        const k = topicKeys(tag);
+        const identities = refs.map((r) => r.ref.identity);
+        const [values, expiries, [t, p]] = await Promise.all([
+          this.redis.client.hmgetBuffer(k.registrations, ...identities),
+          this.redis.client.zmscore(k.expiry, ...identities),
+          this.redis.client.hmget(k.meta, 't', 'p'),
+        ]);
+        if (!t || !p || (tenantId && t !== tenantId)) return;
+        refs.forEach(({ i, id, ref }, j) => {
+          const raw = values[j];
+          const expiry = Number(expiries[j] ?? 0);
+          if (!raw || expiry <= now) return;
+          const { secret, ...rest } = decodeValue(raw);
+          if (secret.equals(ref.secret)) found[i] = { id, tenantId: t, topic: p, ...rest, expiresAt: expiry };
+        });
+      }),
+    );
+    return found;
   }
 
   /**
@@ -183,22 +189,11 @@ export class RegistrationStore {
     identities: readonly Buffer[],
   ): Promise<{ targets: RegistrationTarget[]; missing: string[] }> {
     if (identities.length === 0) return { targets: [], missing: [] };
-    const values = await this.redis.client.hmgetBuffer(topicKeys(tag).registrations, ...identities);
-    const targets: RegistrationTarget[] = [];
-    const missing: string[] = [];
-    values.forEach((raw, i) => {
-      if (!raw) return void missing.push(vanishedIdOf(tag, identities[i]!));
-      const { subscription, trigger, clientId, secret } = decodeValue(raw);
-      const target: RegistrationTarget = {
-        id: registrationIdOf(tag, identities[i]!, secret),
-        trigger,
-        transport: subscription.type,
-        subscription,
-      };
-      if (clientId !== undefined) target.clientId = clientId;
-      targets.push(target);
-    });
-    return { targets, missing };
+    return targetsFrom(
+      tag,
+      identities,
+      await this.redis.client.hmgetBuffer(topicKeys(tag).registrations, ...identities),
+    );
   }
 
   /** Every live registration, a page of whole topics at a time, across tenants (key rotation). */

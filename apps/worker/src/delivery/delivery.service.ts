@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '@davpush/config';
-import { type DeliveryOutcome, type Transport, ValidationError } from '@davpush/domain';
+import { type DeliveryOutcome, type Registration, type Transport, ValidationError } from '@davpush/domain';
 import {
   ORIGIN_BUSY,
   OriginGate,
@@ -15,11 +15,7 @@ import { DeliveryLedger, RegistrationStore, SecretStore } from '@davpush/storage
 import { BatchTickets } from './batch-tickets';
 import { DeliveryOutcomes, type DeliveryStep } from './delivery-outcomes';
 import { MessageCache, type BuiltMessage } from './message-cache';
-
-function throwFirstFailure(results: readonly PromiseSettledResult<unknown>[]): void {
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-}
+import { throwFirstFailure } from '../throw-first-failure';
 
 /** No outcome-driven attempt made yet (see DeliverJobData.attempt): the push has not reached a push service. */
 const isFirstAttempt = (job: Pick<DeliverJobData, 'attempt'>): boolean => (job.attempt ?? 0) === 0;
@@ -86,7 +82,8 @@ export class DeliveryService implements OnModuleInit {
       ? registrationIds
       : await this.ledger.unsettled(batch.dispatchId, batchJobId, registrationIds, batch.replay);
     const jobs = open.map((registrationId): DeliverJobData => ({ ...common, registrationId }));
-    const prepared = await Promise.all(jobs.map((j) => this.prepare(j, now)));
+    const registrations = await this.registrations.getMany(open, batch.tenantId, now);
+    const prepared = await Promise.all(jobs.map((j, i) => this.prepare(j, registrations[i], now)));
     const sendable = prepared
       .map((p, i) => ({ p, job: jobs[i]! }))
       .filter((x): x is { p: PushDelivery; job: DeliverJobData } => !('done' in x.p));
@@ -196,12 +193,12 @@ export class DeliveryService implements OnModuleInit {
     return this.outcomes.handle(job, ready.registration, outcome, Date.now());
   }
 
-  /** Send-time checks: the registration may have been deleted or expired since the fan-out. */
+  /** Send-time checks: the registration (read now) may have been deleted or expired since the fan-out. */
   private async prepare(
     job: DeliverJobData,
+    reg: Registration | undefined,
     now: number,
   ): Promise<PushDelivery | Extract<DeliveryStep, { done: string }>> {
-    const reg = await this.registrations.get(job.registrationId, job.tenantId, now);
     if (!reg) {
       await this.outcomes.settle(job, job.registrationId, { bucket: 'skipped' });
       return { done: 'skipped' };

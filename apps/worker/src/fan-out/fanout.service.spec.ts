@@ -47,20 +47,24 @@ function run(
   const marks: unknown[][] = [];
   const settled: unknown[][] = [];
   const vanished = opts.vanished ?? [];
+  const targetsPage = async (_d: string, cursor: number, size: number) => {
+    const page = targets.slice(cursor, cursor + size);
+    return {
+      targets: page,
+      vanished: cursor === 0 ? vanished : [],
+      read: page.length + (cursor === 0 ? vanished.length : 0),
+    };
+  };
   const dispatches = {
-    claim: async () => [{ ...event, dontNotify: opts.dontNotify ?? [] }],
-    isComplete: async () => opts.complete ?? false,
+    claimAndList: async (_t: string, _p: string, d: string, _now: number, _w: number, size: number) => ({
+      events: [{ ...event, dontNotify: opts.dontNotify ?? [] }],
+      complete: opts.complete ?? false,
+      listed: opts.complete ? 0 : targets.length + vanished.length,
+      first: await targetsPage(d, 0, size),
+    }),
     recordProgress: async (...args: unknown[]) => void marks.push(args),
     settle: async (...args: unknown[]) => void settled.push(args),
-    fixTargets: async () => targets.length + vanished.length,
-    targetsPage: async (_d: string, cursor: number, size: number) => {
-      const page = targets.slice(cursor, cursor + size);
-      return {
-        targets: page,
-        vanished: cursor === 0 ? vanished : [],
-        read: page.length + (cursor === 0 ? vanished.length : 0),
-      };
-    },
+    targetsPage,
     dropTargets: async () => undefined,
   } as unknown as DispatchStore;
   const publisher = {

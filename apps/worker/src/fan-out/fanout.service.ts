@@ -5,6 +5,7 @@ import { JobPublisher, type FanoutJobData } from '@davpush/queue';
 import { PushGatewayRegistry } from '@davpush/gateways';
 import { DispatchStore, digest } from '@davpush/storage';
 import { InlineDelivery, type RoutedBatch } from '../delivery/inline-delivery';
+import { throwFirstFailure } from '../throw-first-failure';
 
 const PAGE = 1000;
 
@@ -31,33 +32,32 @@ export class FanoutService {
    * never delivered inline, so a batch that an earlier run already queued is not also sent here.
    */
   async fanOut(dispatchId: string, job: FanoutJobData, rerun = false): Promise<{ queued: number; skipped: number }> {
-    const claimed = await this.dispatches.claim(
+    // One round trip to the first push: claim, fixed list of targets, its first page.
+    const started = await this.dispatches.claimAndList(
       job.tenantId,
       job.topic,
       dispatchId,
       Date.now(),
       this.config.coalesceMs,
+      PAGE,
     );
+    const claimed = started.events;
     const change = coalesce(claimed);
     if (!change) return { queued: 0, skipped: 0 };
+    // A re-run after the fan-out finished (e.g. the job failed on its last cleanup step).
+    if (started.complete) {
+      await this.dispatches.dropTargets(dispatchId);
+      return { queued: 0, skipped: 0 };
+    }
     const skip = change.dontNotify === '*' ? undefined : new Set(change.dontNotify);
     const acceptedAt = Math.min(...claimed.map((e) => e.receivedAt));
     let queued = 0;
     let skipped = 0;
     let unconfigured = 0;
     const configured = new Set(this.gateways.transports());
-    // A re-run after the fan-out finished (e.g. the job failed on its last cleanup step).
-    if (await this.dispatches.isComplete(dispatchId)) {
-      await this.dispatches.dropTargets(dispatchId);
-      return { queued: 0, skipped: 0 };
-    }
-    const listed = await this.dispatches.fixTargets(dispatchId, job.tenantId, job.topic);
-    // A fan-out of many pages is linked at once (status "dispatching"); one of a single page is
-    // linked with its count, before its jobs exist. "done" only once the fan-out is complete.
-    if (listed > PAGE)
-      await this.dispatches.recordProgress(dispatchId, claimed, { queued: 0, skipped: 0, complete: false });
+    const { listed } = started;
     for (let cursor = 0; cursor < listed; cursor += PAGE) {
-      const page = await this.dispatches.targetsPage(dispatchId, cursor, PAGE);
+      const page = cursor === 0 ? started.first : await this.dispatches.targetsPage(dispatchId, cursor, PAGE);
       // The fixed list expired under us: fail, and the next attempt starts from a fresh one.
       if (page.read < Math.min(PAGE, listed - cursor))
         throw new Error(`fan-out list of dispatch ${dispatchId} is gone`);
@@ -117,8 +117,8 @@ export class FanoutService {
         }
         batches.set(transport, list);
       }
-      // The running total is written before the jobs exist, so status never reads "done" too early.
-      await this.dispatches.recordProgress(dispatchId, claimed, { queued, skipped, complete: false });
+      // The running total so far (the status reads "done" only once `complete` is written, below).
+      const progress = this.dispatches.recordProgress(dispatchId, claimed, { queued, skipped, complete: false });
       // A topic of a few Web Push registrations (one batch's worth, one page) is delivered in this
       // job: an urgent or leading change reaches its push service without a second queue hop.
       const webPush = batches.get('web-push') ?? [];
@@ -128,8 +128,12 @@ export class FanoutService {
         batches.size === 1 &&
         webPush.length > 0 &&
         webPush.reduce((n, b) => n + b.batch.registrationIds.length, 0) <= this.config.inlineDeliveryMax;
-      if (small) await this.inline.deliver(webPush);
+      // Inline, the push does not wait for that write (same topic, same connection: Redis takes it
+      // first anyway); queued batch jobs are added after it.
+      // Both run to the end before a failure fails the job: its re-run must not race a push in flight.
+      if (small) throwFirstFailure(await Promise.allSettled([progress, this.inline.deliver(webPush)]));
       else {
+        await progress;
         for (const [transport, list] of batches) {
           // Deterministic ids: a re-run after a crash re-adds only what is missing.
           for (let i = 0; i < list.length; i += 200)
@@ -140,8 +144,10 @@ export class FanoutService {
         }
       }
     }
-    await this.dispatches.recordProgress(dispatchId, claimed, { queued, skipped, complete: true });
-    await this.dispatches.dropTargets(dispatchId);
+    await Promise.all([
+      this.dispatches.recordProgress(dispatchId, claimed, { queued, skipped, complete: true }),
+      this.dispatches.dropTargets(dispatchId),
+    ]);
     if (unconfigured > 0)
       this.logger.warn({
         msg: 'registrations of a transport that is not configured were skipped',
