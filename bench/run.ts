@@ -226,7 +226,7 @@ async function main(): Promise<void> {
       const latRedis = await RedisServer.start();
       const latApp = await startApp(latRedis.url, { DAVPUSH_COALESCE_MS: '1000' });
       try {
-        figures.push(...(await latency(context(latApp, latRedis.url), 200, SMALL ? 5 : 15, scaleRounds, 1000)));
+        figures.push(...(await latency(context(latApp, latRedis.url), 200, SMALL ? 5 : 15, 3, 1000)));
       } finally {
         await latApp.child.stop();
         await latRedis.stop();

@@ -330,6 +330,10 @@ export async function latency(
     await ctx.sink.askJson('times');
     return JSON.parse(/latencies (.*)\n/.exec(child.output)![1]!) as number[];
   };
+  // Warm-up, as for the throughput figures: JIT, connections, VAPID cache; not counted.
+  await ourRound('high');
+  await rawRound();
+  await sleep(windowMs + 200);
   const urgent: number[] = [];
   const firsts: number[] = [];
   const merged: number[] = [];
