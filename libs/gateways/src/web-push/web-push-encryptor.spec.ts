@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '@davpush/config';
 import { WebPushClient } from '../../../../test/support/webpush-client';
 import { EncryptionError, WebPushEncryptor, type EncryptInput } from './web-push-encryptor';
@@ -61,16 +61,47 @@ describe.each([0, 1, 2])('WebPushEncryptor with %i encryption threads', (threads
 const threadOf = (sut: WebPushEncryptor): { terminate(): Promise<number> } =>
   (sut as unknown as { pool: { threads: { terminate(): Promise<number> }[] } }).pool.threads[0]!;
 
+describe('WebPushEncryptor lone pushes', () => {
+  it('encrypts a lone push on the event loop within its budget, and the pushes of a busy turn on the threads', async () => {
+    const sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: '1' }));
+    try {
+      const client = WebPushClient.create('https://push.example/a');
+      await sut.encrypt(input(client, 'start'));
+      const pool = (sut as unknown as { pool: { run: (...a: unknown[]) => Promise<unknown> } }).pool;
+      const run = pool.run.bind(pool);
+      let tasks = 0;
+      pool.run = (...a: unknown[]) => (tasks++, run(...a));
+      expect(client.decrypt((await sut.encrypt(input(client, 'lone'))).body)).toBe('lone');
+      expect(tasks).toBe(0);
+      const turn = await Promise.all([1, 2, 3].map((i) => sut.encrypt(input(client, `busy ${i}`))));
+      expect(turn.map((r) => client.decrypt(r.body))).toEqual(['busy 1', 'busy 2', 'busy 3']);
+      expect(tasks).toBe(1);
+      // Its event-loop budget for this second spent, a lone push goes to the thread too.
+      const clock = vi.spyOn(performance, 'now').mockReturnValue(5_000_000); // no new second meanwhile
+      try {
+        Object.assign((sut as unknown as { lone: object }).lone, { second: 5000, spentMs: 100 });
+        expect(client.decrypt((await sut.encrypt(input(client, 'over budget'))).body)).toBe('over budget');
+        expect(tasks).toBe(2);
+      } finally {
+        clock.mockRestore();
+      }
+    } finally {
+      await sut.onApplicationShutdown();
+    }
+  });
+});
+
 describe('WebPushEncryptor thread failure', () => {
   it('encrypts what a dying thread held on the event loop, and replaces the thread', async () => {
     const sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: '1' }));
     try {
       const client = WebPushClient.create('https://push.example/a');
       await sut.encrypt(input(client, 'start'));
-      const held = sut.encrypt(input(client, 'lost'));
-      await new Promise((r) => setImmediate(r)); // the push is posted to the thread
+      // Two in one turn go to the thread (a lone push is encrypted on the event loop).
+      const held = Promise.all([sut.encrypt(input(client, 'lost')), sut.encrypt(input(client, 'lost too'))]);
+      await new Promise((r) => setImmediate(r)); // the pushes are posted to the thread
       await threadOf(sut).terminate();
-      expect(client.decrypt((await held).body)).toBe('lost');
+      expect((await held).map((r) => client.decrypt(r.body))).toEqual(['lost', 'lost too']);
       expect(client.decrypt((await sut.encrypt(input(client, 'after'))).body)).toBe('after');
     } finally {
       await sut.onApplicationShutdown();
@@ -84,7 +115,7 @@ describe('WebPushEncryptor thread failure', () => {
       await sut.encrypt(input(client, 'start'));
       for (let i = 0; i < 3; i++) {
         // A push gets a thread started (piscina starts replacements on demand); it dies right away.
-        if (i > 0) await sut.encrypt(input(client, `again ${i}`));
+        if (i > 0) await Promise.all([sut.encrypt(input(client, `again ${i}`)), sut.encrypt(input(client, 'too'))]);
         await threadOf(sut).terminate();
         await new Promise((r) => setTimeout(r, 20));
       }
