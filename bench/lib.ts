@@ -109,6 +109,8 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 }
 
+export const ratioOf = (o: number, b: number) => Math.round((o / b) * 100) / 100;
+
 export interface Figure {
   name: string;
   unit: string;

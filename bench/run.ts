@@ -8,7 +8,8 @@ import { RedisServer } from '../test/support/redis-server';
 import { ensureTestCa } from '../test/support/test-ca';
 import { WebPushClient } from '../test/support/webpush-client';
 import { Child, DIST, ROOT, figure, freePort, until, type Figure } from './lib';
-import { bigFanout, ingest, latency, rawChild, type BenchContext } from './scale';
+import { bigFanout, ingest, rawChild, type BenchContext } from './scale';
+import { latency } from './latency';
 import { proxyBench } from './proxy';
 import { clusterBench } from './cluster';
 
@@ -21,7 +22,8 @@ import { clusterBench } from './cluster';
  *      ≥ 3×, and vs the raw limit (bench/raw-web-push.ts), target ≥ 0.85×.
  *   1a. At scale (bench/scale.ts): one topic with 100,000 registrations (BENCH_SCALE=small: 10,000)
  *      on one push service vs the raw limit; Redis bytes per registration; ingest of 4 clients ×
- *      batches of 1,000 vs BullMQ addBulk; event → push latency at 200 events/s vs the raw sender.
+ *      batches of 1,000 vs BullMQ addBulk; event → push latency at 200 events/s vs the raw sender
+ *      (bench/latency.ts).
  *   1b. On a Redis Cluster (bench/cluster.ts): API and worker processes on 3 masters + 3 replicas vs
  *      on one Redis: Web Push throughput with one worker (target ≥ 0.8×) and two, ingest, and the
  *      memory and CPU figures docs/scaling.md sizes a deployment from.

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { WebPushClient } from '../test/support/webpush-client';
-import { Child, ROOT, median, percentile, sleep, until, type Figure } from './lib';
+import { Child, ROOT, median, ratioOf, sleep, until, type Figure } from './lib';
 import { dataMemory } from '../test/support/redis-memory';
 
 /** What the figures below need of the running service and its surroundings. */
@@ -57,8 +57,6 @@ const usedMemory = dataMemory;
 export function rawChild(ctx: BenchContext, args: string[]): Child {
   return Child.node(path.join(ROOT, 'dist-bench/bench/raw-web-push.js'), args, { NODE_EXTRA_CA_CERTS: ctx.caPath });
 }
-
-const ratioOf = (o: number, b: number) => Math.round((o / b) * 100) / 100;
 
 /**
  * One topic with `n` registrations on one push service: event → every push accepted, vs the raw
@@ -260,130 +258,5 @@ export async function ingest(ctx: BenchContext, rounds: number, batches: number,
       target: 0,
       runs: { ours: [bytesPerEvent], baseline: [bytesPerJob] },
     },
-  ];
-}
-
-/**
- * Event → push accepted at a fixed event rate over 100 topics (one registration each), as the push
- * service saw it, vs the raw sender's request latency at the same rate. `urgency` high: every event
- * pushed at once; normal: the first event of each (quiet) topic is the leading push, later ones
- * are merged into trailing pushes at most one window later.
- */
-export async function latency(
-  ctx: BenchContext,
-  rate: number,
-  seconds: number,
-  rounds: number,
-  windowMs: number,
-): Promise<Figure[]> {
-  const topics = 100;
-  const clients: WebPushClient[] = [];
-  for (let t = 0; t < topics; t++) clients.push(...(await registerMany(ctx, `lat-${t}`, 1, () => `/push/lat-${t}`, 1)));
-  const count = rate * seconds;
-  const subsFile = path.join(ctx.work, 'lat-subs.json');
-  fs.writeFileSync(
-    subsFile,
-    JSON.stringify(Array.from({ length: count }, (_, i) => clients[i % topics]!.subscription)),
-  );
-  const ourRound = async (urgency: 'high' | 'normal') => {
-    await ctx.sink.askJson('times');
-    const sent: { t: number; at: number }[] = [];
-    const started = performance.now();
-    const posts: Promise<unknown>[] = [];
-    for (let i = 0; i < count; i++) {
-      const wait = started + (i * 1000) / rate - performance.now();
-      if (wait > 1) await sleep(wait);
-      sent.push({ t: i % topics, at: Date.now() });
-      posts.push(
-        ctx.call('POST', '/v1/events', ctx.apiKey, {
-          topic: `lat-${i % topics}`,
-          changes: ['content'],
-          syncToken: `l${i}`,
-          urgency,
-        }),
-      );
-    }
-    await Promise.all(posts);
-    await sleep(windowMs + 1500);
-    const times = await ctx.sink.askJson<Record<string, number[]>>('times');
-    const first: number[] = [];
-    const later: number[] = [];
-    const seen = new Set<number>();
-    for (const s of sent) {
-      const arrival = (times[`/push/lat-${s.t}`] ?? []).find((a) => a >= s.at);
-      const ms = arrival === undefined ? Infinity : arrival - s.at;
-      (seen.has(s.t) ? later : first).push(ms);
-      seen.add(s.t);
-    }
-    return { first, later, all: [...first, ...later] };
-  };
-  const rawRound = async () => {
-    const child = rawChild(ctx, [
-      'latency',
-      subsFile,
-      ctx.payload,
-      ctx.vapid.publicKey,
-      ctx.vapid.privateKey,
-      String(rate),
-    ]);
-    await child.waitFor('latencies', 10 * 60_000);
-    await ctx.sink.askJson('times');
-    return JSON.parse(/latencies (.*)\n/.exec(child.output)![1]!) as number[];
-  };
-  // Warm-up, as for the throughput figures: JIT, connections, VAPID cache; not counted.
-  await ourRound('high');
-  await rawRound();
-  await sleep(windowMs + 200);
-  const urgent: number[] = [];
-  const firsts: number[] = [];
-  const merged: number[] = [];
-  const raw: number[] = [];
-  for (let r = 1; r <= rounds; r++) {
-    const u = await ourRound('high');
-    urgent.push(percentile(u.all, 99));
-    raw.push(percentile(await rawRound(), 99));
-    await sleep(windowMs + 200); // every topic quiet again
-    const n = await ourRound('normal');
-    firsts.push(percentile(n.first, 99));
-    merged.push(percentile(n.later, 99));
-    process.stdout.write(
-      `latency round ${r}: p99 urgent ${urgent.at(-1)!.toFixed(1)} ms, raw ${raw.at(-1)!.toFixed(1)} ms, first-of-window ${firsts.at(-1)!.toFixed(1)} ms, merged ${merged.at(-1)!.toFixed(1)} ms\n`,
-    );
-  }
-  const rawP99 = median(raw);
-  const fig = (name: string, xs: number[], bound: number, boundText: string): Figure => {
-    const o = median(xs);
-    return {
-      name,
-      unit: 'ms p99',
-      ours: Math.round(o * 10) / 10,
-      baseline: Math.round(rawP99 * 10) / 10,
-      baselineName: `raw sender at ${rate}/s`,
-      ratio: ratioOf(o, rawP99),
-      target: 0,
-      targetText: `${boundText} ${o <= bound ? '✔' : '✘'}`,
-      met: o <= bound,
-      runs: { ours: xs.map((x) => Math.round(x)), baseline: raw.map((x) => Math.round(x)) },
-    };
-  };
-  return [
-    fig(
-      `Event → push accepted at ${rate} events/s over ${topics} topics, urgency high`,
-      urgent,
-      rawP99 + 25,
-      '≤ raw + 25 ms',
-    ),
-    fig(
-      `Same, urgency normal: first event of a quiet topic (window ${windowMs} ms)`,
-      firsts,
-      rawP99 + 25,
-      '≤ raw + 25 ms',
-    ),
-    fig(
-      `Same, urgency normal: events merged into a trailing push`,
-      merged,
-      windowMs + 25,
-      `≤ window + 25 ms (${windowMs + 25})`,
-    ),
   ];
 }
