@@ -26,6 +26,11 @@ export async function until(fn: () => boolean | Promise<boolean>, timeoutMs: num
   }
 }
 
+/** Runs `fn` over `items`, `width` at a time. */
+export async function inParallel<T>(items: T[], fn: (t: T) => Promise<unknown>, width = 32): Promise<void> {
+  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
+}
+
 /** A node child process (the service under test, or a baseline), with its output kept for errors. */
 export class Child {
   output = '';

@@ -7,11 +7,13 @@ import { createTestServiceAccount } from '../test/fcm/test-service-account';
 import { RedisServer } from '../test/support/redis-server';
 import { ensureTestCa } from '../test/support/test-ca';
 import { WebPushClient } from '../test/support/webpush-client';
-import { Child, DIST, ROOT, figure, freePort, until, type Figure } from './lib';
+import { Child, DIST, ROOT, figure, freePort, inParallel, type Figure } from './lib';
 import { bigFanout, ingest, rawChild, type BenchContext } from './scale';
 import { latency } from './latency';
 import { proxyBench } from './proxy';
 import { clusterBench } from './cluster';
+import { fcmBench } from './fcm';
+import { report } from './report';
 
 /**
  * `npm run bench`: davpush's whole path against baselines run side by side in the same run, on the
@@ -27,11 +29,12 @@ import { clusterBench } from './cluster';
  *   1b. On a Redis Cluster (bench/cluster.ts): API and worker processes on 3 masters + 3 replicas vs
  *      on one Redis: Web Push throughput with one worker (target ≥ 0.8×) and two, ingest, and the
  *      memory and CPU figures docs/scaling.md sizes a deployment from.
- *   2. FCM: HTTP event → queue → worker → sendEach batches → local FCM (2,000 messages over 4 topics)
- *      vs direct firebase-admin `sendEach` batches of 500 to the same fake. Target ≥ 0.8×.
+ *   2. FCM (bench/fcm.ts): HTTP event → queue → worker → sendEach batches → local FCM (2,000 messages
+ *      over 4 topics) vs direct firebase-admin `sendEach` batches of 500 to the same fake. Target ≥ 0.8×.
  *   3. The WebDAV-Push proxy's overhead (bench/proxy.ts): GET, PUT and Depth-1 PROPFIND through it vs
  *      straight to Radicale. Targets: ≥ 0.8× (GET, PUT), ≥ 0.6× (PROPFIND), ≤ 1 ms added latency.
- * Rounds alternate ours/baseline; the median of each is compared.
+ * Rounds alternate ours/baseline; the median of each is compared. The figures go to
+ * bench/results/latest.{json,md} (bench/report.ts).
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ONLY = process.env.BENCH_ONLY; // 'web-push' | 'scale' | 'cluster' | 'fcm' | 'proxy' (profiling)
@@ -39,8 +42,6 @@ const SMALL = process.env.BENCH_SCALE === 'small';
 const BIG_FANOUT = SMALL ? 10_000 : 100_000;
 const WEB_PUSH_TOPICS = 100;
 const PER_TOPIC = 20;
-const FCM_TOPICS = 4;
-const FCM_PER_TOPIC = 500;
 const ADMIN = 'bench-admin-token-0123456789abcdef0123456789';
 
 async function main(): Promise<void> {
@@ -104,9 +105,6 @@ async function main(): Promise<void> {
     const { call, apiKey, base } = service;
     const register = async (topic: string, subscription: object) =>
       call('POST', `/v1/topics/${topic}/registrations`, apiKey, { subscription });
-    const inParallel = async <T>(items: T[], fn: (t: T) => Promise<unknown>, width = 32) => {
-      for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
-    };
 
     // ---- Web Push ----
     const clients: { topic: string; c: WebPushClient }[] = [];
@@ -262,69 +260,17 @@ async function main(): Promise<void> {
       );
     }
     if (ONLY && ONLY !== 'fcm' && ONLY !== 'proxy') return;
-    // ---- FCM ----
-    const tokens: { topic: string; token: string }[] = [];
-    for (let t = 0; t < FCM_TOPICS; t++)
-      for (let i = 0; i < FCM_PER_TOPIC; i++)
-        tokens.push({ topic: `fcm-${t}`, token: `bench-${t}-${i}-${'t'.repeat(140)}` });
-    await inParallel(tokens, ({ topic, token }) => register(topic, { type: 'fcm', token }));
-    const fcmTotal = tokens.length;
-    const messagesFile = path.join(work, 'fcm-messages.json');
-    fs.writeFileSync(
-      messagesFile,
-      JSON.stringify(
-        tokens.map(({ topic, token }) => ({
-          token,
-          data: { topic, changes: 'content', sync_token: 'bench', push_message: payload },
-          android: { priority: 'normal', ttl: 600_000, collapse_key: 'Kq0nF4p1ZbXwT6yN3mR8sV2cH5jL7dGa' },
-        })),
-      ),
-    );
-    const sendsOk = () => fcm.sends.filter((r) => r.status === 200).length;
-    const ourFcmRound = async (round: number) => {
-      fcm.reset();
-      const started = performance.now();
-      await call('POST', '/v1/events', apiKey, {
-        events: Array.from({ length: FCM_TOPICS }, (_, t) => ({
-          topic: `fcm-${t}`,
-          changes: ['content'],
-          syncToken: `f${round}`,
-        })),
-      });
-      await until(() => sendsOk() >= fcmTotal, 120_000, 'fcm deliveries');
-      return fcmTotal / ((performance.now() - started) / 1000);
-    };
-    const directRound = async () => {
-      fcm.reset();
-      const child = Child.node(
-        path.join(ROOT, 'dist-bench/bench/direct-fcm.js'),
-        [messagesFile, account.file, fcm.url],
-        { NODE_EXTRA_CA_CERTS: ca.caCertPath },
-      );
-      await child.waitFor('done', 300_000);
-      const m = /done ([\d.]+) failed (\d+)/.exec(child.output)!;
-      if (Number(m[2]) > 0) throw new Error(`direct sendEach failed ${m[2]} messages`);
-      return fcmTotal / (Number(m[1]) / 1000);
-    };
-    await ourFcmRound(0);
-    const oursFcm: number[] = [];
-    const direct: number[] = [];
-    for (let r = 1; r <= ROUNDS; r++) {
-      oursFcm.push(await ourFcmRound(r));
-      direct.push(await directRound());
-      process.stdout.write(
-        `fcm round ${r}: ours ${oursFcm.at(-1)!.toFixed(0)}/s, direct ${direct.at(-1)!.toFixed(0)}/s\n`,
-      );
-    }
     figures.push(
-      figure(
-        'FCM delivery throughput (event → local FCM 200)',
-        'messages/s',
-        oursFcm,
-        direct,
-        'direct firebase-admin sendEach, batches of 500',
-        0.8,
-      ),
+      await fcmBench({
+        call,
+        apiKey,
+        fcm,
+        credentialsFile: account.file,
+        work,
+        caPath: ca.caCertPath,
+        payload,
+        rounds: ROUNDS,
+      }),
     );
     if (!ONLY || ONLY === 'proxy') figures.push(...(await proxyBench(ROUNDS)));
   } finally {
@@ -335,41 +281,8 @@ async function main(): Promise<void> {
     account.cleanup();
     fs.rmSync(work, { recursive: true, force: true });
     // Also after a partial run (BENCH_ONLY, BENCH_PART): what was measured is reported.
-    if (figures.length > 0) report(figures);
+    if (figures.length > 0) report(figures, ROUNDS, SMALL);
   }
-}
-
-function targetCell(f: Figure): string {
-  if (f.targetText) return f.targetText;
-  return f.target ? `≥ ${f.target}× ${f.ratio >= f.target ? '✔' : '✘'}` : '—';
-}
-
-function report(figures: Figure[]): void {
-  const dir = path.join(ROOT, 'bench/results');
-  fs.mkdirSync(dir, { recursive: true });
-  const meta = {
-    at: new Date().toISOString(),
-    node: process.version,
-    cpus: os.cpus().length,
-    cpu: os.cpus()[0]?.model,
-    rounds: ROUNDS,
-  };
-  fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify({ ...meta, figures }, null, 2)}\n`);
-  const lines = [
-    `# davpush benchmark — ${meta.at}`,
-    '',
-    `Node ${meta.node}, ${meta.cpus} × ${meta.cpu}; median of alternating rounds (${ROUNDS} for Web Push and FCM). Reproduce: \`${SMALL ? 'BENCH_SCALE=small ' : ''}npm run bench\`.`,
-    '',
-    '| figure | ours | baseline | ratio | target |',
-    '|---|---|---|---|---|',
-    ...figures.map(
-      (f) =>
-        `| ${f.name} | ${f.ours} ${f.unit} | ${f.baseline} ${f.unit} (${f.baselineName}) | **${f.ratio}×** | ${targetCell(f)} |`,
-    ),
-    '',
-  ];
-  fs.writeFileSync(path.join(dir, 'latest.md'), lines.join('\n'));
-  process.stdout.write(`\n${lines.join('\n')}\n`);
 }
 
 void main().catch((err: Error) => {
