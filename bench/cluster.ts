@@ -1,5 +1,16 @@
 import { RedisCluster } from '../test/support/redis-cluster';
-import { WebPushClient } from '../test/support/webpush-client';
+import {
+  INGEST_CLIENTS,
+  PER_TOPIC,
+  TOPICS,
+  deliveryRound,
+  ingestRound,
+  metered,
+  postRound,
+  register,
+  settled,
+  type Side,
+} from './cluster-rounds';
 import { Deployment, RedisNodes, TcpRedis, grownBytes } from './deployment';
 import { figure, sleep, until, type Child, type Figure } from './lib';
 
@@ -16,6 +27,7 @@ import { figure, sleep, until, type Child, type Figure } from './lib';
  *   - what a deployment is sized from (docs/scaling.md): Redis memory per registration, per accepted
  *     event, per event waiting for its fan-out; CPU time of the worker processes per push, of the
  *     API process per ingested event, of the Redis masters per push and per event.
+ * What one round posts and how it is metered: bench/cluster-rounds.ts.
  */
 export interface ClusterBenchContext {
   sink: Child;
@@ -26,16 +38,6 @@ export interface ClusterBenchContext {
   rounds: number;
   /** Batches of 1,000 events per ingest client and round. */
   ingestBatches: number;
-}
-
-const TOPICS = 100;
-const PER_TOPIC = 20;
-const INGEST_CLIENTS = 4;
-
-interface Side {
-  name: string;
-  deployment: Deployment;
-  nodes: RedisNodes;
 }
 
 export async function clusterBench(ctx: ClusterBenchContext): Promise<Figure[]> {
@@ -71,7 +73,7 @@ async function measure(ctx: ClusterBenchContext, single: Side, cluster: Side): P
   const sizes = new Map<string, { registration: number; queued: number }>();
   for (const side of [single, cluster]) {
     const before = await side.nodes.dataMemory();
-    await register(ctx, side.deployment);
+    await register(ctx.sinkOrigin, side.deployment);
     const registration = ((await side.nodes.dataMemory()) - before) / total;
     // No worker yet: each event's fan-out job waits in the queue next to the event's record. The
     // second round is measured: the first also pays for what a topic keeps once (known topics…).
@@ -115,7 +117,7 @@ async function measure(ctx: ClusterBenchContext, single: Side, cluster: Side): P
   const workerCpu = { single: [] as number[], cluster: [] as number[], two: [] as number[] };
   const redisCpu = { single: [] as number[], cluster: [] as number[], two: [] as number[] };
   const deliver = async (side: Side, key: keyof typeof pushes, round: string) => {
-    const m = await metered(side, () => deliveryRound(ctx, side.deployment, round));
+    const m = await metered(side, () => deliveryRound(ctx.sink, side.deployment, round));
     pushes[key].push(total / m.seconds);
     workerCpu[key].push(m.workerCpu / total);
     redisCpu[key].push(m.redisCpu / total);
@@ -124,7 +126,7 @@ async function measure(ctx: ClusterBenchContext, single: Side, cluster: Side): P
     await deliver(single, 'single', `s${r}`);
     await deliver(cluster, 'cluster', `c${r}`);
     await cluster.deployment.addWorker();
-    await deliveryRound(ctx, cluster.deployment, `w${r}`); // the new worker's warm-up
+    await deliveryRound(ctx.sink, cluster.deployment, `w${r}`); // the new worker's warm-up
     await deliver(cluster, 'two', `t${r}`);
     await cluster.deployment.removeWorker();
     process.stdout.write(
@@ -136,7 +138,7 @@ async function measure(ctx: ClusterBenchContext, single: Side, cluster: Side): P
   const kept = new Map<string, number>();
   for (const side of [single, cluster]) {
     const before = await side.nodes.longLived();
-    await deliveryRound(ctx, side.deployment, `k-${side.name}`);
+    await deliveryRound(ctx.sink, side.deployment, `k-${side.name}`);
     await sleep(1000); // the fan-out's settling is done
     kept.set(side.name, grownBytes(before, await side.nodes.longLived()) / TOPICS);
   }
@@ -245,86 +247,4 @@ async function measure(ctx: ClusterBenchContext, single: Side, cluster: Side): P
       0,
     ),
   ];
-}
-
-/** 2,000 registrations over 100 topics on the bench push service, 32 requests at a time. */
-async function register(ctx: ClusterBenchContext, d: Deployment): Promise<void> {
-  const all: { topic: string; c: WebPushClient }[] = [];
-  for (let t = 0; t < TOPICS; t++)
-    for (let i = 0; i < PER_TOPIC; i++)
-      all.push({ topic: `cl-${t}`, c: WebPushClient.create(`${ctx.sinkOrigin}/push/cl-${t}-${i}`) });
-  for (let i = 0; i < all.length; i += 32) {
-    await Promise.all(
-      all.slice(i, i + 32).map(({ topic, c }) =>
-        d.call('POST', `/v1/topics/${topic}/registrations`, d.apiKey, {
-          subscription: {
-            type: 'web-push',
-            pushResource: c.pushResource,
-            publicKey: c.publicKey,
-            authSecret: c.authSecret,
-          },
-        }),
-      ),
-    );
-  }
-}
-
-/** Waits until the push service has accepted nothing more for a second. */
-async function settled(sink: Child): Promise<void> {
-  for (let last = -1, now = await sink.ask('count'); now !== last; last = now, now = await sink.ask('count'))
-    await sleep(1000);
-}
-
-/** One event per topic, in one request. */
-async function postRound(d: Deployment, round: string): Promise<void> {
-  await d.call('POST', '/v1/events', d.apiKey, {
-    events: Array.from({ length: TOPICS }, (_, t) => ({ topic: `cl-${t}`, changes: ['content'], syncToken: round })),
-  });
-}
-
-/** One event per topic, then waits until the push service has accepted every push. */
-async function deliveryRound(ctx: ClusterBenchContext, d: Deployment, round: string): Promise<void> {
-  const before = await ctx.sink.ask('count');
-  await postRound(d, round);
-  // Polled every 5 ms (lib.ts `until`): the figure is within a few percent of exact.
-  await until(
-    async () => (await ctx.sink.ask('count')) - before >= TOPICS * PER_TOPIC,
-    120_000,
-    `${round}: deliveries`,
-  );
-}
-
-/** `clients` callers posting `batches` batches of 1,000 events each to 100 topics without registrations. */
-async function ingestRound(d: Deployment, round: number, batches: number): Promise<void> {
-  await Promise.all(
-    Array.from({ length: INGEST_CLIENTS }, async (_client, c) => {
-      for (let b = 0; b < batches; b++) {
-        const events = Array.from({ length: 1000 }, (_, i) => ({
-          topic: `ingest-${i % 100}`,
-          changes: ['content'],
-          syncToken: `r${round}c${c}b${b}i${i}`,
-        }));
-        await d.call('POST', '/v1/events', d.apiKey, { events });
-      }
-    }),
-  );
-}
-
-/** Runs `work` and returns its wall time and what it cost: CPU seconds and Redis memory (masters). */
-async function metered(side: Side, work: () => Promise<void>) {
-  const cpu0 = side.deployment.cpu();
-  const redis0 = await side.nodes.cpuSeconds();
-  const mem0 = await side.nodes.dataMemory();
-  const t0 = performance.now();
-  await work();
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu1 = side.deployment.cpu();
-  const redisCpu = (await side.nodes.cpuSeconds()) - redis0;
-  return {
-    seconds,
-    apiCpu: cpu1.api - cpu0.api,
-    workerCpu: cpu1.workers - cpu0.workers,
-    redisCpu,
-    bytes: (await side.nodes.dataMemory()) - mem0,
-  };
 }
