@@ -45,18 +45,22 @@ return fixTargets(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
 /**
  * A fan-out's first round trip: claim (CLAIM_STEP), then, unless the dispatch is complete already
  * (a re-run after it finished), fix its list of targets (FIX_TARGETS) and read the first page of it
- * with the registrations' stored values. One topic, one slot: every key carries the topic's tag.
+ * with the registrations' stored values and expiries. One topic, one slot: every key carries the topic's tag.
  * KEYS: 1 pending list, 2 dispatch hash, 3 coalescing window, 4 topic expiry zset, 5 dispatch
  * target list, 6 topic registrations hash. ARGV: 1 now, 2 ttl, 3 window ms, 4 page size.
- * Returns false (nothing claimed), {events, 1} (complete) or {events, 0, listed, identities, values}.
+ * Returns false (nothing claimed), {events, 1} (complete) or {events, 0, listed, identities, values, expiries}.
  */
 export const CLAIM_AND_LIST = new LuaScript(`${FIX_TARGETS_STEP}${CLAIM_STEP}
 if redis.call('HGET', KEYS[2], 'complete') == '1' then return {claimed, 1} end
 local listed = fixTargets(KEYS[4], KEYS[5], ARGV[1], ARGV[2])
-local identities = redis.call('ZRANGE', KEYS[5], 0, tonumber(ARGV[4]) - 1)
-local values = {}
+local page = redis.call('ZRANGE', KEYS[5], 0, tonumber(ARGV[4]) - 1, 'WITHSCORES')
+local identities, expiries, values = {}, {}, {}
+for i = 1, #page, 2 do
+  identities[#identities + 1] = page[i]
+  expiries[#expiries + 1] = page[i + 1]
+end
 if #identities > 0 then values = redis.call('HMGET', KEYS[6], unpack(identities)) end
-return {claimed, 0, listed, identities, values}
+return {claimed, 0, listed, identities, values, expiries}
 `);
 
 /**

@@ -54,7 +54,7 @@ export interface StartedDispatch {
   complete: boolean;
   /** Entries on the dispatch's fixed list of targets (0 when complete). */
   listed: number;
-  /** The list's first page (offset 0). */
+  /** The list's first page (offset 0); each target carries its whole registration as read. */
   first: TargetsPage;
 }
 
@@ -102,13 +102,14 @@ export class DispatchStore {
       this.redis.client,
       [k.pending, d.record, k.window, k.expiry, d.targets, k.registrations],
       [now, this.retentionSeconds, coalesceMs, pageSize],
-    )) as [Buffer, number, number?, Buffer[]?, (Buffer | null)[]?] | null;
+    )) as [Buffer, number, number?, Buffer[]?, (Buffer | null)[]?, Buffer[]?] | null;
     const none: TargetsPage = { targets: [], vanished: [], read: 0 };
     if (!r) return { events: [], complete: false, listed: 0, first: none };
     const events = JSON.parse(r[0].toString('utf8')) as ChangeEvent[];
     if (r[1] === 1) return { events, complete: true, listed: 0, first: none };
     const identities = r[3] ?? [];
-    const { targets, missing } = targetsFrom(tag, identities, r[4] ?? []);
+    const expiries = (r[5] ?? []).map((b) => Number(b.toString()));
+    const { targets, missing } = targetsFrom(tag, identities, r[4] ?? [], { tenantId, topic, expiries });
     return {
       events,
       complete: false,

@@ -135,6 +135,8 @@ describe('RegistrationStore on real Redis', () => {
     expect(started.events.map((e) => e.id)).toEqual(['e1', 'e2']);
     expect(started).toMatchObject({ complete: false, listed: 3, first: { read: 2, vanished: [] } });
     expect(started.first.targets.map((t) => t.id)).toEqual(ids.slice(0, 2));
+    // Each with its whole registration, as a delivery inside the fan-out job sends it.
+    expect(started.first.targets[1]!.registration).toEqual(await sut.get(ids[1]!, 't1', now));
     expect(await redis.client.exists(pending)).toBe(0);
     expect(await redis.client.pttl(topicKeys(topicTag('t1', 'cal')).window)).toBeGreaterThan(0);
     // A re-run (the worker died): the same events and list, even after a removal (named as vanished).

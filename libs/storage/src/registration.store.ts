@@ -5,7 +5,7 @@ import { BUCKETS, bucketOf, digest, keys, topicKeys, topicTag } from './keys';
 import { RedisService } from './redis.service';
 import { decodeValue, encodeValue, identityDigest, SECRET_BYTES } from './registration-record';
 import { parseRegistrationId, registrationIdOf, vanishedIdOf, type RegistrationRef } from './registration-id';
-import { targetsFrom, type RegistrationTarget } from './registration-target';
+import { registrationFrom, targetsFrom, type RegistrationTarget } from './registration-target';
 import { drainTopic, eachTopic, refileIfRepopulated } from './registration-topics';
 import { RECORD, REMOVE, RESERVE, UPSERT } from './registration.scripts';
 
@@ -120,8 +120,8 @@ export class RegistrationStore {
           const raw = values[j];
           const expiry = Number(expiries[j] ?? 0);
           if (!raw || expiry <= now) return;
-          const { secret, ...rest } = decodeValue(raw);
-          if (secret.equals(ref.secret)) found[i] = { id, tenantId: t, topic: p, ...rest, expiresAt: expiry };
+          const value = decodeValue(raw);
+          if (value.secret.equals(ref.secret)) found[i] = registrationFrom(id, t, p, value, expiry);
         });
       }),
     );

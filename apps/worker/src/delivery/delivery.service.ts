@@ -17,6 +17,16 @@ import { DeliveryOutcomes, type DeliveryStep } from './delivery-outcomes';
 import { MessageCache, type BuiltMessage } from './message-cache';
 import { throwFirstFailure } from '../throw-first-failure';
 
+/**
+ * A batch delivered inside its fan-out's first run (InlineDelivery): never run under its id before,
+ * with its registrations as the fan-out read them (by id; one missing was removed meanwhile).
+ */
+export interface FreshBatch {
+  registrations: ReadonlyMap<string, Registration>;
+}
+
+const live = (reg: Registration | undefined, now: number) => (reg && reg.expiresAt > now ? reg : undefined);
+
 /** No outcome-driven attempt made yet (see DeliverJobData.attempt): the push has not reached a push service. */
 const isFirstAttempt = (job: Pick<DeliverJobData, 'attempt'>): boolean => (job.attempt ?? 0) === 0;
 
@@ -63,9 +73,15 @@ export class DeliveryService implements OnModuleInit {
    * time, while the pushes the gate turned away (origin busy, circuit open) go back together as one batch. Run
    * again after a crash, a batch sends only what is neither settled nor handed over. `fresh`: the
    * batch has never run under this id (delivered inside its fan-out's first run), so nothing of it
-   * can be settled or handed over yet and that lookup is skipped.
+   * can be settled or handed over yet and that lookup is skipped, and its registrations come as
+   * the fan-out read them.
    */
-  async attemptBatch(batch: DeliverBatchJobData, batchJobId: string, now = Date.now(), fresh = false): Promise<void> {
+  async attemptBatch(
+    batch: DeliverBatchJobData,
+    batchJobId: string,
+    now = Date.now(),
+    fresh?: FreshBatch,
+  ): Promise<void> {
     if (!batch.route) return this.runBatch(batch, batchJobId, now, fresh);
     const release = await this.tickets.take(batch.route, batch.registrationIds.length);
     try {
@@ -76,13 +92,22 @@ export class DeliveryService implements OnModuleInit {
     }
   }
 
-  private async runBatch(batch: DeliverBatchJobData, batchJobId: string, now: number, fresh: boolean): Promise<void> {
+  private async runBatch(
+    batch: DeliverBatchJobData,
+    batchJobId: string,
+    now: number,
+    fresh: FreshBatch | undefined,
+  ): Promise<void> {
     const { registrationIds, route: _route, ...common } = batch;
     const open = fresh
       ? registrationIds
       : await this.ledger.unsettled(batch.dispatchId, batchJobId, registrationIds, batch.replay);
     const jobs = open.map((registrationId): DeliverJobData => ({ ...common, registrationId }));
-    const registrations = await this.registrations.getMany(open, batch.tenantId, now);
+    // Read by the fan-out a moment ago (deleted since: its push goes anyway, as it would have had
+    // the batch run a moment earlier); otherwise read now, the whole batch in one round trip.
+    const registrations = fresh
+      ? open.map((id) => live(fresh.registrations.get(id), now))
+      : await this.registrations.getMany(open, batch.tenantId, now);
     const prepared = await Promise.all(jobs.map((j, i) => this.prepare(j, registrations[i], now)));
     const sendable = prepared
       .map((p, i) => ({ p, job: jobs[i]! }))

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '@davpush/config';
 import { OriginGate } from '@davpush/gateways';
 import { JobPublisher, jobOptions, type DeliverBatchJobData } from '@davpush/queue';
+import type { Registration } from '@davpush/domain';
 import { DeliveryService } from './delivery.service';
 
 /** One Web Push batch of a fan-out and the push-service origin it goes to. */
@@ -39,11 +40,12 @@ export class InlineDelivery {
   }
 
   /**
-   * Delivers each batch here if its origin is ready, otherwise queues it (as does an unexpected
+   * Delivers each batch here if its origin is ready, with `registrations` as the fan-out read them
+   * (by id), otherwise queues it (as does an unexpected
    * error on the way: the batch job's own attempts take over). Resolves once every push is settled,
    * handed off or queued; rejects only if queuing failed (the fan-out is then retried).
    */
-  async deliver(batches: readonly RoutedBatch[]): Promise<number> {
+  async deliver(batches: readonly RoutedBatch[], registrations: ReadonlyMap<string, Registration>): Promise<number> {
     const queued: DeliverBatchJobData[] = [];
     let inline = 0;
     await Promise.all(
@@ -52,7 +54,7 @@ export class InlineDelivery {
         if (!release) return void queued.push(batch);
         inline++;
         try {
-          await this.delivery.attemptBatch(batch, batchJobId(batch), Date.now(), true);
+          await this.delivery.attemptBatch(batch, batchJobId(batch), Date.now(), { registrations });
         } catch (err) {
           this.logger.warn({
             msg: 'inline delivery failed; the batch goes to the queue',

@@ -18,18 +18,34 @@ const event: ChangeEvent = {
   dontNotify: [],
   receivedAt: Date.now(),
 };
-const webPush = (id: string, origin: string): RegistrationTarget => ({
-  id,
-  trigger: { contentUpdate: { depth: '1' } },
-  transport: 'web-push',
-  subscription: {
+const webPush = (id: string, origin: string): RegistrationTarget => {
+  const subscription: Subscription = {
     type: 'web-push',
     pushResource: `${origin}/push/${id}`,
     publicKey: 'k',
     authSecret: 'a',
     contentEncoding: 'aes128gcm',
-  },
-});
+  };
+  const trigger = { contentUpdate: { depth: '1' } } as const;
+  return {
+    id,
+    trigger,
+    transport: 'web-push',
+    subscription,
+    // As DispatchStore.claimAndList reads the first page: with the whole registration.
+    registration: {
+      id,
+      tenantId: 't1',
+      topic: 'cal',
+      subscription,
+      trigger,
+      expiresAt: 0,
+      createdAt: 0,
+      updatedAt: 0,
+      consecutiveFailures: 0,
+    },
+  };
+};
 const fcm = (id: string): RegistrationTarget => ({
   id,
   trigger: { contentUpdate: { depth: '1' } },
@@ -84,8 +100,10 @@ function run(
   } as unknown as PushGatewayRegistry;
   // Inline delivery as it behaves with every origin ready (delivered here) or none (all queued).
   const inlined: RoutedBatch[] = [];
+  const read: string[] = [];
   const inline = {
-    deliver: async (batches: RoutedBatch[]) => {
+    deliver: async (batches: RoutedBatch[], registrations: ReadonlyMap<string, unknown>) => {
+      read.push(...registrations.keys());
       if (opts.originsReady) inlined.push(...batches);
       else
         await publisher.deliverBatches(
@@ -107,6 +125,7 @@ function run(
     marks,
     settled,
     inlined,
+    read,
   };
 }
 
@@ -168,7 +187,7 @@ describe('FanoutService batches', () => {
       webPush('w2', 'https://push-b.example'),
       webPush('w3', 'https://push-a.example'),
     ];
-    const { sut, published, inlined, marks } = run(targets, ['web-push'], { originsReady: true });
+    const { sut, published, inlined, marks, read } = run(targets, ['web-push'], { originsReady: true });
     expect(await sut.fanOut('d1', { tenantId: 't1', topic: 'cal' })).toEqual({ queued: 3, skipped: 0 });
     expect(published).toEqual([]);
     expect(inlined.map((b) => `${b.origin} ${b.batch.registrationIds.join(',')}`).toSorted()).toEqual([
@@ -176,6 +195,8 @@ describe('FanoutService batches', () => {
       'https://push-b.example w2',
     ]);
     expect(marks.map((m) => (m[2] as { complete: boolean }).complete)).toEqual([false, true]);
+    // Sent with the registrations as the fan-out read them, not read again.
+    expect(read.toSorted()).toEqual(['w1', 'w2', 'w3']);
   });
 
   it('queues instead of delivering inline on a re-run, past one batch, or with FCM registrations', async () => {

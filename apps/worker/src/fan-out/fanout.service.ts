@@ -131,8 +131,10 @@ export class FanoutService {
       // Inline, the push does not wait for that write (same topic, same connection: Redis takes it
       // first anyway); queued batch jobs are added after it.
       // Both run to the end before a failure fails the job: its re-run must not race a push in flight.
-      if (small) throwFirstFailure(await Promise.allSettled([progress, this.inline.deliver(webPush)]));
-      else {
+      if (small) {
+        const read = new Map(page.targets.flatMap((t) => (t.registration ? [[t.id, t.registration] as const] : [])));
+        throwFirstFailure(await Promise.allSettled([progress, this.inline.deliver(webPush, read)]));
+      } else {
         await progress;
         for (const [transport, list] of batches) {
           // Deterministic ids: a re-run after a crash re-adds only what is missing.
