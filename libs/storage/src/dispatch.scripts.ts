@@ -37,14 +37,9 @@ local function fixTargets(expiryKey, listKey, now, ttl)
 end
 `;
 
-/** KEYS: 1 topic expiry index, 2 fixed list (identities). ARGV: 1 now, 2 ttl. */
-export const FIX_TARGETS = new LuaScript(`${FIX_TARGETS_STEP}
-return fixTargets(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
-`);
-
 /**
  * A fan-out's first round trip: claim (CLAIM_STEP), then, unless the dispatch is complete already
- * (a re-run after it finished), fix its list of targets (FIX_TARGETS) and read the first page of it
+ * (a re-run after it finished), fix its list of targets (FIX_TARGETS_STEP) and read the first page of it
  * with the registrations' stored values and expiries. One topic, one slot: every key carries the topic's tag.
  * KEYS: 1 pending list, 2 dispatch hash, 3 coalescing window, 4 topic expiry zset, 5 dispatch
  * target list, 6 topic registrations hash. ARGV: 1 now, 2 ttl, 3 window ms, 4 page size.
@@ -78,17 +73,21 @@ end
 `;
 
 /**
- * KEYS: 1 dispatch hash, 2 done set, then each event hash of the dispatch. ARGV: 1 queued (stored as
- * `total`), 2 skipped at fan-out, 3 complete (0/1), 4 dispatch id, then each event's role (primary | coalesced).
+ * KEYS: 1 dispatch hash, 2 done set, 3 fixed target list, then each event hash of the dispatch.
+ * ARGV: 1 queued (stored as `total`), 2 skipped at fan-out, 3 complete (0/1), 4 dispatch id, then
+ * each event's role (primary | coalesced).
  */
 export const RECORD_PROGRESS = new LuaScript(`${DROP_DONE_WHEN_SETTLED}
-for i = 3, #KEYS do
-  redis.call('HSET', KEYS[i], 'dispatchId', ARGV[4], 'role', ARGV[i + 2])
+for i = 4, #KEYS do
+  redis.call('HSET', KEYS[i], 'dispatchId', ARGV[4], 'role', ARGV[i + 1])
 end
 redis.call('HSET', KEYS[1], 'total', ARGV[1], 'skippedAtFanout', ARGV[2], 'complete', ARGV[3])
 if ARGV[3] == '1' then
-  -- The events are no longer needed to re-run the fan-out: a re-run finds it complete.
+  -- The events and the list are no longer needed to re-run the fan-out: a re-run finds it
+  -- complete. In the same step, so a list is never gone from a fan-out that is not complete (a
+  -- re-run would make another one, of the registrations live by then).
   redis.call('HSET', KEYS[1], 'events', '[]')
+  redis.call('DEL', KEYS[3])
   dropDoneWhenSettled(KEYS[1], KEYS[2])
 end
 return 1

@@ -7,7 +7,7 @@ import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
 import { RegistrationStore } from './registration.store';
 import { targetsFrom, type RegistrationTarget } from './registration-target';
-import { CLAIM_AND_LIST, DROP_DONE_WHEN_SETTLED, FIX_TARGETS, RECORD_PROGRESS } from './dispatch.scripts';
+import { CLAIM_AND_LIST, DROP_DONE_WHEN_SETTLED, RECORD_PROGRESS } from './dispatch.scripts';
 
 export { DROP_DONE_WHEN_SETTLED };
 
@@ -83,7 +83,9 @@ export class DispatchStore {
   /**
    * Takes the pending events of a topic into dispatch `dispatchId` and (re)opens the topic's
    * coalescing window of `coalesceMs` (0 = none); then, unless the fan-out is complete already,
-   * {@link fixTargets} and reads the first {@link targetsPage} of `pageSize`: one round trip, which
+   * fixes the dispatch's list of live registrations (made once: paging it cannot skip a registration
+   * removed meanwhile nor meet a renewed one twice, and a re-run pages the very same list) and
+   * reads its first {@link targetsPage} of `pageSize`: one round trip, which
    * is all an urgent event waits for before its first push is sent. Idempotent: a re-run gets the
    * same events and list back. The dispatch id must be one of this topic (`dispatchIdFor`).
    */
@@ -118,20 +120,6 @@ export class DispatchStore {
     };
   }
 
-  /**
-   * Fixes the topic's live registrations for the dispatch and returns how many there are. Paging
-   * the fixed list cannot skip a registration when another is removed meanwhile, nor meet a
-   * renewed one twice; a fan-out run again after a crash pages the very same list. The dispatch id
-   * must be one of this topic (`dispatchIdFor`).
-   */
-  async fixTargets(dispatchId: string, tenantId: string, topic: string, now = Date.now()): Promise<number> {
-    return (await FIX_TARGETS.run(
-      this.redis.client,
-      [topicKeys(topicTag(tenantId, topic)).expiry, dispatchKeys(dispatchId).targets],
-      [now, this.retentionSeconds],
-    )) as number;
-  }
-
   /** A page of the dispatch's fixed list (cursor = offset, page of `pageSize` entries). */
   async targetsPage(dispatchId: string, cursor = 0, pageSize = 1000): Promise<TargetsPage> {
     const identities = await this.redis.client.zrangeBuffer(
@@ -143,14 +131,10 @@ export class DispatchStore {
     return { targets, vanished: missing, read: identities.length };
   }
 
-  /** Drops the fixed list once the fan-out is complete. */
-  async dropTargets(dispatchId: string): Promise<void> {
-    await this.redis.client.del(dispatchKeys(dispatchId).targets);
-  }
-
   /**
    * Links the events to the dispatch and records its progress: the counts so far replace the
-   * previous ones; `complete` once every registration of the topic has been looked at.
+   * previous ones; `complete` once every registration of the topic has been looked at, which
+   * also drops the fixed list of targets (in the same step).
    */
   async recordProgress(dispatchId: string, events: readonly ChangeEvent[], progress: DispatchProgress): Promise<void> {
     const primary = events[events.length - 1]!;
@@ -159,6 +143,7 @@ export class DispatchStore {
       [
         dispatchKeys(dispatchId).record,
         dispatchKeys(dispatchId).done,
+        dispatchKeys(dispatchId).targets,
         ...events.map((e) => topicKeys(topicTag(e.tenantId, e.topic)).event(e.id)),
       ],
       [

@@ -78,19 +78,22 @@ describe('event and dispatch retention on real Redis', () => {
       events: [expect.objectContaining({ id: 'e-1' })],
       listed: 3,
     });
+    const d = dispatchKeys(dispatchId);
+    // The fixed list of targets expires within the retention too, and goes once the fan-out is complete.
+    expect(await ttl(d.targets)).toBeGreaterThan(RETENTION - 10);
+    expect(await ttl(d.targets)).toBeLessThanOrEqual(RETENTION);
     // One accepted, one settled otherwise, one handed off to a retry: the dispatch stays open.
     await dispatches.recordProgress(dispatchId, [event('e-1')], { queued: 3, skipped: 0, complete: true });
+    expect(await redis.client.exists(d.targets)).toBe(0);
     await ledger.settle(dispatchId, ids[0]!, { bucket: 'accepted' });
     await ledger.settle(dispatchId, ids[1]!, { bucket: 'failed' });
     await ledger.handOff('b-job-1', [ids[2]!]);
 
-    const d = dispatchKeys(dispatchId);
     const kept = [
       topicKeys(topicTag('t1', 'cal')).event('e-1'),
       keys.eventTopic('t1', 'e-1'),
       d.record,
       d.done,
-      d.targets,
       keys.batchHandedOff('b-job-1'),
     ];
     // Every one exists (-2 = missing) and expires (-1 = never) within the retention, not the 24 h default.

@@ -4,7 +4,7 @@ import { loadConfig } from '@davpush/config';
 import type { ValidRegistration } from '@davpush/domain';
 import { RedisServer } from '../../../test/support/redis-server';
 import { DispatchStore } from './dispatch.store';
-import { topicKeys, topicTag } from './keys';
+import { dispatchKeys, topicKeys, topicTag } from './keys';
 import { dispatchIdFor, parseRegistrationId } from './registration-id';
 import { RedisService } from './redis.service';
 import { RegistrationStore } from './registration.store';
@@ -94,8 +94,11 @@ describe('RegistrationStore on real Redis', () => {
           .id,
       );
     const d1 = dispatchIdFor('t1', 'cal', 'd1');
-    expect(await dispatches.fixTargets(d1, 't1', 'cal', now)).toBe(6);
-    const first = await dispatches.targetsPage(d1, 0, 2);
+    const pending = topicKeys(topicTag('t1', 'cal')).pending;
+    await redis.client.rpush(pending, JSON.stringify({ id: 'e1', tenantId: 't1', topic: 'cal' }));
+    const started = await dispatches.claimAndList('t1', 'cal', d1, now, 0, 2);
+    expect(started.listed).toBe(6);
+    const first = started.first;
     expect(first.targets.map((t) => t.id)).toEqual(ids.slice(0, 2));
     await sut.remove(ids[0]!, {}, now); // offsets of the live index shift…
     await sut.upsert('t1', 'cal', reg('https://push.example/2', now + 9 * 86400_000), undefined, now); // …and this one moves to the end
@@ -110,9 +113,12 @@ describe('RegistrationStore on real Redis', () => {
     // Paged again (a re-run), the removed one is named as vanished rather than silently left out.
     expect(await dispatches.targetsPage(d1, 0, 2)).toMatchObject({ read: 2, vanished: [ids[0]!.slice(0, 36)] });
     // Run again (after a crash): the same list, not a new one.
-    expect(await dispatches.fixTargets(d1, 't1', 'cal', now)).toBe(6);
-    await dispatches.dropTargets(d1);
-    expect(await dispatches.fixTargets(d1, 't1', 'cal', now)).toBe(5);
+    expect((await dispatches.claimAndList('t1', 'cal', d1, now, 0, 2)).listed).toBe(6);
+    // Complete: the list goes in the same step; the next dispatch lists who is live then.
+    await dispatches.recordProgress(d1, started.events, { queued: 6, skipped: 0, complete: true });
+    expect(await redis.client.exists(dispatchKeys(d1).targets)).toBe(0);
+    await redis.client.rpush(pending, JSON.stringify({ id: 'e2', tenantId: 't1', topic: 'cal' }));
+    expect((await dispatches.claimAndList('t1', 'cal', dispatchIdFor('t1', 'cal', 'd2'), now, 0, 2)).listed).toBe(5);
   });
 
   it("claims a topic's pending events, fixes its list and reads the first page in one step; a re-run gets the same; a finished one says complete", async () => {

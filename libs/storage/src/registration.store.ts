@@ -104,7 +104,10 @@ export class RegistrationStore {
     const byTag = new Map<string, { i: number; id: string; ref: RegistrationRef }[]>();
     ids.forEach((id, i) => {
       const ref = parseRegistrationId(id);
-      if (ref) byTag.set(ref.tag, [...(byTag.get(ref.tag) ?? []), { i, id, ref }]);
+      if (!ref) return;
+      const refs = byTag.get(ref.tag) ?? [];
+      refs.push({ i, id, ref });
+      byTag.set(ref.tag, refs);
     });
     await Promise.all(
       [...byTag].map(async ([tag, refs]) => {

@@ -72,8 +72,9 @@ function run(
     };
   };
   const dispatches = {
+    // As the script answers: a complete dispatch's events were emptied when it completed.
     claimAndList: async (_t: string, _p: string, d: string, _now: number, _w: number, size: number) => ({
-      events: [{ ...event, dontNotify: opts.dontNotify ?? [] }],
+      events: opts.complete ? [] : [{ ...event, dontNotify: opts.dontNotify ?? [] }],
       complete: opts.complete ?? false,
       listed: opts.complete ? 0 : targets.length + vanished.length,
       first: await targetsPage(d, 0, size),
@@ -81,7 +82,6 @@ function run(
     recordProgress: async (...args: unknown[]) => void marks.push(args),
     settle: async (...args: unknown[]) => void settled.push(args),
     targetsPage,
-    dropTargets: async () => undefined,
   } as unknown as DispatchStore;
   const publisher = {
     deliverBatches: async (transport: Transport, batches: DeliverBatchJobData[]) =>

@@ -41,14 +41,11 @@ export class FanoutService {
       this.config.coalesceMs,
       PAGE,
     );
+    // A re-run after the fan-out finished (the job failed after its last step): nothing left to do.
+    if (started.complete) return { queued: 0, skipped: 0 };
     const claimed = started.events;
     const change = coalesce(claimed);
     if (!change) return { queued: 0, skipped: 0 };
-    // A re-run after the fan-out finished (e.g. the job failed on its last cleanup step).
-    if (started.complete) {
-      await this.dispatches.dropTargets(dispatchId);
-      return { queued: 0, skipped: 0 };
-    }
     const skip = change.dontNotify === '*' ? undefined : new Set(change.dontNotify);
     const acceptedAt = Math.min(...claimed.map((e) => e.receivedAt));
     let queued = 0;
@@ -128,8 +125,8 @@ export class FanoutService {
         batches.size === 1 &&
         webPush.length > 0 &&
         webPush.reduce((n, b) => n + b.batch.registrationIds.length, 0) <= this.config.inlineDeliveryMax;
-      // Inline, the push does not wait for that write (same topic, same connection: Redis takes it
-      // first anyway); queued batch jobs are added after it.
+      // Inline, the push does not wait for that write: until it lands (and the status counts the
+      // push as pending), the event may read "queued" a moment with a push already accepted.
       // Both run to the end before a failure fails the job: its re-run must not race a push in flight.
       if (small) {
         const read = new Map(page.targets.flatMap((t) => (t.registration ? [[t.id, t.registration] as const] : [])));
@@ -146,10 +143,8 @@ export class FanoutService {
         }
       }
     }
-    await Promise.all([
-      this.dispatches.recordProgress(dispatchId, claimed, { queued, skipped, complete: true }),
-      this.dispatches.dropTargets(dispatchId),
-    ]);
+    // Complete: also drops the fixed list, in the same step.
+    await this.dispatches.recordProgress(dispatchId, claimed, { queued, skipped, complete: true });
     if (unconfigured > 0)
       this.logger.warn({
         msg: 'registrations of a transport that is not configured were skipped',

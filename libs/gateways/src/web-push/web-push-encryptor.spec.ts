@@ -77,9 +77,9 @@ describe('WebPushEncryptor lone pushes', () => {
       expect(turn.map((r) => client.decrypt(r.body))).toEqual(['busy 1', 'busy 2', 'busy 3']);
       expect(tasks).toBe(1);
       // Its event-loop budget for this second spent, a lone push goes to the thread too.
-      const clock = vi.spyOn(performance, 'now').mockReturnValue(5_000_000); // no new second meanwhile
+      const clock = vi.spyOn(performance, 'now').mockReturnValue(5_000_000); // no refill meanwhile
       try {
-        Object.assign((sut as unknown as { lone: object }).lone, { second: 5000, spentMs: 100 });
+        Object.assign((sut as unknown as { lone: object }).lone, { at: 5_000_000, creditMs: -1 });
         expect(client.decrypt((await sut.encrypt(input(client, 'over budget'))).body)).toBe('over budget');
         expect(tasks).toBe(2);
       } finally {

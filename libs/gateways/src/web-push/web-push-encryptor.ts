@@ -56,7 +56,7 @@ interface QueuedRequest {
   resolve: (r: Result | undefined) => void;
 }
 
-/** Event-loop ms per second a lone push may be encrypted in (10 %; see WebPushEncryptor.flush). */
+/** Event-loop ms a second lone pushes may be encrypted in (10 %, over any second; see WebPushEncryptor.flush). */
 const LONE_BUDGET_MS = 100;
 
 /** A thread that dies this soon after it started, this many times in a row, is not started again. */
@@ -80,8 +80,8 @@ export class WebPushEncryptor implements OnApplicationShutdown {
   private quickExits = 0;
   private readonly startedAt = new WeakMap<object, number>();
   private queued: QueuedRequest[] = [];
-  /** Event-loop time spent on lone pushes in the current second (see flush). */
-  private readonly lone = { second: 0, spentMs: 0 };
+  /** Event-loop ms lone pushes may still take (see flush): refills at LONE_BUDGET_MS a second, up to that. */
+  private readonly lone = { creditMs: LONE_BUDGET_MS, at: 0 };
 
   constructor(private readonly config: AppConfig) {}
 
@@ -115,13 +115,13 @@ export class WebPushEncryptor implements OnApplicationShutdown {
     const batch = this.queued;
     this.queued = [];
     // A lone push (the only one of its event-loop turn: an urgent change of a small topic) is
-    // encrypted right here while that takes the event loop at most LONE_BUDGET_MS a second: on a
+    // encrypted right here while that takes the event loop at most LONE_BUDGET_MS in any second: on a
     // thread it would wait for the thread to wake and for two messages, which under load costs it
     // milliseconds for a fraction of a millisecond of work. Busy turns still go to the threads.
     if (batch.length === 1 && this.loneBudgetLeft()) {
       const started = performance.now();
       batch[0]!.resolve(encryptHere(batch[0]!.input));
-      this.lone.spentMs += performance.now() - started;
+      this.lone.creditMs -= performance.now() - started;
       return;
     }
     // Large turns are shared out between the threads, one task each.
@@ -137,9 +137,11 @@ export class WebPushEncryptor implements OnApplicationShutdown {
   }
 
   private loneBudgetLeft(): boolean {
-    const second = Math.floor(performance.now() / 1000);
-    if (second !== this.lone.second) Object.assign(this.lone, { second, spentMs: 0 });
-    return this.lone.spentMs < LONE_BUDGET_MS;
+    const now = performance.now();
+    const refill = ((now - this.lone.at) * LONE_BUDGET_MS) / 1000;
+    this.lone.creditMs = Math.min(LONE_BUDGET_MS, this.lone.creditMs + refill);
+    this.lone.at = now;
+    return this.lone.creditMs > 0;
   }
 
   private start(): void {
