@@ -107,9 +107,12 @@ function main(): void {
   const redisCores = (pushes * v('redisPush') + A.peakEventsPerSecond * v('redisEvent')) / 1e6;
   const mastersByCpu = Math.ceil(redisCores / A.redisBusy);
   const workerCores = (pushes * v('workerCpu')) / 1e6 / A.nodeBusy;
-  const workers = Math.ceil(workerCores / A.workerVcpus);
-  const apiCores = (A.peakEventsPerSecond * v('apiCpu')) / 1e6 / A.nodeBusy;
   const inFlight = pushes * A.pushLatencySeconds * A.busiestOriginShare;
+  // Enough processes for the CPU, and for the busiest origin's pushes in flight within each one's sockets.
+  const workersByCpu = Math.ceil(workerCores / A.workerVcpus);
+  const workersBySockets = Math.ceil(inFlight / A.socketsPerOrigin);
+  const workers = Math.max(workersByCpu, workersBySockets);
+  const apiCores = (A.peakEventsPerSecond * v('apiCpu')) / 1e6 / A.nodeBusy;
   const perProcess = Math.ceil(inFlight / workers);
   const n = (x: number, digits = 0) =>
     Number.isFinite(x) ? x.toLocaleString('en', { maximumFractionDigits: digits }) : '?';
@@ -130,8 +133,8 @@ function main(): void {
     `| Redis CPU of the masters | ${n(redisCores, 1)} cores | ${n(pushes)} × ${n(v('redisPush'))} µs + ${n(A.peakEventsPerSecond)} × ${n(v('redisEvent'))} µs |`,
     `| Redis masters (each + 1 replica) | **${n(Math.max(mastersByMemory, mastersByCpu))}** | max(${mastersByMemory} by memory at ≤ ${A.gibPerMaster} GiB each, ${mastersByCpu} by CPU at ≤ ${A.redisBusy * 100} % busy) |`,
     `| worker CPU | ${n(workerCores, 1)} cores | ${n(pushes)} × ${n(v('workerCpu'))} µs at ${A.nodeBusy * 100} % busy |`,
-    `| worker processes | **${n(workers)}** | ${A.workerVcpus} vCPU each (event loop + 1 encryption thread) |`,
     `| pushes in flight to the busiest origin | ${n(inFlight)} | ${n(pushes)}/s × ${A.pushLatencySeconds * 1000} ms × ${A.busiestOriginShare * 100} % (Little's law) |`,
+    `| worker processes | **${n(workers)}** | max(${workersByCpu} by CPU at ${A.workerVcpus} vCPU each (event loop + 1 encryption thread), ${workersBySockets} by the busiest origin's pushes in flight at ≤ ${A.socketsPerOrigin} sockets each) |`,
     `| DAVPUSH_ORIGIN_CONCURRENCY per worker | **${n(perProcess)}** | ${n(inFlight)} / ${n(workers)} processes; at most ${A.socketsPerOrigin} sockets per origin per process |`,
     `| API CPU for ingest | ${n(apiCores, 1)} cores | ${n(A.peakEventsPerSecond)} × ${n(v('apiCpu'))} µs at ${A.nodeBusy * 100} % busy |`,
     `| API processes for ingest | **${n(Math.ceil(apiCores) + 1)}** | one core each, + 1 to lose one; measured ${n(v('ingest'))} events/s per process here |`,
