@@ -168,6 +168,23 @@ describe('durability: replicated', () => {
     }
   }, 30_000);
 
+  it('makes a maintenance schedule lost with a failover again, without a worker restart', async () => {
+    const worker = await startHarness({ DAVPUSH_DURABILITY: 'replicated' }, { api: false, worker: true }, primary);
+    try {
+      const maintenance = worker.app.get(MaintenanceProcessor);
+      const queue = worker.app.get(ShardedQueues).queue(QueueName.Maintenance);
+      expect(await queue.getJobScheduler('recover-stranded')).toMatchObject({ every: 15_000 });
+      // As after a failover that lost the master's last writes (replication is asynchronous).
+      await queue.removeJobScheduler('recover-stranded');
+      expect(await maintenance.ensureSchedules()).toBe(1);
+      expect(await queue.getJobScheduler('recover-stranded')).toMatchObject({ every: 15_000 });
+      expect(await queue.getJobScheduler('sweep-expired')).toMatchObject({ every: 60_000 });
+      expect(await maintenance.ensureSchedules()).toBe(0);
+    } finally {
+      await worker.close();
+    }
+  }, 30_000);
+
   it('readiness reports durability down, naming the master, and the gauge reads 0, while the master has no replica', async () => {
     const ready = await h.request('GET', '/health/ready');
     expect(ready.status).toBe(200);

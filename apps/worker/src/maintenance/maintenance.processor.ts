@@ -1,19 +1,32 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { AppConfig } from '@davpush/config';
 import { JobName, JobPublisher, QueueName, jobOptions } from '@davpush/queue';
 import { EventStore, RegistrationStore } from '@davpush/storage';
 
+/** The housekeeping schedules (BullMQ job schedulers: one run per interval however many workers). */
+const SCHEDULES = [
+  { id: 'sweep-expired', every: 60_000, name: JobName.SweepExpired },
+  { id: 'recover-stranded', every: 15_000, name: JobName.RecoverStranded },
+] as const;
+
+/** How often a worker checks that the schedules still exist, ms. */
+const SCHEDULE_CHECK_MS = 60_000;
+
 /**
- * Housekeeping on a schedule (BullMQ job schedulers, so one run per interval however many workers):
+ * Housekeeping on a schedule:
  * - sweep expired registrations out of storage (they are never pushed either way: checked at send time);
  * - re-schedule topics whose events were stored but whose fan-out job was never added (a crash between
- *   the two writes), so no accepted event is lost.
+ *   the two writes, or a job lost with a Redis failover), so no accepted event is lost.
+ * The schedules are made at start and checked every minute: a Redis failover can lose the last
+ * writes (replication is asynchronous, docs/durability.md), a schedule among them, and housekeeping
+ * must not wait for the next restart of a worker to resume.
  */
 @Injectable()
-export class MaintenanceProcessor implements OnApplicationBootstrap {
+export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(MaintenanceProcessor.name);
+  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly config: AppConfig,
@@ -24,16 +37,37 @@ export class MaintenanceProcessor implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const opts = jobOptions.maintenance();
+    // Made (or updated) at start, whatever is there; afterwards only when missing, as re-making an
+    // existing schedule would move its next run.
+    for (const s of SCHEDULES) await this.schedule(s);
+    this.timer = setInterval(() => {
+      this.ensureSchedules().catch((err: Error) =>
+        this.logger.warn({ msg: 'could not check the maintenance schedules', error: err.message }),
+      );
+    }, SCHEDULE_CHECK_MS).unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Makes again each housekeeping schedule that is gone (lost with a failover); returns how many. */
+  async ensureSchedules(): Promise<number> {
+    let made = 0;
+    for (const s of SCHEDULES) {
+      if (await this.queue.getJobScheduler(s.id)) continue;
+      await this.schedule(s);
+      made++;
+      this.logger.warn({ msg: 'maintenance schedule was missing and is made again', schedule: s.id });
+    }
+    return made;
+  }
+
+  private async schedule(s: (typeof SCHEDULES)[number]): Promise<void> {
     await this.queue.upsertJobScheduler(
-      'sweep-expired',
-      { every: 60_000 },
-      { name: JobName.SweepExpired, data: {}, opts },
-    );
-    await this.queue.upsertJobScheduler(
-      'recover-stranded',
-      { every: 15_000 },
-      { name: JobName.RecoverStranded, data: {}, opts },
+      s.id,
+      { every: s.every },
+      { name: s.name, data: {}, opts: jobOptions.maintenance() },
     );
   }
 
