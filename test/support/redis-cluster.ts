@@ -25,6 +25,8 @@ export interface RedisClusterOptions {
   masters?: number;
   /** Replicas per master. Default 1. */
   replicasPerMaster?: number;
+  /** `requirepass` (and `masterauth`) of every node: a cluster that wants AUTH. */
+  password?: string;
 }
 
 export interface ClusterNode {
@@ -45,7 +47,13 @@ export class RedisCluster {
     readonly dir: string,
     /** Every node, masters first as created; roles may change after a failover. */
     readonly nodes: ClusterNode[],
+    private readonly password?: string,
   ) {}
+
+  /** redis-cli's AUTH arguments for a cluster with a password. */
+  private get auth(): string[] {
+    return this.password ? ['-a', this.password, '--no-auth-warning'] : [];
+  }
 
   /** `host:port,host:port…`, the form of REDIS_CLUSTER_NODES. */
   get nodesEnv(): string {
@@ -67,6 +75,7 @@ export class RedisCluster {
     const cluster = new RedisCluster(
       dir,
       ports.map((port) => ({ host: '127.0.0.1', port })),
+      opts.password,
     );
     RedisCluster.live.add(cluster);
     try {
@@ -74,6 +83,7 @@ export class RedisCluster {
       await run(
         'redis-cli',
         [
+          ...cluster.auth,
           '--cluster',
           'create',
           ...ports.map((p) => `127.0.0.1:${p}`),
@@ -98,7 +108,9 @@ export class RedisCluster {
 
   /** One command on one node through `redis-cli` (no cluster redirection); returns its output. */
   async cli(node: ClusterNode, ...args: string[]): Promise<string> {
-    const { stdout } = await run('redis-cli', ['-h', node.host, '-p', String(node.port), ...args], { timeout: 10_000 });
+    const { stdout } = await run('redis-cli', [...this.auth, '-h', node.host, '-p', String(node.port), ...args], {
+      timeout: 10_000,
+    });
     return stdout;
   }
 
@@ -196,6 +208,7 @@ export class RedisCluster {
       // BullMQ requires that Redis never evicts its keys.
       '--maxmemory-policy',
       'noeviction',
+      ...(this.password ? ['--requirepass', this.password, '--masterauth', this.password] : []),
     ];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

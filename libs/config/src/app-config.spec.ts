@@ -33,6 +33,27 @@ describe('loadConfig', () => {
     for (const name of Object.keys(bad)) expect(err.message).toContain(name);
   });
 
+  it('takes Redis Cluster credentials only with REDIS_CLUSTER_NODES, a username only with its password', () => {
+    const nodes = { REDIS_CLUSTER_NODES: '10.0.0.1:6379,10.0.0.2:6379' };
+    expect(loadConfig({ ...nodes, REDIS_CLUSTER_USERNAME: 'davpush', REDIS_CLUSTER_PASSWORD: 's3cret' }).redis).toEqual(
+      {
+        url: undefined,
+        clusterNodes: [
+          { host: '10.0.0.1', port: 6379 },
+          { host: '10.0.0.2', port: 6379 },
+        ],
+        clusterAuth: { username: 'davpush', password: 's3cret' },
+      },
+    );
+    expect(loadConfig(nodes).redis.clusterAuth).toBeUndefined();
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_PASSWORD: 's3cret' })).toThrow(
+      /REDIS_CLUSTER_PASSWORD: is for REDIS_CLUSTER_NODES/,
+    );
+    expect(() => loadConfig({ ...nodes, REDIS_CLUSTER_USERNAME: 'davpush' })).toThrow(
+      /REDIS_CLUSTER_PASSWORD: must be set with REDIS_CLUSTER_USERNAME/,
+    );
+  });
+
   it('takes the VAPID subject scheme in any case (RFC 3986 §3.1) and sends it in lower case', () => {
     expect(loadConfig({ DAVPUSH_VAPID_SUBJECT: 'MAILTO:ops@EXAMPLE.ORG' }).vapid.subject).toBe(
       'mailto:ops@EXAMPLE.ORG',

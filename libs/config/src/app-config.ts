@@ -33,7 +33,12 @@ const PLACEHOLDER_VAPID_SUBJECT = 'mailto:davpush@example.invalid';
  */
 export class AppConfig {
   readonly http!: { host: string; port: number; publicUrl: string };
-  readonly redis!: { url?: string; clusterNodes?: { host: string; port: number }[] };
+  readonly redis!: {
+    url?: string;
+    clusterNodes?: { host: string; port: number }[];
+    /** AUTH for every cluster node (REDIS_CLUSTER_USERNAME / REDIS_CLUSTER_PASSWORD); never logged. */
+    clusterAuth?: { username?: string; password: string };
+  };
   readonly dataDir!: string;
   readonly adminToken?: string;
   readonly vapid!: { subject: string; subjectIsPlaceholder: boolean; publicKey?: string; privateKey?: string };
@@ -146,6 +151,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         const [host, port] = hp.split(':');
         return { host: host!, port: Number(port) };
       }),
+      clusterAuth: e.REDIS_CLUSTER_PASSWORD
+        ? { username: e.REDIS_CLUSTER_USERNAME, password: e.REDIS_CLUSTER_PASSWORD }
+        : undefined,
     },
     dataDir: path.resolve(e.DAVPUSH_DATA_DIR),
     adminToken: e.DAVPUSH_ADMIN_TOKEN,

@@ -50,6 +50,9 @@ export const envSchema = z
       .string()
       .regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, { message: 'must be host:port[,host:port…]' })
       .optional(),
+    // Redis AUTH for every node of REDIS_CLUSTER_NODES (`requirepass`, or an ACL user with its password).
+    REDIS_CLUSTER_USERNAME: z.string().min(1).optional(),
+    REDIS_CLUSTER_PASSWORD: z.string().min(1).optional(),
     DAVPUSH_DATA_DIR: z.string().min(1).default('.data'),
     DAVPUSH_ADMIN_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
     DAVPUSH_VAPID_SUBJECT: z
@@ -147,6 +150,21 @@ export const envSchema = z
         message: 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both',
       });
     }
+    for (const name of ['REDIS_CLUSTER_USERNAME', 'REDIS_CLUSTER_PASSWORD'] as const) {
+      if (env[name] && !env.REDIS_CLUSTER_NODES)
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message:
+            'is for REDIS_CLUSTER_NODES; with REDIS_URL the credentials go in the URL (redis://user:password@host:port)',
+        });
+    }
+    if (env.REDIS_CLUSTER_USERNAME && !env.REDIS_CLUSTER_PASSWORD)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_CLUSTER_PASSWORD'],
+        message: 'must be set with REDIS_CLUSTER_USERNAME',
+      });
     const outside = env.DAVPUSH_WORKER_SHARDS?.filter((s) => s >= env.DAVPUSH_QUEUE_SHARDS);
     if (outside?.length) {
       ctx.addIssue({

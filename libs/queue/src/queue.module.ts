@@ -4,7 +4,7 @@ import { ModuleRef } from '@nestjs/core';
 import type { ConnectionOptions, Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { AppConfig } from '@davpush/config';
-import { connectionErrors, redisOptionsFrom } from '@davpush/storage';
+import { clusterNodeOptions, connectionErrors, redisOptionsFrom } from '@davpush/storage';
 import { QUEUE_PREFIX } from './queue-name';
 import { physicalQueues } from './queue-shards';
 import { JobPublisher } from './job-publisher';
@@ -13,7 +13,9 @@ import { ShardedQueues } from './sharded-queues';
 /** BullMQ connection: options (not a shared client) so BullMQ sets up producer and blocking connections itself. */
 export function bullConnection(config: AppConfig): ConnectionOptions {
   if (config.redis.clusterNodes) {
-    const cluster = new Cluster(config.redis.clusterNodes, { redisOptions: { maxRetriesPerRequest: null } });
+    const cluster = new Cluster(config.redis.clusterNodes, {
+      redisOptions: { ...clusterNodeOptions(config), maxRetriesPerRequest: null },
+    });
     // Without a listener ioredis prints "Unhandled error event" stacks (e.g. slot refresh while the cluster is down).
     cluster.on('error', (err: Error) => connectionErrors.report('queue cluster', err));
     return cluster as unknown as ConnectionOptions;

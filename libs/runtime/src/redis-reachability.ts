@@ -47,7 +47,11 @@ export async function reachRedis(config: AppConfig, timeoutMs = REDIS_REACH_TIME
     try {
       await within(client.ping(), timeoutMs, 'Redis');
     } catch (err) {
-      const cause = lastError?.message || (err as Error).message;
+      // A cluster says only "Failed to refresh slots cache"; why (WRONGPASS, NOAUTH, refused) is the
+      // last node's error it carries.
+      const last = lastError ?? (err as Error);
+      const nodeError = (last as Error & { lastNodeError?: Error }).lastNodeError?.message;
+      const cause = nodeError ? `${last.message} (${nodeError})` : last.message;
       throw new Error(`cannot reach Redis at ${where}: ${cause}`, { cause: err });
     }
     if (config.durability.mode === 'replicated') {

@@ -17,6 +17,12 @@ export function redisOptionsFrom(url: string): RedisOptions {
   };
 }
 
+/** Options every connection to a Redis Cluster node takes: its AUTH (REDIS_CLUSTER_USERNAME / _PASSWORD). */
+export function clusterNodeOptions(config: AppConfig): RedisOptions {
+  const auth = config.redis.clusterAuth;
+  return auth ? { username: auth.username, password: auth.password } : {};
+}
+
 /**
  * Creates a client for our own data or for BullMQ. Workers must have `maxRetriesPerRequest: null`
  * (BullMQ blocks on BRPOPLPUSH-style commands); producers keep ioredis' bounded retries so a Redis
@@ -35,7 +41,10 @@ export function createRedisClient(
     lazyConnect: false,
   };
   if (config.redis.clusterNodes) {
-    return new Cluster(config.redis.clusterNodes, { redisOptions: common, enableOfflineQueue: true });
+    return new Cluster(config.redis.clusterNodes, {
+      redisOptions: { ...clusterNodeOptions(config), ...common },
+      enableOfflineQueue: true,
+    });
   }
   if (!config.redis.url) throw new Error('Redis is not configured (REDIS_URL or a spawned redis-server)');
   return new Redis({ ...redisOptionsFrom(config.redis.url), ...common });
