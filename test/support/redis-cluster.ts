@@ -108,10 +108,8 @@ export class RedisCluster {
 
   /** One command on one node through `redis-cli` (no cluster redirection); returns its output. */
   async cli(node: ClusterNode, ...args: string[]): Promise<string> {
-    const { stdout } = await run('redis-cli', [...this.auth, '-h', node.host, '-p', String(node.port), ...args], {
-      timeout: 10_000,
-    });
-    return stdout;
+    const where = ['-h', node.host, '-p', String(node.port)];
+    return (await run('redis-cli', [...this.auth, ...where, ...args], { timeout: 10_000 })).stdout;
   }
 
   /** SIGKILLs one node, as in a crash. */

@@ -216,11 +216,8 @@ export class RegistrationStore {
           offset,
           1000,
         );
-        const { targets } = await this.targetsOf(tag, identities);
-        for (const t of targets) {
-          const reg = await this.get(t.id, undefined, now);
-          if (reg) registrations.push(reg);
-        }
+        const ids = (await this.targetsOf(tag, identities)).targets.map((t) => t.id);
+        registrations.push(...(await this.getMany(ids, undefined, now)).filter((r) => r !== undefined));
         if (identities.length < 1000) break;
       }
       return registrations.length < pageSize;
