@@ -29,7 +29,7 @@ export function report(figures: Figure[], rounds: number, small: boolean): void 
   const lines = [
     `# davpush benchmark — ${meta.at}`,
     '',
-    `Node ${meta.node}, ${meta.cpus} × ${meta.cpu}; median of alternating rounds (${rounds} for Web Push and FCM). Reproduce: \`${small ? 'BENCH_SCALE=small ' : ''}npm run bench\`.`,
+    `Node ${meta.node}, ${meta.cpus} × ${meta.cpu}; median of alternating rounds (BENCH_ROUNDS=${rounds} for Web Push, cluster, FCM and proxy; ${small ? 2 : 3} for ingest and the big fan-out, 3 after a warm-up for latency). Reproduce: \`${reproduce(small)}npm run bench\`.`,
     '',
     '| figure | ours | baseline | ratio | target |',
     '|---|---|---|---|---|',
@@ -41,4 +41,12 @@ export function report(figures: Figure[], rounds: number, small: boolean): void 
   ];
   fs.writeFileSync(path.join(dir, 'latest.md'), lines.join('\n'));
   process.stdout.write(`\n${lines.join('\n')}\n`);
+}
+
+/** The BENCH_* settings of this run, as a command prefix (a partial run names its part). */
+function reproduce(small: boolean): string {
+  const set = ['BENCH_ROUNDS', 'BENCH_ONLY', 'BENCH_PART'].flatMap((k) =>
+    process.env[k] ? [`${k}=${process.env[k]}`] : [],
+  );
+  return [...(small ? ['BENCH_SCALE=small'] : []), ...set].map((x) => `${x} `).join('');
 }
