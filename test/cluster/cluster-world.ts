@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { FakePushService } from '../support/fake-push-service';
 import { RedisCluster, type RedisClusterOptions } from '../support/redis-cluster';
 import type { WebPushClient } from '../support/webpush-client';
-import { startClusterHarness, type Harness } from '../e2e/harness';
+import { registerWebPush, startClusterHarness, type Harness } from '../e2e/harness';
 
 /** What every cluster e2e file works with: a cluster of its own, davpush on it, a push service, a tenant. */
 export interface ClusterWorld {
@@ -38,18 +38,7 @@ export function useClusterWorld(
     await world.cluster?.stop();
   });
   world.registerJson = async (topic) => {
-    const c = world.push.subscribe();
-    const res = await world.h.request('POST', `/v1/topics/${topic}/registrations`, {
-      token: world.apiKey,
-      body: {
-        subscription: {
-          type: 'web-push',
-          pushResource: c.pushResource,
-          publicKey: c.publicKey,
-          authSecret: c.authSecret,
-        },
-      },
-    });
+    const { client: c, res } = await registerWebPush(world.h, world.apiKey, world.push, topic);
     expect(res.status).toBe(201);
     return { client: c, id: world.push.idOf(c), location: res.headers.get('location')! };
   };

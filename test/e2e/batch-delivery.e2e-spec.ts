@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { QUEUE_PREFIX, QueueName } from '@davpush/queue';
 import { FakePushService } from '../support/fake-push-service';
 import type { WebPushClient } from '../support/webpush-client';
-import { eventually, startHarness, type Harness } from './harness';
+import { eventually, registerWebPush, startHarness, type Harness } from './harness';
 
 /**
  * Web Push deliveries travel in batch jobs per push-service origin; every push still passes its
@@ -39,18 +39,7 @@ describe('Web Push batches per origin', () => {
   });
 
   const register = async (push: FakePushService, topic: string): Promise<WebPushClient> => {
-    const c = push.subscribe();
-    const res = await h.request('POST', `/v1/topics/${topic}/registrations`, {
-      token: apiKey,
-      body: {
-        subscription: {
-          type: 'web-push',
-          pushResource: c.pushResource,
-          publicKey: c.publicKey,
-          authSecret: c.authSecret,
-        },
-      },
-    });
+    const { client: c, res } = await registerWebPush(h, apiKey, push, topic);
     expect(res.status).toBe(201);
     return c;
   };

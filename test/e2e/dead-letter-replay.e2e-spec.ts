@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakePushService } from '../support/fake-push-service';
-import { ADMIN_TOKEN, eventually, startHarness, type Harness } from './harness';
+import { ADMIN_TOKEN, eventually, registerWebPush, startHarness, type Harness } from './harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -26,18 +26,7 @@ describe('dead-letter replay', () => {
   });
 
   async function register(topic: string) {
-    const c = push.subscribe();
-    const res = await h.request('POST', `/v1/topics/${topic}/registrations`, {
-      token: apiKey,
-      body: {
-        subscription: {
-          type: 'web-push',
-          pushResource: c.pushResource,
-          publicKey: c.publicKey,
-          authSecret: c.authSecret,
-        },
-      },
-    });
+    const { client: c, res } = await registerWebPush(h, apiKey, push, topic);
     expect(res.status).toBe(201);
     return { id: push.idOf(c), registrationId: res.headers.get('location')!.split('/').pop()! };
   }

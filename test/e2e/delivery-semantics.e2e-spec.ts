@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { JobPublisher, QUEUE_PREFIX, QueueName } from '@davpush/queue';
 import { FakePushService } from '../support/fake-push-service';
 import type { WebPushClient } from '../support/webpush-client';
-import { ADMIN_TOKEN, eventually, startHarness, type Harness } from './harness';
+import { ADMIN_TOKEN, eventually, registerWebPush, startHarness, type Harness } from './harness';
 
 const NS = 'https://bitfire.at/webdav-push';
 const COALESCE_MS = 1500;
@@ -29,20 +29,7 @@ describe('delivery semantics', () => {
   });
 
   async function register(t: string, trigger?: object, expires?: string) {
-    const c = push.subscribe();
-    const res = await h.request('POST', `/v1/topics/${t}/registrations`, {
-      token: apiKey,
-      body: {
-        subscription: {
-          type: 'web-push',
-          pushResource: c.pushResource,
-          publicKey: c.publicKey,
-          authSecret: c.authSecret,
-        },
-        trigger,
-        expires,
-      },
-    });
+    const { client: c, res } = await registerWebPush(h, apiKey, push, t, { trigger, expires });
     expect(res.status).toBe(201);
     return { client: c, id: push.idOf(c), location: res.headers.get('location')! };
   }

@@ -6,7 +6,7 @@ import { reachRedis } from '@davpush/runtime';
 import { MaintenanceProcessor } from '../../apps/worker/src/maintenance/maintenance.processor';
 import { FakePushService } from '../support/fake-push-service';
 import { RedisServer } from '../support/redis-server';
-import { eventually, freePort, startHarness, type Harness } from './harness';
+import { eventually, freePort, registerWebPush, startHarness, type Harness } from './harness';
 
 /**
  * DAVPUSH_DURABILITY=replicated on a single Redis with one replica (docs/durability.md): an event
@@ -56,18 +56,7 @@ describe('durability: replicated', () => {
   });
 
   const register = async (topic: string) => {
-    const c = push.subscribe();
-    const res = await h.request('POST', `/v1/topics/${topic}/registrations`, {
-      token: apiKey,
-      body: {
-        subscription: {
-          type: 'web-push',
-          pushResource: c.pushResource,
-          publicKey: c.publicKey,
-          authSecret: c.authSecret,
-        },
-      },
-    });
+    const { client: c, res } = await registerWebPush(h, apiKey, push, topic);
     return { c, res };
   };
 

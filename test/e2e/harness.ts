@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '@davpush/config';
 import { createDavpushApp, type Roles } from '../../apps/davpush/src/app.factory';
+import type { FakePushService } from '../support/fake-push-service';
 import type { RedisCluster } from '../support/redis-cluster';
 import { RedisServer } from '../support/redis-server';
 
@@ -53,6 +54,31 @@ export interface Harness {
  * The real app (api + worker) in-process, on its own redis-server, talking HTTP on loopback.
  * Push services are local fakes, so private endpoints are allowed here.
  */
+/**
+ * POSTs the JSON registration of a new Web Push client of `push` for `topic` (with `extra` fields
+ * such as `trigger` or `expires`); the caller checks the answer.
+ */
+export async function registerWebPush(
+  h: Harness,
+  apiKey: string,
+  push: FakePushService,
+  topic: string,
+  extra: Record<string, unknown> = {},
+) {
+  const client = push.subscribe();
+  const subscription = {
+    type: 'web-push',
+    pushResource: client.pushResource,
+    publicKey: client.publicKey,
+    authSecret: client.authSecret,
+  };
+  const res = await h.request('POST', `/v1/topics/${topic}/registrations`, {
+    token: apiKey,
+    body: { subscription, ...extra },
+  });
+  return { client, res };
+}
+
 export async function startHarness(
   env: Record<string, string> = {},
   roles?: Roles,

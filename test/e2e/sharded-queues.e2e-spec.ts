@@ -5,7 +5,7 @@ import { FakePushService } from '../support/fake-push-service';
 import { RedisServer } from '../support/redis-server';
 import type { WebPushClient } from '../support/webpush-client';
 import type { AdminQueuesView } from '../../apps/api/src/operations/admin-queues.controller';
-import { ADMIN_TOKEN, eventually, startHarness, type Harness } from './harness';
+import { ADMIN_TOKEN, eventually, registerWebPush, startHarness, type Harness } from './harness';
 
 const SHARDS = 4;
 const TOPICS = 40;
@@ -37,18 +37,7 @@ describe('sharded queues on a single Redis', () => {
   });
 
   const register = async (topic: string) => {
-    const c = push.subscribe();
-    const res = await h.request('POST', `/v1/topics/${topic}/registrations`, {
-      token: apiKey,
-      body: {
-        subscription: {
-          type: 'web-push',
-          pushResource: c.pushResource,
-          publicKey: c.publicKey,
-          authSecret: c.authSecret,
-        },
-      },
-    });
+    const { client: c, res } = await registerWebPush(h, apiKey, push, topic);
     expect(res.status).toBe(201);
     return c;
   };
