@@ -13,6 +13,12 @@ export interface PushDelivery {
 }
 
 /**
+ * A push with everything before the push service done (PushGateway.prepare): either `transmit`, the
+ * request itself, or the `outcome` if it is not to be sent at all (refused locally).
+ */
+export type PreparedPush = { transmit: () => Promise<DeliveryOutcome> } | { outcome: DeliveryOutcome };
+
+/**
  * The port every transport adapter implements (STYLE "ports as abstract classes"). Adapters never
  * throw for a push service's answer: they classify it into a DeliveryOutcome.
  */
@@ -26,6 +32,15 @@ export abstract class PushGateway {
   abstract readonly batchSize: number;
 
   abstract send(delivery: PushDelivery): Promise<DeliveryOutcome>;
+
+  /**
+   * The work before the push service is contacted (Web Push: VAPID and the RFC 8291 encryption),
+   * so a caller can hold an origin's slot (OriginGate) for the request alone. Throws only for our
+   * own failures, as `send` does. Default: nothing to prepare.
+   */
+  prepare(delivery: PushDelivery): Promise<PreparedPush> {
+    return Promise.resolve({ transmit: () => this.send(delivery) });
+  }
 
   /** What one circuit breaker and concurrency cap cover: a push-service origin, or the whole transport. */
   routeKey(_subscription: Subscription): string {

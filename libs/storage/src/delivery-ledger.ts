@@ -7,28 +7,30 @@ import { RECORD_SUCCESS } from './registration.scripts';
 import { LuaScript } from './lua-script';
 import { RedisService } from './redis.service';
 import { RegistrationStore } from './registration.store';
-import { TickBatch } from './tick-batch';
+import { GroupCommit } from './group-commit';
 
 /**
- * KEYS: per delivery (topic registrations hash, dispatch hash, dispatch done set). ARGV: 1 now,
- * 2 ttl, then per delivery its identity, secret and settlement name. The registration's success
- * record (only if it still exists: never a stub) and the dispatch counter, each registration
- * counted once per dispatch. Every key of one call is of one topic (one cluster slot).
+ * KEYS: 1 topic registrations hash, 2 dispatch hash, 3 dispatch done set (one topic and dispatch:
+ * one cluster slot). ARGV: 1 now, 2 ttl, then per delivery its identity, secret and settlement
+ * name. Each registration's success record (only if it still exists: never a stub), then the
+ * dispatch counter by how many were not settled before (each registration counted once per dispatch).
  */
 const ACCEPTED = new LuaScript(`${DROP_DONE_WHEN_SETTLED}${RECORD_SUCCESS}
 local now = tonumber(ARGV[1])
+local names = {}
 for i = 3, #ARGV, 3 do
-  local k = (i - 3)
-  succeeded(KEYS[k + 1], ARGV[i], ARGV[i + 1], now)
-  if redis.call('SADD', KEYS[k + 3], ARGV[i + 2]) == 1 then
-    redis.call('HINCRBY', KEYS[k + 2], 'accepted', 1)
-    -- Settled after the record expired (past the retention): not left behind for ever.
-    if redis.call('TTL', KEYS[k + 2]) == -1 then redis.call('EXPIRE', KEYS[k + 2], ARGV[2]) end
-    redis.call('EXPIRE', KEYS[k + 3], ARGV[2])
-    dropDoneWhenSettled(KEYS[k + 2], KEYS[k + 3])
-  end
+  succeeded(KEYS[1], ARGV[i], ARGV[i + 1], now)
+  names[#names + 1] = ARGV[i + 2]
 end
-return (#ARGV - 2) / 3
+local added = redis.call('SADD', KEYS[3], unpack(names))
+if added > 0 then
+  redis.call('HINCRBY', KEYS[2], 'accepted', added)
+  -- Settled after the record expired (past the retention): not left behind for ever.
+  if redis.call('TTL', KEYS[2]) == -1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+  redis.call('EXPIRE', KEYS[3], ARGV[2])
+  dropDoneWhenSettled(KEYS[2], KEYS[3])
+end
+return #names
 `);
 
 interface Accepted {
@@ -48,18 +50,18 @@ export type DeliverySettlement =
  * The one writer of what happened to a delivery: the dispatch's counters, the registration's
  * delivery record (success, failures) and pruning. An accepted push is the common case by far:
  * it is recorded on the registration and settled in its dispatch in one step, together with every
- * other push accepted in the same turn of the event loop (one script call for many pushes).
+ * other push accepted meanwhile (GroupCommit: one script call for many pushes).
  */
 @Injectable()
 export class DeliveryLedger {
-  private readonly accepted: TickBatch<Accepted>;
+  private readonly accepted: GroupCommit<Accepted>;
 
   constructor(
     private readonly redis: RedisService,
     private readonly dispatches: DispatchStore,
     private readonly registrations: RegistrationStore,
   ) {
-    this.accepted = new TickBatch((items) => this.writeAccepted(items));
+    this.accepted = new GroupCommit((items) => this.writeAccepted(items));
   }
 
   /**
@@ -143,17 +145,18 @@ export class DeliveryLedger {
     const groups = new Map<string, Accepted[]>();
     for (const a of items) {
       const key = `${tagOfId(a.registrationId)} ${a.dispatchId}`;
-      groups.set(key, [...(groups.get(key) ?? []), a]);
+      const group = groups.get(key);
+      if (group) group.push(a);
+      else groups.set(key, [a]);
     }
     const now = Date.now();
     await Promise.all(
       [...groups.values()].map((group) => {
-        const k: string[] = [];
+        const d = dispatchKeys(group[0]!.dispatchId);
+        const k = [topicKeys(tagOfId(group[0]!.registrationId)).registrations, d.record, d.done];
         const args: (string | number | Buffer)[] = [now, this.dispatches.retentionSeconds];
         for (const a of group) {
-          const d = dispatchKeys(a.dispatchId);
           const ref = parseRegistrationId(a.registrationId);
-          k.push(topicKeys(tagOfId(a.registrationId)).registrations, d.record, d.done);
           args.push(ref?.identity ?? '', ref?.secret ?? '', settlementName(a.registrationId));
         }
         return ACCEPTED.run(this.redis.client, k, args);

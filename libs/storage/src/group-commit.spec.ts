@@ -1,29 +1,46 @@
 import { describe, expect, it } from 'vitest';
-import { TickBatch } from './tick-batch';
+import { GroupCommit } from './group-commit';
 
-describe('TickBatch', () => {
-  it('runs the calls of one turn as one flush and resolves each caller after it', async () => {
-    const flushes: number[][] = [];
-    const batch = new TickBatch<number>(async (items) => {
-      flushes.push(items);
+describe('GroupCommit', () => {
+  it('writes the calls of one turn as one and resolves each caller after it', async () => {
+    const writes: number[][] = [];
+    const batch = new GroupCommit<number>(async (items) => {
+      writes.push(items);
     });
     await Promise.all([1, 2, 3].map((n) => batch.add(n)));
     await batch.add(4);
-    expect(flushes).toEqual([[1, 2, 3], [4]]);
+    expect(writes).toEqual([[1, 2, 3], [4]]);
   });
 
-  it('flushes at once when full', async () => {
-    const flushes: number[][] = [];
-    const batch = new TickBatch<number>(async (items) => {
-      flushes.push(items);
+  it('collects what comes while a write is in flight into the next write', async () => {
+    const writes: number[][] = [];
+    let finish!: () => void;
+    const batch = new GroupCommit<number>(async (items) => {
+      writes.push(items);
+      if (writes.length === 1) await new Promise<void>((r) => (finish = r));
+    });
+    const first = batch.add(1);
+    await new Promise((r) => setImmediate(r));
+    const later = [2, 3, 4].map((n) => batch.add(n));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(writes).toEqual([[1]]);
+    finish();
+    await Promise.all([first, ...later]);
+    expect(writes).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('writes at most maxItems at once, the rest next', async () => {
+    const writes: number[][] = [];
+    const batch = new GroupCommit<number>(async (items) => {
+      writes.push(items);
     }, 2);
     await Promise.all([1, 2, 3].map((n) => batch.add(n)));
-    expect(flushes).toEqual([[1, 2], [3]]);
+    expect(writes).toEqual([[1, 2], [3]]);
   });
 
-  it('rejects every caller of a failed flush, and later calls run again', async () => {
+  it('rejects every caller of a failed write, and later calls are written again', async () => {
     let fail = true;
-    const batch = new TickBatch<number>(async () => {
+    const batch = new GroupCommit<number>(async () => {
       if (fail) throw new Error('redis down');
     });
     const results = await Promise.allSettled([batch.add(1), batch.add(2)]);

@@ -13,7 +13,7 @@ export * from './event.store';
 export * from './dispatch.store';
 export { dispatchIdFor } from './registration-id';
 export * from './delivery-ledger';
-export * from './tick-batch';
+export * from './group-commit';
 export * from './storage.module';
 export * from './idempotency.store';
 export * from './rate-limit.store';

@@ -189,8 +189,15 @@ export class DeliveryService implements OnModuleInit {
 
   private async sendOne(job: DeliverJobData, ready: PushDelivery, now: number): Promise<DeliveryStep> {
     const gateway = this.gateways.for(ready.registration.subscription.type);
+    const route = gateway.routeKey(ready.registration.subscription);
+    // Encrypted before its origin's slot is taken: the slots bound requests on the wire, not pushes
+    // waiting for an encryption thread, so the threads keep working while the slots are full (the
+    // batch tickets bound how many are prepared ahead). Not for an origin whose circuit is open:
+    // those are turned away below without the work.
+    const prepared = this.gate.circuitOpen(route, now) ? undefined : await gateway.prepare(ready);
+    if (prepared && 'outcome' in prepared) return this.finish(job, ready, prepared.outcome);
     // A busy, hanging or failing push service waits for its own turn without holding a worker slot.
-    const admission = await this.gate.acquire(gateway.routeKey(ready.registration.subscription), now);
+    const admission = await this.gate.acquire(route, now);
     if (!admission.admitted) {
       // Our own concurrency cap never costs a push its first attempt; a push service known to be
       // failing (circuit open) does once the TTL is over.
@@ -204,17 +211,29 @@ export class DeliveryService implements OnModuleInit {
       }
       return { retryAt: admission.retryAt, countsAsAttempt: false };
     }
-    const started = performance.now();
     let outcome: DeliveryOutcome;
+    const started = performance.now();
     try {
-      outcome = await gateway.send(ready);
+      // Prepared now if the circuit had been open when checked (a half-open probe since).
+      const push = prepared ?? (await gateway.prepare(ready));
+      outcome = 'outcome' in push ? push.outcome : await push.transmit();
     } catch (err) {
       // Adapters classify every answer; a throw is our bug, not the push service's health.
       admission.release('neutral');
       throw err;
     }
     admission.release(gateResult(outcome));
-    this.metrics.delivery(ready.registration.subscription.type, outcome.kind, (performance.now() - started) / 1000);
+    return this.finish(job, ready, outcome, (performance.now() - started) / 1000);
+  }
+
+  /** Metrics and what the outcome means; `requestSeconds`: the push service request, if one was made. */
+  private finish(
+    job: DeliverJobData,
+    ready: PushDelivery,
+    outcome: DeliveryOutcome,
+    requestSeconds?: number,
+  ): Promise<DeliveryStep> {
+    this.metrics.delivery(ready.registration.subscription.type, outcome.kind, requestSeconds);
     return this.outcomes.handle(job, ready.registration, outcome, Date.now());
   }
 

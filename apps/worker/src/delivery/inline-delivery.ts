@@ -19,9 +19,10 @@ export interface RoutedBatch {
  * the same way (the fan-out re-run queues the batch under that id, which sends only what is neither
  * settled nor handed off).
  *
- * Only for an origin that is ready now (OriginGate.ready: answering, a free slot, circuit closed)
- * and for at most half the fan-out slots per origin at once: a hanging or failing push service
- * gets its batches queued as before and cannot hold the fan-out slots other topics need.
+ * Only for an origin known to answer (OriginGate.answering: circuit closed, nothing left
+ * unanswered; busy is fine: the batch waits for the origin's slots here as a queued one would, without
+ * the queue's round trips) and for at most half the fan-out slots per origin at once: a hanging or
+ * failing push service gets its batches queued and cannot hold the fan-out slots other topics need.
  */
 @Injectable()
 export class InlineDelivery {
@@ -40,7 +41,7 @@ export class InlineDelivery {
   }
 
   /**
-   * Delivers each batch here if its origin is ready, with `registrations` as the fan-out read them
+   * Delivers each batch here if its origin answers (and has an inline slot left), with `registrations` as the fan-out read them
    * (by id), otherwise queues it (as does an unexpected
    * error on the way: the batch job's own attempts take over). Resolves once every push is settled,
    * handed off or queued; rejects only if queuing failed (the fan-out is then retried).
@@ -74,7 +75,7 @@ export class InlineDelivery {
 
   private take(origin: string): (() => void) | undefined {
     const n = this.active.get(origin) ?? 0;
-    if (n >= this.perOrigin || !this.gate.ready(origin)) return undefined;
+    if (n >= this.perOrigin || !this.gate.answering(origin)) return undefined;
     this.active.set(origin, n + 1);
     return () => {
       const left = (this.active.get(origin) ?? 1) - 1;

@@ -120,27 +120,27 @@ describe('WaiterQueue', () => {
   });
 });
 
-describe('OriginGate.ready', () => {
-  it('is ready for an origin that answers, not for one that holds requests unanswered, is full, or failing', () => {
+describe('OriginGate.answering', () => {
+  it('holds for an origin that answers, busy or not; not for one that holds requests unanswered or is failing', () => {
     const sut = new OriginGate(opts, () => 0);
-    expect(sut.ready('https://a')).toBe(true);
+    expect(sut.answering('https://a')).toBe(true);
     const first = sut.admit('https://a');
     // Nothing has come back from it yet: it may be hanging.
-    expect(sut.ready('https://a')).toBe(false);
+    expect(sut.answering('https://a')).toBe(false);
     if (first.admitted) first.release('success');
-    expect(sut.ready('https://a')).toBe(true);
-    // Answering, with a request in flight: still ready; with every slot taken: not.
+    expect(sut.answering('https://a')).toBe(true);
+    // Answering, with a request in flight or every slot taken: still answering (busy, not hanging).
     const one = sut.admit('https://a');
-    expect(sut.ready('https://a')).toBe(true);
+    expect(sut.answering('https://a')).toBe(true);
     const two = sut.admit('https://a');
-    expect(sut.ready('https://a')).toBe(false);
+    expect(sut.answering('https://a')).toBe(true);
     for (const g of [one, two]) if (g.admitted) g.release('failure');
-    // Silent for longer than the answering window with a request in flight: not ready.
+    // Silent for longer than the answering window with a request in flight: not answering.
     const held = sut.admit('https://a');
-    expect(sut.ready('https://a', Date.now() + 600)).toBe(false);
+    expect(sut.answering('https://a', Date.now() + 600)).toBe(false);
     if (held.admitted) held.release('failure');
     // Three failures in a row opened the circuit.
-    expect(sut.ready('https://a')).toBe(false);
-    expect(sut.ready('https://b')).toBe(true);
+    expect(sut.answering('https://a')).toBe(false);
+    expect(sut.answering('https://b')).toBe(true);
   });
 });

@@ -182,16 +182,20 @@ export class OriginGate {
   }
 
   /**
-   * Whether a push to `origin` would be admitted now without waiting, by an origin that is not
-   * known to hang: circuit closed (not half-open), a free slot, and nothing in flight that has gone
-   * unanswered for longer than the answering window. Takes nothing; `acquire` still decides.
+   * Whether `origin` is known to answer: circuit closed (not half-open), and nothing in flight that
+   * has gone unanswered for longer than the answering window. A busy origin that answers is; one
+   * that may be hanging or is failing is not. Takes nothing; `acquire` still decides.
    */
-  ready(origin: string, now = Date.now()): boolean {
+  answering(origin: string, now = Date.now()): boolean {
     const s = this.origins.get(origin);
     if (!s) return true;
     if (s.openUntil > now || (s.opens > 0 && s.failures >= this.opts.failureThreshold)) return false;
-    if (s.inFlight >= this.opts.maxInFlight || s.waiting.size > 0) return false;
     return s.inFlight === 0 || now - s.lastAnswerAt < ANSWERING_WINDOW_MS;
+  }
+
+  /** Whether `origin`'s circuit is open now: `acquire` would turn any push away without a slot. */
+  circuitOpen(origin: string, now = Date.now()): boolean {
+    return (this.origins.get(origin)?.openUntil ?? 0) > now;
   }
 
   admit(origin: string, now = Date.now()): Admission {

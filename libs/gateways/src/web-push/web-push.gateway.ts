@@ -7,7 +7,7 @@ import {
 } from '@davpush/domain';
 import { buildPushMessageWithin } from '@davpush/webdav-push';
 import { SafeHttpClient } from '../http/safe-http.client';
-import { PushGateway, type PushDelivery } from '../push-gateway';
+import { PushGateway, type PreparedPush, type PushDelivery } from '../push-gateway';
 import { classifyWebPushAnswer, classifyWebPushError } from './web-push.classifier';
 import { VapidService } from './vapid.service';
 import { EncryptionError, WebPushEncryptor, type EncryptedRequest } from './web-push-encryptor';
@@ -43,6 +43,12 @@ export class WebPushGateway extends PushGateway {
   }
 
   async send(d: PushDelivery, keys?: VapidKeyPair): Promise<DeliveryOutcome> {
+    const prepared = await this.prepare(d, keys);
+    return 'outcome' in prepared ? prepared.outcome : prepared.transmit();
+  }
+
+  /** Checks, VAPID header and encryption; `transmit` is the POST to the push resource alone. */
+  override async prepare(d: PushDelivery, keys?: VapidKeyPair): Promise<PreparedPush> {
     const sub = d.registration.subscription;
     if (sub.type !== 'web-push') throw new Error('WebPushGateway got a non-web-push registration');
     let url: URL;
@@ -50,7 +56,7 @@ export class WebPushGateway extends PushGateway {
       url = new URL(sub.pushResource);
     } catch {
       // A local judgement, not the push service's 404/410: never prune on it (RFC 8030 §8.2).
-      return { kind: 'rejected', reason: 'push resource is not a valid URL' };
+      return { outcome: { kind: 'rejected', reason: 'push resource is not a valid URL' } };
     }
     // RFC 8291 §4: one record, at most 3993 bytes of plaintext. Whatever the caller built (the
     // delivery path fits it already; VAPID rotation and future callers may not), nothing larger
@@ -60,7 +66,7 @@ export class WebPushGateway extends PushGateway {
       try {
         payload = buildPushMessageWithin(d.message, WEB_PUSH_MAX_PLAINTEXT_BYTES).payload;
       } catch (err) {
-        if (err instanceof ValidationError) return { kind: 'rejected', reason: err.message };
+        if (err instanceof ValidationError) return { outcome: { kind: 'rejected', reason: err.message } };
         throw err;
       }
     }
@@ -84,14 +90,18 @@ export class WebPushGateway extends PushGateway {
     } catch (err) {
       // Keys that passed validation but still fail to encrypt: a local failure, so the message is
       // refused and the registration kept; only the push service's 404/410 prunes (RFC 8030 §8.2).
-      if (err instanceof EncryptionError) return { kind: 'rejected', reason: `encryption failed: ${err.message}` };
+      if (err instanceof EncryptionError)
+        return { outcome: { kind: 'rejected', reason: `encryption failed: ${err.message}` } };
       throw err;
     }
-    try {
-      const answer = await this.http.post(url, request.headers, request.body);
-      return classifyWebPushAnswer(answer);
-    } catch (err) {
-      return classifyWebPushError(err);
-    }
+    return {
+      transmit: async () => {
+        try {
+          return classifyWebPushAnswer(await this.http.post(url, request.headers, request.body));
+        } catch (err) {
+          return classifyWebPushError(err);
+        }
+      },
+    };
   }
 }
