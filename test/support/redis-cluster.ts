@@ -71,7 +71,7 @@ export class RedisCluster {
     const replicas = opts.replicasPerMaster ?? 1;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dprc-'));
     const ports: number[] = [];
-    for (let i = 0; i < masters * (1 + replicas); i++) ports.push(await freeClusterPort(ports));
+    for (let i = 0; i < masters * (1 + replicas); i++) ports.push(await freeClusterPort());
     const cluster = new RedisCluster(
       dir,
       ports.map((port) => ({ host: '127.0.0.1', port })),
@@ -272,19 +272,34 @@ function terminate(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM
   });
 }
 
-/** A free loopback port whose cluster bus port (port + 10000) is free too. */
-async function freeClusterPort(taken: number[]): Promise<number> {
-  for (;;) {
-    const port = await listenOnce(0);
-    if (port > 55_000 || taken.includes(port)) continue;
-    if (
-      await listenOnce(port + 10_000).then(
+/**
+ * Cluster ports are taken below the kernel's ephemeral range (Linux: 32768–60999, which `listen(0)`
+ * and outgoing connections draw from), bus ports (port + 10000) included, from a band of this
+ * test process's own (vitest's VITEST_POOL_ID), and never twice by one process. So a killed node's
+ * port stays ours: another file's cluster (or any `listen(0)`) cannot start on it while this
+ * cluster's clients still know it and would follow a foreign node's view of the slots.
+ */
+const PORT_BASE = 20_000;
+const PORT_BAND = 300;
+const PORT_BANDS = 9; // 20000–22699, bus ports 30000–32699
+const handedOut = new Set<number>();
+
+async function freeClusterPort(): Promise<number> {
+  const band = (Number(process.env.VITEST_POOL_ID ?? 1) - 1) % PORT_BANDS;
+  const first = PORT_BASE + band * PORT_BAND;
+  for (let port = first; port < first + PORT_BAND; port++) {
+    if (handedOut.has(port)) continue;
+    const free = (p: number) =>
+      listenOnce(p).then(
         () => true,
         () => false,
-      )
-    )
+      );
+    if ((await free(port)) && (await free(port + 10_000))) {
+      handedOut.add(port);
       return port;
+    }
   }
+  throw new Error(`no free cluster port left in ${first}–${first + PORT_BAND - 1}`);
 }
 
 function listenOnce(port: number): Promise<number> {
