@@ -144,3 +144,19 @@ describe('OriginGate.answering', () => {
     expect(sut.answering('https://b')).toBe(true);
   });
 });
+
+describe('OriginGate.circuitOpen', () => {
+  it('is true only while the circuit is open: every push would be turned away without a slot', async () => {
+    const sut = new OriginGate(opts, () => 0);
+    expect(sut.circuitOpen('https://a')).toBe(false);
+    for (let i = 0; i < opts.failureThreshold; i++) {
+      const g = sut.admit('https://a');
+      if (g.admitted) g.release('failure');
+    }
+    expect(sut.circuitOpen('https://a')).toBe(true);
+    await expect(sut.acquire('https://a')).resolves.toMatchObject({ admitted: false, reason: 'circuit open' });
+    expect(sut.circuitOpen('https://b')).toBe(false);
+    // Past the open period: half-open, a probe may go, so not "open".
+    expect(sut.circuitOpen('https://a', Date.now() + opts.maxOpenMs + 1)).toBe(false);
+  });
+});

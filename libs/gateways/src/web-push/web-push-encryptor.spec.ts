@@ -91,6 +91,25 @@ describe('WebPushEncryptor lone pushes', () => {
   });
 });
 
+describe('WebPushEncryptor busy turns', () => {
+  it('sends a turn of 40 pushes as tasks of at most 16 (results come back per task), each push its own request', async () => {
+    const sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: '1' }));
+    try {
+      const client = WebPushClient.create('https://push.example/a');
+      await sut.encrypt(input(client, 'start'));
+      const pool = (sut as unknown as { pool: { run: (items: unknown[]) => Promise<unknown> } }).pool;
+      const run = pool.run.bind(pool);
+      const sizes: number[] = [];
+      pool.run = (items: unknown[]) => (sizes.push(items.length), run(items));
+      const turn = await Promise.all(Array.from({ length: 40 }, (_, i) => sut.encrypt(input(client, `push ${i}`))));
+      expect(sizes).toEqual([14, 14, 12]);
+      expect(turn.map((r) => client.decrypt(r.body))).toEqual(Array.from({ length: 40 }, (_, i) => `push ${i}`));
+    } finally {
+      await sut.onApplicationShutdown();
+    }
+  });
+});
+
 describe('WebPushEncryptor thread failure', () => {
   it('encrypts what a dying thread held on the event loop, and replaces the thread', async () => {
     const sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: '1' }));
