@@ -176,6 +176,8 @@ export class RedisCluster {
     RedisCluster.live.delete(this);
     await Promise.all([...this.children.values()].map((c) => terminate(c)));
     this.children.clear();
+    // Stopped for good (its clients are closed first): its ports may serve the next cluster.
+    for (const n of this.nodes) handedOut.delete(n.port);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -275,17 +277,21 @@ function terminate(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM
 /**
  * Cluster ports are taken below the kernel's ephemeral range (Linux: 32768–60999, which `listen(0)`
  * and outgoing connections draw from), bus ports (port + 10000) included, from a band of this
- * test process's own (vitest's VITEST_POOL_ID), and never twice by one process. So a killed node's
+ * test process's own (vitest's VITEST_POOL_ID), never twice while their cluster runs. So a killed node's
  * port stays ours: another file's cluster (or any `listen(0)`) cannot start on it while this
  * cluster's clients still know it and would follow a foreign node's view of the slots.
  */
 const PORT_BASE = 20_000;
-const PORT_BAND = 300;
-const PORT_BANDS = 9; // 20000–22699, bus ports 30000–32699
+const PORT_BAND = 100;
+const PORT_BANDS = 27; // 20000–22699, bus ports 30000–32699: band 0 outside vitest (the bench), 1–26 its forks
+/** Ports handed out to clusters of this process and not stopped yet. */
 const handedOut = new Set<number>();
 
+/** A free port for a new node (see above). */
 async function freeClusterPort(): Promise<number> {
-  const band = (Number(process.env.VITEST_POOL_ID ?? 1) - 1) % PORT_BANDS;
+  const fork = Number(process.env.VITEST_POOL_ID ?? 0);
+  // More than 26 forks at once share bands (then only the bind check below keeps them apart).
+  const band = fork > 0 ? 1 + ((fork - 1) % (PORT_BANDS - 1)) : 0;
   const first = PORT_BASE + band * PORT_BAND;
   for (let port = first; port < first + PORT_BAND; port++) {
     if (handedOut.has(port)) continue;

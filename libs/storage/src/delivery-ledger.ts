@@ -141,26 +141,35 @@ export class DeliveryLedger {
   }
 
   /** One script call per topic (and dispatch) among the accepted pushes: its keys share a slot. */
-  private async writeAccepted(items: Accepted[]): Promise<void> {
-    const groups = new Map<string, Accepted[]>();
-    for (const a of items) {
+  private async writeAccepted(items: Accepted[]): Promise<unknown[]> {
+    const groups = new Map<string, number[]>();
+    items.forEach((a, i) => {
       const key = `${tagOfId(a.registrationId)} ${a.dispatchId}`;
       const group = groups.get(key);
-      if (group) group.push(a);
-      else groups.set(key, [a]);
-    }
+      if (group) group.push(i);
+      else groups.set(key, [i]);
+    });
     const now = Date.now();
+    // Each group stands on its own: one that failed must not report the others' pushes unsettled
+    // (their batch would send them again once a complete dispatch dropped its done set).
+    const errors: unknown[] = items.map(() => undefined);
     await Promise.all(
-      [...groups.values()].map((group) => {
-        const d = dispatchKeys(group[0]!.dispatchId);
-        const k = [topicKeys(tagOfId(group[0]!.registrationId)).registrations, d.record, d.done];
+      [...groups.values()].map(async (group) => {
+        const first = items[group[0]!]!;
+        const d = dispatchKeys(first.dispatchId);
+        const k = [topicKeys(tagOfId(first.registrationId)).registrations, d.record, d.done];
         const args: (string | number | Buffer)[] = [now, this.dispatches.retentionSeconds];
-        for (const a of group) {
-          const ref = parseRegistrationId(a.registrationId);
-          args.push(ref?.identity ?? '', ref?.secret ?? '', settlementName(a.registrationId));
+        for (const i of group) {
+          const ref = parseRegistrationId(items[i]!.registrationId);
+          args.push(ref?.identity ?? '', ref?.secret ?? '', settlementName(items[i]!.registrationId));
         }
-        return ACCEPTED.run(this.redis.client, k, args);
+        try {
+          await ACCEPTED.run(this.redis.client, k, args);
+        } catch (err) {
+          for (const i of group) errors[i] = err ?? new Error('settlement write failed');
+        }
       }),
     );
+    return errors;
   }
 }

@@ -48,4 +48,22 @@ describe('GroupCommit', () => {
     fail = false;
     await expect(batch.add(3)).resolves.toBeUndefined();
   });
+
+  it('fails only the items the write reports failed, and a synchronous throw fails its items without stopping later writes', async () => {
+    const batch = new GroupCommit<number>(async (items) =>
+      items.map((n) => (n % 2 ? new Error(`odd ${n}`) : undefined)),
+    );
+    const results = await Promise.allSettled([1, 2, 3, 4].map((n) => batch.add(n)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    let first = true;
+    const throwing = new GroupCommit<number>((items) => {
+      if (first) {
+        first = false;
+        throw new Error('sync');
+      }
+      return Promise.resolve(items.map(() => undefined));
+    });
+    await expect(throwing.add(1)).rejects.toThrow('sync');
+    await expect(throwing.add(2)).resolves.toBeUndefined();
+  });
 });

@@ -2,7 +2,8 @@
  * Group commit: calls made while the previous write is in flight (and those of the same event-loop
  * turn) are written together as one, so many concurrent deliveries settle in a few Redis script
  * calls rather than one each; the busier the process, the larger each write. Every caller still
- * awaits its own write: nothing is reported done before it is durable.
+ * awaits its own item: nothing is reported done before it is durable, and a write that stored
+ * some items and not others (one of several Redis calls failed) says so per item.
  */
 export class GroupCommit<T> {
   private items: T[] = [];
@@ -10,9 +11,12 @@ export class GroupCommit<T> {
   private scheduled = false;
   private writing = false;
 
-  /** `maxItems`: at most this many items per write; the rest go in the next. */
+  /**
+   * `write` stores the items and resolves with each item's error (undefined: stored) in their order,
+   * or rejects if none was stored. `maxItems`: at most this many items per write; the rest go in the next.
+   */
   constructor(
-    private readonly write: (items: T[]) => Promise<void>,
+    private readonly write: (items: T[]) => Promise<readonly unknown[] | void>,
     private readonly maxItems = 256,
   ) {}
 
@@ -40,15 +44,22 @@ export class GroupCommit<T> {
       this.writing = false;
       this.schedule();
     };
-    this.write(items).then(
-      () => {
-        done();
-        waiters.forEach((w) => w.resolve());
-      },
-      (err: unknown) => {
-        done();
-        waiters.forEach((w) => w.reject(err));
-      },
-    );
+    // A synchronous throw is a rejection like any other, never a stuck `writing`.
+    Promise.resolve()
+      .then(() => this.write(items))
+      .then(
+        (errors) => {
+          done();
+          waiters.forEach((w, i) => {
+            const err = errors?.[i];
+            if (err === undefined) w.resolve();
+            else w.reject(err);
+          });
+        },
+        (err: unknown) => {
+          done();
+          waiters.forEach((w) => w.reject(err));
+        },
+      );
   }
 }

@@ -89,6 +89,12 @@ export class BatchTickets {
     };
   }
 
+  /** Whether a batch of `weight` pushes would get its turn at once (nobody waiting, room left). */
+  free(route: string, weight = 1): boolean {
+    const state = this.routes.get(route);
+    return !state || (!state.waiting.some((w) => !w.done) && this.fits(state, Math.max(1, weight)));
+  }
+
   /** A batch fits while the route's pushes stay within the cap; one too heavy for it runs alone. */
   private fits(state: RouteState, weight: number): boolean {
     return state.active === 0 || state.active + weight <= this.perRoute;

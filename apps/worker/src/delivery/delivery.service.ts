@@ -92,6 +92,11 @@ export class DeliveryService implements OnModuleInit {
     }
   }
 
+  /** Whether a batch of `pushes` for `route` would get its turn now, without waiting behind others. */
+  hasTurnNow(route: string, pushes: number): boolean {
+    return this.tickets.free(route, pushes);
+  }
+
   private async runBatch(
     batch: DeliverBatchJobData,
     batchJobId: string,
@@ -192,12 +197,12 @@ export class DeliveryService implements OnModuleInit {
     const route = gateway.routeKey(ready.registration.subscription);
     // Encrypted before its origin's slot is taken: the slots bound requests on the wire, not pushes
     // waiting for an encryption thread, so the threads keep working while the slots are full (the
-    // batch tickets bound how many are prepared ahead). Not for an origin whose circuit is open:
-    // those are turned away below without the work.
-    const prepared = this.gate.circuitOpen(route, now) ? undefined : await gateway.prepare(ready);
+    // batch tickets bound how many are prepared ahead). Not for an origin whose circuit is open (or
+    // half-open with its probe out): those are turned away below without the work.
+    const prepared = this.gate.turnsAway(route, now) ? undefined : await gateway.prepare(ready);
     if (prepared && 'outcome' in prepared) return this.finish(job, ready, prepared.outcome);
     // A busy, hanging or failing push service waits for its own turn without holding a worker slot.
-    const admission = await this.gate.acquire(route, now);
+    const admission = await this.gate.acquire(route);
     if (!admission.admitted) {
       // Our own concurrency cap never costs a push its first attempt; a push service known to be
       // failing (circuit open) does once the TTL is over.

@@ -20,9 +20,10 @@ export interface RoutedBatch {
  * settled nor handed off).
  *
  * Only for an origin known to answer (OriginGate.answering: circuit closed, nothing left
- * unanswered; busy is fine: the batch waits for the origin's slots here as a queued one would, without
- * the queue's round trips) and for at most half the fan-out slots per origin at once: a hanging or
- * failing push service gets its batches queued and cannot hold the fan-out slots other topics need.
+ * unanswered; busy is fine: its slots free in milliseconds), for a batch whose turn among the
+ * origin's batches comes at once (BatchTickets), and for at most half the fan-out slots per origin
+ * at once: a hanging or failing push service, or one with a big fan-out ahead, gets its batches
+ * queued and cannot hold the fan-out slots other topics need.
  */
 @Injectable()
 export class InlineDelivery {
@@ -51,7 +52,7 @@ export class InlineDelivery {
     let inline = 0;
     await Promise.all(
       batches.map(async ({ batch, origin }) => {
-        const release = this.take(origin);
+        const release = this.take(origin, batch);
         if (!release) return void queued.push(batch);
         inline++;
         try {
@@ -73,9 +74,12 @@ export class InlineDelivery {
     return inline;
   }
 
-  private take(origin: string): (() => void) | undefined {
+  private take(origin: string, batch: DeliverBatchJobData): (() => void) | undefined {
     const n = this.active.get(origin) ?? 0;
     if (n >= this.perOrigin || !this.gate.answering(origin)) return undefined;
+    // Only a batch whose turn comes at once: one that would wait behind others (a big fan-out to
+    // the same origin) waits in the queue, not in a fan-out slot.
+    if (batch.route && !this.delivery.hasTurnNow(batch.route, batch.registrationIds.length)) return undefined;
     this.active.set(origin, n + 1);
     return () => {
       const left = (this.active.get(origin) ?? 1) - 1;

@@ -145,18 +145,25 @@ describe('OriginGate.answering', () => {
   });
 });
 
-describe('OriginGate.circuitOpen', () => {
-  it('is true only while the circuit is open: every push would be turned away without a slot', async () => {
+describe('OriginGate.turnsAway', () => {
+  it('holds while every push would be turned away without a slot: circuit open, or half-open with its probe out', async () => {
     const sut = new OriginGate(opts, () => 0);
-    expect(sut.circuitOpen('https://a')).toBe(false);
+    expect(sut.turnsAway('https://a')).toBe(false);
     for (let i = 0; i < opts.failureThreshold; i++) {
       const g = sut.admit('https://a');
       if (g.admitted) g.release('failure');
     }
-    expect(sut.circuitOpen('https://a')).toBe(true);
+    expect(sut.turnsAway('https://a')).toBe(true);
     await expect(sut.acquire('https://a')).resolves.toMatchObject({ admitted: false, reason: 'circuit open' });
-    expect(sut.circuitOpen('https://b')).toBe(false);
-    // Past the open period: half-open, a probe may go, so not "open".
-    expect(sut.circuitOpen('https://a', Date.now() + opts.maxOpenMs + 1)).toBe(false);
+    expect(sut.turnsAway('https://b')).toBe(false);
+    // Past the open period: half-open, the first push goes as the probe; while it is out, the rest are turned away.
+    const later = Date.now() + opts.maxOpenMs + 1;
+    expect(sut.turnsAway('https://a', later)).toBe(false);
+    const probe = sut.admit('https://a', later);
+    expect(probe.admitted).toBe(true);
+    expect(sut.turnsAway('https://a', later)).toBe(true);
+    expect(sut.admit('https://a', later)).toMatchObject({ admitted: false, reason: 'circuit half-open' });
+    if (probe.admitted) probe.release('success');
+    expect(sut.turnsAway('https://a', later)).toBe(false);
   });
 });

@@ -193,9 +193,14 @@ export class OriginGate {
     return s.inFlight === 0 || now - s.lastAnswerAt < ANSWERING_WINDOW_MS;
   }
 
-  /** Whether `origin`'s circuit is open now: `acquire` would turn any push away without a slot. */
-  circuitOpen(origin: string, now = Date.now()): boolean {
-    return (this.origins.get(origin)?.openUntil ?? 0) > now;
+  /**
+   * Whether `acquire` would turn any push to `origin` away now without a slot: its circuit is open,
+   * or half-open with its one probe out.
+   */
+  turnsAway(origin: string, now = Date.now()): boolean {
+    const s = this.origins.get(origin);
+    if (!s) return false;
+    return s.openUntil > now || (s.probing && s.opens > 0 && s.failures >= this.opts.failureThreshold);
   }
 
   admit(origin: string, now = Date.now()): Admission {

@@ -36,9 +36,9 @@ export class SafeHttpClient implements OnApplicationShutdown {
     this.allowPrivate = config.allowPrivatePushEndpoints;
     this.timeoutMs = config.worker.pushTimeoutMs;
     this.agent = new Agent({
-      // Per origin: one slow push service cannot take every socket. Idle ones are kept: a TLS
-      // handshake costs more CPU than the push it carries.
-      connections: 128,
+      // Per origin, at least its slots (OriginGate): a push admitted to the origin never queues
+      // here. Idle connections are kept: a TLS handshake costs more CPU than the push it carries.
+      connections: Math.max(128, config.delivery.originConcurrency),
       pipelining: 1,
       keepAliveTimeout: 10_000,
       keepAliveMaxTimeout: 60_000,
