@@ -67,4 +67,19 @@ describe('BatchTickets', () => {
     // Finished batches count again: the next one runs at once.
     (await sut.take('silent'))();
   });
+
+  it('free says whether a batch would run at once: room left and nobody waiting ahead of it', async () => {
+    const sut = new BatchTickets(10);
+    expect(sut.free('a', 10)).toBe(true);
+    const six = await sut.take('a', 6);
+    expect(sut.free('a', 4)).toBe(true);
+    expect(sut.free('a', 5)).toBe(false);
+    const waiting = sut.take('a', 5);
+    // Room for one more push, but a batch is waiting: it goes first.
+    expect(sut.free('a', 1)).toBe(false);
+    expect(sut.free('b', 10)).toBe(true);
+    six();
+    (await waiting)();
+    expect(sut.free('a', 10)).toBe(true);
+  });
 });
