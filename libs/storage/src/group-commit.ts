@@ -6,8 +6,7 @@
  * some items and not others (one of several Redis calls failed) says so per item.
  */
 export class GroupCommit<T> {
-  private items: T[] = [];
-  private waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  private pending: Array<{ item: T; resolve: () => void; reject: (err: unknown) => void }> = [];
   private scheduled = false;
   private writing = false;
 
@@ -22,14 +21,13 @@ export class GroupCommit<T> {
 
   add(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.items.push(item);
-      this.waiters.push({ resolve, reject });
+      this.pending.push({ item, resolve, reject });
       this.schedule();
     });
   }
 
   private schedule(): void {
-    if (this.scheduled || this.writing || this.items.length === 0) return;
+    if (this.scheduled || this.writing || this.pending.length === 0) return;
     this.scheduled = true;
     // setImmediate, not nextTick: answers that arrived in the same poll phase join the write.
     setImmediate(() => this.flush());
@@ -37,8 +35,7 @@ export class GroupCommit<T> {
 
   private flush(): void {
     this.scheduled = false;
-    const items = this.items.splice(0, this.maxItems);
-    const waiters = this.waiters.splice(0, this.maxItems);
+    const waiters = this.pending.splice(0, this.maxItems);
     this.writing = true;
     const done = () => {
       this.writing = false;
@@ -46,7 +43,7 @@ export class GroupCommit<T> {
     };
     // A synchronous throw is a rejection like any other, never a stuck `writing`.
     Promise.resolve()
-      .then(() => this.write(items))
+      .then(() => this.write(waiters.map((w) => w.item)))
       .then(
         (errors) => {
           done();

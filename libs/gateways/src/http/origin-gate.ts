@@ -189,7 +189,7 @@ export class OriginGate {
   answering(origin: string, now = Date.now()): boolean {
     const s = this.origins.get(origin);
     if (!s) return true;
-    if (s.openUntil > now || (s.opens > 0 && s.failures >= this.opts.failureThreshold)) return false;
+    if (s.openUntil > now || this.halfOpen(s)) return false;
     return s.inFlight === 0 || now - s.lastAnswerAt < ANSWERING_WINDOW_MS;
   }
 
@@ -200,19 +200,24 @@ export class OriginGate {
   turnsAway(origin: string, now = Date.now()): boolean {
     const s = this.origins.get(origin);
     if (!s) return false;
-    return s.openUntil > now || (s.probing && s.opens > 0 && s.failures >= this.opts.failureThreshold);
+    return s.openUntil > now || (s.probing && this.halfOpen(s));
   }
 
   admit(origin: string, now = Date.now()): Admission {
     const s = this.state(origin);
     const jitter = () => Math.floor(this.random() * 500);
     if (s.openUntil > now) return { admitted: false, retryAt: s.openUntil + jitter(), reason: 'circuit open' };
-    const halfOpen = s.opens > 0 && s.failures >= this.opts.failureThreshold;
+    const halfOpen = this.halfOpen(s);
     if (halfOpen && s.probing) return { admitted: false, retryAt: now + 1000 + jitter(), reason: 'circuit half-open' };
     if (s.inFlight >= this.opts.maxInFlight)
       return { admitted: false, retryAt: now + 100 + jitter(), reason: ORIGIN_BUSY };
     s.inFlight++;
     return this.grant(s, halfOpen);
+  }
+
+  /** Past its open period after opening, not yet closed by a success: one probe at a time. */
+  private halfOpen(s: OriginState): boolean {
+    return s.opens > 0 && s.failures >= this.opts.failureThreshold;
   }
 
   private grant(s: OriginState, probe: boolean): Admission {

@@ -61,27 +61,33 @@ describe.each([0, 1, 2])('WebPushEncryptor with %i encryption threads', (threads
 const threadOf = (sut: WebPushEncryptor): { terminate(): Promise<number> } =>
   (sut as unknown as { pool: { threads: { terminate(): Promise<number> }[] } }).pool.threads[0]!;
 
+/** Records the size of every task the pool is given from now on (test-only access to the pool inside). */
+function taskSizes(sut: WebPushEncryptor): number[] {
+  const pool = (sut as unknown as { pool: { run: (items: unknown[]) => Promise<unknown> } }).pool;
+  const run = pool.run.bind(pool);
+  const sizes: number[] = [];
+  pool.run = (items: unknown[]) => (sizes.push(items.length), run(items));
+  return sizes;
+}
+
 describe('WebPushEncryptor lone pushes', () => {
   it('encrypts a lone push on the event loop within its budget, and the pushes of a busy turn on the threads', async () => {
     const sut = new WebPushEncryptor(loadConfig({ DAVPUSH_ENCRYPT_THREADS: '1' }));
     try {
       const client = WebPushClient.create('https://push.example/a');
       await sut.encrypt(input(client, 'start'));
-      const pool = (sut as unknown as { pool: { run: (...a: unknown[]) => Promise<unknown> } }).pool;
-      const run = pool.run.bind(pool);
-      let tasks = 0;
-      pool.run = (...a: unknown[]) => (tasks++, run(...a));
+      const tasks = taskSizes(sut);
       expect(client.decrypt((await sut.encrypt(input(client, 'lone'))).body)).toBe('lone');
-      expect(tasks).toBe(0);
+      expect(tasks).toHaveLength(0);
       const turn = await Promise.all([1, 2, 3].map((i) => sut.encrypt(input(client, `busy ${i}`))));
       expect(turn.map((r) => client.decrypt(r.body))).toEqual(['busy 1', 'busy 2', 'busy 3']);
-      expect(tasks).toBe(1);
+      expect(tasks).toHaveLength(1);
       // Its event-loop budget for this second spent, a lone push goes to the thread too.
       const clock = vi.spyOn(performance, 'now').mockReturnValue(5_000_000); // no refill meanwhile
       try {
         Object.assign((sut as unknown as { lone: object }).lone, { at: 5_000_000, creditMs: -1 });
         expect(client.decrypt((await sut.encrypt(input(client, 'over budget'))).body)).toBe('over budget');
-        expect(tasks).toBe(2);
+        expect(tasks).toHaveLength(2);
       } finally {
         clock.mockRestore();
       }
@@ -97,10 +103,7 @@ describe('WebPushEncryptor busy turns', () => {
     try {
       const client = WebPushClient.create('https://push.example/a');
       await sut.encrypt(input(client, 'start'));
-      const pool = (sut as unknown as { pool: { run: (items: unknown[]) => Promise<unknown> } }).pool;
-      const run = pool.run.bind(pool);
-      const sizes: number[] = [];
-      pool.run = (items: unknown[]) => (sizes.push(items.length), run(items));
+      const sizes = taskSizes(sut);
       const turn = await Promise.all(Array.from({ length: 40 }, (_, i) => sut.encrypt(input(client, `push ${i}`))));
       expect(sizes).toEqual([14, 14, 12]);
       expect(turn.map((r) => client.decrypt(r.body))).toEqual(Array.from({ length: 40 }, (_, i) => `push ${i}`));
