@@ -197,8 +197,9 @@ export class DeliveryService implements OnModuleInit {
     const route = gateway.routeKey(ready.registration.subscription);
     // Encrypted before its origin's slot is taken: the slots bound requests on the wire, not pushes
     // waiting for an encryption thread, so the threads keep working while the slots are full (the
-    // batch tickets bound how many are prepared ahead). Not for an origin whose circuit is open (or
-    // half-open with its probe out): those are turned away below without the work.
+    // batch tickets bound how many are prepared ahead). Not for an origin that turns every push away
+    // now (circuit open, half-open with its probe out, or hanging with its waiting room full, which
+    // is where batches let through by BatchTickets' stuck-route rule end up): no work for those.
     const prepared = this.gate.turnsAway(route, now) ? undefined : await gateway.prepare(ready);
     if (prepared && 'outcome' in prepared) return this.finish(job, ready, prepared.outcome);
     // A busy, hanging or failing push service waits for its own turn without holding a worker slot.

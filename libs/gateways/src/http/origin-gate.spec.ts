@@ -166,4 +166,23 @@ describe('OriginGate.turnsAway', () => {
     if (probe.admitted) probe.release('success');
     expect(sut.turnsAway('https://a', later)).toBe(false);
   });
+
+  it('holds for a hanging origin once its slots are taken and its waiting room is full, not for a busy one that answers', async () => {
+    const sut = new OriginGate(opts, () => 0);
+    const held = [sut.admit('https://a'), sut.admit('https://a')];
+    // Every slot taken, nothing answered yet: one may still wait.
+    expect(sut.turnsAway('https://a')).toBe(false);
+    const waiting = sut.acquire('https://a');
+    expect(sut.turnsAway('https://a')).toBe(true);
+    await expect(sut.acquire('https://a')).resolves.toMatchObject({ admitted: false, reason: 'origin busy' });
+    // An answer hands the waiter the slot: busy, but answering, so nobody is turned away unseen.
+    if (held[0]!.admitted) held[0]!.release('success');
+    const woken = await waiting;
+    expect(woken.admitted).toBe(true);
+    expect(sut.turnsAway('https://a')).toBe(false);
+    const next = sut.acquire('https://a');
+    expect(sut.turnsAway('https://a')).toBe(false);
+    for (const g of [held[1]!, woken]) if (g.admitted) g.release('success');
+    await expect(next).resolves.toMatchObject({ admitted: true });
+  });
 });

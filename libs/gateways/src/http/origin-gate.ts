@@ -144,12 +144,8 @@ export class OriginGate {
     const first = this.admit(origin, now);
     if (first.admitted || first.reason !== ORIGIN_BUSY) return first;
     const s = this.state(origin);
-    // A busy origin that keeps answering frees slots every few milliseconds: any number may queue,
-    // for as long as it keeps answering. One that has stopped answering (hanging) gets at most
-    // maxWaiting waiters for maxWaitMs, so it can never hold more than maxInFlight + maxWaiting
-    // worker slots for long.
+    if (this.waitingRoomShut(s, now)) return first;
     const answering = (at: number, windowMs: number) => at - s.lastAnswerAt < windowMs;
-    if (!answering(now, ANSWERING_WINDOW_MS) && s.waiting.size >= this.opts.maxWaiting) return first;
     const gotSlot = await new Promise<boolean>((resolve) => {
       const waiter: Waiter = {
         done: false,
@@ -195,12 +191,24 @@ export class OriginGate {
 
   /**
    * Whether `acquire` would turn any push to `origin` away now without a slot: its circuit is open,
-   * or half-open with its one probe out.
+   * half-open with its one probe out, or every slot is taken by requests gone unanswered and its
+   * waiting room is full (a hanging origin).
    */
   turnsAway(origin: string, now = Date.now()): boolean {
     const s = this.origins.get(origin);
     if (!s) return false;
-    return s.openUntil > now || (s.probing && this.halfOpen(s));
+    if (s.openUntil > now || (s.probing && this.halfOpen(s))) return true;
+    return s.inFlight >= this.opts.maxInFlight && this.waitingRoomShut(s, now);
+  }
+
+  /**
+   * A busy origin that keeps answering frees slots every few milliseconds: any number may queue,
+   * for as long as it keeps answering. One that has stopped answering (hanging) gets at most
+   * maxWaiting waiters for maxWaitMs, so it can never hold more than maxInFlight + maxWaiting
+   * worker slots for long: beyond that, no more may wait.
+   */
+  private waitingRoomShut(s: OriginState, now: number): boolean {
+    return now - s.lastAnswerAt >= ANSWERING_WINDOW_MS && s.waiting.size >= this.opts.maxWaiting;
   }
 
   admit(origin: string, now = Date.now()): Admission {
