@@ -43,6 +43,7 @@ describe('loadConfig', () => {
           { host: '10.0.0.2', port: 6379 },
         ],
         clusterAuth: { username: 'davpush', password: 's3cret' },
+        commandTimeoutMs: 10_000,
       },
     );
     expect(loadConfig(nodes).redis.clusterAuth).toBeUndefined();
@@ -108,5 +109,28 @@ describe('loadConfig', () => {
       timeoutMs: 250,
     });
     expect(() => loadConfig({ DAVPUSH_DURABILITY: 'sync' })).toThrow(/DAVPUSH_DURABILITY/);
+  });
+
+  it('bounds each command of the stores’ Redis client, and keeps that bound above Redis WAIT under replicated durability', () => {
+    expect(loadConfig({}).redis.commandTimeoutMs).toBe(10_000);
+    expect(loadConfig({ DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: '300' }).redis.commandTimeoutMs).toBe(300);
+    expect(() => loadConfig({ DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: '99' })).toThrow(
+      /DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: must be at least 100/,
+    );
+    expect(() => loadConfig({ DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: '5s' })).toThrow(/DAVPUSH_REDIS_COMMAND_TIMEOUT_MS/);
+    // WAIT (DAVPUSH_DURABILITY_TIMEOUT_MS, plus ReplicaAck's grace of 1000 ms) runs on that client.
+    const replicated = { DAVPUSH_DURABILITY: 'replicated', DAVPUSH_DURABILITY_TIMEOUT_MS: '2000' };
+    expect(() => loadConfig({ ...replicated, DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: '2999' })).toThrow(
+      /DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: must be at least DAVPUSH_DURABILITY_TIMEOUT_MS \+ 1000 \(3000\)/,
+    );
+    expect(loadConfig({ ...replicated, DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: '3000' }).redis.commandTimeoutMs).toBe(3000);
+    expect(() => loadConfig({ DAVPUSH_DURABILITY: 'replicated', DAVPUSH_DURABILITY_TIMEOUT_MS: '60000' })).toThrow(
+      /DAVPUSH_REDIS_COMMAND_TIMEOUT_MS/,
+    );
+    // Under `local` there is no WAIT: a short command timeout is fine whatever the durability timeout.
+    expect(
+      loadConfig({ DAVPUSH_DURABILITY_TIMEOUT_MS: '60000', DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: '500' }).redis
+        .commandTimeoutMs,
+    ).toBe(500);
   });
 });

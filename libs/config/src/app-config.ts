@@ -38,6 +38,11 @@ export class AppConfig {
     clusterNodes?: { host: string; port: number }[];
     /** AUTH for every cluster node (REDIS_CLUSTER_USERNAME / REDIS_CLUSTER_PASSWORD); never logged. */
     clusterAuth?: { username?: string; password: string };
+    /**
+     * Milliseconds a command of the stores' client (libs/storage/src/redis-connection.ts) may take
+     * before it rejects with `Command timed out` (DAVPUSH_REDIS_COMMAND_TIMEOUT_MS); BullMQ's are unbounded.
+     */
+    commandTimeoutMs: number;
   };
   readonly dataDir!: string;
   readonly adminToken?: string;
@@ -154,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       clusterAuth: e.REDIS_CLUSTER_PASSWORD
         ? { username: e.REDIS_CLUSTER_USERNAME, password: e.REDIS_CLUSTER_PASSWORD }
         : undefined,
+      commandTimeoutMs: e.DAVPUSH_REDIS_COMMAND_TIMEOUT_MS,
     },
     dataDir: path.resolve(e.DAVPUSH_DATA_DIR),
     adminToken: e.DAVPUSH_ADMIN_TOKEN,

@@ -37,6 +37,12 @@ const url = (protocols: string[]) =>
   );
 
 /**
+ * Milliseconds ReplicaAck (libs/storage/src/replica-ack.ts) lets Redis `WAIT` run beyond its own
+ * timeout before it stops waiting for the answer; the stores' command timeout must outlast both.
+ */
+export const DURABILITY_WAIT_GRACE_MS = 1000;
+
+/**
  * Every environment variable davpush reads (README "Configuration"). Validated once at start-up; any error
  * stops start-up with one message naming each bad variable.
  */
@@ -127,6 +133,10 @@ export const envSchema = z
     // at least one replica has it, up to the timeout, else 503 + Retry-After.
     DAVPUSH_DURABILITY: z.enum(['local', 'replicated']).default('local'),
     DAVPUSH_DURABILITY_TIMEOUT_MS: int(1, 60_000).default(1000),
+    // Milliseconds each command of davpush's own Redis client (the stores, not BullMQ) may take
+    // before it fails with "Command timed out" (ioredis `commandTimeout`): a Redis that stops
+    // answering without closing the connection fails requests and jobs instead of hanging them.
+    DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: int(100, 600_000).default(10_000),
     // Seconds an event's status record, its id's de-duplication and its dispatch's records (counters,
     // settled and handed-off deliveries) are kept (docs/scaling.md "Event retention"); default one day.
     DAVPUSH_EVENT_RETENTION_SECONDS: int(60, 2_592_000).default(86_400),
@@ -171,6 +181,17 @@ export const envSchema = z
         code: 'custom',
         path: ['DAVPUSH_WORKER_SHARDS'],
         message: `shard ${outside.join(', ')} does not exist (DAVPUSH_QUEUE_SHARDS=${env.DAVPUSH_QUEUE_SHARDS}: shards 0 to ${env.DAVPUSH_QUEUE_SHARDS - 1})`,
+      });
+    }
+    // ReplicaAck's `WAIT 1 <DAVPUSH_DURABILITY_TIMEOUT_MS>` must run on the stores' own client (WAIT counts
+    // the writes of its own connection, libs/storage/src/replica-ack.ts), so that client's command
+    // timeout must outlast WAIT and the grace ReplicaAck gives it; else every answer would be a 503.
+    const waitBound = env.DAVPUSH_DURABILITY_TIMEOUT_MS + DURABILITY_WAIT_GRACE_MS;
+    if (env.DAVPUSH_DURABILITY === 'replicated' && env.DAVPUSH_REDIS_COMMAND_TIMEOUT_MS < waitBound) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DAVPUSH_REDIS_COMMAND_TIMEOUT_MS'],
+        message: `must be at least DAVPUSH_DURABILITY_TIMEOUT_MS + ${DURABILITY_WAIT_GRACE_MS} (${waitBound}) with DAVPUSH_DURABILITY=replicated: Redis WAIT runs on the same client`,
       });
     }
     if (!!env.DAVPUSH_PROXY_SERVICE_USER !== !!env.DAVPUSH_PROXY_SERVICE_PASSWORD) {

@@ -62,7 +62,7 @@ export async function prepareRuntime(env?: NodeJS.ProcessEnv): Promise<Runtime> 
   let redis: PrivateRedis | undefined;
   if (!config.redis.url && !config.redis.clusterNodes) {
     redis = await PrivateRedis.ensure(config.dataDir);
-    config = config.with({ redis: { url: redis.url } });
+    config = config.with({ redis: { ...config.redis, url: redis.url } });
   }
   return { config, redis, adminTokenFile: admin.file };
 }

@@ -13,6 +13,8 @@ export class GroupCommit<T> {
   /**
    * `write` stores the items and resolves with each item's error (undefined: stored) in their order,
    * or rejects if none was stored. `maxItems`: at most this many items per write; the rest go in the next.
+   * `write` must settle: every item added while it is in flight waits for it (the stores' Redis client
+   * fails each command after DAVPUSH_REDIS_COMMAND_TIMEOUT_MS, libs/storage/src/redis-connection.ts).
    */
   constructor(
     private readonly write: (items: T[]) => Promise<readonly unknown[] | void>,

@@ -24,9 +24,14 @@ export function clusterNodeOptions(config: AppConfig): RedisOptions {
 }
 
 /**
- * Creates a client for our own data or for BullMQ. Workers must have `maxRetriesPerRequest: null`
- * (BullMQ blocks on BRPOPLPUSH-style commands); producers keep ioredis' bounded retries so a Redis
- * outage turns into a clear 503 instead of a request that hangs.
+ * Creates a client for our own data. A `blocking` client (one that waits on BRPOPLPUSH-style
+ * commands) retries for ever and has no command timeout; every other client keeps ioredis' bounded
+ * retries and fails each command after `config.redis.commandTimeoutMs` with `Command timed out`
+ * (ioredis `commandTimeout`, node_modules/ioredis/built/Command.js), so a Redis outage, or a Redis
+ * that stops answering without closing the connection, turns into a clear 503 or a failed job
+ * instead of a request or a GroupCommit write that hangs. A timed-out command may still run on the
+ * server later (a frozen Redis that resumes): its caller only knows that it may have taken effect.
+ * BullMQ makes its own connections (libs/queue/src/queue.module.ts), without a command timeout.
  */
 export function createRedisClient(
   config: AppConfig,
@@ -37,6 +42,7 @@ export function createRedisClient(
     // Commands issued in the same tick (hundreds of concurrent deliveries) share one write.
     enableAutoPipelining: opts.autoPipelining ?? false,
     maxRetriesPerRequest: opts.blocking ? null : 2,
+    commandTimeout: opts.blocking ? undefined : config.redis.commandTimeoutMs,
     enableOfflineQueue: true,
     lazyConnect: false,
   };
@@ -48,4 +54,13 @@ export function createRedisClient(
   }
   if (!config.redis.url) throw new Error('Redis is not configured (REDIS_URL or a spawned redis-server)');
   return new Redis({ ...redisOptionsFrom(config.redis.url), ...common });
+}
+
+/**
+ * True for ioredis' `Command timed out` (the client's `commandTimeout` passed without a reply,
+ * node_modules/ioredis/built/Command.js). ioredis gives it no class or code, so the exact message
+ * it is made with is the only mark; redis-connection.int-spec.ts provokes the real one.
+ */
+export function isCommandTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Command timed out';
 }

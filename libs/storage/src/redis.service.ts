@@ -4,25 +4,42 @@ import { StorageUnavailableError } from '@davpush/domain';
 import { Cluster } from 'ioredis';
 import { isClusterUnavailable } from './cluster-errors';
 import { connectionErrors } from './connection-error-log';
-import { createRedisClient, type RedisClient } from './redis-connection';
+import { createRedisClient, isCommandTimeout, type RedisClient } from './redis-connection';
+
+/**
+ * Redis did not answer a command within DAVPUSH_REDIS_COMMAND_TIMEOUT_MS while the connection stayed
+ * open (a hung or frozen server, a silent network partition). 503 + Retry-After, problem type
+ * `storage-timeout`. Unlike a refused connection the command may have been sent, and may still run:
+ * whether the request took effect is unknown, so the answer does not claim that nothing was accepted.
+ */
+export class StorageTimeoutError extends StorageUnavailableError {
+  readonly problemType = 'storage-timeout';
+}
 
 /** The one shared client for davpush's own data (BullMQ makes its own connections). */
 @Injectable()
 export class RedisService implements OnApplicationShutdown {
   readonly client: RedisClient;
+  private readonly commandTimeoutMs: number;
 
   constructor(config: AppConfig) {
     this.client = createRedisClient(config, { name: 'davpush', autoPipelining: true });
+    this.commandTimeoutMs = config.redis.commandTimeoutMs;
     this.client.on('error', (err: Error) => connectionErrors.report('store', err));
   }
 
   /**
-   * `err` as a domain error when it came while the connection was not ready (Redis down or
-   * reconnecting: ioredis then fails commands rather than queueing them) or is a transient Redis
-   * Cluster condition (`CLUSTERDOWN`, `TRYAGAIN`, redirection loops: see cluster-errors.ts);
-   * otherwise `err` itself.
+   * `err` as a domain error when it is a command timeout (StorageTimeoutError), came while the
+   * connection was not ready (Redis down or reconnecting: ioredis then fails commands rather than
+   * queueing them) or is a transient Redis Cluster condition (`CLUSTERDOWN`, `TRYAGAIN`, redirection
+   * loops: see cluster-errors.ts); otherwise `err` itself.
    */
   asDomainError(err: unknown): unknown {
+    if (isCommandTimeout(err)) {
+      return new StorageTimeoutError(
+        `Redis did not answer within ${this.commandTimeoutMs} ms (DAVPUSH_REDIS_COMMAND_TIMEOUT_MS); the request may or may not have taken effect, retry shortly`,
+      );
+    }
     if (this.client.status !== 'ready') {
       return new StorageUnavailableError(
         `storage is unavailable (${this.client.status}); nothing was accepted, retry shortly`,

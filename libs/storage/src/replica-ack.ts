@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '@davpush/config';
+import { AppConfig, DURABILITY_WAIT_GRACE_MS } from '@davpush/config';
 import { StorageUnavailableError } from '@davpush/domain';
 import { Cluster, type Redis } from 'ioredis';
 import { RedisService } from './redis.service';
@@ -61,12 +61,15 @@ export class ReplicaAck {
   /**
    * WAIT on one connection. The write itself went through; if WAIT cannot run (a master that just
    * died, its connection closed or reconnecting), whether a replica has the write is unknown: that
-   * is a 503 too, never a 500, and never longer than the timeout plus a second.
+   * is a 503 too, never a 500, and never longer than the timeout plus DURABILITY_WAIT_GRACE_MS.
+   * That bound is ours, not the client's: the stores' client has a command timeout, but config
+   * validation keeps it at least this long (libs/config/src/env.schema.ts), and BullMQ's
+   * connections (`others`) have none.
    */
   private async waitOn(node: Redis, timeoutMs: number): Promise<number> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('WAIT did not return')), timeoutMs + 1000);
+      timer = setTimeout(() => reject(new Error('WAIT did not return')), timeoutMs + DURABILITY_WAIT_GRACE_MS);
     });
     try {
       return Number(await Promise.race([node.call('WAIT', '1', String(timeoutMs)), late]));

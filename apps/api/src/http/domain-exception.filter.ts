@@ -31,7 +31,8 @@ export class DomainExceptionFilter implements ExceptionFilter {
   catch(thrown: unknown, host: ArgumentsHost): void {
     const req = host.switchToHttp().getRequest<Request>();
     const res = host.switchToHttp().getResponse<Response>();
-    // A Redis failure while the connection is down becomes StorageUnavailableError (503) here.
+    // A Redis failure while the connection is down, or a command that timed out (DAVPUSH_REDIS_COMMAND_TIMEOUT_MS),
+    // becomes StorageUnavailableError (503) here.
     const exception =
       thrown instanceof DomainError || thrown instanceof HttpException ? thrown : this.redis.asDomainError(thrown);
     // The route template, not the path: paths carry registration ids, which are capabilities.
