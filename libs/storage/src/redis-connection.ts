@@ -32,6 +32,18 @@ export function clusterNodeOptions(config: AppConfig): RedisOptions {
  * instead of a request or a GroupCommit write that hangs. A timed-out command may still run on the
  * server later (a frozen Redis that resumes): its caller only knows that it may have taken effect.
  * BullMQ makes its own connections (libs/queue/src/queue.module.ts), without a command timeout.
+ *
+ * The same bound drops the connection itself: `socketTimeout` destroys a socket that received nothing
+ * for that long after a write (node_modules/ioredis/built/Redis.js `setSocketTimeout`), and ioredis
+ * reconnects, instead of keeping a silently dead connection that every later command times out on.
+ * ioredis would then write the commands still unanswered on the old socket again on the new one
+ * (`autoResendUnfulfilledCommands`, node_modules/ioredis/built/redis/event_handler.js `readyHandler`),
+ * timed-out ones included: a write whose caller was told "timed out" would run again, or for the
+ * first time, when Redis comes back. Every command here has its own timer that rejects it, so
+ * nothing waits for ever without the resend. Not covered: a command made while reconnecting waits in
+ * ioredis' offline queue, and if its timer fires there it is still written once a connection is
+ * ready; ioredis empties that queue (rejecting its commands) when a handshake fails and at every
+ * third failed attempt (`maxRetriesPerRequest`), so such a command runs at most a few reconnect attempts late.
  */
 export function createRedisClient(
   config: AppConfig,
@@ -43,6 +55,8 @@ export function createRedisClient(
     enableAutoPipelining: opts.autoPipelining ?? false,
     maxRetriesPerRequest: opts.blocking ? null : 2,
     commandTimeout: opts.blocking ? undefined : config.redis.commandTimeoutMs,
+    socketTimeout: opts.blocking ? undefined : config.redis.commandTimeoutMs,
+    autoResendUnfulfilledCommands: !!opts.blocking,
     enableOfflineQueue: true,
     lazyConnect: false,
   };
