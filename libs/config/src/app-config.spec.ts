@@ -124,9 +124,22 @@ describe('loadConfig', () => {
       /DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: must be at least DAVPUSH_DURABILITY_TIMEOUT_MS \+ 1000 \(3000\)/,
     );
     expect(loadConfig({ ...replicated, DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: '3000' }).redis.commandTimeoutMs).toBe(3000);
-    expect(() => loadConfig({ DAVPUSH_DURABILITY: 'replicated', DAVPUSH_DURABILITY_TIMEOUT_MS: '60000' })).toThrow(
-      /DAVPUSH_REDIS_COMMAND_TIMEOUT_MS/,
-    );
+    // Unset, it follows the durability timeout: a replicated config from before the variable existed still starts.
+    const unset = (durability: string, timeoutMs: string) =>
+      loadConfig({ DAVPUSH_DURABILITY: durability, DAVPUSH_DURABILITY_TIMEOUT_MS: timeoutMs }).redis.commandTimeoutMs;
+    expect(unset('replicated', '60000')).toBe(61_000);
+    expect(unset('replicated', '9001')).toBe(10_001);
+    expect(unset('replicated', '9000')).toBe(10_000);
+    expect(unset('replicated', '2000')).toBe(10_000);
+    expect(unset('local', '60000')).toBe(10_000);
+    // Set, it is the operator's: too low is refused, not raised behind their back.
+    expect(() =>
+      loadConfig({
+        DAVPUSH_DURABILITY: 'replicated',
+        DAVPUSH_DURABILITY_TIMEOUT_MS: '60000',
+        DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: '10000',
+      }),
+    ).toThrow(/DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: must be at least DAVPUSH_DURABILITY_TIMEOUT_MS \+ 1000 \(61000\)/);
     // Under `local` there is no WAIT: a short command timeout is fine whatever the durability timeout.
     expect(
       loadConfig({ DAVPUSH_DURABILITY_TIMEOUT_MS: '60000', DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: '500' }).redis

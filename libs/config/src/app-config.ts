@@ -1,6 +1,6 @@
 import { createECDH } from 'node:crypto';
 import * as path from 'node:path';
-import { envSchema } from './env.schema';
+import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DURABILITY_WAIT_GRACE_MS, envSchema } from './env.schema';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -41,6 +41,7 @@ export class AppConfig {
     /**
      * Milliseconds a command of the stores' client (libs/storage/src/redis-connection.ts) may take
      * before it rejects with `Command timed out` (DAVPUSH_REDIS_COMMAND_TIMEOUT_MS); BullMQ's are unbounded.
+     * Unset: 10 000, or under `replicated` at least DAVPUSH_DURABILITY_TIMEOUT_MS + 1000 (Redis WAIT runs on that client).
      */
     commandTimeoutMs: number;
   };
@@ -159,7 +160,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       clusterAuth: e.REDIS_CLUSTER_PASSWORD
         ? { username: e.REDIS_CLUSTER_USERNAME, password: e.REDIS_CLUSTER_PASSWORD }
         : undefined,
-      commandTimeoutMs: e.DAVPUSH_REDIS_COMMAND_TIMEOUT_MS,
+      // An operator who set only DAVPUSH_DURABILITY_TIMEOUT_MS (before this variable existed, or not
+      // caring) gets a command timeout WAIT fits in; one set explicitly too low was refused above.
+      commandTimeoutMs:
+        e.DAVPUSH_REDIS_COMMAND_TIMEOUT_MS ??
+        (e.DAVPUSH_DURABILITY === 'replicated'
+          ? Math.max(DEFAULT_REDIS_COMMAND_TIMEOUT_MS, e.DAVPUSH_DURABILITY_TIMEOUT_MS + DURABILITY_WAIT_GRACE_MS)
+          : DEFAULT_REDIS_COMMAND_TIMEOUT_MS),
     },
     dataDir: path.resolve(e.DAVPUSH_DATA_DIR),
     adminToken: e.DAVPUSH_ADMIN_TOKEN,

@@ -42,6 +42,9 @@ const url = (protocols: string[]) =>
  */
 export const DURABILITY_WAIT_GRACE_MS = 1000;
 
+/** DAVPUSH_REDIS_COMMAND_TIMEOUT_MS when unset (and, under `replicated`, WAIT's bound is lower). */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 10_000;
+
 /**
  * Every environment variable davpush reads (README "Configuration"). Validated once at start-up; any error
  * stops start-up with one message naming each bad variable.
@@ -136,7 +139,8 @@ export const envSchema = z
     // Milliseconds each command of davpush's own Redis client (the stores, not BullMQ) may take
     // before it fails with "Command timed out" (ioredis `commandTimeout`): a Redis that stops
     // answering without closing the connection fails requests and jobs instead of hanging them.
-    DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: int(100, 600_000).default(10_000),
+    // Unset: DEFAULT_REDIS_COMMAND_TIMEOUT_MS, or more under `replicated` (loadConfig).
+    DAVPUSH_REDIS_COMMAND_TIMEOUT_MS: int(100, 600_000).optional(),
     // Seconds an event's status record, its id's de-duplication and its dispatch's records (counters,
     // settled and handed-off deliveries) are kept (docs/scaling.md "Event retention"); default one day.
     DAVPUSH_EVENT_RETENTION_SECONDS: int(60, 2_592_000).default(86_400),
@@ -186,8 +190,10 @@ export const envSchema = z
     // ReplicaAck's `WAIT 1 <DAVPUSH_DURABILITY_TIMEOUT_MS>` must run on the stores' own client (WAIT counts
     // the writes of its own connection, libs/storage/src/replica-ack.ts), so that client's command
     // timeout must outlast WAIT and the grace ReplicaAck gives it; else every answer would be a 503.
+    // Only a value the operator set is refused: unset, loadConfig raises the default to the bound.
     const waitBound = env.DAVPUSH_DURABILITY_TIMEOUT_MS + DURABILITY_WAIT_GRACE_MS;
-    if (env.DAVPUSH_DURABILITY === 'replicated' && env.DAVPUSH_REDIS_COMMAND_TIMEOUT_MS < waitBound) {
+    const commandTimeout = env.DAVPUSH_REDIS_COMMAND_TIMEOUT_MS;
+    if (env.DAVPUSH_DURABILITY === 'replicated' && commandTimeout !== undefined && commandTimeout < waitBound) {
       ctx.addIssue({
         code: 'custom',
         path: ['DAVPUSH_REDIS_COMMAND_TIMEOUT_MS'],
