@@ -39,13 +39,30 @@ describe('ProxyStateStore on real Redis', () => {
     expect((await sut.tenant(up, async () => 'fresh')).id).toBe('fresh');
   });
 
-  it('swaps tokens: a token is new once; a baseline never overwrites', async () => {
+  it('swaps tokens: a token is new once, and says which it replaced; a baseline never overwrites', async () => {
+    expect(await sut.swapToken(up, 'S', 'v1')).toEqual({ fresh: true, previous: undefined });
     await sut.baselineToken(up, 'T', 'v1');
-    expect(await sut.swapToken(up, 'T', 'v1')).toBe(false);
-    expect(await sut.swapToken(up, 'T', 'v2')).toBe(true);
-    expect(await sut.swapToken(up, 'T', 'v2')).toBe(false);
+    expect(await sut.swapToken(up, 'T', 'v1')).toEqual({ fresh: false });
+    expect(await sut.swapToken(up, 'T', 'v2')).toEqual({ fresh: true, previous: 'v1' });
+    expect(await sut.swapToken(up, 'T', 'v2')).toEqual({ fresh: false });
     await sut.baselineToken(up, 'T', 'v1');
-    expect(await sut.swapToken(up, 'T', 'v2')).toBe(false);
+    expect((await sut.swapToken(up, 'T', 'v2')).fresh).toBe(false);
+  });
+
+  it('undoes a swap whose push failed, only while its token is still the recorded one', async () => {
+    await sut.baselineToken(up, 'T', 'v1');
+    await sut.swapToken(up, 'T', 'v2');
+    expect(await sut.restoreToken(up, 'T', 'v2', 'v1')).toBe(true);
+    // v2 counts as new again: the next hook or poll pushes it.
+    expect(await sut.swapToken(up, 'T', 'v2')).toEqual({ fresh: true, previous: 'v1' });
+    // A later push recorded v3 meanwhile: undoing v2 must not bring v1 back over it.
+    await sut.swapToken(up, 'T', 'v3');
+    expect(await sut.restoreToken(up, 'T', 'v2', 'v1')).toBe(false);
+    expect((await sut.swapToken(up, 'T', 'v3')).fresh).toBe(false);
+    // No token before (or unknown, the swap itself failed): the topic is left with none.
+    await sut.swapToken(up, 'U', 'u1');
+    expect(await sut.restoreToken(up, 'U', 'u1')).toBe(true);
+    expect(await sut.swapToken(up, 'U', 'u1')).toEqual({ fresh: true, previous: undefined });
   });
 
   it('keeps paths per topic and forgets them with their token', async () => {
@@ -60,6 +77,6 @@ describe('ProxyStateStore on real Redis', () => {
     );
     await sut.forgetPath(up, 'T');
     expect([...(await sut.paths(up)).keys()]).toEqual(['U']);
-    expect(await sut.swapToken(up, 'T', 'v1')).toBe(true);
+    expect((await sut.swapToken(up, 'T', 'v1')).fresh).toBe(true);
   });
 });

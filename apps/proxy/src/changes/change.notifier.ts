@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { EventsService, RegistrationsService } from '@davpush/application';
 import type { ChangeKind } from '@davpush/domain';
 import type { ProxyReadSource } from '@davpush/observability';
-import { ProxyStateStore, RegistrationStore } from '@davpush/storage';
+import { ProxyStateStore, RegistrationStore, type TokenSwap } from '@davpush/storage';
 import { parsePushDontNotify } from '@davpush/webdav-push';
 import { ProxyIdentity } from '../identity/proxy-identity.service';
 import { UpstreamClient, UpstreamUnreachableError, type StateRead } from '../upstream/upstream.client';
@@ -42,6 +42,8 @@ export class ChangeNotifier implements OnApplicationShutdown {
   private waiters: (() => void)[] = [];
   private cache?: { at: number; paths: Map<string, string> };
   private stopped = false;
+  /** Topics whose last push failed after its token may have been recorded: pushed at their next check, as with `always`. */
+  private readonly unpushed = new Set<string>();
 
   constructor(
     private readonly upstream: UpstreamClient,
@@ -133,7 +135,8 @@ export class ChangeNotifier implements OnApplicationShutdown {
    * records it as pushed, and posts the event. Unless `always`, a content change whose token was
    * already pushed is not posted again; a property change always is (Radicale's sync-token covers
    * items only). A read that fails (the server does not answer, or refuses both credentials) is
-   * counted and logged by TokenReadReporter, and nothing is posted.
+   * counted and logged by TokenReadReporter, and nothing is posted. A push that fails once its
+   * token was recorded is undone (see {@link unrecord}), so the change is not taken as pushed.
    *
    * @returns whether an event was posted.
    */
@@ -165,22 +168,49 @@ export class ChangeNotifier implements OnApplicationShutdown {
     }
     this.reporter.succeeded(usedService);
     const token = read.state?.syncToken ?? read.state?.ctag;
-    if (token !== undefined) {
-      const fresh = await this.state.swapToken(this.upstream.id, topic, token);
-      if (!fresh && kind === 'content' && !always) return false;
+    let swap: TokenSwap | undefined;
+    try {
+      if (token !== undefined) {
+        swap = await this.state.swapToken(this.upstream.id, topic, token);
+        if (!swap.fresh && kind === 'content' && !always && !this.unpushed.has(topic)) return false;
+      }
+      await this.events.accept(this.identity.tenantId, [
+        {
+          topic,
+          changes: [kind],
+          syncToken: read.state?.syncToken,
+          dontNotify: dontNotify.length > 0 ? dontNotify : undefined,
+          skipClients,
+        },
+      ]);
+    } catch (err) {
+      await this.unrecord(topic, token, swap);
+      throw err;
     }
-    await this.events.accept(this.identity.tenantId, [
-      {
-        topic,
-        changes: [kind],
-        syncToken: read.state?.syncToken,
-        dontNotify: dontNotify.length > 0 ? dontNotify : undefined,
-        skipClients,
-      },
-    ]);
+    this.unpushed.delete(topic);
     // Topics are opaque; the token and the writer stay out of the log.
     this.log.debug({ msg: 'change posted', topic, kind, dontNotify: dontNotify.length });
     return true;
+  }
+
+  /**
+   * After a failed push of `token`: had the swap stored it (or, when the swap itself failed, a Redis
+   * timeout, may have), the next hook or poll would find it pushed and the change would never be.
+   * So the swap is undone in Redis, compare-and-set (ProxyStateStore.restoreToken: only while our
+   * token is still the recorded one), which other proxy processes and a restart see too; and, as
+   * that undo needs the Redis that may just have failed, the topic is also kept here to be pushed at
+   * its next check whatever its token. Either may push a change twice (the failed accept may have
+   * stored its event after all), never lose one.
+   */
+  private async unrecord(topic: string, token: string | undefined, swap: TokenSwap | undefined): Promise<void> {
+    this.unpushed.add(topic);
+    // `fresh: false`: the token was recorded before this call, which wrote nothing to undo.
+    if (token === undefined || swap?.fresh === false) return;
+    await this.state
+      .restoreToken(this.upstream.id, topic, token, swap?.previous)
+      .catch((err: Error) =>
+        this.log.warn({ msg: 'sync-token of a failed push not reset; retried from memory', error: err.message }),
+      );
   }
 
   /** A collection deleted through the proxy: a last push, then its registrations go once it was delivered. */
