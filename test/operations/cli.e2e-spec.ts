@@ -209,4 +209,30 @@ describe('operator CLI', () => {
     );
     expect(r).toBe(1);
   });
+
+  it('a Redis that does not answer: the command fails naming DAVPUSH_REDIS_COMMAND_TIMEOUT_MS, exit 1', async () => {
+    const app = await NestFactory.createApplicationContext(
+      CoreModule.forRoot(config.with({ redis: { ...config.redis, commandTimeoutMs: 300 } })),
+      { logger: false },
+    );
+    let err = '';
+    let code = -1;
+    // SIGSTOP: the server lives and its socket stays open, but nothing answers (a hung Redis).
+    process.kill(redis.pid!, 'SIGSTOP');
+    try {
+      // The context is open already: what times out is the command's own read (TenantStore).
+      code = await runCli(['tenant', 'list'], { out: () => undefined, err: (t) => (err += t) }, async () => ({
+        app,
+        close: async () => undefined,
+      }));
+    } finally {
+      process.kill(redis.pid!, 'SIGCONT');
+      // Only now: BullMQ's connections, without a command timeout, wait for a frozen Redis to close.
+      await app.close();
+    }
+    expect(code).toBe(1);
+    expect(err).toBe(
+      'davpush: tenant list: Redis did not answer within 300 ms (DAVPUSH_REDIS_COMMAND_TIMEOUT_MS); the request may or may not have taken effect, retry shortly\n',
+    );
+  });
 });

@@ -119,4 +119,26 @@ describe('proxy when its Redis does not answer (Radicale)', () => {
     await expect.poll(() => pushedTokens(client), { timeout: 10_000 }).toContain(second);
     expect(await outOfBand.reconcile('poller')).toBe(0);
   });
+
+  it('a registration, and its removal, answer 503 with Retry-After naming DAVPUSH_REDIS_COMMAND_TIMEOUT_MS, then work again', async () => {
+    const location = (await must(register(push.subscribe()), 201)).headers.get('location')!;
+    const remove = () => fetch(location, { method: 'DELETE', headers: { authorization: basic('alice') } });
+    freeze();
+    const answers: { status: number; retryAfter: string | null; body: string }[] = [];
+    try {
+      for (const res of [await register(push.subscribe()), await remove()])
+        answers.push({ status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.text() });
+    } finally {
+      thaw();
+    }
+    for (const a of answers) {
+      expect(a).toMatchObject({ status: 503, retryAfter: '2' });
+      // A DAV:error saying what happened (StorageTimeoutError), not a bare "Redis did not answer".
+      expect(a.body).toContain('<D:error');
+      expect(a.body).toMatch(
+        /did not answer within 500 ms \(DAVPUSH_REDIS_COMMAND_TIMEOUT_MS\); the request may or may not/,
+      );
+    }
+    await expect.poll(async () => (await remove()).status, { timeout: 10_000, interval: 250 }).toBe(204);
+  });
 });

@@ -3,13 +3,14 @@ import * as http from 'node:http';
 import type { Readable } from 'node:stream';
 import { PROXY_REGISTRATION_PATH } from '@davpush/application';
 import { AppConfig } from '@davpush/config';
+import { RedisService } from '@davpush/storage';
 import { CC_PUSH_NS, WEBDAV_PUSH_NS, parseBoundedXml } from '@davpush/webdav-push';
 import { ChangeNotifier } from './changes/change.notifier';
 import { WRITE_METHODS } from './changes/changed-collections';
 import { HOOK_PATH, OutOfBandChanges } from './changes/out-of-band.service';
 import { PropfindRewriter } from './discovery/propfind-rewriter.service';
 import { hasBody, isXml, readPrefix, replay } from './http/body';
-import { sendText, sendUpstreamUnreachable } from './http/dav-answer';
+import { asOwnDomainError, sendDomainError, sendText, sendUpstreamUnreachable } from './http/dav-answer';
 import { Forwarder } from './http/forwarder';
 import { headerLines, pushClientIdOf } from './http/headers';
 import { ProxyIdentity } from './identity/proxy-identity.service';
@@ -46,6 +47,7 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly outOfBand: OutOfBandChanges,
     private readonly monitor: UpstreamMonitor,
     private readonly forwarder: Forwarder,
+    private readonly redis: RedisService,
   ) {
     this.publicOrigin = new URL(config.proxy!.publicUrl).origin;
   }
@@ -205,7 +207,11 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  /** The DAV server unreachable → `502`; anything else of ours → `500`. Never a credential or path in the log. */
+  /**
+   * The DAV server unreachable → `502`; davpush's own Redis failing (or any domain error) → its
+   * status, `503` + Retry-After for Redis (asOwnDomainError); anything else of ours → `500`. Never
+   * a credential or path in the log.
+   */
   private fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
     const e = err as NodeJS.ErrnoException;
     if (err instanceof UpstreamUnreachableError) this.monitor.unreachable(err.code);
@@ -217,7 +223,8 @@ export class ProxyServer implements OnApplicationBootstrap, OnApplicationShutdow
     if (res.headersSent) return void res.destroy();
     req.resume();
     if (err instanceof UpstreamUnreachableError) sendUpstreamUnreachable(res, err);
-    else sendText(res, 500, 'davpush proxy: internal error; it has been logged\n');
+    else if (!sendDomainError(res, asOwnDomainError(err, this.redis)))
+      sendText(res, 500, 'davpush proxy: internal error; it has been logged\n');
   }
 }
 

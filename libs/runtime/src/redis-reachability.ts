@@ -1,6 +1,6 @@
 import type { AppConfig } from '@davpush/config';
 import { within } from '@davpush/observability';
-import { createRedisClient, mastersWithoutReplica } from '@davpush/storage';
+import { createRedisClient, isCommandTimeout, mastersWithoutReplica } from '@davpush/storage';
 import { socketPathProblem } from './private-redis';
 
 /** How long the start-up PING may take before Redis counts as unreachable. */
@@ -51,7 +51,10 @@ export async function reachRedis(config: AppConfig, timeoutMs = REDIS_REACH_TIME
       // last node's error it carries.
       const last = lastError ?? (err as Error);
       const nodeError = (last as Error & { lastNodeError?: Error }).lastNodeError?.message;
-      const cause = nodeError ? `${last.message} (${nodeError})` : last.message;
+      const message = isCommandTimeout(last)
+        ? `no answer within ${config.redis.commandTimeoutMs} ms (DAVPUSH_REDIS_COMMAND_TIMEOUT_MS)`
+        : last.message;
+      const cause = nodeError ? `${message} (${nodeError})` : message;
       throw new Error(`cannot reach Redis at ${where}: ${cause}`, { cause: err });
     }
     if (config.durability.mode === 'replicated') {

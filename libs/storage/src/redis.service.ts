@@ -14,6 +14,12 @@ import { createRedisClient, isCommandTimeout, type RedisClient } from './redis-c
  */
 export class StorageTimeoutError extends StorageUnavailableError {
   readonly problemType = 'storage-timeout';
+
+  constructor(timeoutMs: number) {
+    super(
+      `Redis did not answer within ${timeoutMs} ms (DAVPUSH_REDIS_COMMAND_TIMEOUT_MS); the request may or may not have taken effect, retry shortly`,
+    );
+  }
 }
 
 /** The one shared client for davpush's own data (BullMQ makes its own connections). */
@@ -35,11 +41,7 @@ export class RedisService implements OnApplicationShutdown {
    * loops: see cluster-errors.ts); otherwise `err` itself.
    */
   asDomainError(err: unknown): unknown {
-    if (isCommandTimeout(err)) {
-      return new StorageTimeoutError(
-        `Redis did not answer within ${this.commandTimeoutMs} ms (DAVPUSH_REDIS_COMMAND_TIMEOUT_MS); the request may or may not have taken effect, retry shortly`,
-      );
-    }
+    if (isCommandTimeout(err)) return new StorageTimeoutError(this.commandTimeoutMs);
     if (this.client.status !== 'ready') {
       return new StorageUnavailableError(
         `storage is unavailable (${this.client.status}); nothing was accepted, retry shortly`,

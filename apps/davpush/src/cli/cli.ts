@@ -1,4 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { AppConfig } from '@davpush/config';
+import { isCommandTimeout, StorageTimeoutError } from '@davpush/storage';
 import { parseCommandLine, type ParsedArgs } from './args';
 import { COMMANDS, EXIT, type CliIo, type Command } from './commands';
 
@@ -74,11 +76,21 @@ export async function runCli(argv: readonly string[], io: CliIo, open: OpenConte
     ctx = await open();
     return await command.run({ app: ctx.app, args, flags, io });
   } catch (err) {
-    io.err(`davpush: ${command.words.join(' ')}: ${(err as Error).message}\n`);
+    io.err(`davpush: ${command.words.join(' ')}: ${failureText(err, ctx?.app)}\n`);
     return EXIT.failed;
   } finally {
     await ctx?.close().catch((err: Error) => io.err(`davpush: while closing: ${err.message}\n`));
   }
+}
+
+/**
+ * What a failed command prints. ioredis says only `Command timed out` when Redis does not answer a
+ * command within DAVPUSH_REDIS_COMMAND_TIMEOUT_MS (libs/storage/src/redis-connection.ts): the
+ * operator is told that, and which setting bounds the wait (StorageTimeoutError's message).
+ */
+function failureText(err: unknown, app: INestApplicationContext | undefined): string {
+  if (app && isCommandTimeout(err)) return new StorageTimeoutError(app.get(AppConfig).redis.commandTimeoutMs).message;
+  return (err as Error).message;
 }
 
 function help(io: CliIo, text: string): number {

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CoreModule, prepareRuntime, reachRedis } from '@davpush/runtime';
+import { isCommandTimeout, StorageTimeoutError } from '@davpush/storage';
 import { runCli, type OpenContext } from './cli';
 
 /**
@@ -39,7 +40,8 @@ const open: OpenContext = async () => {
     };
   } catch (err) {
     await runtime.redis?.stop();
-    throw err;
+    // A store read at start-up (VAPID keys) that Redis did not answer: say which setting bounded it.
+    throw isCommandTimeout(err) ? new StorageTimeoutError(runtime.config.redis.commandTimeoutMs) : err;
   }
 };
 

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { DomainError, PreconditionFailedError, RateLimitedError, StorageUnavailableError } from '@davpush/domain';
+import type { RedisService } from '@davpush/storage';
 import { buildDavError, buildDavErrorMessage } from '@davpush/webdav-push';
 
 /** The HTTP status of each domain error kind, as the tenant API answers them. */
@@ -31,6 +32,24 @@ export function sendDavError(
 }
 
 /**
+ * `err` itself when it is a domain error, else as RedisService.asDomainError sees it: davpush's own
+ * Redis failing (a command timeout, the connection down, a Cluster not serving the slot) becomes a
+ * StorageUnavailableError, a 503 with Retry-After, as in the tenant API
+ * (apps/api/src/http/domain-exception.filter.ts). A domain error is never passed to it: while the
+ * connection is down it calls every error unavailable.
+ */
+export function asOwnDomainError(err: unknown, redis: RedisService): unknown {
+  return err instanceof DomainError ? err : redis.asDomainError(err);
+}
+
+/** `Retry-After` for the domain errors that say when to come back: rate limits, storage unavailable. */
+export function retryAfterOf(err: DomainError): Record<string, string> {
+  return err instanceof RateLimitedError || err instanceof StorageUnavailableError
+    ? { 'retry-after': String(err.retryAfterSeconds) }
+    : {};
+}
+
+/**
  * A domain error as the DAV client's answer: preconditions as `403` with the WebDAV-Push element
  * (draft §"Subscription Registration"), others with a `D:responsedescription` naming the problem.
  *
@@ -38,14 +57,11 @@ export function sendDavError(
  */
 export function sendDomainError(res: ServerResponse, err: unknown): boolean {
   if (!(err instanceof DomainError)) return false;
-  const headers: Record<string, string> = {};
-  if (err instanceof RateLimitedError || err instanceof StorageUnavailableError)
-    headers['retry-after'] = String(err.retryAfterSeconds);
   const body =
     err instanceof PreconditionFailedError
       ? buildDavError(err.precondition, err.message)
       : buildDavErrorMessage(err.message);
-  sendDavError(res, STATUS_OF[err.kind], body, headers);
+  sendDavError(res, STATUS_OF[err.kind], body, retryAfterOf(err));
   return true;
 }
 

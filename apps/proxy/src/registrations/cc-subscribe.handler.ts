@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CcGatewayService } from '@davpush/application';
-import { DomainError, InvalidTopicsError, PreconditionFailedError, RateLimitedError } from '@davpush/domain';
+import { DomainError, InvalidTopicsError, PreconditionFailedError } from '@davpush/domain';
+import { RedisService } from '@davpush/storage';
 import {
   buildCcPreconditionError,
   buildDavErrorMessage,
@@ -9,7 +10,7 @@ import {
   parseCcSubscribe,
 } from '@davpush/webdav-push';
 import { ChangeNotifier } from '../changes/change.notifier';
-import { sendDavError, sendText, STATUS_OF } from '../http/dav-answer';
+import { asOwnDomainError, retryAfterOf, sendDavError, sendText, STATUS_OF } from '../http/dav-answer';
 import { pushClientIdOf } from '../http/headers';
 import { ProxyIdentity } from '../identity/proxy-identity.service';
 import { UpstreamClient } from '../upstream/upstream.client';
@@ -32,6 +33,7 @@ export class CcSubscribeHandler {
     private readonly identity: ProxyIdentity,
     private readonly gateway: CcGatewayService,
     private readonly notifier: ChangeNotifier,
+    private readonly redis: RedisService,
   ) {}
 
   /**
@@ -84,17 +86,14 @@ export class CcSubscribeHandler {
     if (res.headersSent) return void res.destroy();
     if (err instanceof InvalidTopicsError)
       return sendDavError(res, 403, buildInvalidTopicsError(err.topics, err.message));
-    if (err instanceof DomainError) {
+    // A Redis command timeout, or Redis down, is a 503 + Retry-After saying which (asOwnDomainError).
+    const domain = asOwnDomainError(err, this.redis);
+    if (domain instanceof DomainError) {
       const body =
-        err instanceof PreconditionFailedError
-          ? buildCcPreconditionError(err.precondition, err.message)
-          : buildDavErrorMessage(err.message);
-      return sendDavError(
-        res,
-        STATUS_OF[err.kind],
-        body,
-        err instanceof RateLimitedError ? { 'retry-after': String(err.retryAfterSeconds) } : {},
-      );
+        domain instanceof PreconditionFailedError
+          ? buildCcPreconditionError(domain.precondition, domain.message)
+          : buildDavErrorMessage(domain.message);
+      return sendDavError(res, STATUS_OF[domain.kind], body, retryAfterOf(domain));
     }
     this.log.error({ msg: 'CC subscription failed', error: (err as Error).message });
     sendText(res, 503, 'davpush could not handle this subscription now; retry shortly\n', { 'retry-after': '2' });

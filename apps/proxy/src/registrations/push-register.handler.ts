@@ -2,10 +2,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PROXY_REGISTRATION_PATH, RegistrationsService } from '@davpush/application';
 import { NotFoundError } from '@davpush/domain';
-import { RegistrationStore } from '@davpush/storage';
+import { RedisService, RegistrationStore } from '@davpush/storage';
 import { parsePushRegister } from '@davpush/webdav-push';
 import { ChangeNotifier } from '../changes/change.notifier';
-import { sendDomainError, sendText, sendUpstreamUnreachable } from '../http/dav-answer';
+import { asOwnDomainError, sendDomainError, sendText, sendUpstreamUnreachable } from '../http/dav-answer';
 import { ProxyIdentity } from '../identity/proxy-identity.service';
 import { collectionAccess, relayUnauthorized } from './collection-access';
 import { UpstreamClient, UpstreamUnreachableError } from '../upstream/upstream.client';
@@ -26,6 +26,7 @@ export class PushRegisterHandler {
     private readonly registrations: RegistrationsService,
     private readonly store: RegistrationStore,
     private readonly notifier: ChangeNotifier,
+    private readonly redis: RedisService,
   ) {}
 
   /**
@@ -86,12 +87,13 @@ export class PushRegisterHandler {
 
   private fail(res: ServerResponse, err: unknown): void {
     if (res.headersSent) return void res.destroy();
-    if (sendDomainError(res, err)) return;
     if (err instanceof UpstreamUnreachableError) {
       this.log.warn({ msg: 'DAV server did not answer', method: 'push registration', error: err.code });
       return sendUpstreamUnreachable(res, err);
     }
-    // What is left is davpush's own store (Redis) failing: ours to fix, the client's to retry.
+    // A Redis command timeout, or Redis down: 503 + Retry-After saying which (asOwnDomainError).
+    if (sendDomainError(res, asOwnDomainError(err, this.redis))) return;
+    // What is left is davpush's own store (Redis) failing otherwise: ours to fix, the client's to retry.
     this.log.error({ msg: 'push registration failed', error: (err as Error).message });
     sendText(res, 503, 'davpush could not store this registration now (its Redis did not answer); retry shortly\n', {
       'retry-after': '2',
