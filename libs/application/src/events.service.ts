@@ -12,7 +12,14 @@ import {
 } from '@davpush/domain';
 import { PushMetrics } from '@davpush/observability';
 import { JobPublisher } from '@davpush/queue';
-import { EventStore, IdempotencyStore, KnownTopicStore, ReplicaAck, type EventStatus } from '@davpush/storage';
+import {
+  EventStore,
+  IdempotencyStore,
+  KnownTopicStore,
+  ReplicaAck,
+  withinCommandTimeout,
+  type EventStatus,
+} from '@davpush/storage';
 import { RegistrationsService } from './registrations.service';
 import { parsePushDontNotify } from '@davpush/webdav-push';
 import { assertEventText } from './topic';
@@ -101,10 +108,18 @@ export class EventsService {
     });
     this.metrics.eventsAccepted.inc(fresh);
     const distinct = [...live.keys()];
+    // BullMQ's connection has no command timeout (libs/queue/src/queue.module.ts): the job adds are
+    // bounded here as the stores' commands are, so a Redis that stops answering is a 503
+    // storage-timeout, not a hang. Safe whatever became of an add that timed out: the events are
+    // parked already (libs/storage/src/event.store.ts); an add that lands late fans out what is
+    // pending then (nothing, if a retry's fan-out took it: apps/worker/src/fan-out/fanout.service.ts);
+    // one that never lands leaves the topic to the stranded-topic sweep (recoverStranded,
+    // apps/worker/src/maintenance/maintenance.processor.ts); a retry with the same event id queues nothing.
+    const fanouts = Promise.all(
+      [...topics].map(([topic, t]) => this.publisher.scheduleFanout({ tenantId, topic, requestId }, t.now, t.delayMs)),
+    );
     await Promise.all([
-      ...[...topics].map(([topic, t]) =>
-        this.publisher.scheduleFanout({ tenantId, topic, requestId }, t.now, t.delayMs),
-      ),
+      withinCommandTimeout(fanouts, this.config.redis.commandTimeoutMs),
       // A topic a tenant posted an event for is one its clients may subscribe to (CC/CD 70025 subscribe).
       this.knownTopics?.add(tenantId, distinct),
     ]);

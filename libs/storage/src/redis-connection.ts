@@ -31,7 +31,10 @@ export function clusterNodeOptions(config: AppConfig): RedisOptions {
  * that stops answering without closing the connection, turns into a clear 503 or a failed job
  * instead of a request or a GroupCommit write that hangs. A timed-out command may still run on the
  * server later (a frozen Redis that resumes): its caller only knows that it may have taken effect.
- * BullMQ makes its own connections (libs/queue/src/queue.module.ts), without a command timeout.
+ * BullMQ makes its own connections (libs/queue/src/queue.module.ts), without a command timeout
+ * (the API bounds its job adds itself: libs/application/src/events.service.ts). On a Redis Cluster
+ * these options are each node's: a command the Cluster client keeps in its own offline queue while
+ * it (re)connects has no timer (node_modules/ioredis/built/cluster/index.js) and waits until it is ready.
  *
  * The same bound drops the connection itself: `socketTimeout` destroys a socket that received nothing
  * for that long after a write (node_modules/ioredis/built/Redis.js `setSocketTimeout`), and ioredis

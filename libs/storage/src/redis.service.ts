@@ -22,6 +22,19 @@ export class StorageTimeoutError extends StorageUnavailableError {
   }
 }
 
+/**
+ * `call` bounded like a command of the stores' client: rejects with StorageTimeoutError after
+ * `timeoutMs` (DAVPUSH_REDIS_COMMAND_TIMEOUT_MS). For calls over connections without a command
+ * timeout (BullMQ's, libs/queue/src/queue.module.ts). The call is not stopped: it may still take effect.
+ */
+export function withinCommandTimeout<T>(call: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StorageTimeoutError(timeoutMs)), timeoutMs);
+  });
+  return Promise.race([call, late]).finally(() => clearTimeout(timer));
+}
+
 /** The one shared client for davpush's own data (BullMQ makes its own connections). */
 @Injectable()
 export class RedisService implements OnApplicationShutdown {
