@@ -217,8 +217,7 @@ describe('operator CLI', () => {
     );
     let err = '';
     let code = -1;
-    // SIGSTOP: the server lives and its socket stays open, but nothing answers (a hung Redis).
-    process.kill(redis.pid!, 'SIGSTOP');
+    redis.freeze();
     try {
       // The context is open already: what times out is the command's own read (TenantStore).
       code = await runCli(['tenant', 'list'], { out: () => undefined, err: (t) => (err += t) }, async () => ({
@@ -226,7 +225,7 @@ describe('operator CLI', () => {
         close: async () => undefined,
       }));
     } finally {
-      process.kill(redis.pid!, 'SIGCONT');
+      redis.thaw();
       // Only now: BullMQ's connections, without a command timeout, wait for a frozen Redis to close.
       await app.close();
     }

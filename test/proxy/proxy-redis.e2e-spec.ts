@@ -25,10 +25,8 @@ describe('proxy when its Redis does not answer (Radicale)', () => {
   let push: FakePushService;
   let davpush: Harness;
   let proxyUrl: string;
-  const freeze = () => process.kill(redis.pid!, 'SIGSTOP');
-  const thaw = () => {
-    if (redis?.pid) process.kill(redis.pid, 'SIGCONT');
-  };
+  const freeze = () => redis.freeze();
+  const thaw = () => redis?.thaw();
 
   const dav = (method: string, path: string, o: { body?: string; headers?: Record<string, string> } = {}) =>
     fetch(new URL(path, proxyUrl), {

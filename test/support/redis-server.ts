@@ -68,12 +68,27 @@ export class RedisServer {
     return this.running ? this.child?.pid : undefined;
   }
 
+  /**
+   * SIGSTOP: the server lives and its socket stays open, but nothing answers (a hung Redis, a
+   * silent network partition). `thaw` (or `stop`) ends it.
+   */
+  freeze(): void {
+    process.kill(this.pid!, 'SIGSTOP');
+  }
+
+  /** SIGCONT after `freeze`; does nothing to a server that is not frozen or not running. */
+  thaw(): void {
+    if (this.pid) process.kill(this.pid, 'SIGCONT');
+  }
+
   get running(): boolean {
     return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** SIGTERM (Redis flushes the AOF and exits), SIGKILL after 5 s. Safe to call twice. */
   async stop(): Promise<void> {
+    // A frozen server would not act on SIGTERM until SIGKILL.
+    this.thaw();
     await this.terminate('SIGTERM');
   }
 

@@ -1,16 +1,13 @@
-import { createECDH, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '@davpush/config';
 import { RedisServer } from '../../../test/support/redis-server';
+import { registerWebPush } from '../../../test/support/web-push-registrations';
 import { DeliveryLedger } from './delivery-ledger';
 import { DispatchStore } from './dispatch.store';
 import { dispatchKeys, keys } from './keys';
 import { RedisService } from './redis.service';
 import { RegistrationStore } from './registration.store';
-
-const ecdh = createECDH('prime256v1');
-ecdh.generateKeys();
 
 describe('DeliveryLedger on real Redis', () => {
   let server: RedisServer;
@@ -34,29 +31,7 @@ describe('DeliveryLedger on real Redis', () => {
     await redis.client.flushall();
   });
 
-  const register = async (n: number) => {
-    const ids: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const { id } = await registrations.upsert(
-        't1',
-        'cal',
-        {
-          subscription: {
-            type: 'web-push',
-            pushResource: `https://push.example/${i}`,
-            publicKey: ecdh.getPublicKey('base64url'),
-            authSecret: randomBytes(16).toString('base64url'),
-            contentEncoding: 'aes128gcm',
-          },
-          trigger: { contentUpdate: { depth: '1' } },
-          expiresAt: Date.now() + 86_400_000,
-        },
-        undefined,
-      );
-      ids.push(id);
-    }
-    return ids;
-  };
+  const register = (n: number) => registerWebPush(registrations, n, (i) => `https://push.example/${i}`);
 
   it('settles concurrent accepted deliveries in one script call, each counted once, and records the success', async () => {
     const ids = await register(3);

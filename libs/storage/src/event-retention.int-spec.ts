@@ -1,8 +1,8 @@
-import { createECDH, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@davpush/config';
 import type { ChangeEvent } from '@davpush/domain';
 import { RedisServer } from '../../../test/support/redis-server';
+import { registerWebPush } from '../../../test/support/web-push-registrations';
 import { DeliveryLedger } from './delivery-ledger';
 import { DispatchStore } from './dispatch.store';
 import { EventStore } from './event.store';
@@ -12,8 +12,6 @@ import { RedisService } from './redis.service';
 import { RegistrationStore } from './registration.store';
 
 const RETENTION = 120;
-const ecdh = createECDH('prime256v1');
-ecdh.generateKeys();
 
 /** `DAVPUSH_EVENT_RETENTION_SECONDS`: every record of an event and its dispatch expires after it. */
 describe('event and dispatch retention on real Redis', () => {
@@ -38,25 +36,7 @@ describe('event and dispatch retention on real Redis', () => {
     await server?.stop();
   });
 
-  const register = async () =>
-    (
-      await registrations.upsert(
-        't1',
-        'cal',
-        {
-          subscription: {
-            type: 'web-push',
-            pushResource: `https://push.example/${randomBytes(6).toString('hex')}`,
-            publicKey: ecdh.getPublicKey('base64url'),
-            authSecret: randomBytes(16).toString('base64url'),
-            contentEncoding: 'aes128gcm',
-          },
-          trigger: { contentUpdate: { depth: '1' } },
-          expiresAt: Date.now() + 86_400_000,
-        },
-        undefined,
-      )
-    ).id;
+  const register = async () => (await registerWebPush(registrations, 1))[0]!;
   const event = (id: string): ChangeEvent => ({
     id,
     tenantId: 't1',

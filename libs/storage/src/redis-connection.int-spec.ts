@@ -1,8 +1,8 @@
-import { createECDH, randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@davpush/config';
 import { StorageUnavailableError } from '@davpush/domain';
 import { RedisServer } from '../../../test/support/redis-server';
+import { registerWebPush } from '../../../test/support/web-push-registrations';
 import { DeliveryLedger } from './delivery-ledger';
 import { DispatchStore } from './dispatch.store';
 import { dispatchKeys } from './keys';
@@ -11,8 +11,6 @@ import { RegistrationStore } from './registration.store';
 import { ReplicaAck, ReplicationTimeoutError } from './replica-ack';
 
 const COMMAND_TIMEOUT_MS = 300;
-const ecdh = createECDH('prime256v1');
-ecdh.generateKeys();
 
 /**
  * DAVPUSH_REDIS_COMMAND_TIMEOUT_MS on a real redis-server frozen with SIGSTOP: the process lives and
@@ -24,10 +22,8 @@ describe('the stores’ Redis client when Redis stops answering', () => {
   let registrations: RegistrationStore;
   let sut: DeliveryLedger;
 
-  const freeze = () => process.kill(server.pid!, 'SIGSTOP');
-  const thaw = () => {
-    if (server?.pid) process.kill(server.pid, 'SIGCONT');
-  };
+  const freeze = () => server.freeze();
+  const thaw = () => server?.thaw();
 
   beforeAll(async () => {
     server = await RedisServer.start();
@@ -44,29 +40,7 @@ describe('the stores’ Redis client when Redis stops answering', () => {
     await server?.stop();
   });
 
-  const register = async (n: number): Promise<string[]> => {
-    const ids: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const { id } = await registrations.upsert(
-        't1',
-        'cal',
-        {
-          subscription: {
-            type: 'web-push',
-            pushResource: `https://push.example/${randomBytes(6).toString('hex')}`,
-            publicKey: ecdh.getPublicKey('base64url'),
-            authSecret: randomBytes(16).toString('base64url'),
-            contentEncoding: 'aes128gcm',
-          },
-          trigger: { contentUpdate: { depth: '1' } },
-          expiresAt: Date.now() + 86_400_000,
-        },
-        undefined,
-      );
-      ids.push(id);
-    }
-    return ids;
-  };
+  const register = (n: number) => registerWebPush(registrations, n);
 
   interface Settled {
     /** `performance.now()` when the call was made and when it settled; `ms` between the two. */
