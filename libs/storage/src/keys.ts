@@ -36,7 +36,21 @@ export const BUCKETS = 16;
 export const topicTagOf = (tenantId: string, topicDigest: string): string =>
   createHash('sha256').update(`${tenantId}\n${topicDigest}`).digest('hex').slice(0, TAG_LENGTH);
 
-export const topicTag = (tenantId: string, topic: string): string => topicTagOf(tenantId, digest(topic));
+/** Tags of recently seen topics (first in, first out): one event or push asks for its topic's tag several times. */
+const recentTags = new Map<string, string>();
+const RECENT_TAGS_MAX = 4096;
+
+/** {@link topicTagOf} the topic's digest; remembered for the last {@link RECENT_TAGS_MAX} topics (two SHA-256 saved per call). */
+export const topicTag = (tenantId: string, topic: string): string => {
+  const key = `${tenantId}\n${topic}`;
+  let tag = recentTags.get(key);
+  if (tag === undefined) {
+    tag = topicTagOf(tenantId, digest(topic));
+    if (recentTags.size >= RECENT_TAGS_MAX) recentTags.delete(recentTags.keys().next().value!);
+    recentTags.set(key, tag);
+  }
+  return tag;
+};
 
 /** The tag an id begins with (a short id, as tests use, is its own tag). */
 export const tagOfId = (id: string): string => id.slice(0, TAG_LENGTH);
