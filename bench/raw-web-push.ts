@@ -9,7 +9,8 @@ import webpush from 'web-push';
  * argv: mode, subscriptions JSON file, payload, VAPID public, VAPID private, [rate per s].
  *   throughput: sends to every subscription; prints `done <ms>`.
  *   latency: one push every 1/rate s, round robin over the subscriptions, until all are sent;
- *            prints `latencies <json ms array>` (request start → 201).
+ *            prints `latencies <json ms array>` (request start → 201), then `cpu <ms>`: this
+ *            process's CPU time (user + system, all threads) from the first push to the last answer.
  */
 const agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
 const vapid = new Map<string, string>();
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
     });
   if (mode === 'latency') {
     const every = 1000 / Number(rate);
+    const cpu = process.cpuUsage();
     const started = performance.now();
     const latencies: number[] = [];
     const all: Promise<void>[] = [];
@@ -69,7 +71,8 @@ async function main(): Promise<void> {
       all.push(send(subs[i]!).then(() => void latencies.push(performance.now() - t0)));
     }
     await Promise.all(all);
-    process.stdout.write(`latencies ${JSON.stringify(latencies)}\n`);
+    const used = process.cpuUsage(cpu);
+    process.stdout.write(`latencies ${JSON.stringify(latencies)}\ncpu ${(used.user + used.system) / 1000}\n`);
     return;
   }
   const started = performance.now();

@@ -137,6 +137,7 @@ async function main(): Promise<void> {
       caPath: ca.caCertPath,
       payload,
       vapid: baselineKeys,
+      pid: c.child.proc.pid,
     });
     const ourWebPushRound = async (round: number) => {
       const before = await sink.ask('count');

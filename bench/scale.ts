@@ -17,6 +17,8 @@ export interface BenchContext {
   caPath: string;
   payload: string;
   vapid: { publicKey: string; privateKey: string };
+  /** The service's process id (its CPU time is read for the latency figures). */
+  pid?: number;
 }
 
 /** Registrations through the HTTP API, `width` at a time; endpoints about 150 bytes like real ones. */
