@@ -35,14 +35,26 @@ export async function registerMany(
     Array.from({ length: width }, async () => {
       while (next < clients.length) {
         const c = clients[next++]!;
-        await ctx.call('POST', `/v1/topics/${topic}/registrations`, ctx.apiKey, {
+        const body = {
           subscription: {
             type: 'web-push',
             pushResource: c.pushResource,
             publicKey: c.publicKey,
             authSecret: c.authSecret,
           },
-        });
+        };
+        // A keep-alive connection the service closed just as it was reused (seen at 100,000: all 64
+        // at once, "other side closed") is tried again; registering the same subscription twice
+        // keeps one registration.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await ctx.call('POST', `/v1/topics/${topic}/registrations`, ctx.apiKey, body);
+            break;
+          } catch (err) {
+            if (attempt === 3 || !(err instanceof TypeError)) throw err;
+            await sleep(200);
+          }
+        }
       }
     }),
   );
