@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { WebPushClient } from '../test/support/webpush-client';
-import { median, percentile, processCpuMs, ratioOf, sleep, type Figure } from './lib';
+import { median, percentile, processCpuMs, ratioOf, sleep, until, type Figure } from './lib';
 import { rawChild, registerMany, type BenchContext } from './scale';
 
 /**
@@ -73,11 +73,20 @@ export async function latency(
       ctx.vapid.privateKey,
       String(rate),
     ]);
-    await child.waitFor('cpu', 10 * 60_000);
+    // The last line, whole (a pipe may hand over a long line in pieces).
+    await until(
+      () => {
+        if (/\ncpu [\d.]+\n/.test(child.output)) return true;
+        if (child.proc.exitCode !== null) throw new Error(`raw sender exited early:\n${child.output.slice(-2000)}`);
+        return false;
+      },
+      10 * 60_000,
+      'the raw sender',
+    );
     await ctx.sink.askJson('times');
     return {
       latencies: JSON.parse(/latencies (.*)\n/.exec(child.output)![1]!) as number[],
-      cpuMsPerPush: Number(/cpu ([\d.]+)/.exec(child.output)![1]) / count,
+      cpuMsPerPush: Number(/\ncpu ([\d.]+)\n/.exec(child.output)![1]) / count,
     };
   };
   // Warm-up, as for the throughput figures: JIT, connections, VAPID cache; not counted.
