@@ -26,7 +26,12 @@ describe('sharded queues on a single Redis', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    h = await startHarness({ DAVPUSH_QUEUE_SHARDS: String(SHARDS), DAVPUSH_COALESCE_MS: '0' }, undefined, redis);
+    // Every fan-out through its shard's queue, none in the accepting process: the jobs are what is looked at.
+    h = await startHarness(
+      { DAVPUSH_QUEUE_SHARDS: String(SHARDS), DAVPUSH_COALESCE_MS: '0', DAVPUSH_IN_PROCESS_FANOUT: 'false' },
+      undefined,
+      redis,
+    );
     push = await FakePushService.start();
     ({ id: tenantId, apiKey } = await h.createTenant());
   }, 30_000);

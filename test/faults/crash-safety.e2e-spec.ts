@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { JobPublisher, QueueName } from '@davpush/queue';
 import { FakePushService } from '../support/fake-push-service';
 import { RedisServer } from '../support/redis-server';
 import type { WebPushClient } from '../support/webpush-client';
@@ -233,6 +234,38 @@ describe('crash safety with real processes', () => {
       'every registration to get final-f',
     );
     expect(Math.max(...deliveredCounts(push, clients, 'final-f'))).toBeLessThanOrEqual(2);
+  }, 120_000);
+
+  // An urgent change accepted by a process with both roles is fanned out there, without a queued
+  // job (apps/worker/src/fan-out/in-process-fanout.ts): killed mid-way, its lease lapses and the
+  // maintenance sweep of another worker resumes the dispatch through the queue.
+  it('(h) SIGKILL of an all-in-one process mid-way through a fan-out it ran without a job: resumed, nothing lost', async () => {
+    const clients = await registerMany('direct-h', 30);
+    push.setLatency(2000);
+    const allInOne = await WorkerProcess.start(workerEnv(), 'davpush');
+    workers.push(allInOne);
+    const res = await fetch(`http://127.0.0.1:${allInOne.port}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ topic: 'direct-h', changes: ['content'], syncToken: 'final-h', urgency: 'high' }),
+    });
+    expect(res.status).toBe(202);
+    await push.waitFor(1, 10_000);
+    allInOne.signal('SIGKILL');
+    await allInOne.exited;
+    // No fan-out job was queued for it: the process ran it itself.
+    const jobsOf = async () =>
+      (await h.app.get(JobPublisher).queue(QueueName.Fanout).getJobs()).filter((j) => j.data.topic === 'direct-h');
+    expect(await jobsOf()).toEqual([]);
+    push.setLatency(0);
+    await startWorker();
+    await eventually(
+      async () => deliveredCounts(push, clients, 'final-h').every((n) => n >= 1),
+      60_000,
+      'every registration to get final-h',
+    );
+    expect(Math.max(...deliveredCounts(push, clients, 'final-h'))).toBeLessThanOrEqual(2);
+    expect((await jobsOf()).map((j) => j.id)).toEqual([expect.stringMatching(/^resume-/)]);
   }, 120_000);
 
   it('(g) small topics on a push service that never answers do not stall the small topics of a healthy one', async () => {

@@ -128,6 +128,9 @@ describe('operations: probes, metrics, admin queues and logs after real traffic'
       expect(valueOf(m, 'davpush_queue_oldest_waiting_seconds', { queue })).toBeTypeOf('number');
     }
     expect(valueOf(m, 'davpush_registrations_live', wp)).toBe(3);
+    // The one event's fan-out ran where it was accepted (README "Delivery semantics").
+    expect(valueOf(m, 'davpush_fanouts_in_process_total', { result: 'completed' })).toBe(1);
+    expect(valueOf(m, 'davpush_fanouts_in_process_total', { result: 'queued' })).toBe(0);
     expect(valueOf(m, 'davpush_registrations_live', { transport: 'fcm' })).toBe(0);
     // HTTP latency by route template, never by path.
     const http = 'davpush_http_request_duration_seconds_count';
@@ -153,7 +156,8 @@ describe('operations: probes, metrics, admin queues and logs after real traffic'
     expect(deliver.failedPerMinute).toBe(0);
     expect(deliver.counts).toMatchObject({ waiting: 0, active: 0, completed: 2 });
     expect(deliver.oldestWaitingSeconds).toBeNull();
-    expect(view.queues.find((q) => q.name === 'fanout')!.completedPerMinute).toBe(1);
+    // The event's fan-out ran in the process that accepted it, without a job (davpush_fanouts_in_process_total).
+    expect(view.queues.find((q) => q.name === 'fanout')!.completedPerMinute).toBe(0);
     const dlq = view.queues.find((q) => q.name === 'dead-letter')!;
     expect(dlq.counts.waiting).toBe(1);
     expect(dlq.oldestWaitingSeconds).toBeGreaterThanOrEqual(0);

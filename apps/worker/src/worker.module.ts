@@ -5,6 +5,7 @@ import { DeliverProcessor } from './delivery/deliver.processor';
 import { InlineDelivery } from './delivery/inline-delivery';
 import { FanoutProcessor } from './fan-out/fanout.processor';
 import { FanoutService } from './fan-out/fanout.service';
+import { InProcessFanout } from './fan-out/in-process-fanout';
 import { MaintenanceProcessor } from './maintenance/maintenance.processor';
 import { JobHandlers } from './job-handlers';
 import { WorkerRunner } from './worker-runner';
@@ -17,6 +18,7 @@ import { WorkerRunner } from './worker-runner';
   providers: [
     FanoutService,
     FanoutProcessor,
+    InProcessFanout,
     DeliveryService,
     DeliveryOutcomes,
     DeliverProcessor,

@@ -11,7 +11,7 @@ import {
   type Urgency,
 } from '@davpush/domain';
 import { PushMetrics } from '@davpush/observability';
-import { JobPublisher } from '@davpush/queue';
+import { JobPublisher, LocalFanout } from '@davpush/queue';
 import {
   EventStore,
   IdempotencyStore,
@@ -40,6 +40,7 @@ export class EventsService {
     private readonly metrics: PushMetrics,
     private readonly idempotency: IdempotencyStore,
     private readonly replicas: ReplicaAck,
+    private readonly local: LocalFanout,
     @Optional() private readonly knownTopics?: KnownTopicStore,
   ) {}
 
@@ -115,8 +116,11 @@ export class EventsService {
     // pending then (nothing, if a retry's fan-out took it: apps/worker/src/fan-out/fanout.service.ts);
     // one that never lands leaves the topic to the stranded-topic sweep (recoverStranded,
     // apps/worker/src/maintenance/maintenance.processor.ts); a retry with the same event id queues nothing.
+    // A leading or urgent change starts its fan-out in this process when it runs the worker role and
+    // has room (LocalFanout; crash-safe through its lease, apps/worker/src/fan-out/in-process-fanout.ts).
+    const queued = [...topics].filter(([topic, t]) => !(t.now && this.local.tryStart({ tenantId, topic, requestId })));
     const fanouts = Promise.all(
-      [...topics].map(([topic, t]) => this.publisher.scheduleFanout({ tenantId, topic, requestId }, t.now, t.delayMs)),
+      queued.map(([topic, t]) => this.publisher.scheduleFanout({ tenantId, topic, requestId }, t.now, t.delayMs)),
     );
     await Promise.all([
       withinCommandTimeout(fanouts, this.config.redis.commandTimeoutMs),
@@ -127,7 +131,12 @@ export class EventsService {
     // the fan-out job (docs/durability.md). After the job is added, so a 503 here leaves nothing to
     // redo: a retry finds the event id known and the job queued.
     if (this.replicas.required)
-      await this.replicas.afterWrites(...(await this.publisher.fanoutConnections(tenantId, topics.keys())));
+      await this.replicas.afterWrites(
+        ...(await this.publisher.fanoutConnections(
+          tenantId,
+          queued.map(([topic]) => topic),
+        )),
+      );
     return {
       events: events.map((e) => ({ id: e.id, topic: e.topic })),
       noSubscribers: distinct.filter((t) => live.get(t) === 0),

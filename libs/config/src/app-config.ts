@@ -83,6 +83,8 @@ export class AppConfig {
   readonly fanoutConcurrency!: number;
   /** Web Push registrations a topic may have to be delivered inside its fan-out job (DAVPUSH_INLINE_DELIVERY_MAX; 0 = never). */
   readonly inlineDeliveryMax!: number;
+  /** Leading and urgent changes fanned out in the accepting process when it runs the worker role (DAVPUSH_IN_PROCESS_FANOUT). */
+  readonly inProcessFanout!: boolean;
   /**
    * Queue shards (docs/cluster.md): `count` fan-out/delivery queue shards, numbered 0…count-1;
    * `consumed` the shards this process's worker takes jobs from (every shard unless DAVPUSH_WORKER_SHARDS).
@@ -223,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       : undefined,
     fanoutConcurrency: e.DAVPUSH_FANOUT_CONCURRENCY,
     inlineDeliveryMax: e.DAVPUSH_INLINE_DELIVERY_MAX,
+    inProcessFanout: e.DAVPUSH_IN_PROCESS_FANOUT,
     queues: {
       shards: e.DAVPUSH_QUEUE_SHARDS,
       consumed: e.DAVPUSH_WORKER_SHARDS ?? Array.from({ length: e.DAVPUSH_QUEUE_SHARDS }, (_, i) => i),

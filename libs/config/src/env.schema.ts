@@ -123,6 +123,9 @@ export const envSchema = z
     // A topic with at most this many Web Push registrations is delivered inside its fan-out job
     // (no second queue hop); 0 = always through delivery batch jobs. Default: one batch.
     DAVPUSH_INLINE_DELIVERY_MAX: int(0, 1000).default(50),
+    // A leading or urgent change is fanned out in the process that accepted it (when it also runs the
+    // worker role), without a queued fan-out job; false = always through the fan-out queue.
+    DAVPUSH_IN_PROCESS_FANOUT: bool.default(true),
     // Queue shards (docs/cluster.md "Sharded queues"): the fan-out and delivery queues split into this many,
     // each under its own hash tag; a tenant topic always maps to the same shard. 1 = today's single queues.
     DAVPUSH_QUEUE_SHARDS: int(1, 256).default(1),

@@ -83,6 +83,14 @@ export class PushMetrics {
     [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   );
 
+  /** Fan-outs run in the process that accepted their event, without a queued job (apps/worker/src/fan-out/in-process-fanout.ts). */
+  readonly inProcessFanouts = counter(
+    this.registry,
+    'davpush_fanouts_in_process_total',
+    'Fan-outs of leading or urgent changes run in the process that accepted them, without a queued job, by result (completed; queued: failed and handed to the queue; left: failed, left to the stranded sweep)',
+    ['result'],
+  );
+
   /** Every HTTP request answered by this process; `route` is the route template, never the path (ids are capabilities). */
   readonly httpDuration = histogram(
     this.registry,
@@ -120,6 +128,7 @@ export class PushMetrics {
       this.endToEnd.zero({ transport });
       this.pushLatency.zero({ transport });
     }
+    for (const result of ['completed', 'queued', 'left']) this.inProcessFanouts.inc({ result }, 0);
     for (const source of PROXY_READ_SOURCES)
       for (const reason of PROXY_READ_FAILURES) this.proxyTokenReadFailures.inc({ source, reason }, 0);
   }

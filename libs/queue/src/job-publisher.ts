@@ -66,6 +66,18 @@ export class JobPublisher {
     await this.shards.forTopic(QueueName.Fanout, data.tenantId, data.topic).add(JobName.Fanout, data, opts);
   }
 
+  /**
+   * Hands a fan-out begun outside the queue (its process died, or it failed mid-way) to the
+   * workers: the job resumes dispatch `data.dispatchId` as a re-run (claimed events, fixed list and
+   * settlements as they are; batches queued under their deterministic ids). One job per dispatch
+   * while BullMQ keeps it: asking again is a no-op.
+   */
+  async resumeFanout(data: FanoutJobData & { dispatchId: string }): Promise<void> {
+    await this.shards
+      .forTopic(QueueName.Fanout, data.tenantId, data.topic)
+      .add(JobName.Fanout, data, { ...jobOptions.fanout(0, true), jobId: `resume-${data.dispatchId}` });
+  }
+
   /** Delivery batches of one dispatch (deterministic ids: adding one twice is a no-op). */
   async deliverBatches(transport: Transport, batches: readonly DeliverBatchJobData[]): Promise<void> {
     await this.addByShard(deliverQueueFor(transport), batches, (data) => ({

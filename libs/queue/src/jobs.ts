@@ -21,6 +21,11 @@ export interface FanoutJobData {
   tenantId: string;
   topic: string;
   requestId?: string;
+  /**
+   * Resume this dispatch rather than start one named after the job: a fan-out begun outside the
+   * queue whose process died or failed mid-way (JobPublisher.resumeFanout).
+   */
+  dispatchId?: string;
 }
 
 /** One delivery: what a dead letter keeps, and the payload of a {@link JobName.Deliver} job of an older version. */

@@ -8,6 +8,7 @@ import { clusterNodeOptions, connectionErrors, redisOptionsFrom } from '@davpush
 import { QUEUE_PREFIX } from './queue-name';
 import { physicalQueues } from './queue-shards';
 import { JobPublisher } from './job-publisher';
+import { LocalFanout } from './local-fanout';
 import { ShardedQueues } from './sharded-queues';
 
 /** BullMQ connection: options (not a shared client) so BullMQ sets up producer and blocking connections itself. */
@@ -56,8 +57,8 @@ export class QueueModule {
         }),
         BullModule.registerQueue(...physicalQueues(app.queues.shards).map(({ name, prefix }) => ({ name, prefix }))),
       ],
-      providers: [JobPublisher, ShardedQueues, QueueErrorListener],
-      exports: [BullModule, JobPublisher, ShardedQueues],
+      providers: [JobPublisher, ShardedQueues, LocalFanout, QueueErrorListener],
+      exports: [BullModule, JobPublisher, ShardedQueues, LocalFanout],
     };
   }
 }

@@ -11,6 +11,7 @@ export * from './job-history.store';
 export * from './secret.store';
 export * from './event.store';
 export * from './dispatch.store';
+export * from './fanout-lease.store';
 export { dispatchIdFor } from './registration-id';
 export * from './delivery-ledger';
 export * from './group-commit';

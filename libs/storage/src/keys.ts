@@ -93,6 +93,11 @@ export const keys = {
   sweepBucket: (b: number) => `{sweep.${b}}`,
   /** zset per bucket: JSON [tenantId, topic] → when an event was last parked for it. */
   pendingBucket: (b: number) => `{pending.${b}}`,
+  /**
+   * zset per bucket: JSON [tenantId, topic, dispatchId] → lease end (ms) of a fan-out running in the
+   * process that accepted its event, outside the queue (fanout-lease.store.ts).
+   */
+  leaseBucket: (b: number) => `{lease.${b}}`,
   /** set per tenant and bucket: tags of the tenant's topics that have had registrations. */
   tenantTopics: (tenantId: string, b: number) => `{topics.${tenantId}.${b}}`,
   /** zset: registrations (tag + identity) of one principal of a tenant → expiresAt. */

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { DeliveryLedger } from './delivery-ledger';
 import { DispatchStore } from './dispatch.store';
 import { EventStore } from './event.store';
+import { FanoutLeaseStore } from './fanout-lease.store';
 import { IdempotencyStore } from './idempotency.store';
 import { KnownTopicStore } from './known-topic.store';
 import { RateLimitStore } from './rate-limit.store';
@@ -21,6 +22,7 @@ const STORES = [
   SecretStore,
   EventStore,
   DispatchStore,
+  FanoutLeaseStore,
   DeliveryLedger,
   IdempotencyStore,
   RateLimitStore,

@@ -3,7 +3,7 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShut
 import type { Queue } from 'bullmq';
 import { AppConfig } from '@davpush/config';
 import { JobName, JobPublisher, QueueName, jobOptions } from '@davpush/queue';
-import { EventStore, RegistrationStore } from '@davpush/storage';
+import { EventStore, FanoutLeaseStore, RegistrationStore } from '@davpush/storage';
 
 /** The housekeeping schedules (BullMQ job schedulers: one run per interval however many workers). */
 const SCHEDULES = [
@@ -18,7 +18,9 @@ const SCHEDULE_CHECK_MS = 60_000;
  * Housekeeping on a schedule:
  * - sweep expired registrations out of storage (they are never pushed either way: checked at send time);
  * - re-schedule topics whose events were stored but whose fan-out job was never added (a crash between
- *   the two writes, or a job lost with a Redis failover), so no accepted event is lost.
+ *   the two writes, or a job lost with a Redis failover), so no accepted event is lost;
+ * - resume, through a queued job, fan-outs run outside the queue whose lease lapsed (their process
+ *   died: apps/worker/src/fan-out/in-process-fanout.ts).
  * The schedules are made at start and checked every minute: a Redis failover can lose the last
  * writes (replication is asynchronous, docs/durability.md), a schedule among them, and housekeeping
  * must not wait for the next restart of a worker to resume.
@@ -32,6 +34,7 @@ export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicati
     private readonly config: AppConfig,
     private readonly registrations: RegistrationStore,
     private readonly events: EventStore,
+    private readonly leases: FanoutLeaseStore,
     private readonly publisher: JobPublisher,
     @InjectQueue(QueueName.Maintenance) private readonly queue: Queue,
   ) {}
@@ -78,11 +81,25 @@ export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicati
     return n;
   }
 
-  /** Re-schedules fan-out for topics with stored events but no fan-out job; returns how many. */
+  /**
+   * Re-schedules fan-out for topics with stored events but no fan-out job, and resumes fan-outs
+   * whose lease lapsed unfinished (dropping the leases of finished ones); returns how many of both.
+   */
   async recoverStranded(): Promise<number> {
     const stranded = await this.events.strandedTopics(this.config.coalesceMs * 2 + 30_000);
     for (const t of stranded) await this.publisher.scheduleFanout(t, true);
     if (stranded.length) this.logger.warn({ msg: 'stranded topics re-scheduled', count: stranded.length });
-    return stranded.length;
+    let resumed = 0;
+    for (const lease of await this.leases.lapsed()) {
+      if (await this.leases.finished(lease.dispatchId)) {
+        await this.leases.dropLapsed(lease);
+        continue;
+      }
+      // Dropped by a later sweep, once the resumed run completed; a job already queued for it is not added twice.
+      await this.publisher.resumeFanout({ tenantId: lease.tenantId, topic: lease.topic, dispatchId: lease.dispatchId });
+      resumed++;
+    }
+    if (resumed) this.logger.warn({ msg: 'fan-outs of a process that stopped resumed', count: resumed });
+    return stranded.length + resumed;
   }
 }
