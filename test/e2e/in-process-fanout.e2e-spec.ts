@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChangeEvent } from '@davpush/domain';
 import { JobPublisher, QueueName } from '@davpush/queue';
-import { DispatchStore, EventStore, FanoutLeaseStore, dispatchIdFor } from '@davpush/storage';
+import { DispatchStore, EventStore, FanoutLeaseStore, RedisService, dispatchIdFor } from '@davpush/storage';
 import { FanoutService } from '../../apps/worker/src/fan-out/fanout.service';
 import { MaintenanceProcessor } from '../../apps/worker/src/maintenance/maintenance.processor';
 import { FakePushService } from '../support/fake-push-service';
@@ -53,7 +53,15 @@ describe('fan-out in the accepting process', () => {
     (await h.app.get(JobPublisher).queue(QueueName.Fanout).getJobs()).filter((j) => j.data.topic === topic);
   const tokensOf = (c: WebPushClient) =>
     push.received(push.idOf(c)).map((r) => /sync-token>([^<]*)</.exec(c.decrypt(r.body))?.[1]);
-  const leases = () => h.app.get(FanoutLeaseStore).lapsed(Number.MAX_SAFE_INTEGER);
+  /** Every lease there is, lapsed or not: the dispatch ids of the members of every lease bucket. */
+  const leases = async () => {
+    const client = h.app.get(RedisService).client;
+    const members = (
+      await Promise.all((await client.keys('{lease.*}')).map((k) => client.zrange(k, '0', '-1')))
+    ).flat();
+    return members.map((m) => ({ dispatchId: (JSON.parse(m) as string[])[2]! }));
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   /** The sweep as it runs a minute later (stranded topics are looked at after 2 × window + 30 s). */
   const sweepLater = async (ms = 60_000) => {
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + ms });
@@ -78,7 +86,7 @@ describe('fan-out in the accepting process', () => {
     };
     expect((await h.app.get(EventStore).accept([event], 1000))[0]).toMatchObject({ parked: 'leading' });
     const lease = { tenantId, topic, dispatchId: dispatchIdFor(tenantId, topic, 'l-died') };
-    await h.app.get(FanoutLeaseStore).take(lease, Date.now() + 2000);
+    await h.app.get(FanoutLeaseStore).take(lease, 300);
     return { event, lease };
   };
 
@@ -112,8 +120,9 @@ describe('fan-out in the accepting process', () => {
     const clients = await register('died', 4);
     const { event, lease } = await claimThenDie('died', 'died-1');
     await h.app.get(DispatchStore).claimAndList(tenantId, 'died', lease.dispatchId, Date.now(), 1000, 1000);
-    // Nothing while the lease holds.
-    expect(await h.app.get(MaintenanceProcessor).recoverStranded()).toBe(0);
+    // Nothing while the lease holds (leases end by Redis's clock, not this one).
+    expect(await sweepLater()).toBe(0);
+    await sleep(400);
     expect(await sweepLater()).toBe(1);
     await push.waitFor(4, 10_000);
     expect(clients.map(tokensOf)).toEqual(clients.map(() => ['died-1']));
@@ -125,14 +134,36 @@ describe('fan-out in the accepting process', () => {
     expect(clients.map(tokensOf)).toEqual(clients.map(() => ['died-1']));
   });
 
-  it('queues the events of a process that died between lease and claim, and drops the lease', async () => {
+  it('queues the events of a process that died between lease and claim, and does not resume its lease', async () => {
     const clients = await register('before-claim', 2);
-    await claimThenDie('before-claim', 'bc-1');
-    // Both the stranded topic and the lapsed (never claimed) lease are found; only the topic is queued.
+    const { lease } = await claimThenDie('before-claim', 'bc-1');
+    await sleep(400);
+    // The stranded topic is queued; the lapsed lease claimed nothing: not resumed, and kept a while
+    // (its process may only have stalled before its claim, and takes it again at its next renewal).
     expect(await sweepLater()).toBe(1);
     await push.waitFor(2, 10_000);
     expect(clients.map(tokensOf)).toEqual([['bc-1'], ['bc-1']]);
-    expect(await leases()).toEqual([]);
+    expect((await leases()).map((l) => l.dispatchId)).toEqual([lease.dispatchId]);
+    expect(await fanoutJobs('before-claim')).not.toContainEqual(expect.objectContaining({ name: 'resume-fanout' }));
+    await h.app.get(FanoutLeaseStore).release(lease);
+  });
+
+  it('keeps the lease of a fan-out that runs longer than the job lock: no resume while it runs', async () => {
+    const clients = await register('slow', 2);
+    push.setLatency(3000);
+    try {
+      await post('slow', 's1');
+      await push.waitFor(2, 5000);
+      // Past the 2 s lock the lease still holds: renewed every second.
+      await sleep(2500);
+      expect(await leases()).toHaveLength(1);
+      expect(await h.app.get(MaintenanceProcessor).recoverStranded()).toBe(0);
+      expect(await fanoutJobs('slow')).toEqual([]);
+    } finally {
+      push.setLatency(0);
+    }
+    await eventually(async () => (await leases()).length === 0, 5000, 'the lease released');
+    expect(clients.map(tokensOf)).toEqual([['s1'], ['s1']]);
   });
 
   it('hands a fan-out that fails in the process to the queue, which finishes it', async () => {
@@ -155,6 +186,7 @@ describe('fan-out in the accepting process', () => {
       expect(jobs.map((j) => j.id)).toEqual([expect.stringMatching(/^resume-/)]);
       expect(spy.mock.calls[1]![2]).toBe(true); // the queued run is a re-run of the same dispatch
       expect(spy.mock.calls[1]![0]).toBe(spy.mock.calls[0]![0]);
+      await eventually(async () => (await leases()).length === 0, 5000, 'the lease released');
     } finally {
       spy.mockRestore();
     }

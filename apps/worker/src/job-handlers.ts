@@ -7,7 +7,7 @@ import { MaintenanceProcessor } from './maintenance/maintenance.processor';
 
 /** The queues a worker consumes, each with the job names it accepts (checked against `QueueJobs`). */
 const CONSUMED_QUEUES = {
-  [QueueName.Fanout]: [JobName.Fanout],
+  [QueueName.Fanout]: [JobName.Fanout, JobName.ResumeFanout],
   [QueueName.DeliverWebPush]: [JobName.Deliver, JobName.DeliverBatch],
   [QueueName.DeliverFcm]: [JobName.Deliver, JobName.DeliverBatch],
   [QueueName.Maintenance]: [JobName.SweepExpired, JobName.RecoverStranded],
@@ -26,6 +26,7 @@ export class JobHandlers {
   constructor(fanout: FanoutProcessor, deliver: DeliverProcessor, maintenance: MaintenanceProcessor) {
     this.byName = {
       [JobName.Fanout]: (job) => fanout.process(job),
+      [JobName.ResumeFanout]: (job) => fanout.resume(job),
       // Only queued by older versions (a replayed dead letter): run as a batch of one.
       [JobName.Deliver]: (job) => deliver.process(job),
       [JobName.DeliverBatch]: (job) => deliver.process(job),

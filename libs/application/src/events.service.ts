@@ -83,7 +83,8 @@ export class EventsService {
   }
 
   /**
-   * Stores the events, then schedules each topic's fan-out; answers once both are in Redis
+   * Stores the events, then schedules each topic's fan-out (a leading or urgent one may start in
+   * this process instead, without a job: LocalFanout); answers once both are in Redis
    * (AOF-backed; with DAVPUSH_DURABILITY=replicated also on a replica, else ReplicationTimeoutError),
    * never after talking to a push service. An event id seen before is not queued again,
    * and an event of a topic without live registrations is recorded (its status reads `done`) but
@@ -128,7 +129,7 @@ export class EventsService {
       this.knownTopics?.add(tenantId, distinct),
     ]);
     // DAVPUSH_DURABILITY=replicated: no 202 before a replica holds the event, its pending entry and
-    // the fan-out job (docs/durability.md). After the job is added, so a 503 here leaves nothing to
+    // the fan-out job, if one was queued (docs/durability.md). After the job is added, so a 503 here leaves nothing to
     // redo: a retry finds the event id known and the job queued.
     if (this.replicas.required)
       await this.replicas.afterWrites(

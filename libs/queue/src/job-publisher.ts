@@ -3,7 +3,14 @@ import type { JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '@davpush/config';
 import type { RedisClient } from '@davpush/storage';
 import type { Transport } from '@davpush/domain';
-import { JobName, deliverQueueFor, type DeadLetterJobData, type DeliverBatchJobData, type FanoutJobData } from './jobs';
+import {
+  JobName,
+  deliverQueueFor,
+  type DeadLetterJobData,
+  type DeliverBatchJobData,
+  type FanoutJobData,
+  type ResumeFanoutJobData,
+} from './jobs';
 import { fanoutDeduplication, jobOptions } from './job-options';
 import { QueueName } from './queue-name';
 import { ShardedQueues } from './sharded-queues';
@@ -72,10 +79,10 @@ export class JobPublisher {
    * settlements as they are; batches queued under their deterministic ids). One job per dispatch
    * while BullMQ keeps it: asking again is a no-op.
    */
-  async resumeFanout(data: FanoutJobData & { dispatchId: string }): Promise<void> {
+  async resumeFanout(data: ResumeFanoutJobData): Promise<void> {
     await this.shards
       .forTopic(QueueName.Fanout, data.tenantId, data.topic)
-      .add(JobName.Fanout, data, { ...jobOptions.fanout(0, true), jobId: `resume-${data.dispatchId}` });
+      .add(JobName.ResumeFanout, data, { ...jobOptions.fanout(0, true), jobId: `resume-${data.dispatchId}` });
   }
 
   /** Delivery batches of one dispatch (deterministic ids: adding one twice is a no-op). */

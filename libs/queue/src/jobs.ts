@@ -4,6 +4,8 @@ import { QueueName } from './queue-name';
 
 export enum JobName {
   Fanout = 'fanout',
+  /** A fan-out begun outside the queue, resumed by a worker (its own name: a worker that predates it refuses it, and another takes it). */
+  ResumeFanout = 'resume-fanout',
   /**
    * One push to one registration. No longer published: older versions queued a replayed dead letter
    * this way, and the worker still runs such a job (as a batch of one) so none is left behind.
@@ -21,11 +23,11 @@ export interface FanoutJobData {
   tenantId: string;
   topic: string;
   requestId?: string;
-  /**
-   * Resume this dispatch rather than start one named after the job: a fan-out begun outside the
-   * queue whose process died or failed mid-way (JobPublisher.resumeFanout).
-   */
-  dispatchId?: string;
+}
+
+/** The dispatch of a fan-out begun outside the queue whose process died or failed mid-way (JobPublisher.resumeFanout). */
+export interface ResumeFanoutJobData extends FanoutJobData {
+  dispatchId: string;
 }
 
 /** One delivery: what a dead letter keeps, and the payload of a {@link JobName.Deliver} job of an older version. */
@@ -71,6 +73,7 @@ export interface DeadLetterJobData {
 
 export interface JobMap {
   [JobName.Fanout]: FanoutJobData;
+  [JobName.ResumeFanout]: ResumeFanoutJobData;
   [JobName.Deliver]: DeliverJobData;
   [JobName.DeliverBatch]: DeliverBatchJobData;
   [JobName.DeadLetter]: DeadLetterJobData;
@@ -85,7 +88,7 @@ export type TypedJob<N extends JobName> = Job<JobOf<N>, unknown, N>;
 
 /** The job names each queue carries (the dead-letter queue is read by operators, not by a worker). */
 export interface QueueJobs {
-  [QueueName.Fanout]: JobName.Fanout;
+  [QueueName.Fanout]: JobName.Fanout | JobName.ResumeFanout;
   [QueueName.DeliverWebPush]: JobName.Deliver | JobName.DeliverBatch;
   [QueueName.DeliverFcm]: JobName.Deliver | JobName.DeliverBatch;
   [QueueName.Maintenance]: JobName.SweepExpired | JobName.RecoverStranded;

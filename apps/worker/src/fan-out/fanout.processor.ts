@@ -8,15 +8,18 @@ export class FanoutProcessor {
   constructor(private readonly fanout: FanoutService) {}
 
   async process(job: TypedJob<JobName.Fanout>): Promise<{ queued: number; skipped: number }> {
-    // A resumed fan-out names its dispatch (JobPublisher.resumeFanout): always a re-run. Otherwise
-    // the job id (random, see jobOptions.fanout) with the shard names the dispatch, after its topic's
-    // hash tag (dispatchIdFor); a job retried or taken over from a worker that died is a re-run.
-    if (job.data.dispatchId) return this.fanout.fanOut(job.data.dispatchId, job.data, true);
+    // The job id (random, see jobOptions.fanout) with the shard names the dispatch, after its topic's
+    // hash tag (dispatchIdFor). A job retried or taken over from a worker that died is a re-run.
     const name = dispatchIdOf(job.queueName, job.id ?? '');
     return this.fanout.fanOut(
       dispatchIdFor(job.data.tenantId, job.data.topic, name),
       job.data,
       job.attemptsMade > 0 || job.stalledCounter > 0,
     );
+  }
+
+  /** A fan-out begun outside the queue (JobPublisher.resumeFanout): its own dispatch, always a re-run. */
+  async resume(job: TypedJob<JobName.ResumeFanout>): Promise<{ queued: number; skipped: number }> {
+    return this.fanout.fanOut(job.data.dispatchId, job.data, true);
   }
 }

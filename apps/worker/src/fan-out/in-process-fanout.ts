@@ -83,7 +83,7 @@ export class InProcessFanout implements OnApplicationBootstrap, BeforeApplicatio
   private async run(data: FanoutJobData, lease: LeasedFanout): Promise<void> {
     const log = { dispatchId: lease.dispatchId, requestId: data.requestId };
     try {
-      await this.leases.take(lease, Date.now() + this.lockMs);
+      await this.leases.take(lease, this.lockMs);
       await this.fanout.fanOut(lease.dispatchId, data);
       this.metrics.inProcessFanouts.inc({ result: 'completed' });
     } catch (err) {
@@ -115,7 +115,7 @@ export class InProcessFanout implements OnApplicationBootstrap, BeforeApplicatio
   private renew(): void {
     if (this.running.size === 0) return;
     this.leases
-      .renew([...this.running.values()], Date.now() + this.lockMs)
+      .renew([...this.running.values()], this.lockMs)
       .catch((err: Error) => this.logger.warn({ msg: 'could not renew fan-out leases', error: err.message }));
   }
 }

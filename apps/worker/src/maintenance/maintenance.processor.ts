@@ -11,6 +11,9 @@ const SCHEDULES = [
   { id: 'recover-stranded', every: 15_000, name: JobName.RecoverStranded },
 ] as const;
 
+/** How long after its lapse the lease of a fan-out that never claimed anything is dropped, ms. */
+const UNCLAIMED_LEASE_GRACE_MS = 60_000;
+
 /** How often a worker checks that the schedules still exist, ms. */
 const SCHEDULE_CHECK_MS = 60_000;
 
@@ -91,7 +94,15 @@ export class MaintenanceProcessor implements OnApplicationBootstrap, OnApplicati
     if (stranded.length) this.logger.warn({ msg: 'stranded topics re-scheduled', count: stranded.length });
     let resumed = 0;
     for (const lease of await this.leases.lapsed()) {
-      if (await this.leases.finished(lease.dispatchId)) {
+      const state = await this.leases.stateOf(lease.dispatchId);
+      if (state === 'unclaimed') {
+        // Its process stopped between lease and claim (the events are pending: queued above once
+        // stranded) or has only stalled there: a process that wakes takes its lease again at its
+        // next renewal, so an unclaimed lease is dropped only once it lapsed long ago.
+        if (lease.lapsedMs < UNCLAIMED_LEASE_GRACE_MS) continue;
+        this.logger.warn({ msg: 'lease of a fan-out that claimed nothing dropped', dispatchId: lease.dispatchId });
+      }
+      if (state !== 'running') {
         await this.leases.dropLapsed(lease);
         continue;
       }
