@@ -2,6 +2,10 @@ import { describe, it, expect } from 'vitest';
 import { KEY_ROTATION_MESSAGE, ValidationError, pushMessageFor, type PushMessage } from '@davpush/domain';
 import { buildPushMessage as sut } from './push-message.builder';
 import { fixture, readTree, type XmlTree } from './__fixtures__/xml-tree';
+import { DOMParser } from '@xmldom/xmldom';
+import { create } from 'xmlbuilder2';
+import { WEBDAV_PUSH_NS } from './namespaces';
+import { text as writeText, textContent } from './xml-writer';
 
 const P = '{https://bitfire.at/webdav-push}';
 const DECL = '<?xml version="1.0" encoding="UTF-8"?>';
@@ -202,5 +206,76 @@ describe('buildPushMessage', () => {
   ])('refuses $name rather than altering it', ({ message, error }) => {
     expect(() => sut(message)).toThrow(ValidationError);
     expect(() => sut(message)).toThrow(error);
+  });
+});
+
+describe('buildPushMessage with a cached document per topic', () => {
+  const tokens = [
+    '',
+    'a',
+    'http://x/sync/1',
+    'a&b',
+    'a&amp;b',
+    '&#60;',
+    '&foo;',
+    '<x>',
+    ']]>',
+    `"'`,
+    'ü€😀',
+    'a\r\nb\tc',
+  ];
+
+  it('splices each sync-token in as xmlbuilder2 writes it (textContent)', () => {
+    for (const token of tokens) {
+      const el = create({ version: '1.0' }).ele('s');
+      writeText(el, token, 'sync-token');
+      const written = /<s>(.*)<\/s>|<s\/>/s.exec(el.end({ prettyPrint: false, headless: true }))!;
+      expect({ token, content: textContent(token, 'sync-token') }).toEqual({ token, content: written[1] ?? '' });
+    }
+  });
+
+  it('gives every token of one topic its own message, read back exactly', () => {
+    for (const token of tokens) {
+      const xml = sut({ topic: 'cal&<1>', contentUpdate: { syncToken: token }, propertyUpdate: {} });
+      const doc = new DOMParser().parseFromString(xml, 'application/xml');
+      const read = doc.getElementsByTagNameNS('DAV:', 'sync-token')[0]!.textContent;
+      // XML parsers turn a CR LF into LF (XML 1.0 §2.11), as before the cache.
+      expect(read).toBe(token.replace(/\r\n/g, '\n'));
+      expect(doc.getElementsByTagNameNS(WEBDAV_PUSH_NS, 'topic')[0]!.textContent).toBe('cal&<1>');
+    }
+  });
+
+  it('keeps the shapes of one topic apart (content, property, both, props, no token)', () => {
+    const shapes: PushMessage[] = [
+      { topic: 'same', contentUpdate: { syncToken: 's' } },
+      { topic: 'same', propertyUpdate: {} },
+      { topic: 'same', contentUpdate: { syncToken: 's' }, propertyUpdate: {} },
+      { topic: 'same', contentUpdate: {}, propertyUpdate: { props: ['{DAV:}displayname'] } },
+      { topic: 'same', contentUpdate: {} },
+    ];
+    const shape = (xml: string) => {
+      const doc = new DOMParser().parseFromString(xml, 'application/xml');
+      return {
+        content: doc.getElementsByTagNameNS(WEBDAV_PUSH_NS, 'content-update').length,
+        property: doc.getElementsByTagNameNS(WEBDAV_PUSH_NS, 'property-update').length,
+        token: doc.getElementsByTagNameNS('DAV:', 'sync-token')[0]?.textContent ?? null,
+        props: doc.getElementsByTagNameNS('DAV:', 'displayname').length,
+      };
+    };
+    for (let round = 0; round < 2; round++)
+      for (const m of shapes)
+        expect(shape(sut(m))).toEqual({
+          content: m.contentUpdate ? 1 : 0,
+          property: m.propertyUpdate ? 1 : 0,
+          token: m.contentUpdate?.syncToken ?? null,
+          props: m.propertyUpdate?.props?.length ?? 0,
+        });
+  });
+
+  it('still refuses a sync-token XML cannot carry, and a topic, every time', () => {
+    sut({ topic: 'ok', contentUpdate: { syncToken: 'fine' } });
+    expect(() => sut({ topic: 'ok', contentUpdate: { syncToken: 'bad\u0001' } })).toThrow(ValidationError);
+    for (let i = 0; i < 2; i++)
+      expect(() => sut({ topic: 'bad\u0001', contentUpdate: { syncToken: 's' } })).toThrow(ValidationError);
   });
 });

@@ -38,6 +38,17 @@ export function lenientText(parent: XMLBuilder, value: string): XMLBuilder {
 
 const escapeAmpersands = (value: string): string => value.replace(/&/g, '&amp;');
 
+/**
+ * {@link text}'s value as serialized character data, for a value spliced into a document that
+ * xmlbuilder2 built around a placeholder: exactly what `text()` then `end()` write (our `&amp;`,
+ * then xmlbuilder2's `&lt;` and `&gt;`; tested against it in push-message.builder.spec.ts).
+ * @throws ValidationError as {@link text}.
+ */
+export function textContent(value: string, what: string): string {
+  if (NOT_XML_CHAR.test(value)) throw new ValidationError(`${what} contains characters that XML cannot carry`);
+  return escapeAmpersands(value).replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 export interface QName {
   namespace: string | null;
   localName: string;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { collapseKeyFor } from '@davpush/domain';
 import { MessageCache } from './message-cache';
 
 describe('MessageCache', () => {
@@ -18,5 +19,13 @@ describe('MessageCache', () => {
     expect(both.payload).toContain('<property-update/>');
     expect(sut.get('t', 'cal', ['content'], 's2')).not.toBe(content);
     expect(sut.get('other', 'cal', ['content'], 's1').collapseKey).not.toBe(content.collapseKey);
+  });
+
+  it('gives every change of a topic the same collapse key, the one collapseKeyFor computes', () => {
+    const first = sut.get('t', 'cal-k', ['content'], 'k1');
+    const next = sut.get('t', 'cal-k', ['content'], 'k2');
+    expect(next.payload).toContain('k2');
+    expect(next.collapseKey).toBe(first.collapseKey);
+    expect(first.collapseKey).toBe(collapseKeyFor(Buffer.alloc(32, 7), 't', 'cal-k', ['content']));
   });
 });

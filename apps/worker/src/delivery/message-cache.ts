@@ -26,22 +26,34 @@ const MAX_ENTRIES = 2000;
  */
 export class MessageCache {
   private readonly entries = new Map<string, BuiltMessage>();
+  /** Collapse keys by tenant, topic and kinds: the same for every change of a topic (one HMAC each). */
+  private readonly collapseKeys = new Map<string, string>();
 
   constructor(private readonly topicKey: Buffer) {}
 
   get(tenantId: string, topic: string, kinds: readonly ChangeKind[], syncToken?: string): BuiltMessage {
-    const key = JSON.stringify([tenantId, topic, kinds, syncToken ?? null]);
+    const topicKinds = JSON.stringify([tenantId, topic, kinds]);
+    const key = `${topicKinds}${JSON.stringify(syncToken ?? null)}`;
     let hit = this.entries.get(key);
     if (!hit) {
       const { message, payload } = buildPushMessageWithin(
         pushMessageFor(topic, kinds, syncToken),
         WEB_PUSH_MAX_PLAINTEXT_BYTES,
       );
-      hit = { message, payload, collapseKey: collapseKeyFor(this.topicKey, tenantId, topic, kinds) };
-      // Insertion order is age: drop the oldest when full.
-      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(key, hit);
+      let collapseKey = this.collapseKeys.get(topicKinds);
+      if (collapseKey === undefined) {
+        collapseKey = collapseKeyFor(this.topicKey, tenantId, topic, kinds);
+        remember(this.collapseKeys, topicKinds, collapseKey);
+      }
+      hit = { message, payload, collapseKey };
+      remember(this.entries, key, hit);
     }
     return hit;
   }
+}
+
+/** Insertion order is age: drops the oldest entry when full. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
+  map.set(key, value);
 }
