@@ -25,6 +25,8 @@ export type DeliveryStep =
 export class DeliveryOutcomes {
   private readonly logger = new Logger(DeliveryOutcomes.name);
   private readonly policies: DeliveryPolicies;
+  /** DAVPUSH_LOG_LEVEL debug or verbose: one line per accepted push. */
+  private readonly debug: boolean;
 
   constructor(
     config: AppConfig,
@@ -32,6 +34,7 @@ export class DeliveryOutcomes {
     private readonly publisher: JobPublisher,
     private readonly metrics: PushMetrics,
   ) {
+    this.debug = config.log.level === 'debug' || config.log.level === 'verbose';
     this.policies = {
       retry: { baseDelayMs: config.delivery.retryBaseMs, maxDelayMs: config.delivery.retryMaxMs, maxAttempts: 25 },
       prune: {
@@ -43,14 +46,15 @@ export class DeliveryOutcomes {
 
   /** One push service answer → what happened (settled, pruned, dead-lettered) or when to try again. */
   async handle(job: DeliverJobData, reg: Registration, outcome: DeliveryOutcome, now: number): Promise<DeliveryStep> {
-    // The registration id is a capability (its URL deletes it): logs carry its hash.
-    const log = {
+    // The registration id is a capability (its URL deletes it): logs carry its hash. Made only for
+    // a line that is written (an accepted push, the common case, logs at debug).
+    const log = () => ({
       dispatchId: job.dispatchId,
       registration: redact(reg.id),
       transport: reg.subscription.type,
       outcome: outcome.kind,
       requestId: job.requestId,
-    };
+    });
     const reason = outcome.kind === 'accepted' ? undefined : outcome.reason;
     // A failure is counted on the registration first: the decision reads the failure window from it.
     const failed = outcome.kind === 'throttled' || outcome.kind === 'transient';
@@ -66,26 +70,26 @@ export class DeliveryOutcomes {
       case 'accepted':
         await this.settle(job, reg.id, { bucket: 'accepted' });
         this.metrics.endToEnd.observe({ transport: reg.subscription.type }, (now - job.acceptedAt) / 1000);
-        this.logger.debug?.({ msg: 'delivered', ...log });
+        if (this.debug) this.logger.debug({ msg: 'delivered', ...log() });
         return { done: 'accepted', outcome };
       case 'prune':
         await this.settle(job, reg.id, { bucket: 'gone', prune: reg.subscription }, now);
         this.metrics.prunes.inc({ transport: reg.subscription.type, reason: decision.reason });
-        if (decision.reason === 'gone') this.logger.log({ msg: 'registration pruned', reason, ...log });
+        if (decision.reason === 'gone') this.logger.log({ msg: 'registration pruned', reason, ...log() });
         else
           this.logger.log({
             msg: 'registration pruned after repeated failures',
             failures: record?.consecutiveFailures,
-            ...log,
+            ...log(),
           });
         return { done: 'gone', outcome };
       case 'dead-letter':
         // Refused (the message or our credentials are at fault) or out of attempts/TTL: never pruned.
-        if (!failed) this.logger.warn({ msg: 'delivery refused', reason, ...log });
+        if (!failed) this.logger.warn({ msg: 'delivery refused', reason, ...log() });
         return this.giveUp(job, reg.subscription.type, decision.reason, outcome);
       case 'retry-at':
         this.metrics.retries.inc({ transport: reg.subscription.type, outcome: outcome.kind });
-        this.logger.log({ msg: 'delivery will be retried', reason, retryInMs: decision.at - now, ...log });
+        this.logger.log({ msg: 'delivery will be retried', reason, retryInMs: decision.at - now, ...log() });
         return { retryAt: decision.at, outcome, countsAsAttempt: true };
     }
   }
