@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const bool = z
-  .enum(['0', '1', 'true', 'false', 'yes', 'no'], { message: 'must be 0 or 1' })
+  .enum(['0', '1', 'true', 'false', 'yes', 'no'], { message: 'must be 0 or 1 (or true/false, yes/no)' })
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 const int = (min: number, max: number) =>
