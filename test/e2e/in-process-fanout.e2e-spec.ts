@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChangeEvent } from '@davpush/domain';
-import { JobPublisher, QueueName } from '@davpush/queue';
+import { Worker } from 'bullmq';
+import { AppConfig } from '@davpush/config';
+import { JobName, JobPublisher, QueueName, bullConnection, type FanoutJobData } from '@davpush/queue';
 import { DispatchStore, EventStore, FanoutLeaseStore, RedisService, dispatchIdFor } from '@davpush/storage';
+import { FanoutProcessor } from '../../apps/worker/src/fan-out/fanout.processor';
 import { FanoutService } from '../../apps/worker/src/fan-out/fanout.service';
 import { MaintenanceProcessor } from '../../apps/worker/src/maintenance/maintenance.processor';
 import { FakePushService } from '../support/fake-push-service';
@@ -190,5 +193,55 @@ describe('fan-out in the accepting process', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('resume jobs', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // No worker role: the queue is read by this test only.
+    h = await startHarness({}, { api: true, worker: false });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('tries a resume job that used up its attempts again rather than leaving its lease waiting on it', async () => {
+    const publisher = h.app.get(JobPublisher);
+    const queue = publisher.queue(QueueName.Fanout);
+    const data = { tenantId: 't1', topic: 'gave-up', dispatchId: dispatchIdFor('t1', 'gave-up', 'l-gave-up') };
+    const id = `resume-${data.dispatchId}`;
+    // As if an earlier sweep had queued it and every attempt had failed.
+    await queue.add(JobName.ResumeFanout, data, { jobId: id, attempts: 1 });
+    const failing = new Worker(
+      queue.name,
+      () => {
+        throw new Error('Redis went away');
+      },
+      { connection: bullConnection(h.app.get(AppConfig)), prefix: queue.opts.prefix },
+    );
+    try {
+      await eventually(async () => (await queue.getJobState(id)) === 'failed', 5000, 'the job failed');
+    } finally {
+      await failing.close();
+    }
+    await publisher.resumeFanout(data);
+    expect(await queue.getJobState(id)).toBe('waiting');
+    // A job still waiting is left as it is.
+    await publisher.resumeFanout(data);
+    expect(await queue.getJobCounts('waiting', 'failed')).toMatchObject({ waiting: 1, failed: 0 });
+  });
+
+  it('runs a resume queued under the fan-out job name by an earlier version as that dispatch', async () => {
+    const processor = new FanoutProcessor({
+      fanOut: async (dispatchId: string, job: FanoutJobData, rerun?: boolean) => {
+        calls.push([dispatchId, job.topic, rerun]);
+        return { queued: 0, skipped: 0 };
+      },
+    } as unknown as FanoutService);
+    const calls: unknown[][] = [];
+    const data = { tenantId: 't1', topic: 'old', dispatchId: dispatchIdFor('t1', 'old', 'l-old') };
+    await processor.process({ data, queueName: 'fanout', id: 'resume-x', attemptsMade: 0, stalledCounter: 0 } as never);
+    expect(calls).toEqual([[data.dispatchId, 'old', true]]);
   });
 });

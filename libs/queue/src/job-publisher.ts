@@ -77,12 +77,14 @@ export class JobPublisher {
    * Hands a fan-out begun outside the queue (its process died, or it failed mid-way) to the
    * workers: the job resumes dispatch `data.dispatchId` as a re-run (claimed events, fixed list and
    * settlements as they are; batches queued under their deterministic ids). One job per dispatch
-   * while BullMQ keeps it: asking again is a no-op.
+   * while BullMQ keeps it: asking again is a no-op, but for a job that used up its attempts, which
+   * is tried again (the dispatch's lease waits on it: apps/worker/src/maintenance/maintenance.processor.ts).
    */
   async resumeFanout(data: ResumeFanoutJobData): Promise<void> {
-    await this.shards
+    const job = await this.shards
       .forTopic(QueueName.Fanout, data.tenantId, data.topic)
       .add(JobName.ResumeFanout, data, { ...jobOptions.fanout(0, true), jobId: `resume-${data.dispatchId}` });
+    if (await job.isFailed()) await job.retry('failed');
   }
 
   /** Delivery batches of one dispatch (deterministic ids: adding one twice is a no-op). */

@@ -65,13 +65,14 @@ export class FanoutLeaseStore {
    * Extends by `leaseMs` from now the leases of these running fan-outs, taking again one a Redis
    * failover lost (it may have been written to a master that died before replicating it), or one
    * the sweep dropped as unclaimed while this process stalled. Commands on one key run in the order
-   * sent, so a renewal never lands after its fan-out's release.
+   * sent, so a renewal never lands after its fan-out's release: sent as EVAL with the source, never
+   * EVALSHA, whose NOSCRIPT fallback (a restarted or promoted Redis) would be sent again after it.
    */
   async renew(fanouts: readonly LeasedFanout[], leaseMs: number): Promise<void> {
     const byBucket = new Map<string, string[]>();
     for (const f of fanouts) byBucket.set(bucketKey(f), [...(byBucket.get(bucketKey(f)) ?? []), member(f)]);
     await Promise.all(
-      [...byBucket].map(([bucket, members]) => TAKE.run(this.redis.client, [bucket], [leaseMs, ...members])),
+      [...byBucket].map(([bucket, members]) => this.redis.client.eval(TAKE.source, 1, bucket, leaseMs, ...members)),
     );
   }
 

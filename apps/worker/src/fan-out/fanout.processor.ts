@@ -8,6 +8,9 @@ export class FanoutProcessor {
   constructor(private readonly fanout: FanoutService) {}
 
   async process(job: TypedJob<JobName.Fanout>): Promise<{ queued: number; skipped: number }> {
+    // A resume queued under this job name by a82f9da (resume-fanout since): its own dispatch.
+    const legacy = (job.data as { dispatchId?: unknown }).dispatchId;
+    if (typeof legacy === 'string') return this.fanout.fanOut(legacy, job.data, true);
     // The job id (random, see jobOptions.fanout) with the shard names the dispatch, after its topic's
     // hash tag (dispatchIdFor). A job retried or taken over from a worker that died is a re-run.
     const name = dispatchIdOf(job.queueName, job.id ?? '');
