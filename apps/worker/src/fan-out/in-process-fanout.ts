@@ -61,11 +61,6 @@ export class InProcessFanout implements OnApplicationBootstrap, BeforeApplicatio
     clearInterval(this.timer);
   }
 
-  /** How many fan-outs run here now. */
-  get active(): number {
-    return this.running.size;
-  }
-
   private start(data: FanoutJobData): boolean {
     if (this.running.size >= this.config.fanoutConcurrency) return false;
     if (!this.consumed.has(this.shards.shardOf(data.tenantId, data.topic))) return false;
