@@ -5,7 +5,7 @@ import { AppConfig } from '@davpush/config';
 import { JobName, JobPublisher, QueueName, bullConnection, type FanoutJobData } from '@davpush/queue';
 import { DispatchStore, EventStore, FanoutLeaseStore, RedisService, dispatchIdFor } from '@davpush/storage';
 import { FanoutProcessor } from '../../apps/worker/src/fan-out/fanout.processor';
-import { FanoutService } from '../../apps/worker/src/fan-out/fanout.service';
+import { FanoutService, type FanoutRun } from '../../apps/worker/src/fan-out/fanout.service';
 import { MaintenanceProcessor } from '../../apps/worker/src/maintenance/maintenance.processor';
 import { FakePushService } from '../support/fake-push-service';
 import type { WebPushClient } from '../support/webpush-client';
@@ -187,7 +187,7 @@ describe('fan-out in the accepting process', () => {
       expect(clients.map(tokensOf)).toEqual([['f1'], ['f1']]);
       const jobs = await fanoutJobs('fails');
       expect(jobs.map((j) => j.id)).toEqual([expect.stringMatching(/^resume-/)]);
-      expect(spy.mock.calls[1]![2]).toBe(true); // the queued run is a re-run of the same dispatch
+      expect(spy.mock.calls[1]![2]).toEqual({ rerun: true }); // the queued run is a re-run of the same dispatch
       expect(spy.mock.calls[1]![0]).toBe(spy.mock.calls[0]![0]);
       await eventually(async () => (await leases()).length === 0, 5000, 'the lease released');
     } finally {
@@ -234,8 +234,8 @@ describe('resume jobs', () => {
 
   it('runs a resume queued under the fan-out job name by an earlier version as that dispatch', async () => {
     const processor = new FanoutProcessor({
-      fanOut: async (dispatchId: string, job: FanoutJobData, rerun?: boolean) => {
-        calls.push([dispatchId, job.topic, rerun]);
+      fanOut: async (dispatchId: string, job: FanoutJobData, run?: FanoutRun) => {
+        calls.push([dispatchId, job.topic, run?.rerun]);
         return { queued: 0, skipped: 0 };
       },
     } as unknown as FanoutService);

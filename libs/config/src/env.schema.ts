@@ -119,7 +119,7 @@ export const envSchema = z
     DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES: int(0, 16 * 1024 * 1024).default(0),
     // Fan-out jobs run side by side per worker process: each is mostly waiting on Redis or, for a
     // small topic delivered inside its fan-out, on its push service, so many per core.
-    DAVPUSH_FANOUT_CONCURRENCY: int(1, 1000).default(Math.max(16, 16 * availableParallelism())),
+    DAVPUSH_FANOUT_CONCURRENCY: int(1, 1000).default(Math.min(1000, Math.max(64, 64 * availableParallelism()))),
     // A topic with at most this many Web Push registrations is delivered inside its fan-out job
     // (no second queue hop); 0 = always through delivery batch jobs. Default: one batch.
     DAVPUSH_INLINE_DELIVERY_MAX: int(0, 1000).default(50),

@@ -56,6 +56,18 @@ describe('BatchTickets', () => {
     expect(next).toBe(true);
   });
 
+  it("counts a route's load as its pushes at work plus those waiting, not those given up or released", async () => {
+    const sut = new BatchTickets(10);
+    expect(sut.load('o')).toBe(0);
+    const a = await sut.take('o', 6);
+    const b = sut.take('o', 8);
+    expect(sut.load('o')).toBe(14);
+    expect(sut.load('other')).toBe(0);
+    a();
+    (await b)();
+    expect(sut.load('o')).toBe(0);
+  });
+
   it('lets waiting batches go ahead without a turn when none of the route has finished for a while (a silent origin)', async () => {
     const sut = new BatchTickets(1, 60, 10);
     const stuck = await sut.take('silent');

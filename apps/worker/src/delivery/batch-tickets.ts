@@ -89,6 +89,15 @@ export class BatchTickets {
     };
   }
 
+  /** Pushes of the route at work or waiting for their turn (0 for a route with neither). */
+  load(route: string): number {
+    const state = this.routes.get(route);
+    if (!state) return 0;
+    let pushes = state.active;
+    for (const w of state.waiting) if (!w.done) pushes += w.weight;
+    return pushes;
+  }
+
   /** Whether a batch of `weight` pushes would get its turn at once (nobody waiting, room left). */
   free(route: string, weight = 1): boolean {
     const state = this.routes.get(route);

@@ -25,6 +25,9 @@ export interface FreshBatch {
   registrations: ReadonlyMap<string, Registration>;
 }
 
+/** An origin's line (DeliveryService.lineHasRoom) holds this many turns' worth of pushes (BatchTickets' cap per route). */
+const LINE_TURNS = 8;
+
 const live = (reg: Registration | undefined, now: number) => (reg && reg.expiresAt > now ? reg : undefined);
 
 /** No outcome-driven attempt made yet (see DeliverJobData.attempt): the push has not reached a push service. */
@@ -54,13 +57,16 @@ export class DeliveryService implements OnModuleInit {
     private readonly gate: OriginGate,
     private readonly outcomes: DeliveryOutcomes,
   ) {
-    this.tickets = new BatchTickets(
-      WEB_PUSH_BATCH_SIZE * Math.max(2, Math.ceil((4 * config.delivery.originConcurrency) / WEB_PUSH_BATCH_SIZE)),
-    );
+    const perRoute =
+      WEB_PUSH_BATCH_SIZE * Math.max(2, Math.ceil((4 * config.delivery.originConcurrency) / WEB_PUSH_BATCH_SIZE));
+    this.tickets = new BatchTickets(perRoute);
+    this.lineLimit = LINE_TURNS * perRoute;
   }
 
   /** Pushes per origin at work or being prepared: four times the origin's slots, in whole batches (at least 2). */
   private readonly tickets: BatchTickets;
+  /** Pushes per origin at work or waiting for their turn, past which an in-process fan-out queues its batch (lineHasRoom). */
+  private readonly lineLimit: number;
 
   async onModuleInit(): Promise<void> {
     this.messages = new MessageCache(await this.secrets.topicKey());
@@ -95,6 +101,15 @@ export class DeliveryService implements OnModuleInit {
   /** Whether a batch of `pushes` for `route` would get its turn now, without waiting behind others. */
   hasTurnNow(route: string, pushes: number): boolean {
     return this.tickets.free(route, pushes);
+  }
+
+  /**
+   * Whether a batch of `pushes` for `route` may join the route's line here: the pushes at work or
+   * waiting for their turn stay within LINE_TURNS turns' worth (with 64 slots per origin: 2,400
+   * pushes: about a second's work for a push service answering 2,000 a second).
+   */
+  lineHasRoom(route: string, pushes: number): boolean {
+    return this.tickets.load(route) + pushes <= this.lineLimit;
   }
 
   private async runBatch(

@@ -20,10 +20,17 @@ export interface RoutedBatch {
  * settled nor handed off).
  *
  * Only for an origin known to answer (OriginGate.answering: circuit closed, nothing left
- * unanswered; busy is fine: its slots free in milliseconds), for a batch whose turn among the
- * origin's batches comes at once (BatchTickets), and for at most half the fan-out slots per origin
- * at once: a hanging or failing push service, or one with a big fan-out ahead, gets its batches
- * queued and cannot hold the fan-out slots other topics need.
+ * unanswered; busy is fine: its slots free in milliseconds); a hanging or failing push service gets
+ * its batches queued. How long a batch may wait for its origin's turn (BatchTickets) depends on
+ * what it holds while it waits:
+ * - a fan-out job holds a worker slot: at most half the fan-out slots per origin deliver inline at
+ *   once, and only a batch whose turn comes at once; one that would wait behind others (a big
+ *   fan-out to the same origin) waits in the queue, so a busy origin cannot hold the slots other
+ *   topics need;
+ * - an in-process fan-out gave its slot back (`waitsInLine`, FanoutRun.onDelivering): its batch
+ *   waits in the origin's line while that line is short (DeliveryService.lineHasRoom, a bounded
+ *   number of pushes per origin): a burst of small topics to one busy origin flows at the origin's
+ *   pace without a job per topic, and only what overflows the line is queued.
  */
 @Injectable()
 export class InlineDelivery {
@@ -42,17 +49,22 @@ export class InlineDelivery {
   }
 
   /**
-   * Delivers each batch here if its origin answers (and has an inline slot left), with `registrations` as the fan-out read them
-   * (by id), otherwise queues it (as does an unexpected
-   * error on the way: the batch job's own attempts take over). Resolves once every push is settled,
+   * Delivers each batch here if its origin answers (and has room: see the class), with
+   * `registrations` as the fan-out read them (by id), otherwise queues it (as does an unexpected
+   * error on the way: the batch job's own attempts take over). `waitsInLine`: the caller holds no
+   * fan-out slot while its batches wait for their origin's turn. Resolves once every push is settled,
    * handed off or queued; rejects only if queuing failed (the fan-out is then retried).
    */
-  async deliver(batches: readonly RoutedBatch[], registrations: ReadonlyMap<string, Registration>): Promise<number> {
+  async deliver(
+    batches: readonly RoutedBatch[],
+    registrations: ReadonlyMap<string, Registration>,
+    waitsInLine = false,
+  ): Promise<number> {
     const queued: DeliverBatchJobData[] = [];
     let inline = 0;
     await Promise.all(
       batches.map(async ({ batch, origin }) => {
-        const release = this.take(origin, batch);
+        const release = waitsInLine ? this.inLine(origin, batch) : this.take(origin, batch);
         if (!release) return void queued.push(batch);
         inline++;
         try {
@@ -72,6 +84,13 @@ export class InlineDelivery {
     );
     await this.publisher.deliverBatches('web-push', queued);
     return inline;
+  }
+
+  /** For a caller that holds no slot while it waits: the origin answers and its line here has room. */
+  private inLine(origin: string, batch: DeliverBatchJobData): (() => void) | undefined {
+    if (!this.gate.answering(origin)) return undefined;
+    if (batch.route && !this.delivery.lineHasRoom(batch.route, batch.registrationIds.length)) return undefined;
+    return () => undefined;
   }
 
   private take(origin: string, batch: DeliverBatchJobData): (() => void) | undefined {

@@ -101,9 +101,11 @@ function run(
   // Inline delivery as it behaves with every origin ready (delivered here) or none (all queued).
   const inlined: RoutedBatch[] = [];
   const read: string[] = [];
+  const waited: boolean[] = [];
   const inline = {
-    deliver: async (batches: RoutedBatch[], registrations: ReadonlyMap<string, unknown>) => {
+    deliver: async (batches: RoutedBatch[], registrations: ReadonlyMap<string, unknown>, waitsInLine = false) => {
       read.push(...registrations.keys());
+      waited.push(waitsInLine);
       if (opts.originsReady) inlined.push(...batches);
       else
         await publisher.deliverBatches(
@@ -126,6 +128,7 @@ function run(
     settled,
     inlined,
     read,
+    waited,
   };
 }
 
@@ -199,10 +202,27 @@ describe('FanoutService batches', () => {
     expect(read.toSorted()).toEqual(['w1', 'w2', 'w3']);
   });
 
+  it('tells an in-process caller when only inline delivery is left, before it starts, and lets its batches wait in line', async () => {
+    const { sut, waited, marks } = run([webPush('w1', 'https://push-a.example')], ['web-push'], { originsReady: true });
+    const steps: string[] = [];
+    await sut.fanOut(
+      'd1',
+      { tenantId: 't1', topic: 'cal' },
+      { onDelivering: () => steps.push(`marks ${marks.length}`) },
+    );
+    // Called once, after the fan-out's own work (its first progress write is under way), before delivery.
+    expect(steps).toEqual(['marks 1']);
+    expect(waited).toEqual([true]);
+    // A fan-out job holds its slot: its batches do not wait in line.
+    const job = run([webPush('w1', 'https://push-a.example')], ['web-push'], { originsReady: true });
+    await job.sut.fanOut('d1', { tenantId: 't1', topic: 'cal' });
+    expect(job.waited).toEqual([false]);
+  });
+
   it('queues instead of delivering inline on a re-run, past one batch, or with FCM registrations', async () => {
     const one = [webPush('w1', 'https://push-a.example')];
     const rerun = run(one, ['web-push'], { originsReady: true });
-    await rerun.sut.fanOut('d1', { tenantId: 't1', topic: 'cal' }, true);
+    await rerun.sut.fanOut('d1', { tenantId: 't1', topic: 'cal' }, { rerun: true });
     expect([rerun.inlined.length, rerun.published.length]).toEqual([0, 1]);
     const big = run(
       Array.from({ length: 51 }, (_, i) => webPush(`a${i}`, 'https://push-a.example')),

@@ -9,6 +9,21 @@ import { throwFirstFailure } from '../throw-first-failure';
 
 const PAGE = 1000;
 
+/** How a fan-out runs: as a re-run, or in the process that accepted its change (InProcessFanout). */
+export interface FanoutRun {
+  /**
+   * The fan-out runs again (a retry, or after its worker died): its batches are queued, never
+   * delivered inline, so a batch that an earlier run already queued is not also sent here.
+   */
+  rerun?: boolean;
+  /**
+   * Called once the fan-out work is done and only its inline deliveries are left: an in-process
+   * fan-out gives its fan-out slot back there, and its batches wait in their origin's line
+   * (InlineDelivery) instead of being queued when the origin is busy.
+   */
+  onDelivering?: () => void;
+}
+
 /**
  * Coalesced change of one topic → delivery jobs for every live registration that wants it, in
  * batches per route (a Web Push origin, or FCM). Crash-safe by construction: the claim is
@@ -27,11 +42,12 @@ export class FanoutService {
     private readonly inline: InlineDelivery,
   ) {}
 
-  /**
-   * `rerun`: the fan-out job runs again (a retry, or after its worker died): its batches are queued,
-   * never delivered inline, so a batch that an earlier run already queued is not also sent here.
-   */
-  async fanOut(dispatchId: string, job: FanoutJobData, rerun = false): Promise<{ queued: number; skipped: number }> {
+  /** Resolves with how many registrations it queued (or delivered inline) and skipped; see {@link FanoutRun}. */
+  async fanOut(
+    dispatchId: string,
+    job: FanoutJobData,
+    { rerun = false, onDelivering }: FanoutRun = {},
+  ): Promise<{ queued: number; skipped: number }> {
     // One round trip to the first push: claim, fixed list of targets, its first page.
     const started = await this.dispatches.claimAndList(
       job.tenantId,
@@ -130,7 +146,10 @@ export class FanoutService {
       // Both run to the end before a failure fails the job: its re-run must not race a push in flight.
       if (small) {
         const read = new Map(page.targets.flatMap((t) => (t.registration ? [[t.id, t.registration] as const] : [])));
-        throwFirstFailure(await Promise.allSettled([progress, this.inline.deliver(webPush, read)]));
+        onDelivering?.();
+        throwFirstFailure(
+          await Promise.allSettled([progress, this.inline.deliver(webPush, read, onDelivering !== undefined)]),
+        );
       } else {
         await progress;
         for (const [transport, list] of batches) {

@@ -21,14 +21,23 @@ import { FanoutService } from './fanout.service';
  * that fails here is handed to the queue at once the same way.
  *
  * Taken only for a topic of a queue shard this process consumes (DAVPUSH_WORKER_SHARDS), while
- * fewer than DAVPUSH_FANOUT_CONCURRENCY run here, and not at all with DAVPUSH_IN_PROCESS_FANOUT=false;
- * otherwise the API queues the job as before.
+ * fewer than DAVPUSH_FANOUT_CONCURRENCY fan out here, and not at all with
+ * DAVPUSH_IN_PROCESS_FANOUT=false; otherwise the API queues the job as before. A fan-out whose
+ * work is done and whose pushes only wait for their push service's turn (FanoutRun.onDelivering)
+ * no longer counts against DAVPUSH_FANOUT_CONCURRENCY: a burst of small topics to one busy origin
+ * waits in that origin's line (bounded there, InlineDelivery) instead of overflowing into jobs.
+ * Fan-outs kept here in all, waiting ones included: at most WAITING_FACTOR times as many.
  */
+/** In-process fan-outs in all (fanning out or waiting for their pushes) per DAVPUSH_FANOUT_CONCURRENCY. */
+const WAITING_FACTOR = 4;
+
 @Injectable()
 export class InProcessFanout implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(InProcessFanout.name);
   /** Fan-outs running here, by dispatch id: their leases, renewed together. */
   private readonly running = new Map<string, LeasedFanout>();
+  /** Of those, fan-outs not yet down to waiting for their pushes: what DAVPUSH_FANOUT_CONCURRENCY bounds. */
+  private fanningOut = 0;
   private readonly runs = new Set<Promise<void>>();
   private readonly lockMs: number;
   private readonly consumed: ReadonlySet<number>;
@@ -62,12 +71,21 @@ export class InProcessFanout implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   private start(data: FanoutJobData): boolean {
-    if (this.running.size >= this.config.fanoutConcurrency) return false;
+    const slots = this.config.fanoutConcurrency;
+    if (this.fanningOut >= slots || this.running.size >= WAITING_FACTOR * slots) return false;
     if (!this.consumed.has(this.shards.shardOf(data.tenantId, data.topic))) return false;
     const dispatchId = dispatchIdFor(data.tenantId, data.topic, `l${randomBytes(12).toString('base64url')}`);
     const lease: LeasedFanout = { tenantId: data.tenantId, topic: data.topic, dispatchId };
     this.running.set(dispatchId, lease);
-    const run = this.run(data, lease).finally(() => {
+    this.fanningOut++;
+    let fanning = true;
+    const slotBack = () => {
+      if (!fanning) return;
+      fanning = false;
+      this.fanningOut--;
+    };
+    const run = this.run(data, lease, slotBack).finally(() => {
+      slotBack();
       this.running.delete(dispatchId);
       this.runs.delete(run);
     });
@@ -75,11 +93,11 @@ export class InProcessFanout implements OnApplicationBootstrap, BeforeApplicatio
     return true;
   }
 
-  private async run(data: FanoutJobData, lease: LeasedFanout): Promise<void> {
+  private async run(data: FanoutJobData, lease: LeasedFanout, onDelivering: () => void): Promise<void> {
     const log = { dispatchId: lease.dispatchId, requestId: data.requestId };
     try {
       await this.leases.take(lease, this.lockMs);
-      await this.fanout.fanOut(lease.dispatchId, data);
+      await this.fanout.fanOut(lease.dispatchId, data, { onDelivering });
       this.metrics.inProcessFanouts.inc({ result: 'completed' });
     } catch (err) {
       // Claimed or not: a queued re-run of the same dispatch takes what is pending or resumes what was claimed.
