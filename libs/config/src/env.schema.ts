@@ -117,7 +117,8 @@ export const envSchema = z
     // Bytes of a chunked request body (no Content-Length) the proxy buffers to send it with a length
     // (Radicale 3.1.8 answers 400 to chunked PUTs); 0 = off, bodies stream as they come.
     DAVPUSH_PROXY_CHUNKED_BUFFER_BYTES: int(0, 16 * 1024 * 1024).default(0),
-    // Fan-out jobs run side by side per worker process: each is mostly waiting on Redis or, for a
+    // Fan-out jobs run side by side per worker process, and fan-outs in the accepting process (those
+    // only waiting for their push service's turn not counted): each mostly waits on Redis or, for a
     // small topic delivered inside its fan-out, on its push service, so many per core.
     DAVPUSH_FANOUT_CONCURRENCY: int(1, 1000).default(Math.min(1000, Math.max(64, 64 * availableParallelism()))),
     // A topic with at most this many Web Push registrations is delivered inside its fan-out job

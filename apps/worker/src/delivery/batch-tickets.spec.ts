@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BatchTickets } from './batch-tickets';
+import { BatchTickets, fitsInLine } from './batch-tickets';
 
 describe('BatchTickets', () => {
   it('lets a fixed number of batches of one route run, the rest in arrival order, other routes untouched', async () => {
@@ -57,15 +57,29 @@ describe('BatchTickets', () => {
   });
 
   it("counts a route's load as its pushes at work plus those waiting, not those given up or released", async () => {
-    const sut = new BatchTickets(10);
+    const sut = new BatchTickets(10, 60, 10);
     expect(sut.load('o')).toBe(0);
     const a = await sut.take('o', 6);
     const b = sut.take('o', 8);
     expect(sut.load('o')).toBe(14);
     expect(sut.load('other')).toBe(0);
-    a();
+    // Nothing of the route finishes for a while: the waiting batch goes ahead without a turn and no longer counts.
     (await b)();
+    expect(sut.load('o')).toBe(6);
+    a();
     expect(sut.load('o')).toBe(0);
+  });
+
+  it("fits a batch in a route's line: one turn always, beyond it about two seconds of the origin's answers, at most 8 turns", () => {
+    // A turn of 300 pushes, 200 already in line.
+    expect(fitsInLine(200, 100, 300, undefined)).toBe(true);
+    expect(fitsInLine(200, 101, 300, undefined)).toBe(false); // origin's pace unknown: one turn
+    expect(fitsInLine(200, 101, 300, 100)).toBe(false); // a slow origin: 200 pushes in 2 s
+    expect(fitsInLine(100, 100, 300, 100)).toBe(true);
+    expect(fitsInLine(1000, 200, 300, 1000)).toBe(true); // 2,000 in 2 s
+    expect(fitsInLine(2000, 1, 300, 1000)).toBe(false);
+    expect(fitsInLine(2300, 100, 300, 100_000)).toBe(true); // a fast origin: 8 turns at most
+    expect(fitsInLine(2300, 101, 300, 100_000)).toBe(false);
   });
 
   it('lets waiting batches go ahead without a turn when none of the route has finished for a while (a silent origin)', async () => {

@@ -1,3 +1,23 @@
+/** A line holds at most this many turns' worth of pushes (BatchTickets' cap per route), however fast its origin. */
+export const LINE_TURNS = 8;
+
+/** Beyond one turn, a line holds only what its origin answers in this long. */
+export const LINE_WAIT_MS = 2000;
+
+/**
+ * Whether `pushes` more may join a route's line (its pushes at work or waiting for their turn,
+ * `load`, of `turn` pushes at a time): within one turn always; beyond it, only as many as the
+ * origin answers in LINE_WAIT_MS (`perSecond`, OriginGate.answersPerSecond; unknown: one turn)
+ * and never more than LINE_TURNS turns. So the line of a fast origin holds about a second of its
+ * work, and a slow origin that still answers holds few pushes, never minutes of them.
+ */
+export function fitsInLine(load: number, pushes: number, turn: number, perSecond: number | undefined): boolean {
+  const after = load + pushes;
+  if (after <= turn) return true;
+  if (perSecond === undefined) return false;
+  return after <= Math.min(LINE_TURNS * turn, (perSecond * LINE_WAIT_MS) / 1000);
+}
+
 interface Waiter {
   /** Pushes the batch carries (its share of the route's tickets). */
   weight: number;

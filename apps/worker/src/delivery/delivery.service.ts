@@ -12,7 +12,7 @@ import {
 import { PushMetrics } from '@davpush/observability';
 import { JobPublisher, type DeliverBatchJobData, type DeliverJobData } from '@davpush/queue';
 import { DeliveryLedger, RegistrationStore, SecretStore } from '@davpush/storage';
-import { BatchTickets } from './batch-tickets';
+import { BatchTickets, fitsInLine } from './batch-tickets';
 import { DeliveryOutcomes, type DeliveryStep } from './delivery-outcomes';
 import { MessageCache, type BuiltMessage } from './message-cache';
 import { throwFirstFailure } from '../throw-first-failure';
@@ -25,8 +25,11 @@ export interface FreshBatch {
   registrations: ReadonlyMap<string, Registration>;
 }
 
-/** An origin's line (DeliveryService.lineHasRoom) holds this many turns' worth of pushes (BatchTickets' cap per route). */
-const LINE_TURNS = 8;
+/**
+ * A batch delivered inline that waited longer than this for its turn is checked again like a batch
+ * job (what is still open, the registrations as they are now): the fan-out's read is no longer fresh.
+ */
+const FRESH_FOR_MS = 1000;
 
 const live = (reg: Registration | undefined, now: number) => (reg && reg.expiresAt > now ? reg : undefined);
 
@@ -57,16 +60,14 @@ export class DeliveryService implements OnModuleInit {
     private readonly gate: OriginGate,
     private readonly outcomes: DeliveryOutcomes,
   ) {
-    const perRoute =
+    this.turn =
       WEB_PUSH_BATCH_SIZE * Math.max(2, Math.ceil((4 * config.delivery.originConcurrency) / WEB_PUSH_BATCH_SIZE));
-    this.tickets = new BatchTickets(perRoute);
-    this.lineLimit = LINE_TURNS * perRoute;
+    this.tickets = new BatchTickets(this.turn);
   }
 
   /** Pushes per origin at work or being prepared: four times the origin's slots, in whole batches (at least 2). */
   private readonly tickets: BatchTickets;
-  /** Pushes per origin at work or waiting for their turn, past which an in-process fan-out queues its batch (lineHasRoom). */
-  private readonly lineLimit: number;
+  private readonly turn: number;
 
   async onModuleInit(): Promise<void> {
     this.messages = new MessageCache(await this.secrets.topicKey());
@@ -80,7 +81,8 @@ export class DeliveryService implements OnModuleInit {
    * again after a crash, a batch sends only what is neither settled nor handed over. `fresh`: the
    * batch has never run under this id (delivered inside its fan-out's first run), so nothing of it
    * can be settled or handed over yet and that lookup is skipped, and its registrations come as
-   * the fan-out read them.
+   * the fan-out read them (unless it waited over FRESH_FOR_MS for its turn: then it is looked up
+   * and read again like any batch job).
    */
   async attemptBatch(
     batch: DeliverBatchJobData,
@@ -89,10 +91,12 @@ export class DeliveryService implements OnModuleInit {
     fresh?: FreshBatch,
   ): Promise<void> {
     if (!batch.route) return this.runBatch(batch, batchJobId, now, fresh);
+    const asked = Date.now();
     const release = await this.tickets.take(batch.route, batch.registrationIds.length);
     try {
       // The time spent waiting for the turn counts: TTLs shrink from when the batch really runs.
-      return await this.runBatch(batch, batchJobId, Date.now(), fresh);
+      const runs = Date.now();
+      return await this.runBatch(batch, batchJobId, runs, runs - asked > FRESH_FOR_MS ? undefined : fresh);
     } finally {
       release();
     }
@@ -104,12 +108,12 @@ export class DeliveryService implements OnModuleInit {
   }
 
   /**
-   * Whether a batch of `pushes` for `route` may join the route's line here: the pushes at work or
-   * waiting for their turn stay within LINE_TURNS turns' worth (with 64 slots per origin: 2,400
-   * pushes: about a second's work for a push service answering 2,000 a second).
+   * Whether a batch of `pushes` for `route` may join the route's line here, its origin taking
+   * `perSecond` pushes a second (OriginGate.answersPerSecond): see `fitsInLine` (with 64 slots per
+   * origin, a turn is 300 pushes and a line at most 2,400).
    */
-  lineHasRoom(route: string, pushes: number): boolean {
-    return this.tickets.load(route) + pushes <= this.lineLimit;
+  lineHasRoom(route: string, pushes: number, perSecond: number | undefined): boolean {
+    return fitsInLine(this.tickets.load(route), pushes, this.turn, perSecond);
   }
 
   private async runBatch(
@@ -123,8 +127,8 @@ export class DeliveryService implements OnModuleInit {
       ? registrationIds
       : await this.ledger.unsettled(batch.dispatchId, batchJobId, registrationIds, batch.replay);
     const jobs = open.map((registrationId): DeliverJobData => ({ ...common, registrationId }));
-    // Read by the fan-out a moment ago (deleted since: its push goes anyway, as it would have had
-    // the batch run a moment earlier); otherwise read now, the whole batch in one round trip.
+    // Read by the fan-out at most FRESH_FOR_MS ago (deleted since: its push goes anyway, as it would
+    // have had the batch run a moment earlier); otherwise read now, the whole batch in one round trip.
     const registrations = fresh
       ? open.map((id) => live(fresh.registrations.get(id), now))
       : await this.registrations.getMany(open, batch.tenantId, now);

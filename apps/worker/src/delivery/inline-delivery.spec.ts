@@ -27,7 +27,7 @@ describe('InlineDelivery', () => {
           }),
         ),
     } as unknown as DeliveryService;
-    const gate = { answering: () => o.answering ?? true } as unknown as OriginGate;
+    const gate = { answering: () => o.answering ?? true, answersPerSecond: () => 1000 } as unknown as OriginGate;
     const publisher = {
       deliverBatches: async (_t: string, batches: DeliverBatchJobData[]) =>
         void queued.push(...batches.map((b) => b.registrationIds[0]!)),
@@ -76,6 +76,20 @@ describe('InlineDelivery', () => {
     holds.forEach((finish) => finish());
     await Promise.all(runs);
     expect(sent.toSorted()).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('at most twice the fan-out slots of in-process fan-outs wait on one origin; the next is queued until one is done', async () => {
+    const { sut, queued, holds } = setup({ slots: 2 });
+    const runs = ['a', 'b', 'c', 'd', 'e'].map((id) => sut.deliver([batch(id)], new Map(), true));
+    await settle();
+    expect(queued).toEqual(['e']);
+    holds[0]!();
+    await runs[0];
+    const f = sut.deliver([batch('f')], new Map(), true);
+    await settle();
+    expect(queued).toEqual(['e']);
+    holds.slice(1).forEach((finish) => finish());
+    await Promise.all([...runs, f]);
   });
 
   it("an in-process fan-out queues its batch when the origin's line is full, or the origin does not answer", async () => {

@@ -28,8 +28,9 @@ export interface RoutedBatch {
  *   fan-out to the same origin) waits in the queue, so a busy origin cannot hold the slots other
  *   topics need;
  * - an in-process fan-out gave its slot back (`waitsInLine`, FanoutRun.onDelivering): its batch
- *   waits in the origin's line while that line is short (DeliveryService.lineHasRoom, a bounded
- *   number of pushes per origin): a burst of small topics to one busy origin flows at the origin's
+ *   waits in the origin's line while that line is short (DeliveryService.lineHasRoom: about two
+ *   seconds of the origin's answers, at most 8 turns) and fewer than twice DAVPUSH_FANOUT_CONCURRENCY
+ *   fan-outs wait on that origin: a burst of small topics to one busy origin flows at the origin's
  *   pace without a job per topic, and only what overflows the line is queued.
  */
 @Injectable()
@@ -38,6 +39,9 @@ export class InlineDelivery {
   /** Fan-out jobs delivering inline now, per origin. */
   private readonly active = new Map<string, number>();
   private readonly perOrigin: number;
+  /** In-process fan-outs waiting in an origin's line now, per origin. */
+  private readonly waiting = new Map<string, number>();
+  private readonly waitingPerOrigin: number;
 
   constructor(
     config: AppConfig,
@@ -46,6 +50,7 @@ export class InlineDelivery {
     private readonly publisher: JobPublisher,
   ) {
     this.perOrigin = Math.max(1, Math.floor(config.fanoutConcurrency / 2));
+    this.waitingPerOrigin = 2 * config.fanoutConcurrency;
   }
 
   /**
@@ -86,11 +91,18 @@ export class InlineDelivery {
     return inline;
   }
 
-  /** For a caller that holds no slot while it waits: the origin answers and its line here has room. */
+  /**
+   * For a caller that holds no slot while it waits: the origin answers, its line here has room
+   * (DeliveryService.lineHasRoom: about two seconds of its answers at most), and fewer than twice
+   * DAVPUSH_FANOUT_CONCURRENCY fan-outs wait on it (half of what InProcessFanout keeps in all).
+   */
   private inLine(origin: string, batch: DeliverBatchJobData): (() => void) | undefined {
-    if (!this.gate.answering(origin)) return undefined;
-    if (batch.route && !this.delivery.lineHasRoom(batch.route, batch.registrationIds.length)) return undefined;
-    return () => undefined;
+    const n = this.waiting.get(origin) ?? 0;
+    if (n >= this.waitingPerOrigin || !this.gate.answering(origin)) return undefined;
+    const pushes = batch.registrationIds.length;
+    if (batch.route && !this.delivery.lineHasRoom(batch.route, pushes, this.gate.answersPerSecond(origin)))
+      return undefined;
+    return this.count(this.waiting, origin);
   }
 
   private take(origin: string, batch: DeliverBatchJobData): (() => void) | undefined {
@@ -99,11 +111,16 @@ export class InlineDelivery {
     // Only a batch whose turn comes at once: one that would wait behind others (a big fan-out to
     // the same origin) waits in the queue, not in a fan-out slot.
     if (batch.route && !this.delivery.hasTurnNow(batch.route, batch.registrationIds.length)) return undefined;
-    this.active.set(origin, n + 1);
+    return this.count(this.active, origin);
+  }
+
+  /** One more for `origin` in `counts`, until the returned function is called. */
+  private count(counts: Map<string, number>, origin: string): () => void {
+    counts.set(origin, (counts.get(origin) ?? 0) + 1);
     return () => {
-      const left = (this.active.get(origin) ?? 1) - 1;
-      if (left > 0) this.active.set(origin, left);
-      else this.active.delete(origin);
+      const left = (counts.get(origin) ?? 1) - 1;
+      if (left > 0) counts.set(origin, left);
+      else counts.delete(origin);
     };
   }
 }

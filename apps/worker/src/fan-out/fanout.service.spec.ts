@@ -57,7 +57,13 @@ const fcm = (id: string): RegistrationTarget => ({
 function run(
   targets: RegistrationTarget[],
   transports: Transport[],
-  opts: { vanished?: string[]; complete?: boolean; dontNotify?: string[]; originsReady?: boolean } = {},
+  opts: {
+    vanished?: string[];
+    complete?: boolean;
+    dontNotify?: string[];
+    originsReady?: boolean;
+    steps?: string[];
+  } = {},
 ) {
   const published: { transport: Transport; batch: DeliverBatchJobData }[] = [];
   const marks: unknown[][] = [];
@@ -106,6 +112,7 @@ function run(
     deliver: async (batches: RoutedBatch[], registrations: ReadonlyMap<string, unknown>, waitsInLine = false) => {
       read.push(...registrations.keys());
       waited.push(waitsInLine);
+      opts.steps?.push('deliver');
       if (opts.originsReady) inlined.push(...batches);
       else
         await publisher.deliverBatches(
@@ -203,20 +210,32 @@ describe('FanoutService batches', () => {
   });
 
   it('tells an in-process caller when only inline delivery is left, before it starts, and lets its batches wait in line', async () => {
-    const { sut, waited, marks } = run([webPush('w1', 'https://push-a.example')], ['web-push'], { originsReady: true });
     const steps: string[] = [];
+    const { sut, waited, marks } = run([webPush('w1', 'https://push-a.example')], ['web-push'], {
+      originsReady: true,
+      steps,
+    });
     await sut.fanOut(
       'd1',
       { tenantId: 't1', topic: 'cal' },
       { onDelivering: () => steps.push(`marks ${marks.length}`) },
     );
     // Called once, after the fan-out's own work (its first progress write is under way), before delivery.
-    expect(steps).toEqual(['marks 1']);
+    expect(steps).toEqual(['marks 1', 'deliver']);
     expect(waited).toEqual([true]);
     // A fan-out job holds its slot: its batches do not wait in line.
     const job = run([webPush('w1', 'https://push-a.example')], ['web-push'], { originsReady: true });
     await job.sut.fanOut('d1', { tenantId: 't1', topic: 'cal' });
     expect(job.waited).toEqual([false]);
+    // A fan-out that queues its batches is not told: it holds its slot to the end.
+    const told: string[] = [];
+    const big = run(
+      Array.from({ length: 51 }, (_, i) => webPush(`a${i}`, 'https://push-a.example')),
+      ['web-push'],
+      { originsReady: true },
+    );
+    await big.sut.fanOut('d1', { tenantId: 't1', topic: 'cal' }, { onDelivering: () => told.push('told') });
+    expect([told, big.published.length]).toEqual([[], 2]);
   });
 
   it('queues instead of delivering inline on a re-run, past one batch, or with FCM registrations', async () => {

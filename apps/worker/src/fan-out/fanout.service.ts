@@ -17,9 +17,11 @@ export interface FanoutRun {
    */
   rerun?: boolean;
   /**
-   * Called once the fan-out work is done and only its inline deliveries are left: an in-process
+   * Called at most once, when only inline deliveries are left (the targets read and grouped, the
+   * progress write under way; the completing write comes after the deliveries): an in-process
    * fan-out gives its fan-out slot back there, and its batches wait in their origin's line
-   * (InlineDelivery) instead of being queued when the origin is busy.
+   * (InlineDelivery) instead of being queued when the origin is busy. Not called for a fan-out
+   * that queues its batches.
    */
   onDelivering?: () => void;
 }
@@ -145,7 +147,11 @@ export class FanoutService {
       // push as pending), the event may read "queued" a moment with a push already accepted.
       // Both run to the end before a failure fails the job: its re-run must not race a push in flight.
       if (small) {
-        const read = new Map(page.targets.flatMap((t) => (t.registration ? [[t.id, t.registration] as const] : [])));
+        // Only what is sent: a waiting batch keeps its registrations, not the whole page.
+        const sent = new Set(webPush.flatMap((b) => b.batch.registrationIds));
+        const read = new Map(
+          page.targets.flatMap((t) => (t.registration && sent.has(t.id) ? [[t.id, t.registration] as const] : [])),
+        );
         onDelivering?.();
         throwFirstFailure(
           await Promise.allSettled([progress, this.inline.deliver(webPush, read, onDelivering !== undefined)]),

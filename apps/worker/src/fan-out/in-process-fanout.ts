@@ -6,6 +6,9 @@ import { PushMetrics } from '@davpush/observability';
 import { FanoutLeaseStore, dispatchIdFor, type LeasedFanout } from '@davpush/storage';
 import { FanoutService } from './fanout.service';
 
+/** In-process fan-outs in all (fanning out or waiting for their pushes) per DAVPUSH_FANOUT_CONCURRENCY. */
+const WAITING_FACTOR = 4;
+
 /**
  * Runs the fan-out of a leading or urgent change in the process that accepted it, without the
  * queue (LocalFanout, libs/queue/src/local-fanout.ts): no job to add, wake, move to active and
@@ -28,9 +31,6 @@ import { FanoutService } from './fanout.service';
  * waits in that origin's line (bounded there, InlineDelivery) instead of overflowing into jobs.
  * Fan-outs kept here in all, waiting ones included: at most WAITING_FACTOR times as many.
  */
-/** In-process fan-outs in all (fanning out or waiting for their pushes) per DAVPUSH_FANOUT_CONCURRENCY. */
-const WAITING_FACTOR = 4;
-
 @Injectable()
 export class InProcessFanout implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(InProcessFanout.name);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OriginGate, WaiterQueue } from './origin-gate';
 
 const opts = { maxInFlight: 2, maxWaiting: 1, maxWaitMs: 50, failureThreshold: 3, baseOpenMs: 1000, maxOpenMs: 4000 };
@@ -12,6 +12,29 @@ describe('OriginGate', () => {
     expect(sut.admit('https://b', 0).admitted).toBe(true);
     if (a.admitted) a.release('neutral');
     expect(sut.admit('https://a', 0).admitted).toBe(true);
+  });
+
+  it("knows an origin's pace from its answers: its slots over its moving mean answer time", () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: 1_000_000 });
+    try {
+      const sut = new OriginGate({ ...opts, maxInFlight: 64 }, () => 0);
+      expect(sut.answersPerSecond('https://a')).toBeUndefined();
+      const answerIn = (ms: number) => {
+        const g = sut.admit('https://a');
+        vi.setSystemTime(Date.now() + ms);
+        if (g.admitted) g.release('success');
+      };
+      answerIn(25);
+      expect(sut.answersPerSecond('https://a')).toBe(2560);
+      // A slow patch moves it down step by step, not at once.
+      answerIn(1025);
+      expect(sut.answersPerSecond('https://a')).toBeCloseTo(64_000 / 225);
+      for (let i = 0; i < 30; i++) answerIn(1000);
+      expect(sut.answersPerSecond('https://a')).toBeLessThan(70);
+      expect(sut.answersPerSecond('https://b')).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('is not extended by requests that were in flight when it opened', () => {

@@ -31,6 +31,9 @@ export const DEFAULT_ORIGIN_GATE: OriginGateOptions = {
 /** An origin that answered within this window counts as answering (busy, not hanging). */
 const ANSWERING_WINDOW_MS = 500;
 
+/** Weight of the newest request in an origin's moving mean answer time (OriginGate.answersPerSecond). */
+const ANSWER_MS_WEIGHT = 0.2;
+
 export type GateResult = 'success' | 'failure' | 'neutral';
 
 /** The reason of a turn-away by our own concurrency cap (the origin itself is healthy). */
@@ -50,6 +53,8 @@ interface OriginState {
   openUntil: number;
   /** While half-open, only one probe request goes through. */
   probing: boolean;
+  /** Moving mean of the time from a request's slot to its answer, in ms (0 before the first answer). */
+  answerMs: number;
 }
 
 interface Waiter {
@@ -133,6 +138,7 @@ export class OriginGate {
         opens: 0,
         openUntil: 0,
         probing: false,
+        answerMs: 0,
       };
       this.origins.set(origin, s);
     }
@@ -175,6 +181,17 @@ export class OriginGate {
       retryAt: (open ? s.openUntil : Date.now()) + Math.floor(this.random() * 500),
       reason: open ? 'circuit open' : ORIGIN_BUSY,
     };
+  }
+
+  /**
+   * Pushes a second `origin` takes as it answers now: its slots over the moving mean time of its
+   * requests (Little's law), undefined before its first answer. A slow push service that still
+   * answers takes few; one answering in 25 ms with 64 slots about 2,560.
+   */
+  answersPerSecond(origin: string): number | undefined {
+    const s = this.origins.get(origin);
+    if (!s || s.answerMs === 0) return undefined;
+    return (this.opts.maxInFlight * 1000) / Math.max(1, s.answerMs);
   }
 
   /**
@@ -231,6 +248,7 @@ export class OriginGate {
   private grant(s: OriginState, probe: boolean): Admission {
     if (probe) s.probing = true;
     let released = false;
+    const grantedAt = Date.now();
     return {
       admitted: true,
       release: (result) => {
@@ -238,6 +256,8 @@ export class OriginGate {
         released = true;
         if (probe) s.probing = false;
         s.lastAnswerAt = Date.now();
+        const ms = s.lastAnswerAt - grantedAt;
+        s.answerMs = s.answerMs === 0 ? ms || 1 : s.answerMs + (ms - s.answerMs) * ANSWER_MS_WEIGHT;
         this.record(s, result, Date.now());
         const next = s.openUntil > Date.now() ? undefined : s.waiting.shift();
         // The slot passes straight to a waiter (inFlight unchanged), or is freed.
