@@ -67,7 +67,7 @@ export class EventStore {
    * `coalesceMs` is the coalescing window (0 = none). First, in one round trip, each topic is filed
    * in its pending bucket (the stranded sweep's list) and each event id points to its topic (for
    * its status); then one script call per event on its topic's slot. Every command is sent on its
-   * own, so the client's auto-pipelining groups them per node (a Redis Cluster pipeline takes one slot).
+   * own, concurrently (a Redis Cluster pipeline takes keys of one slot only).
    */
   async accept(events: readonly ChangeEvent[], coalesceMs = 0): Promise<AcceptResult[]> {
     const client = this.redis.client;

@@ -42,7 +42,7 @@ export class RedisService implements OnApplicationShutdown {
   private readonly commandTimeoutMs: number;
 
   constructor(config: AppConfig) {
-    this.client = createRedisClient(config, { name: 'davpush', autoPipelining: true });
+    this.client = createRedisClient(config, { name: 'davpush' });
     this.commandTimeoutMs = config.redis.commandTimeoutMs;
     this.client.on('error', (err: Error) => connectionErrors.report('store', err));
   }
