@@ -79,7 +79,7 @@ export class AppConfig {
   readonly gateway!: { refreshIntervalSeconds: number };
   /** Proxy mode (docs/proxy.md); absent unless DAVPUSH_PROXY_UPSTREAM is set. */
   readonly proxy?: ProxyConfig;
-  /** Fan-out jobs run at once per worker process, and fan-outs in the accepting process (DAVPUSH_FANOUT_CONCURRENCY; default 64 per core, at least 64, at most 1000). */
+  /** Fan-out jobs run at once per worker process, and fan-outs in the accepting process (DAVPUSH_FANOUT_CONCURRENCY; default 16 per core, at least 16). */
   readonly fanoutConcurrency!: number;
   /** Web Push registrations a topic may have to be delivered inside its fan-out job (DAVPUSH_INLINE_DELIVERY_MAX; 0 = never). */
   readonly inlineDeliveryMax!: number;

@@ -120,7 +120,7 @@ export const envSchema = z
     // Fan-out jobs run side by side per worker process, and fan-outs in the accepting process (those
     // only waiting for their push service's turn not counted): each mostly waits on Redis or, for a
     // small topic delivered inside its fan-out, on its push service, so many per core.
-    DAVPUSH_FANOUT_CONCURRENCY: int(1, 1000).default(Math.min(1000, Math.max(64, 64 * availableParallelism()))),
+    DAVPUSH_FANOUT_CONCURRENCY: int(1, 1000).default(Math.max(16, 16 * availableParallelism())),
     // A topic with at most this many Web Push registrations is delivered inside its fan-out job
     // (no second queue hop); 0 = always through delivery batch jobs. Default: one batch.
     DAVPUSH_INLINE_DELIVERY_MAX: int(0, 1000).default(50),
